@@ -1,0 +1,40 @@
+import { TransientError } from '#core/errors.ts';
+
+/** Error names that AWS services use for "slow down" or "try again". */
+const TRANSIENT_NAMES = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'Throttling',
+  'RequestLimitExceeded',
+  'TooManyRequestsException',
+  'SlowDown',
+  'InternalServerError',
+  'InternalError',
+  'ServiceUnavailable',
+  'RequestTimeout',
+  'TimeoutError',
+  'ECONNRESET',
+  'EPIPE',
+]);
+
+/**
+ * Turns a throttling or 5xx answer from an AWS service into a `TransientError`, the
+ * one name that state machines retry, so that no domain code knows SDK error names.
+ * Anything else is rethrown as is.
+ */
+export function rethrowTransient(error: unknown, what: string): never {
+  if (isTransient(error)) throw new TransientError(`${what} is temporarily unavailable`, { cause: error });
+  throw error;
+}
+
+export function isTransient(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const code = (error as { code?: string }).code;
+  return TRANSIENT_NAMES.has(error.name) || (code !== undefined && TRANSIENT_NAMES.has(code)) || (status !== undefined && status >= 500);
+}
+
+/** True for DynamoDB's "your condition did not hold". */
+export function isConditionFailed(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}

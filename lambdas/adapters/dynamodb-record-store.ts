@@ -1,0 +1,382 @@
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import type { Account, ChangeEvent, CrmRecord, ObjectType, Page } from '#core/model.ts';
+import type {
+  ObjectTypeWithCount,
+  RecordChange,
+  RecordStore,
+  SegmentPage,
+  UpdateOptions,
+  UpdateOutcome,
+} from '#core/ports/record-store.ts';
+import { isConditionFailed, rethrowTransient } from './aws-errors.ts';
+import { decodeCursor, encodeCursor } from './cursor.ts';
+
+/**
+ * Records of one object type are write-sharded over this many partitions
+ * (`R#<account>#<type>#<segment>`). One DynamoDB partition serves ~3,000 reads and
+ * ~1,000 writes a second; 16 of them let an export read 16 segments in parallel and a
+ * restore write at ~16k/s without a hot key. Changing it re-homes every record.
+ */
+export const RECORD_SEGMENTS = 16;
+
+const BATCH_GET_LIMIT = 100;
+const BATCH_WRITE_LIMIT = 25;
+
+interface RecordItem {
+  pk: string;
+  sk: string;
+  /** Property values; blanks are absent rather than stored as "". */
+  p: Record<string, string>;
+  /** Last restore that wrote this record (see UpdateOptions.restoreId). */
+  rid?: string;
+}
+
+/** The CRM data plane in one DynamoDB table (keys: see ARCHITECTURE.md). */
+export class DynamoDbRecordStore implements RecordStore {
+  readonly segmentCount = RECORD_SEGMENTS;
+  private readonly client: DynamoDBDocumentClient;
+  private readonly tableName: string;
+
+  constructor(client: DynamoDBDocumentClient, tableName: string) {
+    this.client = client;
+    this.tableName = tableName;
+  }
+
+  async getAccount(accountId: string): Promise<Account | undefined> {
+    const { Item } = await this.send(new GetCommand({ TableName: this.tableName, Key: { pk: accountKey(accountId), sk: 'ACCOUNT' } }), 'The account store');
+    return Item ? { id: Item.id, name: Item.name, tier: Item.tier } : undefined;
+  }
+
+  async putAccount(account: Account): Promise<void> {
+    await this.send(new PutCommand({ TableName: this.tableName, Item: { pk: accountKey(account.id), sk: 'ACCOUNT', ...account } }), 'The account store');
+  }
+
+  async listObjectTypes(accountId: string): Promise<ObjectTypeWithCount[]> {
+    const items = await this.queryAll({
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': accountKey(accountId), ':prefix': 'OT#' },
+    });
+    return items.map(toObjectType);
+  }
+
+  async getObjectType(accountId: string, objectType: string): Promise<ObjectTypeWithCount | undefined> {
+    const { Item } = await this.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: accountKey(accountId), sk: `OT#${objectType}` } }),
+      'The object type store',
+    );
+    return Item ? toObjectType(Item) : undefined;
+  }
+
+  async putObjectType(accountId: string, objectType: ObjectType): Promise<void> {
+    // Keeps the record counter when a definition is rewritten.
+    await this.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: accountKey(accountId), sk: `OT#${objectType.name}` },
+        UpdateExpression: 'SET #def = :def, #records = if_not_exists(#records, :zero)',
+        ExpressionAttributeNames: { '#def': 'definition', '#records': 'records' },
+        ExpressionAttributeValues: { ':def': objectType, ':zero': 0 },
+      }),
+      'The object type store',
+    );
+  }
+
+  async listRecords(accountId: string, objectType: string, options: { limit: number; cursor?: string }): Promise<Page<CrmRecord>> {
+    let { s: segment, k: resumeAfter } = options.cursor
+      ? decodeCursor<{ s: number; k: string }>(options.cursor, { s: 'number', k: 'string' })
+      : { s: 0, k: '' };
+    const items: CrmRecord[] = [];
+    while (segment < this.segmentCount && items.length < options.limit) {
+      const page = await this.readSegmentPage(accountId, objectType, segment, {
+        limit: options.limit - items.length,
+        resumeAfter: resumeAfter || undefined,
+      });
+      items.push(...page.records);
+      if (page.resumeAfter) {
+        resumeAfter = page.resumeAfter;
+      } else {
+        segment += 1;
+        resumeAfter = '';
+      }
+    }
+    if (segment >= this.segmentCount) return { items };
+    // Segment boundary with nothing read from the next one yet: resume at its start.
+    return { items, nextCursor: encodeCursor({ s: segment, k: resumeAfter }) };
+  }
+
+  async readSegmentPage(
+    accountId: string,
+    objectType: string,
+    segment: number,
+    options: { limit: number; resumeAfter?: string },
+  ): Promise<SegmentPage> {
+    const pk = recordPartition(accountId, objectType, segment);
+    const { Items = [], LastEvaluatedKey } = await this.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': pk },
+        ExclusiveStartKey: options.resumeAfter ? { pk, sk: options.resumeAfter } : undefined,
+        Limit: options.limit,
+      }),
+      'The record store',
+    );
+    return {
+      records: (Items as RecordItem[]).map(toRecord),
+      resumeAfter: LastEvaluatedKey ? String(LastEvaluatedKey.sk) : undefined,
+    };
+  }
+
+  async getRecord(accountId: string, objectType: string, recordId: string): Promise<CrmRecord | undefined> {
+    const { Item } = await this.send(
+      new GetCommand({ TableName: this.tableName, Key: recordKey(accountId, objectType, recordId, this.segmentCount) }),
+      'The record store',
+    );
+    return Item ? toRecord(Item as RecordItem) : undefined;
+  }
+
+  async getRecords(accountId: string, objectType: string, recordIds: string[]): Promise<Map<string, CrmRecord>> {
+    const found = new Map<string, CrmRecord>();
+    const unique = [...new Set(recordIds)];
+    for (let start = 0; start < unique.length; start += BATCH_GET_LIMIT) {
+      let keys: Array<Record<string, unknown>> | undefined = unique
+        .slice(start, start + BATCH_GET_LIMIT)
+        .map((id) => recordKey(accountId, objectType, id, this.segmentCount));
+      for (let attempt = 0; keys && keys.length > 0; attempt += 1) {
+        if (attempt > 0) await backoff(attempt);
+        const result = await this.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys } } }), 'The record store');
+        for (const item of result.Responses?.[this.tableName] ?? []) {
+          const record = toRecord(item as RecordItem);
+          found.set(record.id, record);
+        }
+        keys = result.UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+    }
+    return found;
+  }
+
+  async putRecords(accountId: string, objectType: string, records: CrmRecord[]): Promise<void> {
+    for (let start = 0; start < records.length; start += BATCH_WRITE_LIMIT) {
+      let requests: Array<Record<string, unknown>> | undefined = records.slice(start, start + BATCH_WRITE_LIMIT).map((record) => ({
+        PutRequest: { Item: toItem(accountId, objectType, record, this.segmentCount) },
+      }));
+      for (let attempt = 0; requests && requests.length > 0; attempt += 1) {
+        if (attempt > 0) await backoff(attempt);
+        const result = await this.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }), 'The record store');
+        requests = result.UnprocessedItems?.[this.tableName];
+      }
+    }
+    await this.addToCount(accountId, objectType, records.length);
+  }
+
+  async updateRecord(
+    accountId: string,
+    objectType: string,
+    recordId: string,
+    change: RecordChange,
+    options: UpdateOptions = {},
+  ): Promise<UpdateOutcome> {
+    const names: Record<string, string> = { '#pk': 'pk', '#p': 'p' };
+    const values: Record<string, unknown> = {};
+    const sets: string[] = [];
+    const removes: string[] = [];
+    Object.entries(change.set).forEach(([property, value], index) => {
+      names[`#s${index}`] = property;
+      if (value === '') {
+        removes.push(`#p.#s${index}`);
+      } else {
+        values[`:s${index}`] = value;
+        sets.push(`#p.#s${index} = :s${index}`);
+      }
+    });
+    if (options.restoreId) {
+      names['#rid'] = 'rid';
+      values[':rid'] = options.restoreId;
+      sets.push('#rid = :rid');
+    }
+    const conditions = ['attribute_exists(#pk)'];
+    Object.entries(options.expect ?? {}).forEach(([property, value], index) => {
+      names[`#e${index}`] = property;
+      if (value === '') {
+        conditions.push(`attribute_not_exists(#p.#e${index})`);
+      } else {
+        values[`:e${index}`] = value;
+        conditions.push(`#p.#e${index} = :e${index}`);
+      }
+    });
+    const expression = [sets.length ? `SET ${sets.join(', ')}` : '', removes.length ? `REMOVE ${removes.join(', ')}` : '']
+      .filter(Boolean)
+      .join(' ');
+    if (!expression) {
+      const current = await this.getRecord(accountId, objectType, recordId);
+      return current ? { status: 'UPDATED', before: current, after: current } : { status: 'MISSING' };
+    }
+    try {
+      const { Attributes } = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: recordKey(accountId, objectType, recordId, this.segmentCount),
+          UpdateExpression: expression,
+          ConditionExpression: conditions.join(' AND '),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: Object.keys(values).length ? values : undefined,
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      const before = toRecord(Attributes as RecordItem);
+      const after: CrmRecord = { id: recordId, properties: { ...before.properties } };
+      for (const [property, value] of Object.entries(change.set)) after.properties[property] = value;
+      return { status: 'UPDATED', before, after };
+    } catch (error) {
+      if (!isConditionFailed(error)) rethrowTransient(error, 'The record store');
+      const exists = await this.getRecord(accountId, objectType, recordId);
+      return exists ? { status: 'CONFLICT' } : { status: 'MISSING' };
+    }
+  }
+
+  async deleteRecord(accountId: string, objectType: string, recordId: string): Promise<CrmRecord | undefined> {
+    const { Attributes } = await this.send(
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: recordKey(accountId, objectType, recordId, this.segmentCount),
+        ReturnValues: 'ALL_OLD',
+      }),
+      'The record store',
+    );
+    if (!Attributes) return undefined;
+    await this.addToCount(accountId, objectType, -1);
+    return toRecord(Attributes as RecordItem);
+  }
+
+  async appendChangeEvents(events: ChangeEvent[]): Promise<void> {
+    for (let start = 0; start < events.length; start += BATCH_WRITE_LIMIT) {
+      let requests: Array<Record<string, unknown>> | undefined = events.slice(start, start + BATCH_WRITE_LIMIT).map((event) => ({
+        PutRequest: {
+          Item: {
+            pk: `CE#${event.accountId}#${event.recordId}`,
+            sk: `${event.occurredAt}#${event.id}`,
+            gsi1pk: `CE#${event.accountId}`,
+            gsi1sk: `${event.occurredAt}#${event.id}`,
+            event,
+          },
+        },
+      }));
+      for (let attempt = 0; requests && requests.length > 0; attempt += 1) {
+        if (attempt > 0) await backoff(attempt);
+        const result = await this.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }), 'The change event store');
+        requests = result.UnprocessedItems?.[this.tableName];
+      }
+    }
+  }
+
+  async listChangeEvents(accountId: string, options: { recordId?: string; limit: number; cursor?: string }): Promise<Page<ChangeEvent>> {
+    const byRecord = options.recordId !== undefined;
+    const [pkName, skName, pk] = byRecord
+      ? ['pk', 'sk', `CE#${accountId}#${options.recordId}`]
+      : ['gsi1pk', 'gsi1sk', `CE#${accountId}`];
+    const after = options.cursor ? decodeCursor<{ k: string }>(options.cursor, { k: 'string' }).k : undefined;
+    const { Items = [], LastEvaluatedKey } = await this.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: byRecord ? undefined : 'gsi1',
+        KeyConditionExpression: after ? `#pk = :pk AND #sk < :after` : '#pk = :pk',
+        ExpressionAttributeNames: after ? { '#pk': pkName, '#sk': skName } : { '#pk': pkName },
+        ExpressionAttributeValues: { ':pk': pk, ...(after ? { ':after': after } : {}) },
+        ScanIndexForward: false,
+        Limit: options.limit,
+      }),
+      'The change event store',
+    );
+    const items = (Items as Array<{ event: ChangeEvent }>).map((item) => item.event);
+    const last = LastEvaluatedKey ? String(LastEvaluatedKey[skName]) : undefined;
+    return { items, nextCursor: last ? encodeCursor({ k: last }) : undefined };
+  }
+
+  private async addToCount(accountId: string, objectType: string, delta: number): Promise<void> {
+    if (delta === 0) return;
+    await this.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: accountKey(accountId), sk: `OT#${objectType}` },
+        UpdateExpression: 'ADD #records :delta',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#records': 'records' },
+        ExpressionAttributeValues: { ':delta': delta },
+      }),
+      'The object type store',
+    );
+  }
+
+  private async queryAll(input: ConstructorParameters<typeof QueryCommand>[0]): Promise<Array<Record<string, unknown>>> {
+    const items: Array<Record<string, unknown>> = [];
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.send(new QueryCommand({ ...input, ExclusiveStartKey }), 'The account store');
+      items.push(...(page.Items ?? []));
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return items;
+  }
+
+  /** Sends a document-client command, turning throttling into TransientError. */
+  // The document client's per-command overloads do not survive a generic wrapper, hence `any`.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  private async send(command: any, what: string): Promise<any> {
+    try {
+      return await this.client.send(command);
+    } catch (error) {
+      return rethrowTransient(error, what);
+    }
+  }
+
+}
+
+function accountKey(accountId: string): string {
+  return `A#${accountId}`;
+}
+
+/** Which segment a record lives in: a stable hash of its id (FNV-1a). */
+export function segmentOf(recordId: string, segmentCount: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < recordId.length; i += 1) {
+    hash ^= recordId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % segmentCount;
+}
+
+function recordPartition(accountId: string, objectType: string, segment: number): string {
+  return `R#${accountId}#${objectType}#${String(segment).padStart(2, '0')}`;
+}
+
+function recordKey(accountId: string, objectType: string, recordId: string, segmentCount: number) {
+  return { pk: recordPartition(accountId, objectType, segmentOf(recordId, segmentCount)), sk: recordId };
+}
+
+function toItem(accountId: string, objectType: string, record: CrmRecord, segmentCount: number): RecordItem {
+  const p: Record<string, string> = {};
+  for (const [name, value] of Object.entries(record.properties)) if (value !== '') p[name] = value;
+  return { ...recordKey(accountId, objectType, record.id, segmentCount), p };
+}
+
+function toRecord(item: RecordItem): CrmRecord {
+  return { id: item.sk, properties: { ...(item.p ?? {}) } };
+}
+
+function toObjectType(item: Record<string, any>): ObjectTypeWithCount {
+  return { ...(item.definition as ObjectType), records: Number(item.records ?? 0) };
+}
+
+async function backoff(attempt: number): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** attempt)));
+}

@@ -1,0 +1,50 @@
+import { ForbiddenError, UnauthorizedError } from './errors.ts';
+
+/** The signed-in person making a request, as the identity provider vouches for them. */
+export interface Caller {
+  userId: string;
+  email: string;
+  accountId: string;
+  superAdmin: boolean;
+  /** Signed in through a federated identity provider: no TOTP re-authentication. */
+  sso: boolean;
+}
+
+export const SUPER_ADMINS_GROUP = 'super-admins';
+
+/**
+ * Reads a caller from JWT claims, as API Gateway's JWT authorizer hands them over
+ * (`requestContext.authorizer.jwt.claims`), or as the local issuer puts them there.
+ * API Gateway flattens array claims to strings like `"[super-admins other]"`, so
+ * both forms are accepted.
+ */
+export function callerFromClaims(claims: Record<string, unknown> | undefined): Caller {
+  if (!claims) throw new UnauthorizedError();
+  const userId = stringClaim(claims.sub);
+  const accountId = stringClaim(claims['custom:accountId']);
+  if (!userId || !accountId) {
+    throw new UnauthorizedError('The token does not name a user and an account.');
+  }
+  return {
+    userId,
+    email: stringClaim(claims.email) ?? '',
+    accountId,
+    superAdmin: listClaim(claims['cognito:groups']).includes(SUPER_ADMINS_GROUP),
+    sso: claims.identities !== undefined && claims.identities !== null && claims.identities !== '',
+  };
+}
+
+/** Backup and restore are for super admins only (PRODUCT.md, "Who uses it"). */
+export function requireSuperAdmin(caller: Caller): void {
+  if (!caller.superAdmin) throw new ForbiddenError();
+}
+
+function stringClaim(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+function listClaim(value: unknown): string[] {
+  if (Array.isArray(value)) return value.map(String);
+  if (typeof value === 'string') return value.replace(/^\[|\]$/g, '').split(/[\s,]+/).filter(Boolean);
+  return [];
+}

@@ -1,0 +1,150 @@
+import type { Caller } from './caller.ts';
+import { ConflictError, NotFoundError, ValidationError } from './errors.ts';
+import { isRestorable, type ChangeEvent, type CrmRecord, type ObjectType, type Page } from './model.ts';
+import type { Clock } from './ports/clock.ts';
+import type { IdGenerator } from './ports/ids.ts';
+import type { ObjectTypeWithCount, RecordStore } from './ports/record-store.ts';
+
+/**
+ * The CRM data plane as any user of an account sees it: object types, records,
+ * edits and the change events they leave. Backups read this data; restores write it.
+ */
+
+export interface DataPlaneDeps {
+  records: RecordStore;
+  clock: Clock;
+  ids: IdGenerator;
+}
+
+export interface ObjectTypeSummary extends ObjectTypeWithCount {
+  restorable: boolean;
+}
+
+/** Lists the caller's account's object types with their record counts. */
+export async function listObjectTypes(caller: Caller, deps: DataPlaneDeps): Promise<{ items: ObjectTypeSummary[] }> {
+  const types = await deps.records.listObjectTypes(caller.accountId);
+  return { items: types.map((type) => ({ ...type, restorable: isRestorable(type) })) };
+}
+
+/** Loads an object type of the caller's account, or 404. */
+export async function requireObjectType(accountId: string, name: string, records: RecordStore): Promise<ObjectTypeWithCount> {
+  const objectType = await records.getObjectType(accountId, name);
+  if (!objectType) throw new NotFoundError(`Object type "${name}"`);
+  return objectType;
+}
+
+/** A page of records; every property of the type appears, blanks as "". */
+export async function listRecords(
+  caller: Caller,
+  objectTypeName: string,
+  page: { limit: number; cursor?: string },
+  deps: DataPlaneDeps,
+): Promise<Page<CrmRecord>> {
+  const objectType = await requireObjectType(caller.accountId, objectTypeName, deps.records);
+  const result = await deps.records.listRecords(caller.accountId, objectType.name, page);
+  return { ...result, items: result.items.map((record) => withEveryProperty(record, objectType)) };
+}
+
+/** One record, or 404. */
+export async function getRecord(caller: Caller, objectTypeName: string, recordId: string, deps: DataPlaneDeps): Promise<CrmRecord> {
+  const objectType = await requireObjectType(caller.accountId, objectTypeName, deps.records);
+  const record = await deps.records.getRecord(caller.accountId, objectType.name, recordId);
+  if (!record) throw new NotFoundError(`Record "${recordId}"`);
+  return withEveryProperty(record, objectType);
+}
+
+/**
+ * Edits a record as a user.
+ *
+ * Primary course:
+ *  1. Check every named property exists and may be written by people.
+ *  2. Write only the values that differ, on condition that the record still exists
+ *     and nobody changed those properties since we read them.
+ *  3. Record a USER change event listing each property's before and after.
+ */
+export async function updateRecord(
+  caller: Caller,
+  objectTypeName: string,
+  recordId: string,
+  properties: Record<string, string>,
+  deps: DataPlaneDeps,
+): Promise<CrmRecord> {
+  const objectType = await requireObjectType(caller.accountId, objectTypeName, deps.records);
+  for (const name of Object.keys(properties)) {
+    const definition = objectType.properties.find((property) => property.name === name);
+    if (!definition) {
+      throw new ValidationError(`"${name}" is not a property of ${objectType.pluralLabel.toLowerCase()}.`, { field: `properties.${name}` });
+    }
+    if (definition.readOnly || definition.calculated) {
+      throw new ValidationError(`"${name}" is ${definition.calculated ? 'calculated' : 'read-only'} and cannot be edited.`, {
+        field: `properties.${name}`,
+      });
+    }
+  }
+  const current = await deps.records.getRecord(caller.accountId, objectType.name, recordId);
+  if (!current) throw new NotFoundError(`Record "${recordId}"`);
+  const changes = Object.entries(properties)
+    .map(([property, to]) => ({ property, from: current.properties[property] ?? '', to }))
+    .filter((change) => change.from !== change.to);
+  if (changes.length === 0) return withEveryProperty(current, objectType);
+
+  const outcome = await deps.records.updateRecord(
+    caller.accountId,
+    objectType.name,
+    recordId,
+    { set: Object.fromEntries(changes.map((change) => [change.property, change.to])) },
+    { expect: Object.fromEntries(changes.map((change) => [change.property, change.from])) },
+  );
+  if (outcome.status === 'MISSING') throw new NotFoundError(`Record "${recordId}"`);
+  if (outcome.status === 'CONFLICT') {
+    throw new ConflictError('EDIT_CONFLICT', 'The record changed while you were editing it; load it again and retry.');
+  }
+  await deps.records.appendChangeEvents([userChangeEvent(caller, objectType, recordId, 'UPDATED', changes, deps)]);
+  return withEveryProperty(outcome.after, objectType);
+}
+
+/** Deletes a record (it can come back through import, never through a restore). */
+export async function deleteRecord(caller: Caller, objectTypeName: string, recordId: string, deps: DataPlaneDeps): Promise<void> {
+  const objectType = await requireObjectType(caller.accountId, objectTypeName, deps.records);
+  const deleted = await deps.records.deleteRecord(caller.accountId, objectType.name, recordId);
+  if (!deleted) throw new NotFoundError(`Record "${recordId}"`);
+  const changes = Object.entries(deleted.properties).map(([property, from]) => ({ property, from, to: '' }));
+  await deps.records.appendChangeEvents([userChangeEvent(caller, objectType, recordId, 'DELETED', changes, deps)]);
+}
+
+/** Change events of the account, newest first, optionally of one record. */
+export async function listChangeEvents(
+  caller: Caller,
+  query: { recordId?: string; limit: number; cursor?: string },
+  deps: DataPlaneDeps,
+): Promise<Page<ChangeEvent>> {
+  return deps.records.listChangeEvents(caller.accountId, query);
+}
+
+/** Fills in every defined property, so that clients see blanks as "" rather than absent. */
+export function withEveryProperty(record: CrmRecord, objectType: ObjectType): CrmRecord {
+  const properties: Record<string, string> = {};
+  for (const property of objectType.properties) properties[property.name] = record.properties[property.name] ?? '';
+  return { id: record.id, properties };
+}
+
+function userChangeEvent(
+  caller: Caller,
+  objectType: ObjectType,
+  recordId: string,
+  kind: ChangeEvent['kind'],
+  changes: ChangeEvent['changes'],
+  deps: DataPlaneDeps,
+): ChangeEvent {
+  return {
+    id: deps.ids.next('ce'),
+    accountId: caller.accountId,
+    objectType: objectType.name,
+    recordId,
+    source: 'USER',
+    actor: caller.email || caller.userId,
+    kind,
+    changes,
+    occurredAt: deps.clock.now().toISOString(),
+  };
+}

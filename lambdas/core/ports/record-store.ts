@@ -1,0 +1,72 @@
+import type { Account, ChangeEvent, CrmRecord, ObjectType, Page } from '../model.ts';
+
+export interface ObjectTypeWithCount extends ObjectType {
+  records: number;
+}
+
+/** A page of one segment of an object type, read in storage order. */
+export interface SegmentPage {
+  records: CrmRecord[];
+  /** Where to resume this segment; absent when the segment is exhausted. */
+  resumeAfter?: string;
+}
+
+/** What an update should do to a record's properties. Blank values are removed. */
+export interface RecordChange {
+  set: Record<string, string>;
+}
+
+export interface UpdateOptions {
+  /** Apply only if every listed property still holds this value ("" = blank): optimistic concurrency. */
+  expect?: Record<string, string>;
+  /** Marks the record as last written by this restore, so a retried batch can tell its own work. */
+  restoreId?: string;
+}
+
+/** The outcome of a conditional update. */
+export type UpdateOutcome =
+  | { status: 'UPDATED'; before: CrmRecord; after: CrmRecord }
+  | { status: 'MISSING' }
+  | { status: 'CONFLICT' };
+
+/**
+ * The CRM data plane: accounts, object types with their property definitions, records
+ * and their change events. Every call is scoped by account id: there is no way to
+ * name a record without naming its account, which is how tenants stay apart.
+ *
+ * Records of one object type are spread over `segmentCount` segments so that big
+ * types can be read (and written) in parallel without a hot partition.
+ */
+export interface RecordStore {
+  readonly segmentCount: number;
+
+  getAccount(accountId: string): Promise<Account | undefined>;
+  putAccount(account: Account): Promise<void>;
+
+  listObjectTypes(accountId: string): Promise<ObjectTypeWithCount[]>;
+  getObjectType(accountId: string, objectType: string): Promise<ObjectTypeWithCount | undefined>;
+  putObjectType(accountId: string, objectType: ObjectType): Promise<void>;
+
+  /** One page of records for people and scripts, `limit` at most; cursor opaque. */
+  listRecords(accountId: string, objectType: string, options: { limit: number; cursor?: string }): Promise<Page<CrmRecord>>;
+  /** One page of one segment, for exports: resumable from `resumeAfter`. */
+  readSegmentPage(
+    accountId: string,
+    objectType: string,
+    segment: number,
+    options: { limit: number; resumeAfter?: string },
+  ): Promise<SegmentPage>;
+  getRecord(accountId: string, objectType: string, recordId: string): Promise<CrmRecord | undefined>;
+  /** Reads many records at once; ids that do not exist are absent from the result. */
+  getRecords(accountId: string, objectType: string, recordIds: string[]): Promise<Map<string, CrmRecord>>;
+  /** Writes new records (seeding, imports); overwrites records with the same id. */
+  putRecords(accountId: string, objectType: string, records: CrmRecord[]): Promise<void>;
+  /** Changes properties of an existing record; never creates one. */
+  updateRecord(accountId: string, objectType: string, recordId: string, change: RecordChange, options?: UpdateOptions): Promise<UpdateOutcome>;
+  /** Deletes a record; answers what it was, or undefined if it did not exist. */
+  deleteRecord(accountId: string, objectType: string, recordId: string): Promise<CrmRecord | undefined>;
+
+  appendChangeEvents(events: ChangeEvent[]): Promise<void>;
+  /** Change events of an account, newest first; of one record when `recordId` is given. */
+  listChangeEvents(accountId: string, options: { recordId?: string; limit: number; cursor?: string }): Promise<Page<ChangeEvent>>;
+}

@@ -1,0 +1,80 @@
+/**
+ * Every Lambda function of the service and every HTTP route, in one place. The CDK
+ * makes one function per entry and one API route per route; the local runtime loads
+ * the same modules and dispatches the same route keys. A test checks both agree.
+ */
+
+export interface FunctionSpec {
+  /** Module under lambdas/handlers/, exporting `handler` and `createHandler(deps)`. */
+  entry: string;
+  /** Lambda timeout; the local runtime gives handlers the same time budget. */
+  timeoutSeconds: number;
+  memoryMb: number;
+  description: string;
+}
+
+export const FUNCTIONS = {
+  'data-plane-api': {
+    entry: 'data-plane-api.ts',
+    timeoutSeconds: 29,
+    memoryMb: 512,
+    description: 'CRM data plane API: object types, records, change events',
+  },
+} as const satisfies Record<string, FunctionSpec>;
+
+export type FunctionName = keyof typeof FUNCTIONS;
+
+/** HTTP API routes (API Gateway route keys) and the function that serves each. */
+export const API_ROUTES: Record<string, FunctionName> = {
+  'GET /v1/objects': 'data-plane-api',
+  'GET /v1/objects/{type}/records': 'data-plane-api',
+  'GET /v1/objects/{type}/records/{id}': 'data-plane-api',
+  'PATCH /v1/objects/{type}/records/{id}': 'data-plane-api',
+  'DELETE /v1/objects/{type}/records/{id}': 'data-plane-api',
+  'GET /v1/change-events': 'data-plane-api',
+};
+
+/** State machines, from `statemachines/<file>`; placeholders are filled by `aslSubstitutions`. */
+export const STATE_MACHINES: Record<string, { file: string }> = {};
+
+/**
+ * EventBridge rules on "Step Functions Execution Status Change": when an execution of
+ * `stateMachine` ends with one of `statuses`, `function` runs with the event.
+ */
+export const EXECUTION_STATUS_RULES: Array<{ function: FunctionName; stateMachine: string; statuses: string[] }> = [];
+
+/** Functions run on a schedule (an EventBridge rule in AWS, a timer locally). */
+export const SCHEDULED_FUNCTIONS: Array<{ function: FunctionName; everyMinutes: number }> = [];
+
+/** `export-object` → `ExportObjectFunctionArn`: the ASL placeholder for a function's ARN. */
+export function functionArnPlaceholder(name: string): string {
+  return `${name.replace(/(^|-)(\w)/g, (_, __, letter: string) => letter.toUpperCase())}FunctionArn`;
+}
+
+/**
+ * Every `${Name}` placeholder an ASL file may use, given how to name each resource in
+ * the current runtime (CDK tokens in AWS, local ARNs in the local runtime).
+ */
+export function aslSubstitutions(resources: {
+  functionArn: (name: FunctionName) => string;
+  dataTableName: string;
+  appTableName: string;
+  backupBucketName: string;
+}): Record<string, string> {
+  const substitutions: Record<string, string> = {
+    DataTableName: resources.dataTableName,
+    AppTableName: resources.appTableName,
+    BackupBucketName: resources.backupBucketName,
+  };
+  for (const name of Object.keys(FUNCTIONS) as FunctionName[]) substitutions[functionArnPlaceholder(name)] = resources.functionArn(name);
+  return substitutions;
+}
+
+/** Fills `${Name}` placeholders in an ASL document; an unknown placeholder is an error. */
+export function substituteAsl(text: string, substitutions: Record<string, string>): string {
+  return text.replace(/\$\{(\w+)\}/g, (_, name: string) => {
+    const value = substitutions[name];
+    if (value === undefined) throw new Error(`ASL placeholder \${${name}} has no substitution`);
+    return value;
+  });
+}

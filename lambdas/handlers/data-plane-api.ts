@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import {
+  deleteRecord,
+  getRecord,
+  listChangeEvents,
+  listObjectTypes,
+  listRecords,
+  updateRecord,
+  type DataPlaneDeps,
+} from '#core/data-plane.ts';
+import { buildDeps } from '#runtime/deps.ts';
+import { configFromEnv } from '#runtime/config.ts';
+import { httpApi, json, noContent, pageQuery, parseInput } from '#runtime/http.ts';
+import { lazyHandler } from '#runtime/lazy-handler.ts';
+
+const recordEdit = z.strictObject({
+  properties: z.record(z.string().max(1000), z.string().max(65_536, 'must be at most 65,536 characters')),
+});
+
+const changeEventsQuery = pageQuery.extend({ recordId: z.string().min(1).max(128).optional() });
+
+/** The CRM data plane over HTTP: object types, records, change events. Any user of the account. */
+export function createHandler(deps: DataPlaneDeps) {
+  return httpApi({
+    'GET /v1/objects': async ({ caller }) => json(200, await listObjectTypes(caller, deps)),
+    'GET /v1/objects/{type}/records': async ({ caller, params, query }) =>
+      json(200, await listRecords(caller, params.type!, parseInput(pageQuery, query, 'query'), deps)),
+    'GET /v1/objects/{type}/records/{id}': async ({ caller, params }) =>
+      json(200, await getRecord(caller, params.type!, params.id!, deps)),
+    'PATCH /v1/objects/{type}/records/{id}': async ({ caller, params, body }) =>
+      json(200, await updateRecord(caller, params.type!, params.id!, parseInput(recordEdit, body).properties, deps)),
+    'DELETE /v1/objects/{type}/records/{id}': async ({ caller, params }) => {
+      await deleteRecord(caller, params.type!, params.id!, deps);
+      return noContent();
+    },
+    'GET /v1/change-events': async ({ caller, query }) =>
+      json(200, await listChangeEvents(caller, parseInput(changeEventsQuery, query, 'query'), deps)),
+  });
+}
+
+export const handler = lazyHandler(() => createHandler(buildDeps(configFromEnv())));

@@ -1,0 +1,55 @@
+/**
+ * Where the handlers find their resources. In Lambda every value comes from the
+ * environment the CDK sets; the local runtime builds the same object by hand and adds
+ * `endpoints` so the same SDK clients talk to the embedded stand-ins.
+ */
+export interface AppConfig {
+  region: string;
+  /** The CRM data plane: accounts, object types, records, change events. */
+  dataTableName: string;
+  /** The backup service's own state: backups, quota, plans, restores, lock, audit, imports. */
+  appTableName: string;
+  backupBucketName: string;
+  backupStateMachineArn: string;
+  restoreStateMachineArn: string;
+  /** SES identity that notification emails come from. */
+  senderEmail: string;
+  /** Base URL of the web page, for links in emails (`${appUrl}/backups/{id}`). */
+  appUrl: string;
+  /** KMS key that encrypts per-user TOTP secrets (absent locally: see SecretCipher). */
+  secretsKeyId?: string;
+  /** EventBridge bus for record change events (absent: events are only stored). */
+  eventBusName?: string;
+  /** Only in the local runtime: the stand-ins' addresses and their fixed credentials. */
+  local?: LocalEndpoints;
+}
+
+export interface LocalEndpoints {
+  dynamodb: string;
+  s3: string;
+  stepFunctions: string;
+  ses: string;
+  /** Secret for the local stand-in of KMS (AES-256-GCM key, base64). */
+  secretsKey: string;
+}
+
+/** Reads the Lambda environment; names the missing variable rather than failing later. */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const required = (name: string): string => {
+    const value = env[name];
+    if (!value) throw new Error(`Environment variable ${name} is not set`);
+    return value;
+  };
+  return {
+    region: env.AWS_REGION ?? required('AWS_DEFAULT_REGION'),
+    dataTableName: required('DATA_TABLE_NAME'),
+    appTableName: required('APP_TABLE_NAME'),
+    backupBucketName: required('BACKUP_BUCKET_NAME'),
+    backupStateMachineArn: env.BACKUP_STATE_MACHINE_ARN ?? '',
+    restoreStateMachineArn: env.RESTORE_STATE_MACHINE_ARN ?? '',
+    senderEmail: env.SENDER_EMAIL ?? '',
+    appUrl: env.APP_URL ?? '',
+    secretsKeyId: env.SECRETS_KEY_ID,
+    eventBusName: env.EVENT_BUS_NAME,
+  };
+}

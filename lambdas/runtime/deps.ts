@@ -1,0 +1,47 @@
+import { DynamoDbAuditLog } from '#adapters/dynamodb-audit-log.ts';
+import { DynamoDbRecordStore } from '#adapters/dynamodb-record-store.ts';
+import { SesMailer } from '#adapters/ses-mailer.ts';
+import type { AuditLog } from '#core/ports/audit-log.ts';
+import type { Mailer } from '#core/ports/mailer.ts';
+import { systemClock, type Clock } from '#core/ports/clock.ts';
+import { timeOrderedIds, type IdGenerator } from '#core/ports/ids.ts';
+import type { RecordStore } from '#core/ports/record-store.ts';
+import { createAwsClients, type AwsClients } from './clients.ts';
+import type { AppConfig } from './config.ts';
+
+/**
+ * Everything a handler may need, built once per container. Core steps declare the
+ * narrow slice they use (`DataPlaneDeps`, ...), and this object satisfies them all.
+ */
+export interface AppDeps {
+  config: AppConfig;
+  clients: AwsClients;
+  clock: Clock;
+  ids: IdGenerator;
+  records: RecordStore;
+  audit: AuditLog;
+  mailer: Mailer;
+}
+
+/** Options the local runtime and tests use to steer time or inject faults. */
+export interface DepsOverrides {
+  clock?: Clock;
+  /** Wraps the built deps, e.g. to make one port fail after N calls. */
+  wrap?: (deps: AppDeps) => AppDeps;
+}
+
+/** The composition root: real adapters over real SDK clients. */
+export function buildDeps(config: AppConfig, overrides: DepsOverrides = {}): AppDeps {
+  const clients = createAwsClients(config);
+  const clock = overrides.clock ?? systemClock;
+  const deps: AppDeps = {
+    config,
+    clients,
+    clock,
+    ids: timeOrderedIds(clock),
+    records: new DynamoDbRecordStore(clients.dynamodb, config.dataTableName),
+    audit: new DynamoDbAuditLog(clients.dynamodb, config.appTableName),
+    mailer: new SesMailer(clients.ses, config.senderEmail),
+  };
+  return overrides.wrap ? overrides.wrap(deps) : deps;
+}

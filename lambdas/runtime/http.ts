@@ -1,0 +1,139 @@
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyResultV2, Context } from 'aws-lambda';
+import { z } from 'zod';
+import { callerFromClaims, type Caller } from '#core/caller.ts';
+import { ClientError, PayloadTooLargeError, QuotaExceededError, TransientError, ValidationError } from '#core/errors.ts';
+
+export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
+export type ApiResult = Exclude<APIGatewayProxyResultV2, string>;
+
+/** What a route sees: the verified caller and the parsed parts of the request. */
+export interface ApiRequest {
+  caller: Caller;
+  params: Record<string, string>;
+  query: Record<string, string>;
+  /** The JSON body, parsed; undefined when there is none. */
+  body: unknown;
+  event: ApiEvent;
+}
+
+export type Route = (request: ApiRequest) => Promise<ApiResult>;
+
+/** Bodies are small JSON documents; anything bigger is a mistake or an attack. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/**
+ * Builds an HTTP API Lambda from its routes, keyed by API Gateway's `routeKey`
+ * (`"GET /v1/backups/{id}"`): API Gateway already matched the path, so dispatch is a
+ * lookup. One middleware turns every thrown error into the API.md error shape.
+ */
+export function httpApi(routes: Record<string, Route>) {
+  return middy<ApiEvent, ApiResult, Error, Context>()
+    .use(errorResponses())
+    .handler(async (event) => {
+      const route = routes[event.routeKey];
+      if (!route) return json(404, { error: { code: 'NOT_FOUND', message: `No such endpoint: ${event.routeKey}` } });
+      const caller = callerFromClaims(event.requestContext.authorizer?.jwt?.claims as Record<string, unknown> | undefined);
+      return route({
+        caller,
+        params: (event.pathParameters ?? {}) as Record<string, string>,
+        query: (event.queryStringParameters ?? {}) as Record<string, string>,
+        body: parseJsonBody(event),
+        event,
+      });
+    });
+}
+
+function errorResponses(): middy.MiddlewareObj<ApiEvent, ApiResult, Error, Context> {
+  return {
+    onError: async (request) => {
+      request.response = errorResult(request.error);
+    },
+  };
+}
+
+/** Maps any error to a response: ours with their code and sentence, others as 500/503 without internals. */
+export function errorResult(error: unknown): ApiResult {
+  if (error instanceof ClientError) {
+    const headers: Record<string, string> = {};
+    if (error instanceof QuotaExceededError) {
+      const seconds = Math.max(1, Math.ceil((Date.parse(error.nextAllowedAt) - Date.now()) / 1000));
+      headers['retry-after'] = String(seconds);
+    }
+    return json(error.status, { error: { code: error.code, message: error.message, ...error.details } }, headers);
+  }
+  if (error instanceof TransientError) {
+    return json(503, { error: { code: 'SERVICE_UNAVAILABLE', message: 'The service is busy; try again in a moment.' } }, { 'retry-after': '5' });
+  }
+  console.error(JSON.stringify({ level: 'ERROR', message: 'Unhandled error', error: serializeError(error) }));
+  return json(500, { error: { code: 'INTERNAL_ERROR', message: 'Something went wrong on our side; nothing was changed. Try again later.' } });
+}
+
+/** A JSON response; `cache-control: no-store` because answers hold tenant data. */
+export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): ApiResult {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
+    body: body === undefined ? '' : JSON.stringify(body),
+  };
+}
+
+export function noContent(): ApiResult {
+  return { statusCode: 204, headers: { 'cache-control': 'no-store' }, body: '' };
+}
+
+export function redirect(location: string): ApiResult {
+  return { statusCode: 302, headers: { location, 'cache-control': 'no-store' }, body: '' };
+}
+
+function parseJsonBody(event: ApiEvent): unknown {
+  if (event.body === undefined || event.body === null || event.body === '') return undefined;
+  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ValidationError('The request body is not valid JSON.', { field: 'body' });
+  }
+}
+
+/**
+ * Validates input against a zod schema; the first problem becomes a 400 naming the
+ * field and the reason in words.
+ */
+export function parseInput<T>(schema: z.ZodType<T>, value: unknown, where: 'body' | 'query' | 'path' = 'body'): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const path = issue.path.map(String).join('.');
+  const field = path ? (where === 'body' ? path : `${where}.${path}`) : where;
+  throw new ValidationError(`${field}: ${describeIssue(issue)}`, { field });
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((key) => `"${key}"`).join(', ')}.`;
+    case 'invalid_type':
+      return issue.input === undefined ? 'is required.' : `must be ${article(issue.expected)}.`;
+    default:
+      return `${issue.message.replace(/\.$/, '')}.`;
+  }
+}
+
+function article(type: string): string {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+/** `?limit=&cursor=` as API.md defines them: default 50, at most 500. */
+export const pageQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+    cursor: z.string().min(1).max(2048).optional(),
+  })
+  .loose();
+
+export function serializeError(error: unknown): Record<string, unknown> {
+  if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack };
+  return { value: String(error) };
+}

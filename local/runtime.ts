@@ -1,0 +1,231 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Server } from 'node:http';
+import type { Context } from 'aws-lambda';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Clock } from '#core/ports/clock.ts';
+import {
+  API_ROUTES,
+  EXECUTION_STATUS_RULES,
+  FUNCTIONS,
+  SCHEDULED_FUNCTIONS,
+  STATE_MACHINES,
+  aslSubstitutions,
+  substituteAsl,
+  type FunctionName,
+} from '#handlers/catalog.ts';
+import type { AppConfig } from '#runtime/config.ts';
+import { buildDeps, type AppDeps } from '#runtime/deps.ts';
+import type { ApiEvent } from '#runtime/http.ts';
+import { createTables, startDynamoDb } from './dynamodb.ts';
+import { startEmailOutbox, type OutboxEmail } from './email-outbox.ts';
+import { apiError, lambdaContext, send, startHttpServer, type LocalRoute } from './http-server.ts';
+import { DEMO_USERS, LocalIssuer } from './identity.ts';
+import { startS3 } from './s3.ts';
+import { seedDemoData } from './seed.ts';
+import { LocalStepFunctions, type ExecutionStatusChange } from './step-functions.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const REGION = 'us-east-1';
+const LOCAL_ACCOUNT = '000000000000';
+
+export interface LocalRuntimeOptions {
+  /** Where all state lives (tables, objects, outbox, keys). */
+  dataDir: string;
+  /** HTTP port; 0 picks a free one (tests). */
+  port: number;
+  /** Demo records per object type when seeding a fresh DATA_DIR. */
+  recordsPerType?: number;
+  /** Time as the handlers see it (tests move it to check quotas and expiry). */
+  clock?: Clock;
+  /** Wraps the handlers' dependencies: fault injection in tests. */
+  wrapDeps?: (deps: AppDeps) => AppDeps;
+  /** Shorter Lambda time budgets, to make long work continue across invocations in tests. */
+  functionTimeoutSeconds?: Partial<Record<FunctionName, number>>;
+  /** Delay before each ASL retry, in ms; default: as the ASL says. */
+  retryDelayMs?: number;
+  /** Run scheduled functions on their timers (off in tests, which call them directly). */
+  runSchedules?: boolean;
+  /** More local-only HTTP routes (the web page mounts itself here). */
+  extraRoutes?: LocalRoute[];
+}
+
+export interface LocalRuntime {
+  url: string;
+  config: AppConfig;
+  deps: AppDeps;
+  issuer: LocalIssuer;
+  stepFunctions: LocalStepFunctions;
+  /** Invokes a function by name, exactly as Step Functions or EventBridge would. */
+  invoke(functionName: FunctionName, payload: unknown): Promise<unknown>;
+  outbox(): Promise<OutboxEmail[]>;
+  /** Extra lines for the start-up printout (e.g. the demo TOTP secret). */
+  banner(): Promise<string>;
+  /** Resolves once no state machine execution is running. */
+  idle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+type LoadedHandler = (event: unknown, context: Context) => Promise<unknown>;
+
+/**
+ * Starts the whole service on this machine: DynamoDB, S3, Step Functions and SES
+ * stand-ins, the same handlers Lambda runs, and an HTTP server in front of them.
+ */
+export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
+  const dataDir = resolve(options.dataDir);
+  await mkdir(dataDir, { recursive: true });
+  const names = { DataTable: 'crm-data', AppTable: 'crm-backup-app' };
+  const bucket = 'crm-backup-local';
+
+  const dynamo = await startDynamoDb(join(dataDir, 'dynamodb'));
+  const s3 = await startS3(join(dataDir, 's3'), bucket);
+  const outbox = await startEmailOutbox(join(dataDir, 'outbox.jsonl'));
+  const issuer = await LocalIssuer.open(join(dataDir, 'local-issuer-key.json'));
+
+  const functionArn = (name: FunctionName) => `arn:aws:lambda:${REGION}:${LOCAL_ACCOUNT}:function:${name}`;
+  const stateMachineArn = (name: string) => `arn:aws:states:${REGION}:${LOCAL_ACCOUNT}:stateMachine:${name}`;
+  const handlers = new Map<FunctionName, LoadedHandler>();
+  const invoke = async (name: FunctionName, payload: unknown) => {
+    const handler = handlers.get(name);
+    if (!handler) throw new Error(`No local function named ${name}`);
+    const spec = FUNCTIONS[name];
+    return handler(payload, lambdaContext(name, options.functionTimeoutSeconds?.[name] ?? spec.timeoutSeconds, spec.memoryMb));
+  };
+
+  const stepFunctions = new LocalStepFunctions({
+    stateFile: join(dataDir, 'executions.json'),
+    invoke: (arn, payload) => invoke(arn.split(':').pop() as FunctionName, payload),
+    onStatusChange: (event) => runStatusRules(event),
+    retryDelayMs: options.retryDelayMs,
+  });
+  const runStatusRules = async (event: ExecutionStatusChange) => {
+    for (const rule of EXECUTION_STATUS_RULES) {
+      if (event.detail.stateMachineArn === stateMachineArn(rule.stateMachine) && rule.statuses.includes(event.detail.status)) {
+        await invoke(rule.function, event);
+      }
+    }
+  };
+
+  const config: AppConfig = {
+    region: REGION,
+    dataTableName: names.DataTable,
+    appTableName: names.AppTable,
+    backupBucketName: bucket,
+    backupStateMachineArn: stateMachineArn('backup'),
+    restoreStateMachineArn: stateMachineArn('restore'),
+    senderEmail: 'backups@crm-backup.local',
+    appUrl: '',
+    local: {
+      dynamodb: dynamo.endpoint,
+      s3: s3.endpoint,
+      stepFunctions: '',
+      ses: outbox.endpoint,
+      secretsKey: await localSecretsKey(join(dataDir, 'local-secrets-key')),
+    },
+  };
+
+  const substitutions = aslSubstitutions({ functionArn, dataTableName: names.DataTable, appTableName: names.AppTable, backupBucketName: bucket });
+  for (const [name, machine] of Object.entries(STATE_MACHINES)) {
+    const text = await readFile(join(ROOT, 'statemachines', machine.file), 'utf8');
+    stepFunctions.register(stateMachineArn(name), JSON.parse(substituteAsl(text, substitutions)));
+  }
+
+  // The HTTP server must be up before the config is final: emails link to its URL.
+  const localRoutes: LocalRoute[] = [...(options.extraRoutes ?? []), localOnlyRoutes(issuer, () => outbox.list())];
+  const { url, server } = await startHttpServer({
+    port: options.port,
+    routes: API_ROUTES,
+    invoke: (name, event: ApiEvent) => invoke(name as FunctionName, event) as never,
+    verifyToken: (token) => issuer.verify(token),
+    localRoutes,
+  });
+  config.appUrl = url;
+  config.local!.stepFunctions = await stepFunctions.start().catch(async (error) => {
+    server.close();
+    throw error;
+  });
+
+  const deps = buildDeps(config, { clock: options.clock, wrap: options.wrapDeps });
+  await createTables(new DynamoDBClient({ region: REGION, endpoint: dynamo.endpoint, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } }), names);
+  for (const name of Object.keys(FUNCTIONS) as FunctionName[]) {
+    const module = (await import(join(ROOT, 'lambdas', 'handlers', FUNCTIONS[name].entry))) as { createHandler: (deps: AppDeps) => LoadedHandler };
+    handlers.set(name, module.createHandler(deps));
+  }
+  await seedDemoData(deps.records, { recordsPerType: options.recordsPerType ?? 2500 });
+  await stepFunctions.abortInterrupted();
+
+  const timers = (options.runSchedules ? SCHEDULED_FUNCTIONS : []).map((schedule) =>
+    setInterval(() => {
+      invoke(schedule.function, { source: 'aws.events', 'detail-type': 'Scheduled Event', time: new Date().toISOString() }).catch((error) =>
+        console.error(`[local] scheduled ${schedule.function} failed:`, error),
+      );
+    }, schedule.everyMinutes * 60_000),
+  );
+
+  return {
+    url,
+    config,
+    deps,
+    issuer,
+    stepFunctions,
+    invoke,
+    outbox: () => outbox.list(),
+    idle: () => stepFunctions.idle(),
+    banner: async () => '',
+    async stop() {
+      timers.forEach(clearInterval);
+      await closeServer(server);
+      await stepFunctions.stop();
+      await outbox.stop();
+      await s3.stop();
+      await dynamo.stop();
+    },
+  };
+}
+
+/** `/local/sign-in` and `/local/outbox` (API.md, "Only in the local runtime"). */
+function localOnlyRoutes(issuer: LocalIssuer, listOutbox: () => Promise<OutboxEmail[]>): LocalRoute {
+  return async (request, response, body) => {
+    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    if (path === '/local/sign-in' && request.method === 'POST') {
+      let email: unknown;
+      try {
+        email = JSON.parse(body.toString('utf8') || '{}').email;
+      } catch {
+        send(response, 400, apiError('VALIDATION_ERROR', 'The request body is not valid JSON.'));
+        return true;
+      }
+      const user = DEMO_USERS.find((candidate) => candidate.email === email);
+      if (!user) {
+        send(response, 400, apiError('VALIDATION_ERROR', `email: not a demo user; use one of ${DEMO_USERS.map((u) => u.email).join(', ')}.`));
+        return true;
+      }
+      send(response, 200, { token: await issuer.signIn(user), user });
+      return true;
+    }
+    if (path === '/local/outbox' && request.method === 'GET') {
+      send(response, 200, { items: await listOutbox() });
+      return true;
+    }
+    return false;
+  };
+}
+
+/** The local stand-in for a KMS key: a random AES-256 key kept in DATA_DIR. */
+async function localSecretsKey(file: string): Promise<string> {
+  const existing = await readFile(file, 'utf8').catch(() => undefined);
+  if (existing) return existing.trim();
+  const key = randomBytes(32).toString('base64');
+  await writeFile(file, key, { mode: 0o600 });
+  return key;
+}
+
+async function closeServer(server: Server): Promise<void> {
+  await new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
