@@ -18,7 +18,7 @@ console.log(`
 crm-backup is running at ${runtime.url}  (ready in ${((Date.now() - started) / 1000).toFixed(1)} s)
 
   Web page        ${runtime.url}/
-  API             ${runtime.url}/v1/...   (see API.md)
+  API             ${runtime.url}/v1/...   (see docs/API.md)
   Sent emails     ${runtime.url}/local/outbox
 
 Sign in as a demo user (or pick one on the web page):

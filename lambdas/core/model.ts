@@ -79,3 +79,51 @@ export interface Page<T> {
   items: T[];
   nextCursor?: string;
 }
+
+export type BackupStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'EXPIRED';
+
+/** One object type's part of a backup (API.md, "A backup"). */
+export interface BackupObject {
+  objectType: string;
+  /** Records exported so far (final once the backup SUCCEEDED). */
+  records: number;
+  /** Name of its CSV inside the zip; absent for a type with no records. */
+  file?: string;
+  /** SHA-256 (hex) of the CSV's bytes, as the manifest lists it. */
+  sha256?: string;
+  /** Uncompressed CSV size in bytes. */
+  bytes?: number;
+  status?: 'PENDING' | 'EXPORTING' | 'EXPORTED';
+}
+
+/** A backup of one account, as the API answers it and the app table keeps it. */
+export interface Backup {
+  id: string;
+  accountId: string;
+  status: BackupStatus;
+  trigger: 'api' | 'schedule';
+  /** Email of the super admin who asked, or `schedule`. */
+  requestedBy: string;
+  createdAt: string;
+  completedAt?: string;
+  /** completedAt + 14 days: after it the API answers 410 and S3 lifecycle has deleted the file. */
+  expiresAt?: string;
+  /** Size of the zip in bytes. */
+  sizeBytes?: number;
+  objects?: BackupObject[];
+  /** Why it failed, in words a person understands. */
+  error?: string;
+  /** S3 key of the zip (never shown: downloads go through presigned URLs). */
+  zipKey?: string;
+}
+
+/** `manifest.json` inside every backup zip (API.md, "The zip"). */
+export interface BackupManifest {
+  accountId: string;
+  backupId: string;
+  completedAt: string;
+  files: Array<{ name: string; objectType: string; records: number; bytes: number; sha256: string }>;
+}
+
+/** Backups can be downloaded, and restored from, for this long after completion. */
+export const BACKUP_RETENTION_DAYS = 14;
