@@ -190,10 +190,15 @@ export function demoAccounts(recordsPerType: number): DemoAccount[] {
   ];
 }
 
-/** The id of the n-th record of a type: numeric like HubSpot's, unique within an account. */
-export function recordId(objectTypes: ObjectType[], objectType: string, index: number): string {
+/**
+ * The id of the n-th record of a type: numeric like HubSpot's and unique across the
+ * demo accounts (so a test can tell "another tenant's id" from "an unknown id").
+ * Room for 100 million records per type.
+ */
+export function recordId(accountId: string, objectTypes: ObjectType[], objectType: string, index: number): string {
+  const accountNumber = accountId === 'acme' ? 1 : accountId === 'globex' ? 2 : 9;
   const typeIndex = objectTypes.findIndex((type) => type.name === objectType);
-  return String((typeIndex + 1) * 100_000_000 + index + 1);
+  return String(accountNumber * 10_000_000_000 + (typeIndex + 1) * 100_000_000 + index + 1);
 }
 
 /** Values that break naive CSV writers and spreadsheets; each appears in the demo data. */
@@ -275,7 +280,7 @@ export function demoRecord(accountId: string, objectTypes: ObjectType[], objectT
     }
     properties[definition.name] = valueFor(definition, index, random, pick);
   }
-  return { id: recordId(objectTypes, objectType.name, index), properties };
+  return { id: recordId(accountId, objectTypes, objectType.name, index), properties };
 }
 
 function valueFor(definition: PropertyDefinition, index: number, random: () => number, pick: <T>(list: readonly T[]) => T): string {

@@ -29,6 +29,8 @@ import { LocalStepFunctions, type ExecutionStatusChange } from './step-functions
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const REGION = 'us-east-1';
+/** Table names in the local stand-in (in AWS the CDK names them). */
+export const LOCAL_TABLE_NAMES = { DataTable: 'crm-data', AppTable: 'crm-backup-app' };
 const LOCAL_ACCOUNT = '000000000000';
 
 export interface LocalRuntimeOptions {
@@ -77,7 +79,7 @@ type LoadedHandler = (event: unknown, context: Context) => Promise<unknown>;
 export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
   const dataDir = resolve(options.dataDir);
   await mkdir(dataDir, { recursive: true });
-  const names = { DataTable: 'crm-data', AppTable: 'crm-backup-app' };
+  const names = LOCAL_TABLE_NAMES;
   const bucket = 'crm-backup-local';
 
   const dynamo = await startDynamoDb(join(dataDir, 'dynamodb'));
