@@ -1,7 +1,13 @@
 import { DynamoDbAuditLog } from '#adapters/dynamodb-audit-log.ts';
+import { DynamoDbBackupRepository } from '#adapters/dynamodb-backup-repository.ts';
 import { DynamoDbRecordStore } from '#adapters/dynamodb-record-store.ts';
+import { S3BlobStore } from '#adapters/s3-blob-store.ts';
 import { SesMailer } from '#adapters/ses-mailer.ts';
+import { SfnWorkflowStarter } from '#adapters/sfn-workflow-starter.ts';
 import type { AuditLog } from '#core/ports/audit-log.ts';
+import type { BackupRepository } from '#core/ports/backup-repository.ts';
+import type { BlobStore } from '#core/ports/blob-store.ts';
+import type { WorkflowStarter } from '#core/ports/workflow-starter.ts';
 import type { Mailer } from '#core/ports/mailer.ts';
 import { systemClock, type Clock } from '#core/ports/clock.ts';
 import { timeOrderedIds, type IdGenerator } from '#core/ports/ids.ts';
@@ -21,6 +27,12 @@ export interface AppDeps {
   records: RecordStore;
   audit: AuditLog;
   mailer: Mailer;
+  /** The backup bucket. */
+  blobs: BlobStore;
+  /** Backup metadata, quota claims and schedules. */
+  backups: BackupRepository;
+  /** Starts state machine executions (backup, restore). */
+  workflows: WorkflowStarter;
 }
 
 /** Options the local runtime and tests use to steer time or inject faults. */
@@ -42,6 +54,9 @@ export function buildDeps(config: AppConfig, overrides: DepsOverrides = {}): App
     records: new DynamoDbRecordStore(clients.dynamodb, config.dataTableName),
     audit: new DynamoDbAuditLog(clients.dynamodb, config.appTableName),
     mailer: new SesMailer(clients.ses, config.senderEmail),
+    blobs: new S3BlobStore(clients.s3, config.backupBucketName),
+    backups: new DynamoDbBackupRepository(clients.dynamodb, config.appTableName),
+    workflows: new SfnWorkflowStarter(clients.stepFunctions, { backup: config.backupStateMachineArn, restore: config.restoreStateMachineArn }),
   };
   return overrides.wrap ? overrides.wrap(deps) : deps;
 }
