@@ -23,6 +23,7 @@ import { createTables, startDynamoDb } from './dynamodb.ts';
 import { startEmailOutbox, type OutboxEmail } from './email-outbox.ts';
 import { apiError, lambdaContext, send, startHttpServer, type LocalRoute } from './http-server.ts';
 import { DEMO_USERS, LocalIssuer } from './identity.ts';
+import { webPageRoute } from './web-assets.ts';
 import { startS3 } from './s3.ts';
 import { seedDemoData } from './seed.ts';
 import { LocalStepFunctions, type ExecutionStatusChange } from './step-functions.ts';
@@ -136,7 +137,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   }
 
   // The HTTP server must be up before the config is final: emails link to its URL.
-  const localRoutes: LocalRoute[] = [...(options.extraRoutes ?? []), localOnlyRoutes(issuer, () => outbox.list())];
+  // The admin web page goes last: it answers every other GET outside /v1 and /local (SPA fallback).
+  const localRoutes: LocalRoute[] = [...(options.extraRoutes ?? []), localOnlyRoutes(issuer, () => outbox.list()), webPageRoute()];
   const { url, server } = await startHttpServer({
     port: options.port,
     routes: API_ROUTES,

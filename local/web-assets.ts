@@ -1,0 +1,73 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { buildWebAssets, type WebAsset } from '../web/build.ts';
+import type { LocalRoute } from './http-server.ts';
+
+/**
+ * The `config.json` the web page reads at start. In AWS the CDK writes the same
+ * shape next to the page (mode "aws", with the Cognito hosted UI's domain and the
+ * app client id); locally it says "local", so the page offers the demo users.
+ */
+export interface WebConfig {
+  /** Base URL of the HTTP API; "" means the page's own origin. */
+  apiUrl: string;
+  mode: 'aws' | 'local';
+  /** Cognito hosted UI domain, e.g. `https://crm-backup-123.auth.eu-west-1.amazoncognito.com`. */
+  cognitoDomain?: string;
+  clientId?: string;
+  region?: string;
+}
+
+/** Paths the page never owns: the API and the local-only helpers. */
+const NOT_THE_PAGE = /^\/(v1|local)(\/|$)/;
+
+/**
+ * Serves the admin web page from the same origin as the API, like CloudFront does in
+ * AWS: the built files by path, `/config.json`, and index.html for every other GET
+ * that a browser navigates to (`/backups/{id}` from an email link), so the page's own
+ * router picks it up. The page is built in memory once, on the first request.
+ */
+export function webPageRoute(config: WebConfig = { apiUrl: '', mode: 'local' }): LocalRoute {
+  let built: Promise<Map<string, WebAsset>> | undefined;
+  const assets = () => {
+    built ??= buildWebAssets().then((list) => new Map(list.map((asset) => [asset.path, asset])));
+    // A failed build should be retried on the next request, not cached forever.
+    built.catch(() => (built = undefined));
+    return built;
+  };
+  return async (request: IncomingMessage, response: ServerResponse) => {
+    if (request.method !== 'GET' && request.method !== 'HEAD') return false;
+    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    if (NOT_THE_PAGE.test(path)) return false;
+    if (path === '/config.json') {
+      write(response, request, 200, 'application/json; charset=utf-8', Buffer.from(JSON.stringify(config)), 'no-store');
+      return true;
+    }
+    const files = await assets();
+    const asset = files.get(path);
+    if (asset) {
+      write(response, request, 200, asset.contentType, asset.body, 'no-cache');
+      return true;
+    }
+    // A missing file with an extension is a real 404; anything else is a page route.
+    if (/\.[a-z0-9]+$/i.test(path)) {
+      write(response, request, 404, 'text/plain; charset=utf-8', Buffer.from('Not found'), 'no-store');
+      return true;
+    }
+    const index = files.get('/index.html')!;
+    write(response, request, 200, index.contentType, index.body, 'no-cache');
+    return true;
+  };
+}
+
+function write(response: ServerResponse, request: IncomingMessage, status: number, contentType: string, body: Buffer, cache: string): void {
+  response.writeHead(status, {
+    'content-type': contentType,
+    'content-length': String(body.length),
+    'cache-control': cache,
+    // The page talks only to its own origin (and, in AWS, the Cognito domain on redirects).
+    'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+  });
+  response.end(request.method === 'HEAD' ? undefined : body);
+}

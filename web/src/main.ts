@@ -1,0 +1,155 @@
+import { Api, ApiError } from './api.ts';
+import { cognitoSignOutUrl, currentSession, finishCognitoSignIn, loadConfig, rememberReturnTo, signOutLocally, takeReturnTo, type WebConfig } from './auth.ts';
+import type { ViewContext } from './context.ts';
+import { errorBox, h, replace } from './dom.ts';
+import { renderBackup, renderBackups } from './views/backups.ts';
+import { renderAuditLog, renderImports } from './views/lists.ts';
+import { renderRestore, renderRestoreWizard } from './views/restore.ts';
+import { renderForbidden, renderSignIn } from './views/sign-in.ts';
+
+/**
+ * The admin page: a small client-side router over the History API. Every address
+ * (`/backups/{id}` from an email link too) is served index.html; this picks the
+ * screen. Each screen gets an AbortSignal that stops its polling when the user leaves.
+ */
+
+type View = (context: ViewContext) => Promise<void>;
+
+const ROUTES: Array<{ pattern: RegExp; view: View; title: string; nav?: string }> = [
+  { pattern: /^\/backups\/?$/, view: renderBackups, title: 'Backups', nav: '/backups' },
+  { pattern: /^\/backups\/(?<id>[^/]+)$/, view: renderBackup, title: 'Backup', nav: '/backups' },
+  { pattern: /^\/restore\/?$/, view: renderRestoreWizard, title: 'Restore', nav: '/restore' },
+  { pattern: /^\/restores\/(?<id>[^/]+)$/, view: renderRestore, title: 'Restore', nav: '/restore' },
+  { pattern: /^\/imports\/?$/, view: renderImports, title: 'Imports', nav: '/imports' },
+  { pattern: /^\/audit-log\/?$/, view: renderAuditLog, title: 'Audit log', nav: '/audit-log' },
+];
+
+const main = document.getElementById('main')!;
+let config: WebConfig;
+let current: AbortController | undefined;
+let firstRender = true;
+
+let api: Api;
+const startApi = () => new Api(
+  config,
+  () => currentSession()?.token,
+  () => {
+    // The token expired or was revoked: sign in again and come back here.
+    signOutLocally();
+    rememberReturnTo(location.pathname + location.search);
+    navigate('/sign-in', true);
+  },
+);
+
+function navigate(path: string, replaceState = false): void {
+  if (replaceState) history.replaceState(null, '', path);
+  else history.pushState(null, '', path);
+  void render();
+  // Screen readers and keyboards start at the new screen, not at the clicked link.
+  main.focus({ preventScroll: true });
+  scrollTo(0, 0);
+}
+
+async function render(): Promise<void> {
+  current?.abort();
+  const controller = new AbortController();
+  current = controller;
+  const landing = firstRender;
+  firstRender = false;
+  const path = location.pathname;
+  const query = new URLSearchParams(location.search);
+
+  if (path === '/auth/callback') {
+    try {
+      await finishCognitoSignIn(config, query);
+      return navigate(takeReturnTo(), true);
+    } catch (error) {
+      return show('Sign-in failed', errorBox((error as Error).message), h('p', {}, h('a', { href: '/sign-in' }, 'Sign in again')));
+    }
+  }
+
+  const session = currentSession();
+  updateHeader(session?.email);
+  if (path === '/sign-in' || !session) {
+    // Keep where the user was going (an email link) for after the sign-in.
+    if (path !== '/sign-in') rememberReturnTo(path + location.search);
+    document.title = 'Sign in · CRM backups';
+    return renderSignIn({ main, config, onSignedIn: () => navigate(takeReturnTo(), true) });
+  }
+  if (path === '/') return navigate('/backups', true);
+
+  const route = ROUTES.find((candidate) => candidate.pattern.test(path));
+  highlightNav(route?.nav);
+  if (!route) return show('Page not found', h('p', {}, 'There is nothing at this address. ', h('a', { href: '/backups' }, 'Go to the backups')));
+  document.title = `${route.title} · CRM backups`;
+  const context: ViewContext = {
+    api,
+    config,
+    session,
+    main,
+    params: (route.pattern.exec(path)?.groups ?? {}) as Record<string, string>,
+    query,
+    signal: controller.signal,
+    landing,
+    navigate: (to) => navigate(to),
+    forbidden: (message) => renderForbidden(main, message),
+  };
+  try {
+    await route.view(context);
+  } catch (error) {
+    if (controller.signal.aborted) return;
+    if (error instanceof ApiError && error.status === 403) return renderForbidden(main, error.message);
+    if (error instanceof ApiError && error.status === 401) return;
+    show(route.title, errorBox((error as Error).message));
+  }
+}
+
+function show(title: string, ...content: Node[]): void {
+  replace(main, h('h1', {}, title), ...content);
+}
+
+function updateHeader(email: string | undefined): void {
+  document.getElementById('nav')!.hidden = !email;
+  const who = document.getElementById('who')!;
+  if (!email) return replace(who);
+  replace(
+    who,
+    h('span', {}, `Signed in as ${email}`),
+    h('button', {
+      type: 'button',
+      class: 'secondary',
+      onclick: () => {
+        signOutLocally();
+        const url = cognitoSignOutUrl(config);
+        if (url) location.assign(url);
+        else navigate('/sign-in');
+      },
+    }, 'Sign out'),
+  );
+}
+
+function highlightNav(active: string | undefined): void {
+  for (const link of Array.from(document.querySelectorAll<HTMLAnchorElement>('#nav a'))) {
+    if (link.getAttribute('href') === active) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+}
+
+// Same-origin links are handled here, without a page load (modifier clicks keep their meaning).
+document.addEventListener('click', (event) => {
+  const link = (event.target as Element).closest?.('a');
+  if (!link || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  const url = new URL(link.href, location.href);
+  if (url.origin !== location.origin || link.target || link.hasAttribute('download')) return;
+  event.preventDefault();
+  navigate(url.pathname + url.search);
+});
+window.addEventListener('popstate', () => void render());
+
+try {
+  config = await loadConfig();
+  api = startApi();
+  await render();
+} catch (error) {
+  show('The page could not start', errorBox((error as Error).message));
+}

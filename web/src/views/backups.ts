@@ -1,0 +1,259 @@
+import { ApiError } from '../api.ts';
+import { sleep, type ViewContext } from '../context.ts';
+import { errorBox, h, replace, table } from '../dom.ts';
+import { bytes, count, dateTime, timeLeft } from '../format.ts';
+import type { Backup, Page } from '../types.ts';
+
+const RUNNING = new Set(['QUEUED', 'RUNNING']);
+const POLL_MS = 1000;
+
+/** The quota refusal, remembered per user until it passes, so the button stays disabled across screens. */
+interface QuotaNotice {
+  message: string;
+  nextAllowedAt: string;
+}
+
+function quotaKey(email: string): string {
+  return `crm-backup.quota.${email}`;
+}
+
+function readQuota(email: string): QuotaNotice | undefined {
+  const notice = JSON.parse(sessionStorage.getItem(quotaKey(email)) ?? 'null') as QuotaNotice | null;
+  if (!notice || Date.parse(notice.nextAllowedAt) <= Date.now()) return undefined;
+  return notice;
+}
+
+/**
+ * Backups: "Back up now", the scheduled-backup switch and the history.
+ * Primary course: 1. load the history and the schedule. 2. the admin backs up now
+ * and lands on the backup's page to watch it. 3. while any backup runs, the
+ * history refreshes itself.
+ */
+export async function renderBackups(context: ViewContext): Promise<void> {
+  const { api, main, session, signal } = context;
+  const [first, schedule] = await Promise.all([
+    api.get<Page<Backup>>('/v1/backups?limit=50', signal),
+    api.get<{ enabled: boolean }>('/v1/backup-schedule', signal),
+  ]);
+  let backups = first.items;
+  let nextCursor = first.nextCursor;
+
+  const actionStatus = h('div', { 'aria-live': 'polite' });
+  const backUpNow = h('button', { type: 'button', 'aria-describedby': 'quota-reason' }, 'Back up now');
+  const reason = h('p', { id: 'quota-reason', class: 'muted' });
+  const showQuota = () => {
+    const notice = readQuota(session.email);
+    backUpNow.disabled = notice !== undefined;
+    replace(reason, notice ? [notice.message, ' ', h('strong', {}, `Next backup allowed: ${dateTime(notice.nextAllowedAt)}.`)] : 'Backs up every object type of the account into one zip of CSV files.');
+  };
+  backUpNow.addEventListener('click', async () => {
+    backUpNow.disabled = true;
+    replace(actionStatus, h('p', {}, 'Starting a backup…'));
+    try {
+      const backup = await api.post<Backup>('/v1/backups', {});
+      context.navigate(`/backups/${encodeURIComponent(backup.id)}`);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 429 && typeof error.details.nextAllowedAt === 'string') {
+        sessionStorage.setItem(quotaKey(session.email), JSON.stringify({ message: error.message, nextAllowedAt: error.details.nextAllowedAt }));
+        replace(actionStatus);
+        showQuota();
+        backUpNow.focus();
+        return;
+      }
+      if (error instanceof ApiError && error.status === 403) return context.forbidden(error.message);
+      replace(actionStatus, errorBox((error as Error).message));
+      showQuota();
+    }
+  });
+  showQuota();
+
+  const scheduleSwitch = scheduleToggle(context, schedule.enabled);
+  const history = h('div', { 'aria-live': 'off' });
+  const more = h('div');
+  const drawHistory = () => {
+    replace(history, backups.length ? historyTable(backups) : h('p', { class: 'muted' }, 'No backups yet. The first one takes a minute or two for an ordinary account.'));
+    replace(more, nextCursor ? h('button', { type: 'button', class: 'secondary', onclick: loadMore }, 'Show older backups') : null);
+  };
+  const loadMore = async () => {
+    try {
+      const page = await api.get<Page<Backup>>(`/v1/backups?limit=50&cursor=${encodeURIComponent(nextCursor ?? '')}`, signal);
+      backups = [...backups, ...page.items];
+      nextCursor = page.nextCursor;
+      drawHistory();
+    } catch (error) {
+      replace(more, errorBox((error as Error).message));
+    }
+  };
+
+  replace(
+    main,
+    h('h1', {}, 'Backups'),
+    h('section', { class: 'card', 'aria-labelledby': 'now-heading' },
+      h('h2', { id: 'now-heading' }, 'Back up now'),
+      h('div', { class: 'row' }, backUpNow),
+      reason,
+      actionStatus,
+    ),
+    h('section', { class: 'card', 'aria-labelledby': 'schedule-heading' },
+      h('h2', { id: 'schedule-heading' }, 'Scheduled backups'),
+      scheduleSwitch,
+    ),
+    h('section', { 'aria-labelledby': 'history-heading' },
+      h('h2', { id: 'history-heading' }, 'History'),
+      h('p', { class: 'muted' }, 'Backups can be downloaded and restored from for 14 days. They hold sensitive data: keep downloads somewhere safe.'),
+      history,
+      more,
+    ),
+  );
+  drawHistory();
+
+  // Refresh while a backup runs, so its status and counts move without a reload.
+  while (!signal.aborted && backups.some((backup) => RUNNING.has(backup.status))) {
+    await sleep(POLL_MS * 2, signal);
+    if (signal.aborted) return;
+    const page = await api.get<Page<Backup>>('/v1/backups?limit=50', signal).catch(() => undefined);
+    if (!page) continue;
+    // Keep the older pages the admin loaded; the first page is replaced by the fresh one.
+    const fresh = new Set(page.items.map((backup) => backup.id));
+    backups = [...page.items, ...backups.filter((backup) => !fresh.has(backup.id))];
+    drawHistory();
+  }
+}
+
+function scheduleToggle(context: ViewContext, enabled: boolean): HTMLElement {
+  const status = h('span', { 'aria-live': 'polite', class: 'muted' });
+  const input = h('input', { type: 'checkbox', role: 'switch', id: 'schedule', checked: enabled });
+  input.addEventListener('change', async () => {
+    const wanted = input.checked;
+    input.disabled = true;
+    replace(status, 'Saving…');
+    try {
+      const saved = await context.api.put<{ enabled: boolean }>('/v1/backup-schedule', { enabled: wanted });
+      input.checked = saved.enabled;
+      replace(status, saved.enabled ? 'On: backups are taken as often as your plan allows.' : 'Off.');
+    } catch (error) {
+      input.checked = !wanted;
+      replace(status, errorBox((error as Error).message));
+    } finally {
+      input.disabled = false;
+    }
+  });
+  return h('div', {},
+    h('label', { class: 'switch', for: 'schedule' }, input, 'Back up automatically, as often as the plan allows'),
+    h('p', {}, status),
+  );
+}
+
+function totalRecords(backup: Backup): number | undefined {
+  return backup.objects?.reduce((sum, object) => sum + object.records, 0);
+}
+
+function historyTable(backups: Backup[]): HTMLElement {
+  return table(
+    ['Started', 'Status', 'Requested by', { label: 'Size', num: true }, { label: 'Records', num: true }, 'Download until', ''],
+    backups.map((backup) => [
+      h('a', { href: `/backups/${encodeURIComponent(backup.id)}` }, dateTime(backup.createdAt)),
+      h('span', { class: `status status-${backup.status}` }, statusLabel(backup.status)),
+      backup.trigger === 'schedule' ? 'Schedule' : backup.requestedBy,
+      bytes(backup.sizeBytes),
+      backup.objects ? `${count(totalRecords(backup))} in ${backup.objects.filter((object) => object.records > 0).length} types` : '—',
+      backup.status === 'SUCCEEDED' && backup.expiresAt ? h('span', { title: dateTime(backup.expiresAt) }, timeLeft(backup.expiresAt)) : '—',
+      h('a', { href: `/backups/${encodeURIComponent(backup.id)}`, 'aria-label': `Details of the backup started ${dateTime(backup.createdAt)}` }, 'Details'),
+    ]),
+    { caption: 'Backup history, newest first' },
+  );
+}
+
+function statusLabel(status: string): string {
+  return { QUEUED: 'Queued', RUNNING: 'Running', SUCCEEDED: 'Ready', FAILED: 'Failed', EXPIRED: 'Expired' }[status] ?? status;
+}
+
+/**
+ * One backup: live progress per object type while it runs, then the download.
+ * Opened from the email link (`landing`), a ready backup starts downloading at once.
+ */
+export async function renderBackup(context: ViewContext): Promise<void> {
+  const { api, main, signal, params } = context;
+  const path = `/v1/backups/${encodeURIComponent(params.id ?? '')}`;
+  let backup = await api.get<Backup>(path, signal);
+  const heading = h('h1', {}, `Backup of ${dateTime(backup.createdAt)}`);
+  const body = h('div');
+  const downloadStatus = h('div', { 'aria-live': 'polite' });
+  replace(main, h('p', {}, h('a', { href: '/backups' }, '← All backups')), heading, body, downloadStatus);
+
+  const download = async () => {
+    replace(downloadStatus, h('p', {}, 'Preparing the download…'));
+    try {
+      const link = await api.get<{ url: string; expiresAt: string }>(`${path}/download?redirect=false`);
+      replace(downloadStatus, h('p', {}, 'Your download has started. If it does not, ', h('a', { href: link.url, id: 'download-link' }, 'use this link'), ` (valid until ${dateTime(link.expiresAt)}).`));
+      // The presigned URL lives for minutes: follow it now rather than keeping it around.
+      location.assign(link.url);
+    } catch (error) {
+      replace(downloadStatus, errorBox((error as Error).message));
+    }
+  };
+
+  let announced = backup.status;
+  for (;;) {
+    replace(body, backupDetails(backup, download));
+    if (!RUNNING.has(backup.status) || signal.aborted) break;
+    await sleep(POLL_MS, signal);
+    if (signal.aborted) return;
+    const fresh = await api.get<Backup>(path, signal).catch((error: unknown) => (error instanceof ApiError ? error : undefined));
+    if (fresh instanceof ApiError) {
+      replace(body, errorBox(fresh.message));
+      return;
+    }
+    if (fresh) backup = fresh;
+    if (backup.status !== announced) announced = backup.status;
+  }
+  if (context.landing && backup.status === 'SUCCEEDED') await download();
+}
+
+function backupDetails(backup: Backup, download: () => Promise<void>): HTMLElement {
+  const objects = backup.objects ?? [];
+  const exported = objects.filter((object) => object.status === 'EXPORTED' || backup.status === 'SUCCEEDED').length;
+  const running = RUNNING.has(backup.status);
+  const expired = backup.status === 'EXPIRED' || (backup.expiresAt !== undefined && Date.parse(backup.expiresAt) <= Date.now());
+  return h('div', {},
+    h('dl', { class: 'stats' },
+      stat('Status', h('span', { class: `status status-${backup.status}`, id: 'backup-status' }, statusLabel(expired && backup.status === 'SUCCEEDED' ? 'EXPIRED' : backup.status))),
+      stat('Size', bytes(backup.sizeBytes)),
+      stat('Records', count(totalRecords(backup))),
+      stat('Download until', backup.expiresAt ? timeLeft(backup.expiresAt) : '—'),
+    ),
+    running
+      ? h('div', { class: 'card', role: 'status', 'aria-live': 'polite' },
+          h('p', {}, `Backing up: ${exported} of ${objects.length || '…'} object types exported.`),
+          h('progress', { max: objects.length || 1, value: exported, 'aria-label': 'Object types exported' }),
+        )
+      : null,
+    backup.status === 'FAILED' ? errorBox(backup.error ?? 'The backup failed; nothing was kept. The quota was given back: try again.') : null,
+    backup.status === 'SUCCEEDED' && !expired
+      ? h('div', { class: 'card row' },
+          h('button', { type: 'button', onclick: () => void download(), id: 'download' }, 'Download'),
+          h('a', { class: 'button secondary', href: `/restore?backup=${encodeURIComponent(backup.id)}` }, 'Restore from this backup'),
+        )
+      : null,
+    expired ? h('div', { class: 'note' }, 'This backup has expired: backups can be downloaded for 14 days after they complete.') : null,
+    h('h2', {}, 'Object types'),
+    objects.length
+      ? table(
+          ['Object type', 'Progress', { label: 'Records', num: true }, 'File', 'SHA-256'],
+          objects.map((object) => [
+            object.objectType,
+            backup.status === 'SUCCEEDED' ? 'Exported' : { PENDING: 'Waiting', EXPORTING: 'Exporting', EXPORTED: 'Exported' }[object.status ?? 'PENDING'] ?? '—',
+            count(object.records),
+            object.file ?? (backup.status === 'SUCCEEDED' ? 'no records, no file' : '—'),
+            object.sha256 ? h('code', { title: object.sha256 }, `${object.sha256.slice(0, 12)}…`) : '—',
+          ]),
+          { caption: 'Object types in this backup' },
+        )
+      : h('p', { class: 'muted' }, 'Waiting for the backup to start…'),
+    h('p', { class: 'muted' }, `Requested by ${backup.trigger === 'schedule' ? 'the schedule' : backup.requestedBy} · started ${dateTime(backup.createdAt)}${backup.completedAt ? ` · finished ${dateTime(backup.completedAt)}` : ''}`),
+  );
+}
+
+function stat(label: string, value: Node | string): HTMLElement {
+  return h('div', {}, h('dt', {}, label), h('dd', {}, value));
+}

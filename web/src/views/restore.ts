@@ -1,0 +1,268 @@
+import { ApiError } from '../api.ts';
+import { sleep, type ViewContext } from '../context.ts';
+import { errorBox, h, replace, table } from '../dom.ts';
+import { count, dateTime } from '../format.ts';
+import type { Backup, ObjectTypeInfo, Page, Restore, RestorePlan } from '../types.ts';
+
+const STEPS = ['Backup', 'Object type', 'Properties', 'Review the plan', 'Confirm'];
+
+/**
+ * The restore wizard.
+ * Primary course: 1. pick a ready backup. 2. pick one object type (conversations are
+ * not offered). 3. pick properties (read-only and calculated ones shown, disabled).
+ * 4. review the plan the API computed, changing nothing. 5. acknowledge both
+ * warnings and give a TOTP code (not for SSO sign-ins), then watch it run.
+ */
+export async function renderRestoreWizard(context: ViewContext): Promise<void> {
+  const { api, main, signal, session } = context;
+  const [backupPage, objectPage] = await Promise.all([
+    api.get<Page<Backup>>('/v1/backups?limit=100', signal),
+    api.get<{ items: ObjectTypeInfo[] }>('/v1/objects', signal),
+  ]);
+  const backups = backupPage.items.filter((backup) => backup.status === 'SUCCEEDED' && (!backup.expiresAt || Date.parse(backup.expiresAt) > Date.now()));
+  const types = objectPage.items.filter((type) => type.restorable && type.name !== 'conversations');
+
+  const state: { step: number; backup?: Backup; objectType?: ObjectTypeInfo; properties: Set<string>; plan?: RestorePlan } = { step: 0, properties: new Set() };
+  const preselected = backups.find((backup) => backup.id === context.query.get('backup'));
+  if (preselected) {
+    state.backup = preselected;
+    state.step = 1;
+  }
+
+  const stepList = h('ol', { class: 'row muted', 'aria-label': 'Restore steps' });
+  const panel = h('div');
+  const status = h('div', { 'aria-live': 'assertive' });
+  replace(main, h('h1', {}, 'Restore CRM data'), stepList, panel, status);
+
+  const go = (step: number) => {
+    state.step = step;
+    replace(status);
+    draw();
+    panel.querySelector<HTMLElement>('legend, h2')?.focus();
+  };
+  const fail = (error: unknown) => {
+    if (error instanceof ApiError && error.status === 403) return context.forbidden(error.message);
+    replace(status, errorBox((error as Error).message));
+  };
+  const nav = (options: { next?: () => void; nextLabel?: string; nextDisabled?: boolean }) =>
+    h('div', { class: 'row' },
+      state.step > 0 ? h('button', { type: 'button', class: 'secondary', onclick: () => go(state.step - 1) }, 'Back') : null,
+      options.next ? h('button', { type: 'button', id: 'next', onclick: options.next, disabled: options.nextDisabled }, options.nextLabel ?? 'Next') : null,
+    );
+
+  const draw = () => {
+    replace(stepList, STEPS.map((label, index) => h('li', { 'aria-current': index === state.step ? 'step' : undefined, style: undefined }, index === state.step ? h('strong', {}, label) : label)));
+    if (state.step === 0) return replace(panel, chooseBackup());
+    if (state.step === 1) return replace(panel, chooseObjectType());
+    if (state.step === 2) return replace(panel, chooseProperties());
+    if (state.step === 3) return replace(panel, reviewPlan());
+    replace(panel, confirm());
+  };
+
+  const chooseBackup = () => {
+    if (!backups.length) return h('p', {}, 'There is no ready backup to restore from. ', h('a', { href: '/backups' }, 'Back up now'), ' first.');
+    return h('form', { onsubmit: (event: Event) => event.preventDefault() },
+      h('fieldset', {},
+        h('legend', { tabindex: -1 }, 'Step 1 of 5: which backup?'),
+        h('div', { class: 'choices' }, backups.map((backup) =>
+          radio('backup', backup.id, state.backup?.id === backup.id, () => {
+            state.backup = backup;
+            go(0);
+          }, `${dateTime(backup.completedAt ?? backup.createdAt)}`, `${count(backup.objects?.reduce((sum, o) => sum + o.records, 0))} records · by ${backup.trigger === 'schedule' ? 'the schedule' : backup.requestedBy}`),
+        )),
+      ),
+      nav({ next: () => go(1), nextDisabled: !state.backup }),
+    );
+  };
+
+  const chooseObjectType = () =>
+    h('form', { onsubmit: (event: Event) => event.preventDefault() },
+      h('fieldset', {},
+        h('legend', { tabindex: -1 }, 'Step 2 of 5: which object type?'),
+        h('p', { class: 'muted' }, 'One object type per restore. Conversations cannot be restored.'),
+        h('div', { class: 'choices' }, types.map((type) => {
+          const inBackup = state.backup?.objects?.find((object) => object.objectType === type.name)?.records ?? 0;
+          return radio('objectType', type.name, state.objectType?.name === type.name, () => {
+            if (state.objectType?.name !== type.name) state.properties = new Set();
+            state.objectType = type;
+            go(1);
+          }, type.pluralLabel, inBackup ? `${count(inBackup)} records in the backup` : 'no records in this backup', inBackup === 0);
+        })),
+      ),
+      nav({ next: () => go(2), nextDisabled: !state.objectType }),
+    );
+
+  const chooseProperties = () => {
+    const type = state.objectType!;
+    const restorable = type.properties.filter((property) => !property.readOnly && !property.calculated);
+    const next = h('button', { type: 'button', id: 'next', onclick: () => void makePlan(), disabled: state.properties.size === 0 }, 'Review the plan');
+    const boxes = type.properties.map((property) => {
+      const blocked = property.readOnly ? 'read-only' : property.calculated ? 'calculated' : undefined;
+      const input = h('input', { type: 'checkbox', name: 'property', value: property.name, checked: state.properties.has(property.name), disabled: blocked !== undefined, 'aria-describedby': blocked ? `why-${property.name}` : undefined });
+      input.addEventListener('change', () => {
+        if (input.checked) state.properties.add(property.name);
+        else state.properties.delete(property.name);
+        next.disabled = state.properties.size === 0;
+      });
+      return h('label', { class: blocked ? 'disabled' : '' }, input,
+        h('span', {}, property.label, ' ', h('code', { class: 'muted' }, property.name),
+          blocked ? h('span', { id: `why-${property.name}`, class: 'muted' }, ` (${blocked}: cannot be restored)`) : null,
+          property.sensitive ? h('span', { class: 'muted' }, ' · sensitive') : null));
+    });
+    return h('form', { onsubmit: (event: Event) => event.preventDefault() },
+      h('fieldset', {},
+        h('legend', { tabindex: -1 }, `Step 3 of 5: which properties of ${type.pluralLabel.toLowerCase()}?`),
+        h('p', {}, h('button', { type: 'button', class: 'secondary', onclick: () => {
+          restorable.forEach((property) => state.properties.add(property.name));
+          go(2);
+        } }, 'Select all restorable properties')),
+        h('div', { class: 'choices' }, boxes),
+      ),
+      h('div', { class: 'row' }, h('button', { type: 'button', class: 'secondary', onclick: () => go(1) }, 'Back'), next),
+    );
+  };
+
+  const makePlan = async () => {
+    replace(status, h('p', {}, 'Comparing the backup with the current data… nothing is changed yet.'));
+    try {
+      state.plan = await api.post<RestorePlan>(`/v1/backups/${encodeURIComponent(state.backup!.id)}/restore-plans`, {
+        objectType: state.objectType!.name,
+        properties: [...state.properties],
+      });
+      go(3);
+    } catch (error) {
+      fail(error);
+    }
+  };
+
+  const reviewPlan = () => {
+    const plan = state.plan!;
+    const labels = new Map(state.objectType!.properties.map((property) => [property.name, property.label]));
+    const label = (name: string) => labels.get(name) ?? name;
+    return h('section', { 'aria-labelledby': 'plan-heading', id: 'plan' },
+      h('h2', { id: 'plan-heading', tabindex: -1 }, `Step 4 of 5: what this restore will change`),
+      h('p', {}, `Restoring ${plan.properties.length} ${plan.properties.length === 1 ? 'property' : 'properties'} of ${state.objectType!.pluralLabel.toLowerCase()} from the backup of ${dateTime(state.backup!.completedAt ?? state.backup!.createdAt)}. Nothing has been changed yet.`),
+      h('dl', { class: 'stats' },
+        stat('In the backup', plan.recordsInBackup, 'plan-in-backup'),
+        stat('Will change', plan.recordsToChange, 'plan-to-change'),
+        stat('Already the same', plan.recordsUnchanged, 'plan-unchanged'),
+        stat('No longer exist', plan.recordsMissing, 'plan-missing'),
+      ),
+      h('h3', {}, 'Per property'),
+      table(
+        ['Property', { label: 'Values that change', num: true }, { label: 'Of which cleared', num: true }],
+        plan.perProperty.map((row) => [label(row.name), count(row.toChange), count(row.toClear)]),
+        { caption: 'Changes per property' },
+      ),
+      h('p', { class: 'muted' }, 'A blank value in the backup clears the current value.'),
+      h('h3', {}, 'Sample of the changes'),
+      plan.sample.length
+        ? table(
+            ['Record', 'Property', 'Now', 'After the restore'],
+            plan.sample.flatMap((record) => record.changes.map((change) => [record.recordId, label(change.property), change.from === '' ? h('em', {}, '(blank)') : h('del', {}, change.from), change.to === '' ? h('em', {}, '(cleared)') : h('ins', {}, change.to)])),
+            { caption: 'Sample of the changes, before and after' },
+          )
+        : h('p', { class: 'muted' }, 'No record would change.'),
+      h('h3', {}, 'Records that no longer exist'),
+      h('p', {}, plan.recordsMissing
+        ? `${count(plan.recordsMissing)} records in the backup no longer exist. A restore does not re-create them: bring deleted records back from the recycle bin or by importing the backup's CSV.`
+        : 'Every record in the backup still exists.'),
+      plan.missingSample?.length ? h('p', { class: 'muted' }, `For example: ${plan.missingSample.join(', ')}`) : null,
+      nav({ next: () => go(4), nextLabel: 'Continue', nextDisabled: plan.recordsToChange === 0 }),
+      plan.recordsToChange === 0 ? h('p', { class: 'note' }, 'There is nothing to restore: the current data already matches the backup for these properties.') : null,
+    );
+  };
+
+  const confirm = () => {
+    const plan = state.plan!;
+    const changes = h('input', { type: 'checkbox', id: 'ack-changes' });
+    const undo = h('input', { type: 'checkbox', id: 'ack-undo' });
+    const totp = session.sso ? undefined : h('input', { type: 'text', id: 'totp', inputmode: 'numeric', autocomplete: 'one-time-code', pattern: '[0-9]{6}', maxlength: 6, required: true, 'aria-describedby': 'totp-help' });
+    const start = h('button', { type: 'submit', id: 'start-restore' }, `Restore ${count(plan.recordsToChange)} records`);
+    const submit = async (event: Event) => {
+      event.preventDefault();
+      start.disabled = true;
+      replace(status, h('p', {}, 'Starting the restore…'));
+      try {
+        const answer = await api.post<Restore | { restore: Restore }>('/v1/restores', {
+          planId: plan.id,
+          acknowledge: { changesData: changes.checked, cannotBeUndone: undo.checked },
+          ...(totp ? { totp: totp.value.trim() } : {}),
+        });
+        const restore = 'restore' in answer ? answer.restore : answer;
+        context.navigate(`/restores/${encodeURIComponent(restore.id)}`);
+      } catch (error) {
+        start.disabled = false;
+        fail(error);
+        if (totp && error instanceof ApiError && error.status === 401) totp.focus();
+      }
+    };
+    return h('form', { onsubmit: submit },
+      h('fieldset', {},
+        h('legend', { tabindex: -1 }, 'Step 5 of 5: confirm'),
+        h('p', {}, `${count(plan.recordsToChange)} ${state.objectType!.pluralLabel.toLowerCase()} will be changed.`),
+        h('p', {}, h('label', {}, changes, ' I understand that this restore changes CRM data, and may trigger workflows that re-enrol records.')),
+        h('p', {}, h('label', {}, undo, ' I understand that a restore cannot be undone.')),
+        totp
+          ? h('p', {}, h('label', { for: 'totp' }, 'Code from your authenticator app'), h('br'), totp, h('br'), h('span', { id: 'totp-help', class: 'muted' }, 'Six digits. Restores ask you to confirm who you are again.'))
+          : h('p', { class: 'muted' }, 'You signed in through single sign-on: no code is needed.'),
+      ),
+      h('div', { class: 'row' }, h('button', { type: 'button', class: 'secondary', onclick: () => go(3) }, 'Back'), start),
+    );
+  };
+
+  draw();
+}
+
+function radio(name: string, value: string, checked: boolean, onPick: () => void, label: string, hint: string, disabled = false): HTMLElement {
+  const input = h('input', { type: 'radio', name, value, checked, disabled });
+  input.addEventListener('change', onPick);
+  return h('label', { class: disabled ? 'disabled' : '' }, input, h('span', {}, label, h('br'), h('span', { class: 'muted' }, hint)));
+}
+
+function stat(label: string, value: number, id: string): HTMLElement {
+  return h('div', {}, h('dt', {}, label), h('dd', { id }, count(value)));
+}
+
+/**
+ * A running or finished restore: progress while it runs, then the result with links
+ * to the import entry and the audit log.
+ */
+export async function renderRestore(context: ViewContext): Promise<void> {
+  const { api, main, signal, params } = context;
+  const path = `/v1/restores/${encodeURIComponent(params.id ?? '')}`;
+  let restore = await api.get<Restore>(path, signal);
+  const body = h('div');
+  replace(main, h('h1', {}, 'Restore'), body);
+  for (;;) {
+    replace(body, restoreDetails(restore));
+    if (restore.status !== 'RUNNING' || signal.aborted) return;
+    await sleep(1000, signal);
+    if (signal.aborted) return;
+    const fresh = await api.get<Restore>(path, signal).catch((error: unknown) => (error instanceof ApiError ? error : undefined));
+    if (fresh instanceof ApiError) return replace(body, errorBox(fresh.message));
+    if (fresh) restore = fresh;
+  }
+}
+
+function restoreDetails(restore: Restore): HTMLElement {
+  const { progress, counts } = restore;
+  return h('div', {},
+    h('p', {}, `Restoring ${restore.objectType} from backup `, h('a', { href: `/backups/${encodeURIComponent(restore.backupId)}` }, restore.backupId), ` · started by ${restore.requestedBy} at ${dateTime(restore.startedAt)}`),
+    h('div', { class: 'card', role: 'status', 'aria-live': 'polite' },
+      h('p', {}, h('span', { class: `status status-${restore.status}`, id: 'restore-status' }, { RUNNING: 'Running', SUCCEEDED: 'Finished', FAILED: 'Failed' }[restore.status] ?? restore.status),
+        ` · ${count(progress?.done)} of ${count(progress?.total)} records processed`),
+      h('progress', { max: progress?.total || 1, value: progress?.done ?? 0, 'aria-label': 'Records processed' }),
+    ),
+    h('dl', { class: 'stats' },
+      stat('Updated', counts?.updated ?? 0, 'restore-updated'),
+      stat('Unchanged', counts?.unchanged ?? 0, 'restore-unchanged'),
+      stat('No longer exist', counts?.missing ?? 0, 'restore-missing'),
+      stat('Failed', counts?.failed ?? 0, 'restore-failed'),
+    ),
+    restore.status === 'FAILED' ? errorBox(restore.error ?? 'The restore failed. The records already updated keep their restored values; run it again to finish.') : null,
+    restore.status !== 'RUNNING'
+      ? h('p', { class: 'row' }, h('a', { href: '/imports' }, 'See it in the imports'), h('a', { href: '/audit-log' }, 'Open the audit log'))
+      : null,
+  );
+}
