@@ -20,6 +20,50 @@ export const FUNCTIONS = {
     memoryMb: 512,
     description: 'CRM data plane API: object types, records, change events',
   },
+  'backups-api': {
+    entry: 'backups-api.ts',
+    timeoutSeconds: 29,
+    memoryMb: 512,
+    description: 'Backup API: request, history, download links, schedule',
+  },
+  'list-backup-objects': {
+    entry: 'list-backup-objects.ts',
+    timeoutSeconds: 30,
+    memoryMb: 512,
+    description: 'Backup step: mark RUNNING, list the object types to export',
+  },
+  // Memory buys CPU (CSV formatting is the bottleneck); 15 min is Lambda's cap, and
+  // the export stops early and continues in the next invocation (a cursor loop in the ASL).
+  'export-object': {
+    entry: 'export-object.ts',
+    timeoutSeconds: 900,
+    memoryMb: 1769,
+    description: 'Backup step: stream one object type to CSV part files in S3',
+  },
+  'zip-backup': {
+    entry: 'zip-backup.ts',
+    timeoutSeconds: 900,
+    memoryMb: 1769,
+    description: 'Backup step: stream the CSV parts into one zip with manifest.json',
+  },
+  'finalize-backup': {
+    entry: 'finalize-backup.ts',
+    timeoutSeconds: 30,
+    memoryMb: 512,
+    description: 'Backup step: SUCCEEDED, audit entry, email',
+  },
+  'fail-backup': {
+    entry: 'fail-backup.ts',
+    timeoutSeconds: 60,
+    memoryMb: 512,
+    description: 'Backup failure: FAILED with a reason, quota refund, cleanup, email',
+  },
+  'run-scheduled-backups': {
+    entry: 'run-scheduled-backups.ts',
+    timeoutSeconds: 300,
+    memoryMb: 512,
+    description: 'Backup scheduler: starts the backups that schedules and quotas allow',
+  },
 } as const satisfies Record<string, FunctionSpec>;
 
 export type FunctionName = keyof typeof FUNCTIONS;
@@ -32,19 +76,34 @@ export const API_ROUTES: Record<string, FunctionName> = {
   'PATCH /v1/objects/{type}/records/{id}': 'data-plane-api',
   'DELETE /v1/objects/{type}/records/{id}': 'data-plane-api',
   'GET /v1/change-events': 'data-plane-api',
+  'POST /v1/backups': 'backups-api',
+  'GET /v1/backups': 'backups-api',
+  'GET /v1/backups/{id}': 'backups-api',
+  'GET /v1/backups/{id}/download': 'backups-api',
+  'GET /v1/backup-schedule': 'backups-api',
+  'PUT /v1/backup-schedule': 'backups-api',
 };
 
 /** State machines, from `statemachines/<file>`; placeholders are filled by `aslSubstitutions`. */
-export const STATE_MACHINES: Record<string, { file: string }> = {};
+export const STATE_MACHINES: Record<string, { file: string }> = {
+  backup: { file: 'backup.asl.json' },
+};
 
 /**
  * EventBridge rules on "Step Functions Execution Status Change": when an execution of
  * `stateMachine` ends with one of `statuses`, `function` runs with the event.
  */
-export const EXECUTION_STATUS_RULES: Array<{ function: FunctionName; stateMachine: string; statuses: string[] }> = [];
+export const EXECUTION_STATUS_RULES: Array<{ function: FunctionName; stateMachine: string; statuses: string[] }> = [
+  // Executions that end without reaching the ASL's Catch (timeout, stop, uncatchable
+  // error) still get the failure step; it is idempotent, so a caught failure is handled once.
+  { function: 'fail-backup', stateMachine: 'backup', statuses: ['FAILED', 'TIMED_OUT', 'ABORTED'] },
+];
 
 /** Functions run on a schedule (an EventBridge rule in AWS, a timer locally). */
-export const SCHEDULED_FUNCTIONS: Array<{ function: FunctionName; everyMinutes: number }> = [];
+export const SCHEDULED_FUNCTIONS: Array<{ function: FunctionName; everyMinutes: number }> = [
+  // Hourly is enough: quotas are 24 h at the shortest, so a backup starts within an hour of being allowed.
+  { function: 'run-scheduled-backups', everyMinutes: 60 },
+];
 
 /** `export-object` → `ExportObjectFunctionArn`: the ASL placeholder for a function's ARN. */
 export function functionArnPlaceholder(name: string): string {

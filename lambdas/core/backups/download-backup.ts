@@ -1,0 +1,52 @@
+import { requireSuperAdmin, type Caller } from '../caller.ts';
+import { ConflictError, GoneError, NotFoundError } from '../errors.ts';
+import type { BackupDeps } from './backup-deps.ts';
+import { DOWNLOAD_URL_SECONDS, zipFileName } from './backup-policy.ts';
+
+/** A short-lived link to the zip. */
+export interface BackupDownload {
+  url: string;
+  expiresAt: string;
+}
+
+/**
+ * `GET /v1/backups/{id}/download`: mints a presigned URL for the zip, valid for
+ * minutes, each time a signed-in super admin asks (emails only link to the app).
+ *
+ * Primary course:
+ *  1. Super admins only; the backup must be the caller's account's (else 404).
+ *  2. It must have SUCCEEDED (else 409 BACKUP_NOT_READY) and not be past `expiresAt`
+ *     (else 410 BACKUP_EXPIRED: S3's lifecycle rule has deleted or will delete it).
+ *  3. Presign a GET that saves as `crm-backup-<account>-<date>.zip`.
+ *  4. Audit entry "backup downloaded".
+ */
+export async function downloadBackup(caller: Caller, backupId: string, deps: Pick<BackupDeps, 'backups' | 'blobs' | 'audit' | 'clock' | 'ids'>): Promise<BackupDownload> {
+  requireSuperAdmin(caller);
+  const backup = await deps.backups.getBackup(caller.accountId, backupId);
+  if (!backup) throw new NotFoundError(`Backup "${backupId}"`);
+  const now = deps.clock.now();
+  if (backup.status !== 'SUCCEEDED' || !backup.zipKey) {
+    throw new ConflictError('BACKUP_NOT_READY', `Backup ${backupId} is ${backup.status.toLowerCase()}; only a completed backup can be downloaded.`, {
+      status: backup.status,
+    });
+  }
+  if (backup.expiresAt && now.getTime() > Date.parse(backup.expiresAt)) {
+    throw new GoneError('BACKUP_EXPIRED', `Backup ${backupId} expired at ${backup.expiresAt}; backups can be downloaded for 14 days.`, {
+      expiredAt: backup.expiresAt,
+    });
+  }
+  const url = await deps.blobs.presignDownload(backup.zipKey, {
+    expiresInSeconds: DOWNLOAD_URL_SECONDS,
+    filename: zipFileName(backup.accountId, backup.createdAt),
+  });
+  await deps.audit.append({
+    id: deps.ids.next('au'),
+    accountId: caller.accountId,
+    action: 'BACKUP_DOWNLOADED',
+    actor: caller.email,
+    resourceId: backupId,
+    occurredAt: now.toISOString(),
+    summary: `${caller.email} downloaded backup ${backupId}`,
+  });
+  return { url, expiresAt: new Date(now.getTime() + DOWNLOAD_URL_SECONDS * 1000).toISOString() };
+}

@@ -1,0 +1,182 @@
+import { once } from 'node:events';
+import { PassThrough, Readable } from 'node:stream';
+import { parse } from 'csv-parse/sync';
+import { describeError, StepFailedError, TransientError } from '../errors.ts';
+import type { BackupDeps } from './backup-deps.ts';
+import { partKey } from './backup-policy.ts';
+import { headerRow, recordRows } from './csv-format.ts';
+import type { BackupRef } from './list-backup-objects.ts';
+
+/** Where an object type's export resumes: the next part file and each unfinished segment's position. */
+export interface ExportCursor {
+  part: number;
+  pending: Array<{ segment: number; resumeAfter?: string }>;
+}
+
+/** One Map iteration's state between export invocations: keys and counts only. */
+export interface ExportObjectInput extends BackupRef {
+  objectType: string;
+  /** The object type's position in the backup (Map item index): keeps progress in order. */
+  index: number;
+  /** Records written by earlier invocations. */
+  records?: number;
+  /** Absent on the first invocation. */
+  cursor?: ExportCursor;
+}
+
+export interface ExportObjectOutput extends BackupRef {
+  objectType: string;
+  index: number;
+  records: number;
+  /** Part files written so far, header part included. */
+  parts: number;
+  /** True once every segment is exhausted; otherwise the state machine calls again with `cursor`. */
+  done: boolean;
+  cursor?: ExportCursor;
+}
+
+/** The time left in this invocation (Lambda's `context.getRemainingTimeInMillis`). */
+export interface TimeBudget {
+  remainingMs(): number;
+}
+
+/** Records per DynamoDB page (a page is also capped at 1 MB by DynamoDB). */
+const PAGE_SIZE = 1000;
+/** Segments read at once: overlaps DynamoDB latency with CSV work without hogging the table. */
+const READERS = 4;
+/** csv-stringify output is gathered into chunks this big before the upload sees it (STACK.md). */
+const FLUSH_BYTES = 256 * 1024;
+/** The most time kept back to finish the part file: the last multipart part and bookkeeping. */
+const MAX_RESERVE_MS = 60_000;
+
+/**
+ * Exports one object type's records to CSV part files in S3, resumably.
+ *
+ * Primary course:
+ *  1. Check the backup still runs (a failed backup's stragglers stop here).
+ *  2. First invocation: write part 0, the header row, from the current definition
+ *     (later invocations read the header back, so every part has the same columns).
+ *  3. Read the type's segments a few at a time, page by page, and stream the rows,
+ *     batched into ~256 KB chunks, into one multipart upload: this invocation's part.
+ *  4. When the invocation's time runs low, stop after the current pages, finish the
+ *     part, and answer a cursor; the state machine loops until `done`.
+ *  5. Record progress (records so far) for the API.
+ *
+ * Memory holds a few pages and the upload's buffers, whatever the record count.
+ * A retried invocation rewrites the same part key from the same cursor: idempotent.
+ */
+export async function exportObject(input: ExportObjectInput, deps: Pick<BackupDeps, 'backups' | 'blobs' | 'records'>, budget: TimeBudget): Promise<ExportObjectOutput> {
+  const backup = await deps.backups.getBackup(input.accountId, input.backupId);
+  if (!backup || backup.status !== 'RUNNING') throw new StepFailedError(`Backup ${input.backupId} is no longer running.`);
+  try {
+    return await exportPart(input, deps, budget);
+  } catch (error) {
+    if (error instanceof TransientError || error instanceof StepFailedError) throw error;
+    throw new StepFailedError(`Exporting ${input.objectType} failed: ${lowerFirst(describeError(error))}`, { cause: error });
+  }
+}
+
+async function exportPart(input: ExportObjectInput, deps: Pick<BackupDeps, 'backups' | 'blobs' | 'records'>, budget: TimeBudget): Promise<ExportObjectOutput> {
+  const { accountId, backupId, objectType } = input;
+  const reserveMs = Math.min(MAX_RESERVE_MS, budget.remainingMs() / 4);
+  let cursor = input.cursor;
+  let propertyNames: string[];
+  if (!cursor) {
+    const type = await deps.records.getObjectType(accountId, objectType);
+    if (!type) throw new StepFailedError(`The object type ${objectType} no longer exists.`);
+    propertyNames = type.properties.map((property) => property.name);
+    await deps.blobs.upload(partKey(accountId, backupId, objectType, 0), Readable.from([headerRow(propertyNames)]), { contentType: 'text/csv' });
+    cursor = { part: 1, pending: Array.from({ length: deps.records.segmentCount }, (_, segment) => ({ segment })) };
+    await deps.backups.setObjectProgress(accountId, backupId, { objectType, records: 0, status: 'EXPORTING' }, input.index);
+  } else {
+    propertyNames = await readHeader(deps, partKey(accountId, backupId, objectType, 0));
+  }
+
+  const sink = new PassThrough({ highWaterMark: FLUSH_BYTES * 2 });
+  const uploading = deps.blobs.upload(partKey(accountId, backupId, objectType, cursor.part), sink, { contentType: 'text/csv' });
+  uploading.catch(() => undefined); // observed below; avoids an unhandled rejection meanwhile
+  let chunks: string[] = [];
+  let buffered = 0;
+  const flush = async () => {
+    if (buffered === 0) return;
+    const chunk = Buffer.from(chunks.join(''), 'utf8');
+    chunks = [];
+    buffered = 0;
+    // A failed upload must not leave us waiting for a drain that never comes.
+    if (!sink.write(chunk)) await Promise.race([once(sink, 'drain'), uploading]);
+  };
+
+  const queue = [...cursor.pending];
+  const unfinished: ExportCursor['pending'] = [];
+  let pages = 0;
+  let rows = 0;
+  let failure: unknown;
+  // At least one page per invocation, so that even a tiny budget makes progress.
+  const outOfTime = () => pages > 0 && budget.remainingMs() < reserveMs;
+  const reader = async () => {
+    for (let position = queue.shift(); position && failure === undefined; position = queue.shift()) {
+      let resumeAfter = position.resumeAfter;
+      for (;;) {
+        if (outOfTime() || failure !== undefined) {
+          unfinished.push({ segment: position.segment, ...(resumeAfter ? { resumeAfter } : {}) });
+          return;
+        }
+        const page = await deps.records.readSegmentPage(accountId, objectType, position.segment, { limit: PAGE_SIZE, resumeAfter });
+        pages += 1;
+        if (page.records.length > 0) {
+          // One page becomes one string, appended in one go: pages never interleave.
+          const text = recordRows(page.records, propertyNames);
+          chunks.push(text);
+          buffered += text.length;
+          rows += page.records.length;
+          if (buffered >= FLUSH_BYTES) await flush();
+        }
+        if (!page.resumeAfter) break;
+        resumeAfter = page.resumeAfter;
+      }
+    }
+  };
+  await Promise.all(
+    Array.from({ length: Math.min(READERS, queue.length) }, () =>
+      reader().catch((error: unknown) => {
+        failure ??= error;
+      }),
+    ),
+  );
+  if (failure !== undefined) {
+    sink.destroy(failure instanceof Error ? failure : new Error(String(failure)));
+    await uploading.catch(() => undefined);
+    throw failure;
+  }
+  await flush();
+  sink.end();
+  await uploading;
+
+  const pending = [...unfinished, ...queue].sort((a, b) => a.segment - b.segment);
+  const records = (input.records ?? 0) + rows;
+  const done = pending.length === 0;
+  await deps.backups.setObjectProgress(accountId, backupId, { objectType, records, status: done ? 'EXPORTED' : 'EXPORTING' }, input.index);
+  return {
+    accountId,
+    backupId,
+    objectType,
+    index: input.index,
+    records,
+    parts: cursor.part + 1,
+    done,
+    ...(done ? {} : { cursor: { part: cursor.part + 1, pending } }),
+  };
+}
+
+/** The property names from part 0's header row (the definition may have changed since). */
+async function readHeader(deps: Pick<BackupDeps, 'blobs'>, key: string): Promise<string[]> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of await deps.blobs.read(key)) chunks.push(chunk as Buffer);
+  const [header] = parse(Buffer.concat(chunks).toString('utf8')) as string[][];
+  if (!header || header[0] !== 'id') throw new StepFailedError(`The header of the ${key.split('/').at(-2)} export is missing.`);
+  return header.slice(1);
+}
+
+function lowerFirst(text: string): string {
+  return text.charAt(0).toLowerCase() + text.slice(1);
+}

@@ -1,0 +1,50 @@
+import type { Context } from 'aws-lambda';
+import { z } from 'zod';
+import type { BackupDeps } from '#core/backups/backup-deps.ts';
+import { describeStepFailure, failBackup, type FailBackupInput } from '#core/backups/fail-backup.ts';
+import { buildDeps } from '#runtime/deps.ts';
+import { configFromEnv } from '#runtime/config.ts';
+import { lazyHandler } from '#runtime/lazy-handler.ts';
+import { parseInput } from '#runtime/http.ts';
+
+/** From the state machine's Catch: the step's input plus `error: {Error, Cause}`. */
+const caught = z.object({
+  accountId: z.string().min(1),
+  backupId: z.string().min(1),
+  error: z.object({ Error: z.string().optional(), Cause: z.string().optional() }).loose().optional(),
+}).loose();
+
+/** From EventBridge: "Step Functions Execution Status Change" of a backup execution. */
+const statusChange = z.object({
+  'detail-type': z.literal('Step Functions Execution Status Change'),
+  detail: z.object({
+    name: z.string().min(1),
+    status: z.string(),
+    input: z.string(),
+    error: z.string().nullish(),
+    cause: z.string().nullish(),
+  }).loose(),
+}).loose();
+
+/**
+ * The backup failure step, reached two ways: the ASL's Catch, and an EventBridge rule
+ * for executions that ended FAILED/TIMED_OUT/ABORTED without reaching the Catch
+ * (a timeout, a stop, an uncatchable error). The step is idempotent, so both may run.
+ */
+export function createHandler(deps: BackupDeps) {
+  return async (event: unknown, _context: Context) => failBackup(toFailure(event), deps);
+}
+
+function toFailure(event: unknown): FailBackupInput {
+  const change = statusChange.safeParse(event);
+  if (change.success) {
+    const { detail } = change.data;
+    const input = parseInput(caught, JSON.parse(detail.input));
+    const error = detail.status === 'TIMED_OUT' ? 'States.Timeout' : detail.status === 'ABORTED' ? 'States.Aborted' : detail.error;
+    return { accountId: input.accountId, backupId: input.backupId, reason: describeStepFailure(error, detail.cause) };
+  }
+  const input = parseInput(caught, event);
+  return { accountId: input.accountId, backupId: input.backupId, reason: describeStepFailure(input.error?.Error, input.error?.Cause) };
+}
+
+export const handler = lazyHandler(() => createHandler(buildDeps(configFromEnv())));
