@@ -1,0 +1,233 @@
+import { createHash } from 'node:crypto';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { crc32 } from 'node:zlib';
+import { parse } from 'csv-parse';
+import yauzl, { type Entry, type ZipFile } from 'yauzl';
+
+/**
+ * Offline check of a backup zip against the manifest.json inside it (API.md, "The
+ * zip"): every listed CSV present, its byte count, SHA-256 and row count as listed,
+ * nothing unlisted, no unsafe names, no entry bigger than it claims or than a limit
+ * (a zip bomb), and a zip that is whole. Streams every entry: memory stays flat.
+ */
+
+/** One CSV file as the manifest lists it. */
+export interface ManifestFile {
+  name: string;
+  objectType: string;
+  records: number;
+  bytes: number;
+  sha256: string;
+}
+
+export interface BackupManifestFile {
+  accountId: string;
+  backupId: string;
+  completedAt: string;
+  files: ManifestFile[];
+}
+
+export interface VerifyOptions {
+  /** Largest uncompressed entry accepted (default 64 GiB): beyond it the zip is refused unread. */
+  maxEntryBytes?: number;
+  /** Largest manifest.json accepted (default 4 MiB). */
+  maxManifestBytes?: number;
+  /** Most entries accepted (default 10,000; a backup has one per object type). */
+  maxEntries?: number;
+}
+
+export interface FileCheck {
+  name: string;
+  objectType: string;
+  records: number;
+  bytes: number;
+  sha256: string;
+  ok: boolean;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  manifest?: BackupManifestFile;
+  files: FileCheck[];
+  /** Every problem found, each a sentence; empty when ok. */
+  problems: string[];
+}
+
+/** A zip that cannot be read at all (not a zip, truncated, unsafe names). */
+export class CorruptZipError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'CorruptZipError';
+  }
+}
+
+const MANIFEST = 'manifest.json';
+
+/** Verifies a backup zip; answers a report rather than throwing for mismatches. */
+export async function verifyBackupZip(path: string, options: VerifyOptions = {}): Promise<VerifyReport> {
+  const maxEntryBytes = options.maxEntryBytes ?? 64 * 1024 ** 3;
+  const maxManifestBytes = options.maxManifestBytes ?? 4 * 1024 ** 2;
+  const maxEntries = options.maxEntries ?? 10_000;
+  let zip: ZipFile;
+  try {
+    zip = await yauzl.openPromise(path, { lazyEntries: true, autoClose: false, decodeStrings: true, validateEntrySizes: true, strictFileNames: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EISDIR' || code === 'EACCES') throw error;
+    throw new CorruptZipError(`${path} is not a readable zip (${describe(error)}); it may be truncated or damaged.`, { cause: error });
+  }
+  try {
+    if (zip.entryCount > maxEntries) throw new CorruptZipError(`${path} has ${zip.entryCount} entries; a backup never has more than ${maxEntries}.`);
+    const entries = await readEntries(zip, path);
+    const problems: string[] = [];
+    const byName = new Map<string, Entry>();
+    for (const entry of entries) {
+      if (byName.has(entry.fileName)) problems.push(`${entry.fileName} appears twice in the zip.`);
+      byName.set(entry.fileName, entry);
+      if (entry.uncompressedSize > maxEntryBytes) problems.push(`${entry.fileName} would unpack to ${entry.uncompressedSize} bytes, more than the ${maxEntryBytes} allowed.`);
+      if (entry.isEncrypted()) problems.push(`${entry.fileName} is encrypted; backups never are.`);
+    }
+    const manifestEntry = byName.get(MANIFEST);
+    if (!manifestEntry) return { ok: false, files: [], problems: [...problems, `${path} has no manifest.json: it is not a crm-backup zip.`] };
+    if (manifestEntry.uncompressedSize > maxManifestBytes) {
+      return { ok: false, files: [], problems: [...problems, `manifest.json is ${manifestEntry.uncompressedSize} bytes, more than the ${maxManifestBytes} allowed.`] };
+    }
+    const manifest = parseManifest(await readWhole(zip, manifestEntry, maxManifestBytes));
+    const files: FileCheck[] = [];
+    for (const listed of manifest.files) {
+      const entry = byName.get(listed.name);
+      if (!entry) {
+        problems.push(`${listed.name} is listed in the manifest but missing from the zip.`);
+        continue;
+      }
+      if (entry.uncompressedSize !== listed.bytes) {
+        problems.push(`${listed.name} is ${entry.uncompressedSize} bytes in the zip but ${listed.bytes} in the manifest.`);
+        if (entry.uncompressedSize > listed.bytes || entry.uncompressedSize > maxEntryBytes) continue; // never inflate more than promised
+      }
+      if (entry.uncompressedSize > maxEntryBytes) continue;
+      const actual = await measureCsv(zip, entry);
+      const fileProblems: string[] = [];
+      if (actual.bytes !== listed.bytes && entry.uncompressedSize === listed.bytes) fileProblems.push(`${listed.name} unpacked to ${actual.bytes} bytes, not the ${listed.bytes} listed.`);
+      if (actual.crc32 !== entry.crc32) fileProblems.push(`${listed.name} fails its zip CRC-32 check: the file is damaged.`);
+      if (actual.sha256 !== listed.sha256.toLowerCase()) fileProblems.push(`${listed.name} has SHA-256 ${actual.sha256}, not the ${listed.sha256} in the manifest.`);
+      if (actual.error) fileProblems.push(`${listed.name} is not valid CSV: ${actual.error}`);
+      else if (actual.records !== listed.records) fileProblems.push(`${listed.name} has ${actual.records} records, not the ${listed.records} in the manifest.`);
+      problems.push(...fileProblems);
+      files.push({ name: listed.name, objectType: listed.objectType, records: actual.records, bytes: actual.bytes, sha256: actual.sha256, ok: fileProblems.length === 0 });
+    }
+    const listedNames = new Set(manifest.files.map((file) => file.name));
+    for (const entry of entries) {
+      if (entry.fileName !== MANIFEST && !listedNames.has(entry.fileName)) problems.push(`${entry.fileName} is in the zip but not in the manifest.`);
+    }
+    return { ok: problems.length === 0, manifest, files, problems };
+  } finally {
+    zip.close();
+  }
+}
+
+/** Reads the central directory, and checks each local header agrees with it (a damaged header is damage). */
+async function readEntries(zip: ZipFile, path: string): Promise<Entry[]> {
+  const entries = await new Promise<Entry[]>((resolve, reject) => {
+    const found: Entry[] = [];
+    zip.on('entry', (entry: Entry) => {
+      found.push(entry);
+      zip.readEntry();
+    });
+    zip.on('end', () => resolve(found));
+    zip.on('error', (error) => reject(new CorruptZipError(`${path} is damaged or unsafe: ${describe(error)}.`, { cause: error })));
+    zip.readEntry();
+  });
+  for (const entry of entries) {
+    let header;
+    try {
+      header = await zip.readLocalFileHeaderPromise(entry);
+    } catch (error) {
+      throw new CorruptZipError(`${path} is damaged: the header of ${entry.fileName} cannot be read (${describe(error)}).`, { cause: error });
+    }
+    // With a data descriptor (flag bit 3) the local CRC and sizes are zero by design; otherwise they must agree.
+    const descriptor = (entry.generalPurposeBitFlag & 0x8) !== 0;
+    const agrees =
+      header.fileName.equals(entry.fileNameRaw) &&
+      header.compressionMethod === entry.compressionMethod &&
+      header.generalPurposeBitFlag === entry.generalPurposeBitFlag &&
+      header.versionNeededToExtract === entry.versionNeededToExtract &&
+      header.lastModFileTime === entry.lastModFileTime &&
+      header.lastModFileDate === entry.lastModFileDate &&
+      (descriptor || (header.crc32 === entry.crc32 && header.compressedSize === entry.compressedSize && header.uncompressedSize === entry.uncompressedSize));
+    if (!agrees) {
+      throw new CorruptZipError(`${path} is damaged: the local header of ${entry.fileName} does not match the zip's directory.`);
+    }
+  }
+  return entries;
+}
+
+function parseManifest(text: string): BackupManifestFile {
+  let value: any;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new CorruptZipError('manifest.json is not valid JSON.');
+  }
+  const files = value?.files;
+  const valid = Array.isArray(files) && files.every((file: any) =>
+    typeof file?.name === 'string' && typeof file.objectType === 'string' && Number.isInteger(file.records) && Number.isInteger(file.bytes) && typeof file.sha256 === 'string');
+  if (!valid || typeof value.backupId !== 'string') throw new CorruptZipError('manifest.json does not have the expected shape ({backupId, files: [{name, objectType, records, bytes, sha256}]}).');
+  return value as BackupManifestFile;
+}
+
+async function openEntry(zip: ZipFile, entry: Entry): Promise<Readable> {
+  try {
+    return await zip.openReadStreamPromise(entry);
+  } catch (error) {
+    throw new CorruptZipError(`${entry.fileName} cannot be read: ${describe(error)}.`, { cause: error });
+  }
+}
+
+async function readWhole(zip: ZipFile, entry: Entry, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of await openEntry(zip, entry)) {
+      size += (chunk as Buffer).length;
+      if (size > limit) throw new CorruptZipError(`${entry.fileName} is larger than the ${limit} bytes allowed.`);
+      chunks.push(chunk as Buffer);
+    }
+  } catch (error) {
+    if (error instanceof CorruptZipError) throw error;
+    throw new CorruptZipError(`${entry.fileName} is damaged: ${describe(error)}.`, { cause: error });
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Streams one CSV entry through SHA-256, CRC-32, a byte count and a CSV parser counting records. */
+async function measureCsv(zip: ZipFile, entry: Entry): Promise<{ bytes: number; sha256: string; crc32: number; records: number; error?: string }> {
+  const hash = createHash('sha256');
+  let crc = 0;
+  let bytes = 0;
+  let rows = 0;
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      crc = crc32(chunk, crc);
+      bytes += chunk.length;
+      callback(null, chunk);
+    },
+  });
+  const parser = parse({ bom: true, relax_column_count: false });
+  parser.on('data', () => rows++);
+  let error: string | undefined;
+  try {
+    await pipeline(await openEntry(zip, entry), tap, parser);
+  } catch (caught) {
+    const code = (caught as { code?: string }).code ?? '';
+    // csv-parse errors are about the content; anything else (inflate, sizes) is damage.
+    if (code.startsWith('CSV_') || code.startsWith('INVALID_')) error = (caught as Error).message;
+    else throw new CorruptZipError(`${entry.fileName} is damaged: ${describe(caught)}.`, { cause: caught });
+  }
+  return { bytes, sha256: hash.digest('hex'), crc32: crc >>> 0, records: Math.max(0, rows - 1), error };
+}
+
+function describe(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).replace(/\.$/, '');
+}
