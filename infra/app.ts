@@ -1,0 +1,21 @@
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { buildStacks, prepareWebAssets } from './build-app.ts';
+import { readSettings } from './settings.ts';
+
+/**
+ * `npx cdk synth|deploy` runs this (cdk.json). Context: stage, senderEmail, and the
+ * optional domainName/certificateArn, authDomainPrefix, sso, alarmEmail,
+ * logRetentionDays, webAssetsDir (infra/settings.ts). cdk-nag's AwsSolutions pack
+ * runs on every synth: an unacknowledged finding fails it, so nothing gets deployed
+ * that the tests would refuse.
+ */
+const app = new App();
+const settings = readSettings(app.node);
+buildStacks(app, settings, {
+  webAssetsDir: await prepareWebAssets(settings),
+  // Account and region from the CLI's profile when there is one; env-agnostic offline.
+  env: process.env.CDK_DEFAULT_ACCOUNT ? { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION } : undefined,
+});
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+app.synth();

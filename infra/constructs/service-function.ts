@@ -1,0 +1,74 @@
+import { join } from 'node:path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { FunctionSpec } from '#handlers/catalog.ts';
+import { PROJECT_ROOT } from '../paths.ts';
+
+export interface ServiceFunctionProps {
+  /** The catalog name (`export-object`): names the construct and the log group. */
+  name: string;
+  spec: FunctionSpec;
+  environment: Record<string, string>;
+  logRetention: logs.RetentionDays;
+}
+
+/** The Lambda runtime: the newest Node.js the installed CDK knows, never below 22. */
+export const FUNCTION_RUNTIME = lambda.Runtime.NODEJS_24_X;
+
+/**
+ * One catalog function as a Lambda: bundled locally by esbuild (no Docker) from
+ * lambdas/handlers/<entry>, ARM64, sized by the catalog, traced, with its own log group.
+ * Tests skip the bundling through the `aws:cdk:bundling-stacks` context; the props stay the same.
+ */
+export class ServiceFunction extends Construct {
+  readonly function: NodejsFunction;
+
+  constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
+    super(scope, id);
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention,
+      // Operational logs only (the audit trail is in the app table): go with the stack.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // Our own role instead of AWSLambdaBasicExecutionRole (logs:* on every log group):
+    // it may write to its own log group, and gets the rest from infra/permissions.ts.
+    const role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Lambda ${props.name}: grants from infra/permissions.ts`,
+    });
+    logGroup.grantWrite(role);
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: join(PROJECT_ROOT, 'lambdas', 'handlers', props.spec.entry),
+      handler: 'handler',
+      description: props.spec.description,
+      runtime: FUNCTION_RUNTIME,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.spec.memoryMb,
+      timeout: Duration.seconds(props.spec.timeoutSeconds),
+      tracing: lambda.Tracing.ACTIVE,
+      logGroup,
+      role,
+      environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+      bundling: {
+        forceDockerBundling: false,
+        format: OutputFormat.ESM,
+        target: 'node24',
+        mainFields: ['module', 'main'],
+        // Bundle the AWS SDK too: the code runs against the versions package-lock.json
+        // pins and the tests exercised, not whatever the runtime ships that week.
+        externalModules: [],
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        // Some CommonJS dependencies (archiver's tree) call require() inside an ESM bundle.
+        banner: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+      },
+    });
+  }
+}

@@ -1,0 +1,319 @@
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpUserPoolAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
+import {
+  API_ROUTES,
+  EXECUTION_STATUS_RULES,
+  FUNCTIONS,
+  SCHEDULED_FUNCTIONS,
+  STATE_MACHINES,
+  aslSubstitutions,
+  type FunctionName,
+} from '#handlers/catalog.ts';
+import { AslStateMachine, functionsByPlaceholder } from '../constructs/asl-state-machine.ts';
+import { ServiceFunction } from '../constructs/service-function.ts';
+import { permissionsFor, type FunctionPermissions } from '../permissions.ts';
+import type { DeploySettings } from '../settings.ts';
+import { reviewWildcards } from '../wildcard-review.ts';
+import type { StatefulStack } from './stateful-stack.ts';
+
+export interface StatelessStackProps extends StackProps {
+  settings: DeploySettings;
+  stateful: StatefulStack;
+  /** Built web page to upload; undefined = upload nothing (the caller says why). */
+  webAssetsDir?: string;
+}
+
+/** Requests per second across the API, and the burst above it: generous for a few admins, a cap for a runaway script. */
+const API_THROTTLE = { rateLimit: 50, burstLimit: 100 };
+
+/** `backup` → `BACKUP_STATE_MACHINE_ARN`, the variable configFromEnv reads. */
+export const stateMachineEnvName = (name: string): string => `${name.toUpperCase().replace(/-/g, '_')}_STATE_MACHINE_ARN`;
+/** State machines the handlers' config always names (lambdas/runtime/config.ts), whether built yet or not. */
+const CONFIG_STATE_MACHINES = ['backup', 'restore'];
+
+/**
+ * Code and wiring, all derived from lambdas/handlers/catalog.ts: one Lambda per
+ * FUNCTIONS entry, one HTTP API route per API_ROUTES entry (every route behind the
+ * Cognito JWT authorizer), one state machine per STATE_MACHINES entry, EventBridge rules
+ * for EXECUTION_STATUS_RULES and SCHEDULED_FUNCTIONS, alarms for all of it, and the web
+ * page's files plus its config.json. Redeploying it never touches data.
+ */
+export class StatelessStack extends Stack {
+  readonly functions: Record<string, lambda.IFunction>;
+  readonly stateMachines: Record<string, sfn.StateMachine>;
+  readonly api: apigw.HttpApi;
+  readonly alarmTopic: sns.Topic;
+
+  constructor(scope: Construct, id: string, props: StatelessStackProps) {
+    super(scope, id, props);
+    const { settings, stateful } = props;
+    const logRetention = settings.logRetentionDays as logs.RetentionDays;
+
+    // Functions that start a state machine need its ARN, and the state machine's
+    // definition needs their ARNs: a cycle if both were tokens. The machine names are
+    // fixed here from the stack name instead, so the ARNs are known before either exists.
+    const stateMachineName = (name: string) => `${this.stackName}-${name}`;
+    const stateMachineArn = (name: string) =>
+      this.formatArn({ service: 'states', resource: 'stateMachine', resourceName: stateMachineName(name), arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+
+    const environment: Record<string, string> = {
+      DATA_TABLE_NAME: stateful.tables.DataTable.tableName,
+      APP_TABLE_NAME: stateful.tables.AppTable.tableName,
+      BACKUP_BUCKET_NAME: stateful.backupBucket.bucketName,
+      SENDER_EMAIL: settings.senderEmail,
+      APP_URL: stateful.appUrl,
+      SECRETS_KEY_ID: stateful.secretsKey.keyArn,
+      EVENT_BUS_NAME: stateful.changeEventBus.eventBusName,
+    };
+    for (const name of new Set([...CONFIG_STATE_MACHINES, ...Object.keys(STATE_MACHINES)])) environment[stateMachineEnvName(name)] = stateMachineArn(name);
+
+    const functions: Record<string, lambda.IFunction> = {};
+    for (const [name, spec] of Object.entries(FUNCTIONS)) {
+      functions[name] = new ServiceFunction(this, pascal(name), { name, spec, environment, logRetention }).function;
+    }
+    this.functions = functions;
+
+    // State machines, then the grants that may refer to them by name.
+    const stateMachines: Record<string, sfn.StateMachine> = {};
+    const substitutions = aslSubstitutions({
+      functionArn: (name: FunctionName) => functions[name]!.functionArn,
+      dataTableName: stateful.tables.DataTable.tableName,
+      appTableName: stateful.tables.AppTable.tableName,
+      backupBucketName: stateful.backupBucket.bucketName,
+    });
+    for (const [name, machine] of Object.entries(STATE_MACHINES)) {
+      stateMachines[name] = new AslStateMachine(this, `${pascal(name)}Workflow`, {
+        file: machine.file,
+        stateMachineName: stateMachineName(name),
+        logRetention,
+        resources: {
+          functions: functionsByPlaceholder(functions),
+          tables: { DataTableName: stateful.tables.DataTable, AppTableName: stateful.tables.AppTable },
+          bucket: stateful.backupBucket,
+          eventBus: stateful.changeEventBus,
+          substitutions,
+        },
+      }).stateMachine;
+    }
+    this.stateMachines = stateMachines;
+
+    for (const [name, fn] of Object.entries(functions)) this.grantFunction(name, fn, permissionsFor(name), stateful, stateMachineName);
+
+    for (const rule of EXECUTION_STATUS_RULES) {
+      const machine = stateMachines[rule.stateMachine];
+      if (!machine) throw new Error(`EXECUTION_STATUS_RULES names state machine "${rule.stateMachine}", which is not in STATE_MACHINES`);
+      new events.Rule(this, `${pascal(rule.stateMachine)}${rule.statuses.map((s) => pascal(s.toLowerCase())).join('')}To${pascal(rule.function)}`, {
+        description: `${rule.statuses.join('/')} executions of ${rule.stateMachine} run ${rule.function}`,
+        eventPattern: {
+          source: ['aws.states'],
+          detailType: ['Step Functions Execution Status Change'],
+          detail: { stateMachineArn: [machine.stateMachineArn], status: rule.statuses },
+        },
+        targets: [new targets.LambdaFunction(functions[rule.function]!, { retryAttempts: 10, maxEventAge: Duration.hours(6) })],
+      });
+    }
+    for (const schedule of SCHEDULED_FUNCTIONS) {
+      new events.Rule(this, `${pascal(schedule.function)}Schedule`, {
+        description: `Runs ${schedule.function} every ${schedule.everyMinutes} minutes`,
+        schedule: events.Schedule.rate(Duration.minutes(schedule.everyMinutes)),
+        targets: [new targets.LambdaFunction(functions[schedule.function]!, { retryAttempts: 2 })],
+      });
+    }
+
+    this.api = this.buildApi(stateful, functions, logRetention);
+    this.alarmTopic = this.buildAlarms(settings, functions, stateMachines);
+
+    if (props.webAssetsDir) this.deployWebPage(props.webAssetsDir, stateful, logRetention);
+
+    new CfnOutput(this, 'AppUrl', { value: stateful.appUrl, description: 'The web page' });
+    new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint, description: 'The HTTP API (append /v1/...)' });
+    new CfnOutput(this, 'UserPoolId', { value: stateful.userPool.userPoolId, description: 'Create the first super admin here (README)' });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn, description: 'Subscribe to receive alarms' });
+    reviewWildcards(this);
+  }
+
+  /** Uploads the built page and a config.json pointing it at this API and user pool. */
+  private deployWebPage(webAssetsDir: string, stateful: StatefulStack, logRetention: logs.RetentionDays): void {
+    // Own role and log group rather than the construct's AWSLambdaBasicExecutionRole.
+    const logGroup = new logs.LogGroup(this, 'WebPageDeploymentLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    const role = new iam.Role(this, 'WebPageDeploymentRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Copies the web page into its bucket and invalidates CloudFront',
+    });
+    logGroup.grantWrite(role);
+    new s3deploy.BucketDeployment(this, 'WebPage', {
+      sources: [
+        s3deploy.Source.asset(webAssetsDir),
+        // One deployment for files and config, so pruning never deletes config.json.
+        s3deploy.Source.jsonData('config.json', {
+          mode: 'aws',
+          apiUrl: this.api.apiEndpoint,
+          cognitoDomain: stateful.authDomain.baseUrl(),
+          clientId: stateful.webClient.userPoolClientId,
+          region: this.region,
+        }),
+      ],
+      destinationBucket: stateful.webBucket,
+      distribution: stateful.distribution,
+      distributionPaths: ['/*'],
+      memoryLimit: 256,
+      role,
+      logGroup,
+    });
+    // The construct's handler is a stack-level singleton function.
+    for (const child of this.node.children.filter((c) => c.node.id.startsWith('Custom::CDKBucketDeployment')))
+      Validations.of(child).acknowledge({
+        id: 'AwsSolutions-L1',
+        reason: "aws-cdk-lib's own deployment handler (Python, runs only during cdk deploy): its runtime moves with aws-cdk-lib upgrades and cannot be set here.",
+      });
+  }
+
+  /** Turns one permissions.ts entry into grant* calls; nothing else grants the functions anything. */
+  private grantFunction(
+    name: string,
+    fn: lambda.IFunction,
+    permissions: FunctionPermissions,
+    stateful: StatefulStack,
+    stateMachineName: (name: string) => string,
+  ): void {
+    const tableGrant = (table: StatefulStack['tables']['DataTable'], access: FunctionPermissions['dataTable']) => {
+      if (access === 'read') table.grantReadData(fn);
+      if (access === 'readWrite') table.grantReadWriteData(fn);
+    };
+    tableGrant(stateful.tables.DataTable, permissions.dataTable);
+    tableGrant(stateful.tables.AppTable, permissions.appTable);
+    const bucket = new Set(permissions.backupBucket ?? []);
+    // Read covers presigning: a presigned GET carries the signer's permissions (and KMS Decrypt).
+    if (bucket.has('read')) stateful.backupBucket.grantRead(fn);
+    if (bucket.has('write')) stateful.backupBucket.grantPut(fn);
+    if (bucket.has('delete')) stateful.backupBucket.grantDelete(fn);
+    if (permissions.secretsKey === 'encrypt') stateful.secretsKey.grantEncrypt(fn);
+    if (permissions.secretsKey === 'decrypt') stateful.secretsKey.grantDecrypt(fn);
+    if (permissions.secretsKey === 'encryptDecrypt') stateful.secretsKey.grantEncryptDecrypt(fn);
+    if (permissions.sendEmail) stateful.senderIdentity.grantSendEmail(fn);
+    if (permissions.putEvents) stateful.changeEventBus.grantPutEventsTo(fn);
+    for (const [machine, actions] of Object.entries(permissions.stateMachines ?? {})) {
+      if (!STATE_MACHINES[machine] && !CONFIG_STATE_MACHINES.includes(machine))
+        throw new Error(`infra/permissions.ts gives "${name}" access to state machine "${machine}", which is not in STATE_MACHINES`);
+      // By name, not by construct: the function's ARN is inside that machine's definition.
+      const ref = sfn.StateMachine.fromStateMachineName(this, `${pascal(name)}To${pascal(machine)}`, stateMachineName(machine));
+      if (actions.includes('start')) ref.grantStartExecution(fn);
+      if (actions.includes('describe')) ref.grantExecution(fn, 'states:DescribeExecution');
+      if (actions.includes('stop')) ref.grantExecution(fn, 'states:StopExecution');
+    }
+  }
+
+  private buildApi(stateful: StatefulStack, functions: Record<string, lambda.IFunction>, logRetention: logs.RetentionDays): apigw.HttpApi {
+    // The ID token is the bearer: its audience is the web client, its issuer the pool.
+    const authorizer = new HttpUserPoolAuthorizer('CognitoAuthorizer', stateful.userPool, {
+      userPoolClients: [stateful.webClient],
+      identitySource: ['$request.header.Authorization'],
+    });
+    const api = new apigw.HttpApi(this, 'Api', {
+      description: 'crm-backup public API (docs/API.md)',
+      defaultAuthorizer: authorizer,
+      createDefaultStage: false,
+      corsPreflight: {
+        allowOrigins: [stateful.appUrl],
+        allowMethods: [
+          apigw.CorsHttpMethod.GET,
+          apigw.CorsHttpMethod.POST,
+          apigw.CorsHttpMethod.PUT,
+          apigw.CorsHttpMethod.PATCH,
+          apigw.CorsHttpMethod.DELETE,
+          apigw.CorsHttpMethod.OPTIONS,
+        ],
+        allowHeaders: ['authorization', 'content-type'],
+        // The page reads Retry-After on 429 (quota) to say when to try again.
+        exposeHeaders: ['retry-after', 'location'],
+        maxAge: Duration.hours(1),
+      },
+    });
+    const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    api.addStage('DefaultStage', {
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: API_THROTTLE,
+      accessLogSettings: {
+        destination: new apigw.LogGroupLogDestination(accessLogs),
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            time: '$context.requestTime',
+            routeKey: '$context.routeKey',
+            status: '$context.status',
+            latencyMs: '$context.responseLatency',
+            ip: '$context.identity.sourceIp',
+            sub: '$context.authorizer.claims.sub',
+            accountId: '$context.authorizer.claims.custom:accountId',
+            authorizerError: '$context.authorizer.error',
+            integrationError: '$context.integrationErrorMessage',
+          }),
+        ),
+      },
+    });
+    const integrations = new Map<string, HttpLambdaIntegration>();
+    for (const [routeKey, functionName] of Object.entries(API_ROUTES)) {
+      const [method, path] = routeKey.split(' ') as [string, string];
+      let integration = integrations.get(functionName);
+      if (!integration) {
+        const fn = functions[functionName];
+        if (!fn) throw new Error(`API_ROUTES sends "${routeKey}" to "${functionName}", which is not in FUNCTIONS`);
+        integration = new HttpLambdaIntegration(`${pascal(functionName)}Integration`, fn, { payloadFormatVersion: apigw.PayloadFormatVersion.VERSION_2_0 });
+        integrations.set(functionName, integration);
+      }
+      // The authorizer is named on each route, not only inherited from the default, so
+      // a route can never be added here without it.
+      api.addRoutes({ path, methods: [method as apigw.HttpMethod], integration, authorizer });
+    }
+    return api;
+  }
+
+  private buildAlarms(settings: DeploySettings, functions: Record<string, lambda.IFunction>, stateMachines: Record<string, sfn.StateMachine>): sns.Topic {
+    const topic = new sns.Topic(this, 'AlarmTopic', { displayName: `crm-backup ${settings.stage} alarms`, enforceSSL: true });
+    if (settings.alarmEmail) topic.addSubscription(new subscriptions.EmailSubscription(settings.alarmEmail));
+    const action = new cwActions.SnsAction(topic);
+    const alarm = (id: string, metric: cloudwatch.IMetric, description: string) => {
+      const created = new cloudwatch.Alarm(this, id, {
+        metric,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: description,
+      });
+      created.addAlarmAction(action);
+    };
+    const period = Duration.minutes(5);
+    for (const [name, fn] of Object.entries(functions)) {
+      alarm(`${pascal(name)}Errors`, fn.metricErrors({ period, statistic: 'Sum' }), `${name} threw errors (see its log group)`);
+      alarm(`${pascal(name)}Throttles`, fn.metricThrottles({ period, statistic: 'Sum' }), `${name} was throttled (account concurrency)`);
+    }
+    for (const [name, machine] of Object.entries(stateMachines)) {
+      alarm(`${pascal(name)}ExecutionsFailed`, machine.metricFailed({ period, statistic: 'Sum' }), `${name} executions failed`);
+      alarm(`${pascal(name)}ExecutionsTimedOut`, machine.metricTimedOut({ period, statistic: 'Sum' }), `${name} executions timed out`);
+      alarm(`${pascal(name)}ExecutionsAborted`, machine.metricAborted({ period, statistic: 'Sum' }), `${name} executions were aborted`);
+    }
+    return topic;
+  }
+}
+
+/** `export-object` → `ExportObject`, for construct ids. */
+function pascal(name: string): string {
+  return name.replace(/(^|[-_\s])(\w)/g, (_, __, letter: string) => letter.toUpperCase());
+}

@@ -1,0 +1,132 @@
+import { CfnResource, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { IConstruct } from 'constructs';
+
+/**
+ * The reviewed list of wildcards in IAM policies. cdk-nag's AwsSolutions-IAM5 flags
+ * every `*` in an action or resource; each one we accept is matched here, with the
+ * reason, and anything not on this list stays a finding and fails the synth and the
+ * tests. The review runs after CDK has resolved cross-stack references (a node
+ * validation), so it sees exactly the strings cdk-nag sees.
+ */
+interface WildcardRule {
+  /** Matches the cdk-nag finding (`Action::s3:GetObject*`, `Resource::<Fn.Arn>:*`). */
+  finding: RegExp;
+  /** For `Resource::*`: every action of every statement using it must be one of these. */
+  onlyActions?: string[];
+  reason: string;
+}
+
+export const WILDCARD_RULES: WildcardRule[] = [
+  {
+    finding: /^Resource::\*$/,
+    onlyActions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets', 'xray:GetSamplingStatisticSummaries'],
+    reason: 'X-Ray tracing: these X-Ray actions have no resource-level permissions, AWS requires Resource "*" (https://docs.aws.amazon.com/xray/latest/devguide/security_iam_service-with-iam.html).',
+  },
+  {
+    finding: /^Resource::\*$/,
+    onlyActions: [
+      'logs:CreateLogDelivery',
+      'logs:GetLogDelivery',
+      'logs:UpdateLogDelivery',
+      'logs:DeleteLogDelivery',
+      'logs:ListLogDeliveries',
+      'logs:PutResourcePolicy',
+      'logs:DescribeResourcePolicies',
+      'logs:DescribeLogGroups',
+    ],
+    reason: 'Step Functions logging to CloudWatch Logs: the log-delivery actions do not support resource-level permissions, AWS requires Resource "*" (https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html).',
+  },
+  {
+    finding: /^Resource::\*$/,
+    onlyActions: ['cloudfront:CreateInvalidation', 'cloudfront:GetInvalidation'],
+    reason: 'aws-s3-deployment grants invalidation on "*"; its custom resource only invalidates the distribution it is given (the web page, after each upload).',
+  },
+  {
+    finding: /^Action::kms:(GenerateDataKey|ReEncrypt)\*$/,
+    reason: 'CDK grant on one customer-managed key: GenerateDataKey* = GenerateDataKey(+WithoutPlaintext) and ReEncrypt* = ReEncryptFrom/To, needed to write KMS-encrypted S3 objects and DynamoDB items with that key only.',
+  },
+  {
+    finding: /^Action::s3:(GetObject|GetBucket|List|DeleteObject|PutObject|Abort)\*$/,
+    reason: 'CDK bucket grant on one bucket: the wildcard spans the object-version and multipart variants of the same operation (e.g. s3:Abort* = AbortMultipartUpload), scoped to that bucket\'s ARN.',
+  },
+  {
+    finding: /^Resource::.+\/index\/\*$/,
+    reason: "Queries on the table's own global secondary indexes (gsi1): index ARNs are <table>/index/<name>, granted by CDK's table grant.",
+  },
+  {
+    finding: /^Resource::.*(BackupBucket|WebBucket|cdk-[a-z0-9]+-assets-).*\/(backups\/|plans\/|exports\/)?\*$/,
+    reason: 'Objects of one bucket (keys are generated per backup/plan), or the CDK asset bucket the web page is copied from: S3 object ARNs are <bucket>/<key>.',
+  },
+  {
+    finding: /^Resource::<[A-Za-z0-9]+\.Arn>:\*$/,
+    reason: 'lambda:InvokeFunction on one function, any version/alias (<function-arn>:*): CDK grantInvoke, so a Task keeps working if a version is pinned later.',
+  },
+  {
+    finding: /^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:[A-Za-z0-9-]+:\*$/,
+    reason: 'Describe/stop executions of one named state machine: execution ARNs are <machine>:<execution-name>, and names are backup/restore ids.',
+  },
+];
+
+/** Adds the review to `stack`: runs once the tree is final, before cdk-nag reads it. */
+export function reviewWildcards(stack: Stack): void {
+  stack.node.addValidation({
+    validate: () => {
+      for (const construct of stack.node.findAll()) if (isPolicy(construct)) acknowledgeReviewed(construct);
+      return [];
+    },
+  });
+}
+
+function isPolicy(construct: IConstruct): construct is iam.CfnPolicy | iam.CfnManagedPolicy {
+  return CfnResource.isCfnResource(construct) && (construct instanceof iam.CfnPolicy || construct instanceof iam.CfnManagedPolicy);
+}
+
+interface Statement {
+  Effect?: string;
+  Action?: string | string[];
+  Resource?: unknown;
+}
+
+function acknowledgeReviewed(policy: iam.CfnPolicy | iam.CfnManagedPolicy): void {
+  const document = Stack.of(policy).resolve(policy.policyDocument) as { Statement?: Statement[] };
+  const statements = (document.Statement ?? []).filter((s) => s.Effect === 'Allow');
+  const list = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+  const findings = new Set<string>();
+  for (const statement of statements) {
+    for (const action of list(statement.Action)) if (action.includes('*')) findings.add(`Action::${action}`);
+    for (const resource of list(statement.Resource)) {
+      const flat = flattenReference(resource);
+      if (flat.includes('*')) findings.add(`Resource::${flat}`);
+    }
+  }
+  for (const finding of findings) {
+    const rule = WILDCARD_RULES.find((candidate) => {
+      if (!candidate.finding.test(finding)) return false;
+      if (!candidate.onlyActions) return true;
+      // `Resource: "*"` is accepted only if every statement using it is made of allowed actions.
+      const users = statements.filter((s) => list(s.Resource).some((r) => r === '*'));
+      return users.every((s) => list(s.Action).every((action) => candidate.onlyActions!.includes(action)));
+    });
+    if (rule) Validations.of(policy).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason: rule.reason });
+  }
+}
+
+/** The same flattening cdk-nag applies before matching (`<Logical.Attr>`, `<Ref>`, imports by name). */
+function flattenReference(node: unknown): string {
+  if (node === undefined) return '';
+  if (typeof node === 'string') return node.replace(/\$\{/g, '<').replace(/\}/g, '>');
+  const value = node as Record<string, unknown>;
+  if (value['Fn::Join']) {
+    const [delimiter, items] = value['Fn::Join'] as [string, unknown[]];
+    return items.map(flattenReference).join(delimiter);
+  }
+  if (value['Fn::Sub']) return flattenReference(value['Fn::Sub']);
+  if (value['Fn::GetAtt']) {
+    const [resource, attribute] = value['Fn::GetAtt'] as [unknown, unknown];
+    return `<${flattenReference(resource)}.${flattenReference(attribute)}>`;
+  }
+  if (value['Fn::ImportValue']) return flattenReference(value['Fn::ImportValue']);
+  if (value.Ref) return `<${flattenReference(value.Ref)}>`;
+  return JSON.stringify(node);
+}
