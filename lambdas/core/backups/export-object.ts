@@ -3,7 +3,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { parse } from 'csv-parse/sync';
 import { describeError, StepFailedError, TransientError } from '../errors.ts';
 import type { BackupDeps } from './backup-deps.ts';
-import { partKey } from './backup-policy.ts';
+import { partKey, partsPrefix } from './backup-policy.ts';
 import { headerRow, recordRows } from './csv-format.ts';
 import type { BackupRef } from './list-backup-objects.ts';
 
@@ -61,6 +61,9 @@ const MAX_RESERVE_MS = 60_000;
  *  4. When the invocation's time runs low, stop after the current pages, finish the
  *     part, and answer a cursor; the state machine loops until `done`.
  *  5. Record progress (records so far) for the API.
+ *
+ * Alternate course: the backup stopped RUNNING meanwhile (a sibling failed): delete
+ * this type's parts and stop.
  *
  * Memory holds a few pages and the upload's buffers, whatever the record count.
  * A retried invocation rewrites the same part key from the same cursor: idempotent.
@@ -151,6 +154,13 @@ async function exportPart(input: ExportObjectInput, deps: Pick<BackupDeps, 'back
   await flush();
   sink.end();
   await uploading;
+  // A sibling export may have failed the backup while this one ran, and its cleanup
+  // may have come and gone: remove what this invocation wrote rather than leave it.
+  const after = await deps.backups.getBackup(accountId, backupId);
+  if (after?.status !== 'RUNNING') {
+    await deps.blobs.deletePrefix(`${partsPrefix(accountId, backupId)}${objectType}/`);
+    throw new StepFailedError(`Backup ${backupId} stopped while ${objectType} was being exported.`);
+  }
 
   const pending = [...unfinished, ...queue].sort((a, b) => a.segment - b.segment);
   const records = (input.records ?? 0) + rows;
