@@ -27,7 +27,9 @@ const ROUTES: Array<{ pattern: RegExp; view: View; title: string; nav?: string }
 const main = document.getElementById('main')!;
 let config: WebConfig;
 let current: AbortController | undefined;
-let firstRender = true;
+// The first screen after the page loads (through the sign-in if needed) is where an
+// email link pointed: the backup page starts the download only then, not on in-app clicks.
+let landingPending = true;
 
 let api: Api;
 const startApi = () => new Api(
@@ -54,8 +56,6 @@ async function render(): Promise<void> {
   current?.abort();
   const controller = new AbortController();
   current = controller;
-  const landing = firstRender;
-  firstRender = false;
   const path = location.pathname;
   const query = new URLSearchParams(location.search);
 
@@ -82,6 +82,8 @@ async function render(): Promise<void> {
   highlightNav(route?.nav);
   if (!route) return show('Page not found', h('p', {}, 'There is nothing at this address. ', h('a', { href: '/backups' }, 'Go to the backups')));
   document.title = `${route.title} · CRM backups`;
+  const landing = landingPending;
+  landingPending = false;
   const context: ViewContext = {
     api,
     config,
