@@ -277,7 +277,7 @@ async function signIn(options: Options, email: string): Promise<number> {
 async function backupCreate(options: Options): Promise<number> {
   let backup = await call<Backup>(options, 'POST', '/v1/backups', {}).catch((error: unknown) => {
     if (error instanceof ApiError && error.status === 429 && error.details.nextAllowedAt) {
-      throw new CommandFailedError(`${error.message} (try again after ${error.details.nextAllowedAt})`);
+      throw new ApiError(error.status, error.code, `${error.message} (try again after ${error.details.nextAllowedAt})`, error.details);
     }
     throw error;
   });
@@ -451,7 +451,7 @@ async function restoreApply(options: Options, planId: string): Promise<number> {
     acknowledge: { changesData: true, cannotBeUndone: true },
     ...(options.totp ? { totp: options.totp } : {}),
   }).catch((error: unknown) => {
-    if (error instanceof ApiError && error.code === 'REAUTH_REQUIRED') throw new CommandFailedError(`${error.message} (pass --totp <code>)`);
+    if (error instanceof ApiError && error.code === 'REAUTH_REQUIRED') throw new ApiError(error.status, error.code, `${error.message} (pass --totp <code>)`, error.details);
     throw error;
   });
   let restore = 'restore' in answer ? answer.restore : answer;
