@@ -1,0 +1,146 @@
+/**
+ * Scale run for backups (not part of `npm test`):
+ *
+ *   npx node --openssl-legacy-provider bench/backup-scale.ts --records 100000 [--data-dir /tmp/crm-bench] [--heap-mb 128]
+ *
+ * Grows acme/contacts (13 properties) to `--records` records in a DynamoDB stand-in
+ * kept in `--data-dir` (reused between runs: seeding 1M records takes minutes), then
+ * runs the backup's export and zip steps, each in its own child process, exactly as
+ * Lambda would run them (same core functions, real SDK clients, 15-minute budget),
+ * and reports wall time and the child's peak RSS. The stand-ins run in this parent
+ * process so that their memory does not count against the steps.
+ */
+import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { AppConfig } from '#runtime/config.ts';
+import { buildDeps } from '#runtime/deps.ts';
+import { exportObject, type ExportObjectOutput } from '#core/backups/export-object.ts';
+import { zipBackup } from '#core/backups/zip-backup.ts';
+import { createTables, startDynamoDb } from '../local/dynamodb.ts';
+import { startS3 } from '../local/s3.ts';
+import { LOCAL_TABLE_NAMES } from '../local/runtime.ts';
+import { seedDemoData, seedRecords } from '../local/seed.ts';
+
+const ACCOUNT = 'acme';
+const OBJECT_TYPE = 'contacts';
+const BUCKET = 'crm-backup-bench';
+const LAMBDA_BUDGET_MS = 900_000;
+
+interface StepReport {
+  wallMs: number;
+  maxRssMb: number;
+  [key: string]: unknown;
+}
+
+const { values } = parseArgs({
+  options: {
+    records: { type: 'string', default: '100000' },
+    'data-dir': { type: 'string', default: '/tmp/crm-bench' },
+    /** Caps the steps' V8 heap (like a small Lambda), to show memory does not grow with records. */
+    'heap-mb': { type: 'string' },
+    worker: { type: 'string' },
+    config: { type: 'string' },
+    input: { type: 'string' },
+  },
+});
+
+if (values.worker) {
+  await runWorker(values.worker, JSON.parse(values.config!) as AppConfig, JSON.parse(values.input!));
+} else {
+  await runBench(Number(values.records), values['data-dir']!);
+}
+
+async function runBench(target: number, dataDir: string): Promise<void> {
+  await mkdir(dataDir, { recursive: true });
+  const dynamo = await startDynamoDb(`${dataDir}/dynamodb`);
+  const s3 = await startS3(`${dataDir}/s3`, BUCKET);
+  const config: AppConfig = {
+    region: 'us-east-1',
+    dataTableName: LOCAL_TABLE_NAMES.DataTable,
+    appTableName: LOCAL_TABLE_NAMES.AppTable,
+    backupBucketName: BUCKET,
+    backupStateMachineArn: '',
+    restoreStateMachineArn: '',
+    senderEmail: 'bench@crm-backup.local',
+    appUrl: 'http://localhost',
+    local: { dynamodb: dynamo.endpoint, s3: s3.endpoint, stepFunctions: 'http://127.0.0.1:9', ses: 'http://127.0.0.1:9', secretsKey: randomBytes(32).toString('base64') },
+  };
+  try {
+    await createTables(new DynamoDBClient({ region: 'us-east-1', endpoint: dynamo.endpoint, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } }), LOCAL_TABLE_NAMES);
+    const deps = buildDeps(config);
+    await seedDemoData(deps.records, { recordsPerType: 10 });
+    const have = (await deps.records.getObjectType(ACCOUNT, OBJECT_TYPE))!.records;
+    if (have < target) {
+      const started = Date.now();
+      console.log(`seeding ${(target - have).toLocaleString('en-US')} ${OBJECT_TYPE} …`);
+      await seedRecords(deps.records, ACCOUNT, OBJECT_TYPE, target - have);
+      console.log(`seeded in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    }
+    const type = (await deps.records.getObjectType(ACCOUNT, OBJECT_TYPE))!;
+    const backupId = deps.ids.next('bk');
+    const createdAt = new Date().toISOString();
+    await deps.backups.createBackup({ id: backupId, accountId: ACCOUNT, status: 'RUNNING', trigger: 'api', requestedBy: 'bench', createdAt, objects: [] });
+    console.log(`${type.records.toLocaleString('en-US')} records × ${type.properties.length} properties; backup ${backupId}`);
+
+    const exported = await child('export', config, { accountId: ACCOUNT, backupId, objectType: OBJECT_TYPE, index: 0 });
+    console.log(`export: ${(exported.wallMs / 1000).toFixed(1)} s, peak RSS ${exported.maxRssMb} MB, ${exported.invocations} invocation(s), ${exported.records} records, ${exported.parts} parts, ${(Number(exported.csvBytes) / 1e6).toFixed(1)} MB CSV`);
+    const zipped = await child('zip', config, { accountId: ACCOUNT, backupId, exports: [{ objectType: OBJECT_TYPE, records: exported.records, parts: exported.parts }] });
+    console.log(`zip:    ${(zipped.wallMs / 1000).toFixed(1)} s, peak RSS ${zipped.maxRssMb} MB, ${(Number(zipped.sizeBytes) / 1e6).toFixed(1)} MB zip`);
+    console.log(JSON.stringify({ records: type.records, properties: type.properties.length, export: exported, zip: zipped }));
+  } finally {
+    await s3.stop();
+    await dynamo.stop();
+  }
+}
+
+/** Runs one step in a fresh process and answers its report (peak RSS is that process's alone). */
+function child(step: string, config: AppConfig, input: unknown): Promise<StepReport> {
+  return new Promise((resolve, reject) => {
+    const worker = fork(fileURLToPath(import.meta.url), ['--worker', step, '--config', JSON.stringify(config), '--input', JSON.stringify(input)], {
+      execArgv: ['--openssl-legacy-provider', ...(values['heap-mb'] ? [`--max-old-space-size=${values['heap-mb']}`] : [])],
+      stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+    });
+    worker.once('message', (report) => resolve(report as StepReport));
+    worker.once('exit', (code) => (code === 0 ? undefined : reject(new Error(`${step} exited with ${code}`))));
+  });
+}
+
+async function runWorker(step: string, config: AppConfig, input: any): Promise<void> {
+  const deps = buildDeps(config);
+  const started = Date.now();
+  const peak = { heapUsedMb: 0, externalMb: 0, arrayBuffersMb: 0 };
+  const sampler = setInterval(() => {
+    const usage = process.memoryUsage();
+    peak.heapUsedMb = Math.max(peak.heapUsedMb, Math.round(usage.heapUsed / 2 ** 20));
+    peak.externalMb = Math.max(peak.externalMb, Math.round(usage.external / 2 ** 20));
+    peak.arrayBuffersMb = Math.max(peak.arrayBuffersMb, Math.round(usage.arrayBuffers / 2 ** 20));
+  }, 50);
+  let report: Record<string, unknown>;
+  if (step === 'export') {
+    let output: ExportObjectOutput | undefined;
+    let invocations = 0;
+    do {
+      const deadline = Date.now() + LAMBDA_BUDGET_MS;
+      output = await exportObject(output ?? input, deps, { remainingMs: () => deadline - Date.now() });
+      invocations += 1;
+    } while (!output.done);
+    let csvBytes = 0;
+    for (let part = 0; part < output.parts; part += 1) {
+      csvBytes += (await deps.blobs.size(`backups/${input.accountId}/${input.backupId}/parts/${input.objectType}/${String(part).padStart(5, '0')}.csv`)) ?? 0;
+    }
+    report = { records: output.records, parts: output.parts, invocations, csvBytes };
+  } else {
+    const output = await zipBackup(input, deps);
+    report = { sizeBytes: output.sizeBytes };
+  }
+  const wallMs = Date.now() - started;
+  clearInterval(sampler);
+  report = { ...report, peak };
+  // resourceUsage().maxRSS is in kilobytes: the peak of this process alone.
+  process.send!({ ...report, wallMs, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) });
+  process.disconnect();
+}
