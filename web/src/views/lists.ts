@@ -36,9 +36,10 @@ export function renderImports(context: ViewContext): Promise<void> {
     empty: 'No imports yet.',
     draw: (items) =>
       table(
-        ['Name', 'Completed', 'Counts', 'Restore'],
+        ['Name', 'Status', 'Completed', 'Counts', 'Restore'],
         items.map((item) => [
           h('strong', {}, item.name),
+          typeof item.status === 'string' ? h('span', { class: `status status-${item.status}` }, item.status === 'SUCCEEDED' ? 'Completed' : item.status === 'FAILED' ? 'Failed' : item.status) : '—',
           dateTime(item.completedAt ?? item.createdAt),
           countsText(item.counts ?? pickCounts(item)),
           item.restoreId ? h('a', { href: `/restores/${encodeURIComponent(item.restoreId)}` }, 'Details') : '—',
