@@ -26,6 +26,7 @@ import { DEMO_USERS, LocalIssuer } from './identity.ts';
 import { webPageRoute } from './web-assets.ts';
 import { startS3 } from './s3.ts';
 import { seedDemoData } from './seed.ts';
+import { ensureDemoTotp, totpBanner } from './demo-totp.ts';
 import { LocalStepFunctions, type ExecutionStatusChange } from './step-functions.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -159,6 +160,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     handlers.set(name, module.createHandler(deps));
   }
   await seedDemoData(deps.records, { recordsPerType: options.recordsPerType ?? 2500 });
+  const demoTotp = await ensureDemoTotp(deps);
   await stepFunctions.abortInterrupted();
 
   const timers = (options.runSchedules ? SCHEDULED_FUNCTIONS : []).map((schedule) =>
@@ -178,7 +180,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     invoke,
     outbox: () => outbox.list(),
     idle: () => stepFunctions.idle(),
-    banner: async () => '',
+    banner: async () => totpBanner(demoTotp),
     async stop() {
       timers.forEach(clearInterval);
       await closeServer(server);

@@ -165,6 +165,29 @@ export class DynamoDbRecordStore implements RecordStore {
     return found;
   }
 
+  async getRecordsWithRestoreId(
+    accountId: string,
+    objectType: string,
+    recordIds: string[],
+  ): Promise<Map<string, { record: CrmRecord; restoreId?: string }>> {
+    const found = new Map<string, { record: CrmRecord; restoreId?: string }>();
+    const unique = [...new Set(recordIds)];
+    for (let start = 0; start < unique.length; start += BATCH_GET_LIMIT) {
+      let keys: Array<Record<string, unknown>> | undefined = unique
+        .slice(start, start + BATCH_GET_LIMIT)
+        .map((id) => recordKey(accountId, objectType, id, this.segmentCount));
+      for (let attempt = 0; keys && keys.length > 0; attempt += 1) {
+        if (attempt > 0) await backoff(attempt);
+        const result = await this.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys } } }), 'The record store');
+        for (const item of (result.Responses?.[this.tableName] ?? []) as RecordItem[]) {
+          found.set(item.sk, { record: toRecord(item), restoreId: item.rid });
+        }
+        keys = result.UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+    }
+    return found;
+  }
+
   async putRecords(accountId: string, objectType: string, records: CrmRecord[]): Promise<void> {
     for (let start = 0; start < records.length; start += BATCH_WRITE_LIMIT) {
       let requests: Array<Record<string, unknown>> | undefined = records.slice(start, start + BATCH_WRITE_LIMIT).map((record) => ({

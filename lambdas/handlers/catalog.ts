@@ -64,6 +64,39 @@ export const FUNCTIONS = {
     memoryMb: 512,
     description: 'Backup scheduler: starts the backups that schedules and quotas allow',
   },
+  'restores-api': {
+    entry: 'restores-api.ts',
+    timeoutSeconds: 29,
+    // Planning streams a CSV out of the zip and compares it with DynamoDB: CPU and I/O bound.
+    memoryMb: 1769,
+    description: 'Restore API: plans, execution (TOTP, lock), restore history, TOTP enrolment',
+  },
+  'activity-api': {
+    entry: 'activity-api.ts',
+    timeoutSeconds: 29,
+    memoryMb: 512,
+    description: 'Activity API: completed imports and the audit log',
+  },
+  // Hands back a cursor with 30 s left, so a batch never meets the hard kill; the lock's
+  // 5-minute lease is renewed every 100 records.
+  'apply-restore-batch': {
+    entry: 'apply-restore-batch.ts',
+    timeoutSeconds: 300,
+    memoryMb: 1024,
+    description: 'Restore step: apply the next part of one plan segment (resumable, idempotent)',
+  },
+  'finalize-restore': {
+    entry: 'finalize-restore.ts',
+    timeoutSeconds: 60,
+    memoryMb: 512,
+    description: 'Restore step: SUCCEEDED with counts, import entry, audit, email, lock released',
+  },
+  'fail-restore': {
+    entry: 'fail-restore.ts',
+    timeoutSeconds: 60,
+    memoryMb: 512,
+    description: 'Restore failure: FAILED with counts and reason, import entry, audit, email, lock released',
+  },
 } as const satisfies Record<string, FunctionSpec>;
 
 export type FunctionName = keyof typeof FUNCTIONS;
@@ -82,11 +115,20 @@ export const API_ROUTES: Record<string, FunctionName> = {
   'GET /v1/backups/{id}/download': 'backups-api',
   'GET /v1/backup-schedule': 'backups-api',
   'PUT /v1/backup-schedule': 'backups-api',
+  'POST /v1/backups/{id}/restore-plans': 'restores-api',
+  'GET /v1/restore-plans/{planId}': 'restores-api',
+  'POST /v1/restores': 'restores-api',
+  'GET /v1/restores': 'restores-api',
+  'GET /v1/restores/{id}': 'restores-api',
+  'POST /v1/me/totp-enrolment': 'restores-api',
+  'GET /v1/imports': 'activity-api',
+  'GET /v1/audit-log': 'activity-api',
 };
 
 /** State machines, from `statemachines/<file>`; placeholders are filled by `aslSubstitutions`. */
 export const STATE_MACHINES: Record<string, { file: string }> = {
   backup: { file: 'backup.asl.json' },
+  restore: { file: 'restore.asl.json' },
 };
 
 /**
@@ -97,6 +139,8 @@ export const EXECUTION_STATUS_RULES: Array<{ function: FunctionName; stateMachin
   // Executions that end without reaching the ASL's Catch (timeout, stop, uncatchable
   // error) still get the failure step; it is idempotent, so a caught failure is handled once.
   { function: 'fail-backup', stateMachine: 'backup', statuses: ['FAILED', 'TIMED_OUT', 'ABORTED'] },
+  // Same for restores: a timed-out or stopped restore must still free the account's lock.
+  { function: 'fail-restore', stateMachine: 'restore', statuses: ['FAILED', 'TIMED_OUT', 'ABORTED'] },
 ];
 
 /** Functions run on a schedule (an EventBridge rule in AWS, a timer locally). */

@@ -3,6 +3,8 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { KMSClient } from '@aws-sdk/client-kms';
 import type { AppConfig } from './config.ts';
 
 /** The AWS SDK v3 clients, one of each per container, shared by every adapter. */
@@ -11,6 +13,10 @@ export interface AwsClients {
   s3: S3Client;
   stepFunctions: SFNClient;
   ses: SESv2Client;
+  /** Encrypts TOTP secrets in AWS (the local runtime uses an AES-GCM stand-in instead). */
+  kms: KMSClient;
+  /** Publishes record change events when config.eventBusName is set. */
+  eventBridge: EventBridgeClient;
 }
 
 /** Credentials the embedded stand-ins accept (s3rver insists on these). */
@@ -40,5 +46,7 @@ export function createAwsClients(config: AppConfig): AwsClients {
     }),
     stepFunctions: new SFNClient({ ...common, ...(local ? { endpoint: local.stepFunctions } : {}) }),
     ses: new SESv2Client({ ...common, ...(local ? { endpoint: local.ses } : {}) }),
+    kms: new KMSClient(common),
+    eventBridge: new EventBridgeClient(common),
   };
 }

@@ -20,6 +20,8 @@ export interface AppConfig {
   secretsKeyId?: string;
   /** EventBridge bus for record change events (absent: events are only stored). */
   eventBusName?: string;
+  /** Restore plan segment and batch sizes; tests shrink them (defaults in core/restores). */
+  restoreTuning?: { segmentRecords?: number; batchRecords?: number };
   /** Only in the local runtime: the stand-ins' addresses and their fixed credentials. */
   local?: LocalEndpoints;
 }

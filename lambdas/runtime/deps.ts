@@ -4,6 +4,16 @@ import { DynamoDbRecordStore } from '#adapters/dynamodb-record-store.ts';
 import { S3BlobStore } from '#adapters/s3-blob-store.ts';
 import { SesMailer } from '#adapters/ses-mailer.ts';
 import { SfnWorkflowStarter } from '#adapters/sfn-workflow-starter.ts';
+import { AesGcmSecretCipher } from '#adapters/aes-gcm-secret-cipher.ts';
+import { DynamoDbRestoreLock } from '#adapters/dynamodb-restore-lock.ts';
+import { DynamoDbRestoreRepository } from '#adapters/dynamodb-restore-repository.ts';
+import { DynamoDbTotpSecrets } from '#adapters/dynamodb-totp-secrets.ts';
+import { EventBridgeEventPublisher } from '#adapters/eventbridge-event-publisher.ts';
+import { KmsSecretCipher } from '#adapters/kms-secret-cipher.ts';
+import { noEventPublisher, type EventPublisher } from '#core/ports/event-publisher.ts';
+import type { RestoreLock } from '#core/ports/restore-lock.ts';
+import type { ImportLog, RestoreRepository } from '#core/ports/restore-repository.ts';
+import type { SecretCipher, TotpSecrets } from '#core/ports/totp-secrets.ts';
 import type { AuditLog } from '#core/ports/audit-log.ts';
 import type { BackupRepository } from '#core/ports/backup-repository.ts';
 import type { BlobStore } from '#core/ports/blob-store.ts';
@@ -33,6 +43,18 @@ export interface AppDeps {
   backups: BackupRepository;
   /** Starts state machine executions (backup, restore). */
   workflows: WorkflowStarter;
+  /** Restore plans, restores and their segment progress. */
+  restores: RestoreRepository;
+  /** Completed imports (restores list themselves here). */
+  imports: ImportLog;
+  /** One restore per account at a time (conditional lock with a lease). */
+  lock: RestoreLock;
+  /** Per-user TOTP enrolments for re-authentication. */
+  totp: TotpSecrets;
+  /** Encrypts TOTP secrets: KMS in AWS, AES-GCM locally. */
+  secrets: SecretCipher;
+  /** Publishes change events (EventBridge when a bus is configured). */
+  events: EventPublisher;
 }
 
 /** Options the local runtime and tests use to steer time or inject faults. */
@@ -57,6 +79,12 @@ export function buildDeps(config: AppConfig, overrides: DepsOverrides = {}): App
     blobs: new S3BlobStore(clients.s3, config.backupBucketName),
     backups: new DynamoDbBackupRepository(clients.dynamodb, config.appTableName),
     workflows: new SfnWorkflowStarter(clients.stepFunctions, { backup: config.backupStateMachineArn, restore: config.restoreStateMachineArn }),
+    restores: new DynamoDbRestoreRepository(clients.dynamodb, config.appTableName),
+    imports: new DynamoDbRestoreRepository(clients.dynamodb, config.appTableName),
+    lock: new DynamoDbRestoreLock(clients.dynamodb, config.appTableName),
+    totp: new DynamoDbTotpSecrets(clients.dynamodb, config.appTableName),
+    secrets: config.local ? new AesGcmSecretCipher(config.local.secretsKey) : new KmsSecretCipher(clients.kms, config.secretsKeyId),
+    events: config.eventBusName ? new EventBridgeEventPublisher(clients.eventBridge, config.eventBusName) : noEventPublisher,
   };
   return overrides.wrap ? overrides.wrap(deps) : deps;
 }

@@ -59,6 +59,11 @@ export interface RecordStore {
   getRecord(accountId: string, objectType: string, recordId: string): Promise<CrmRecord | undefined>;
   /** Reads many records at once; ids that do not exist are absent from the result. */
   getRecords(accountId: string, objectType: string, recordIds: string[]): Promise<Map<string, CrmRecord>>;
+  /**
+   * Like getRecords, and also answers which restore last wrote each record
+   * (`UpdateOptions.restoreId`), so that a retried restore batch can count its own work.
+   */
+  getRecordsWithRestoreId(accountId: string, objectType: string, recordIds: string[]): Promise<Map<string, { record: CrmRecord; restoreId?: string }>>;
   /** Writes new records (seeding, imports); overwrites records with the same id. */
   putRecords(accountId: string, objectType: string, records: CrmRecord[]): Promise<void>;
   /** Changes properties of an existing record; never creates one. */

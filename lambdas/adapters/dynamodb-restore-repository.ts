@@ -1,0 +1,212 @@
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ValidationError } from '#core/errors.ts';
+import type { Page } from '#core/model.ts';
+import type { ImportLog, RestorePatch, RestoreRepository } from '#core/ports/restore-repository.ts';
+import type { ImportEntry, RestoreStatus, SegmentProgress, StoredPlan, StoredRestore } from '#core/restores/restore-model.ts';
+import { isConditionFailed, rethrowTransient } from './aws-errors.ts';
+import { decodeCursor, encodeCursor } from './cursor.ts';
+
+/**
+ * Plans, restores, segment progress and imports in the app table, under the account's
+ * partition `ACCOUNT#<id>`: sk `PLAN#<planId>` (TTL at its expiry), `RESTORE#<id>`,
+ * `RPROG#<restoreId>#<segment>` (one item per segment, so parallel batches never
+ * contend), `IMPORT#<id>`. Ids are time-ordered, so reverse Queries list newest first.
+ */
+export class DynamoDbRestoreRepository implements RestoreRepository, ImportLog {
+  private readonly client: DynamoDBDocumentClient;
+  private readonly tableName: string;
+
+  constructor(client: DynamoDBDocumentClient, tableName: string) {
+    this.client = client;
+    this.tableName = tableName;
+  }
+
+  async putPlan(plan: StoredPlan): Promise<void> {
+    await this.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: partition(plan.accountId), sk: `PLAN#${plan.id}`, plan, ttl: Math.ceil(Date.parse(plan.expiresAt) / 1000) },
+      }),
+    );
+  }
+
+  async getPlan(accountId: string, planId: string): Promise<StoredPlan | undefined> {
+    const { Item } = await this.send(new GetCommand({ TableName: this.tableName, Key: { pk: partition(accountId), sk: `PLAN#${planId}` } }));
+    return Item?.plan as StoredPlan | undefined;
+  }
+
+  async createRestore(restore: StoredRestore): Promise<void> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: partition(restore.accountId), sk: `RESTORE#${restore.id}`, ...restore },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailed(error)) rethrowTransient(error, 'The restore store');
+    }
+  }
+
+  async getRestore(accountId: string, restoreId: string): Promise<StoredRestore | undefined> {
+    const { Item } = await this.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: partition(accountId), sk: `RESTORE#${restoreId}` }, ConsistentRead: true }),
+    );
+    return Item ? toRestore(Item) : undefined;
+  }
+
+  async listRestores(accountId: string, options: { limit: number; cursor?: string }): Promise<Page<StoredRestore>> {
+    const page = await this.listPrefix(accountId, 'RESTORE#', options);
+    return { items: page.items.map(toRestore), nextCursor: page.nextCursor };
+  }
+
+  async updateRestore(accountId: string, restoreId: string, patch: RestorePatch, fromStatuses: RestoreStatus[]): Promise<boolean> {
+    const names: Record<string, string> = { '#status': 'status' };
+    const values: Record<string, unknown> = {};
+    const sets: string[] = [];
+    for (const [field, value] of Object.entries(patch)) {
+      if (value === undefined) continue;
+      names[`#${field}`] = field;
+      values[`:${field}`] = value;
+      sets.push(`#${field} = :${field}`);
+    }
+    fromStatuses.forEach((status, index) => (values[`:from${index}`] = status));
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: partition(accountId), sk: `RESTORE#${restoreId}` },
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: `attribute_exists(pk) AND #status IN (${fromStatuses.map((_, index) => `:from${index}`).join(', ')})`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      return rethrowTransient(error, 'The restore store');
+    }
+  }
+
+  async claimNotification(accountId: string, restoreId: string, at: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: partition(accountId), sk: `RESTORE#${restoreId}` },
+          UpdateExpression: 'SET notifiedAt = :at',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(notifiedAt)',
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      return rethrowTransient(error, 'The restore store');
+    }
+  }
+
+  async getSegmentProgress(accountId: string, restoreId: string, segment: number): Promise<SegmentProgress | undefined> {
+    const { Item } = await this.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: partition(accountId), sk: progressKey(restoreId, segment) }, ConsistentRead: true }),
+    );
+    return Item ? toProgress(Item) : undefined;
+  }
+
+  async saveSegmentProgress(accountId: string, restoreId: string, segment: number, progress: SegmentProgress, fromIndex: number): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: partition(accountId), sk: progressKey(restoreId, segment), restoreId, segment, ...progress },
+          ConditionExpression: fromIndex === 0 ? 'attribute_not_exists(pk) OR #cursor.#index = :from' : '#cursor.#index = :from',
+          ExpressionAttributeNames: { '#cursor': 'cursor', '#index': 'index' },
+          ExpressionAttributeValues: { ':from': fromIndex },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      return rethrowTransient(error, 'The restore store');
+    }
+  }
+
+  async listSegmentProgress(accountId: string, restoreId: string): Promise<SegmentProgress[]> {
+    const items: SegmentProgress[] = [];
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': partition(accountId), ':prefix': `RPROG#${restoreId}#` },
+          ExclusiveStartKey,
+          ConsistentRead: true,
+        }),
+      );
+      items.push(...(page.Items ?? []).map(toProgress));
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return items;
+  }
+
+  async put(entry: ImportEntry): Promise<void> {
+    await this.send(new PutCommand({ TableName: this.tableName, Item: { pk: partition(entry.accountId), sk: `IMPORT#${entry.id}`, entry } }));
+  }
+
+  async list(accountId: string, options: { limit: number; cursor?: string }): Promise<Page<ImportEntry>> {
+    const page = await this.listPrefix(accountId, 'IMPORT#', options);
+    return { items: page.items.map((item) => item.entry as ImportEntry), nextCursor: page.nextCursor };
+  }
+
+  /** A reverse page of the account's items under one sort-key prefix. */
+  private async listPrefix(accountId: string, prefix: string, options: { limit: number; cursor?: string }) {
+    const after = options.cursor ? decodeCursor<{ k: string }>(options.cursor, { k: 'string' }).k : undefined;
+    if (after !== undefined && !after.startsWith(prefix)) {
+      throw new ValidationError('The cursor is not one this API gave out; start again without it.', { field: 'cursor' });
+    }
+    const { Items = [], LastEvaluatedKey } = await this.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': partition(accountId), ':prefix': prefix },
+        // The cursor holds only the sort key; the partition is always the caller's own.
+        ExclusiveStartKey: after ? { pk: partition(accountId), sk: after } : undefined,
+        ScanIndexForward: false,
+        Limit: options.limit,
+      }),
+    );
+    return {
+      items: Items as Array<Record<string, any>>,
+      nextCursor: LastEvaluatedKey ? encodeCursor({ k: String(LastEvaluatedKey.sk) }) : undefined,
+    };
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  private async send(command: any): Promise<any> {
+    try {
+      return await this.client.send(command);
+    } catch (error) {
+      return rethrowTransient(error, 'The restore store');
+    }
+  }
+}
+
+function partition(accountId: string): string {
+  return `ACCOUNT#${accountId}`;
+}
+
+function progressKey(restoreId: string, segment: number): string {
+  return `RPROG#${restoreId}#${String(segment).padStart(5, '0')}`;
+}
+
+function toRestore(item: Record<string, any>): StoredRestore {
+  const { pk: _pk, sk: _sk, ...restore } = item;
+  return restore as StoredRestore;
+}
+
+function toProgress(item: Record<string, any>): SegmentProgress {
+  return { cursor: item.cursor, counts: item.counts, ahead: item.ahead ?? {} };
+}

@@ -1,0 +1,144 @@
+/**
+ * The shapes of restores: plans (what would change), restores (a run of a plan),
+ * their per-segment progress, and the import entries they leave. Plain data, as the
+ * app table keeps it and the API answers it.
+ */
+
+/** Per property of a plan: values that get a different non-blank value, and values that get cleared. */
+export interface PropertyPlan {
+  name: string;
+  /** Records whose value changes to a different, non-blank backed-up value. */
+  toChange: number;
+  /** Records whose current value is cleared because the backup holds a blank. */
+  toClear: number;
+}
+
+export interface PlannedChange {
+  property: string;
+  from: string;
+  to: string;
+}
+
+/** What a restore plan answers (API.md, Restores). */
+export interface RestorePlanView {
+  id: string;
+  backupId: string;
+  objectType: string;
+  properties: string[];
+  recordsInBackup: number;
+  recordsToChange: number;
+  recordsUnchanged: number;
+  recordsMissing: number;
+  perProperty: PropertyPlan[];
+  sample: Array<{ recordId: string; changes: PlannedChange[] }>;
+  createdAt: string;
+  expiresAt: string;
+}
+
+/**
+ * One slice of the plan's restore source in S3: NDJSON lines `{"id", "values"}` holding
+ * the backed-up value of each chosen property. A state-machine Map iterates segments.
+ */
+export interface PlanSegment {
+  records: number;
+  bytes: number;
+}
+
+/** A plan as stored: the view plus what executing it needs. */
+export interface StoredPlan extends RestorePlanView {
+  accountId: string;
+  requestedBy: string;
+  segments: PlanSegment[];
+}
+
+export type RestoreStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+
+/** What a restore did to the records of its backup (each backed-up record counts once). */
+export interface RestoreCounts {
+  /** Records this restore changed. */
+  updated: number;
+  /** Records that already held the backed-up values. */
+  unchanged: number;
+  /** Backed-up records that no longer exist (never re-created). */
+  missing: number;
+  /** Records that kept changing under the restore and were left as they were. */
+  failed: number;
+}
+
+/** A restore as the API answers it. */
+export interface RestoreView {
+  id: string;
+  planId: string;
+  backupId: string;
+  objectType: string;
+  properties: string[];
+  status: RestoreStatus;
+  requestedBy: string;
+  startedAt: string;
+  completedAt?: string;
+  progress: { done: number; total: number };
+  counts: RestoreCounts;
+  error?: string;
+}
+
+/** A restore as stored. `counts` are final once the status is not RUNNING. */
+export interface StoredRestore extends RestoreView {
+  accountId: string;
+  /** Number of plan segments (the Map's items). */
+  segmentCount: number;
+  /** Set once the requester was emailed: a retried step does not email twice. */
+  notifiedAt?: string;
+}
+
+/** Where an apply-batch Lambda resumes inside a segment file. */
+export interface SegmentCursor {
+  /** Records of the segment before this point are applied and counted. */
+  index: number;
+  /** Byte offset of record `index` in the segment file (ranged reads resume here). */
+  offset: number;
+}
+
+/** Progress of one segment of one restore: kept apart so parallel segments never contend. */
+export interface SegmentProgress {
+  cursor: SegmentCursor;
+  counts: RestoreCounts;
+  /**
+   * Records past the cursor that a failed batch already settled (they ran in parallel
+   * with the one that failed), with their outcome, so that they are counted exactly once.
+   */
+  ahead: Record<string, keyof RestoreCounts>;
+}
+
+/** An entry of the account's completed imports (API.md, GET /v1/imports). */
+export interface ImportEntry {
+  id: string;
+  accountId: string;
+  /** "Data restore - Deal": the object type's singular label. */
+  name: string;
+  source: 'RESTORE';
+  restoreId: string;
+  objectType: string;
+  status: 'SUCCEEDED' | 'FAILED';
+  counts: RestoreCounts;
+  requestedBy: string;
+  startedAt: string;
+  completedAt: string;
+}
+
+export const ZERO_COUNTS: RestoreCounts = { updated: 0, unchanged: 0, missing: 0, failed: 0 };
+
+export function addCounts(a: RestoreCounts, b: RestoreCounts): RestoreCounts {
+  return { updated: a.updated + b.updated, unchanged: a.unchanged + b.unchanged, missing: a.missing + b.missing, failed: a.failed + b.failed };
+}
+
+export function totalOf(counts: RestoreCounts): number {
+  return counts.updated + counts.unchanged + counts.missing + counts.failed;
+}
+
+/** Plans are a preview of today's data: they go stale, so they expire after a day (or with their backup). */
+export const PLAN_LIFETIME_HOURS = 24;
+
+/** S3 key of a plan's segment file. Keys come from ids the service made, never from requests. */
+export function planSegmentKey(accountId: string, planId: string, segment: number): string {
+  return `plans/${accountId}/${planId}/segment-${String(segment).padStart(5, '0')}.ndjson`;
+}

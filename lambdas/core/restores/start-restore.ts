@@ -1,0 +1,105 @@
+import type { Caller } from '../caller.ts';
+import { requireSuperAdmin } from '../caller.ts';
+import { ConflictError, ValidationError } from '../errors.ts';
+import type { WorkflowStarter } from '../ports/workflow-starter.ts';
+import type { RestoreLock } from '../ports/restore-lock.ts';
+import { LOCK_LEASE_MS } from './apply-restore-batch.ts';
+import { describeProperties, requireLivePlan, requireRestorableBackup, type PlanRestoreDeps } from './plan-restore.ts';
+import { reauthenticate, type ReauthDeps } from './reauthenticate.ts';
+import { ZERO_COUNTS, type RestoreView, type StoredRestore } from './restore-model.ts';
+import { toRestoreView } from './restore-queries.ts';
+
+export interface StartRestoreDeps extends ReauthDeps, Pick<PlanRestoreDeps, 'backups' | 'restores' | 'records'> {
+  lock: RestoreLock;
+  workflows: WorkflowStarter;
+}
+
+export interface StartRestoreRequest {
+  planId: string;
+  acknowledge?: { changesData?: boolean; cannotBeUndone?: boolean };
+  totp?: string;
+}
+
+/** What the restore state machine receives: ids and the Map's items, never data. */
+export interface RestoreExecutionInput {
+  accountId: string;
+  restoreId: string;
+  segments: Array<{ segment: number }>;
+}
+
+/**
+ * Executes a restore plan (PRODUCT.md, Restore 3-4). Refusals change nothing.
+ *
+ * Primary course:
+ *  1. Require a super admin, both acknowledgements (400), a live plan of a restorable backup.
+ *  2. Re-authenticate: a fresh TOTP code unless the caller signed in through SSO (401).
+ *  3. Take the account's restore lock with a lease (409 RESTORE_IN_PROGRESS while held).
+ *  4. Store the restore as RUNNING, audit it, and start the state machine with the
+ *     restore id as execution name (a repeated start starts nothing new).
+ * Alternate course: if the state machine cannot be started, the restore is marked
+ *  FAILED and the lock released before the error propagates.
+ */
+export async function startRestore(caller: Caller, request: StartRestoreRequest, deps: StartRestoreDeps): Promise<RestoreView> {
+  requireSuperAdmin(caller);
+  for (const [field, meaning] of [
+    ['changesData', 'the restore changes data'],
+    ['cannotBeUndone', 'the restore cannot be undone'],
+  ] as const) {
+    if (request.acknowledge?.[field] !== true) {
+      throw new ValidationError(`acknowledge.${field}: must be true to confirm that ${meaning}.`, { field: `acknowledge.${field}` });
+    }
+  }
+  const plan = await requireLivePlan(caller.accountId, request.planId, deps);
+  await requireRestorableBackup(caller.accountId, plan.backupId, deps);
+  await reauthenticate(caller, request.totp, deps);
+
+  const restoreId = deps.ids.next('rs');
+  const now = deps.clock.now();
+  const lock = await deps.lock.acquire(caller.accountId, restoreId, { now: now.getTime(), durationMs: LOCK_LEASE_MS });
+  if (!lock.acquired) {
+    throw new ConflictError('RESTORE_IN_PROGRESS', 'Another restore of this account is running; wait for it to finish.', {
+      restoreId: lock.holder,
+    });
+  }
+
+  const restore: StoredRestore = {
+    id: restoreId,
+    accountId: caller.accountId,
+    planId: plan.id,
+    backupId: plan.backupId,
+    objectType: plan.objectType,
+    properties: plan.properties,
+    status: 'RUNNING',
+    requestedBy: caller.email || caller.userId,
+    startedAt: now.toISOString(),
+    progress: { done: 0, total: plan.recordsInBackup },
+    counts: { ...ZERO_COUNTS },
+    segmentCount: plan.segments.length,
+  };
+  try {
+    await deps.restores.createRestore(restore);
+    await deps.audit.append({
+      id: deps.ids.next('au'),
+      accountId: caller.accountId,
+      action: 'RESTORE_STARTED',
+      actor: restore.requestedBy,
+      resourceId: restore.id,
+      occurredAt: restore.startedAt,
+      summary: `Started restoring ${describeProperties(plan.properties)} of ${plan.recordsInBackup} ${plan.objectType} from backup ${plan.backupId}${caller.sso ? ' (signed in through SSO)' : ' (re-authenticated with TOTP)'}.`,
+      details: { planId: plan.id, backupId: plan.backupId, objectType: plan.objectType, properties: plan.properties },
+    });
+    const input: RestoreExecutionInput = {
+      accountId: caller.accountId,
+      restoreId,
+      segments: plan.segments.map((_, segment) => ({ segment })),
+    };
+    await deps.workflows.start('restore', restoreId, { ...input });
+  } catch (error) {
+    await deps.restores
+      .updateRestore(caller.accountId, restoreId, { status: 'FAILED', completedAt: deps.clock.now().toISOString(), error: 'The restore could not be started.' }, ['RUNNING'])
+      .catch(() => undefined);
+    await deps.lock.release(caller.accountId, restoreId).catch(() => undefined);
+    throw error;
+  }
+  return toRestoreView(restore);
+}

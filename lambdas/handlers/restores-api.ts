@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { enrolTotp } from '#core/restores/reauthenticate.ts';
+import { getRestorePlan, planRestore } from '#core/restores/plan-restore.ts';
+import { getRestore, listRestores } from '#core/restores/restore-queries.ts';
+import { startRestore } from '#core/restores/start-restore.ts';
+import { buildDeps, type AppDeps } from '#runtime/deps.ts';
+import { configFromEnv } from '#runtime/config.ts';
+import { httpApi, json, pageQuery, parseInput } from '#runtime/http.ts';
+import { lazyHandler } from '#runtime/lazy-handler.ts';
+
+const planBody = z.strictObject({
+  objectType: z.string().min(1).max(128),
+  properties: z
+    .array(z.string().min(1).max(256))
+    .min(1, 'choose at least one property')
+    .max(500)
+    .refine((names) => new Set(names).size === names.length, 'must not name a property twice'),
+});
+
+const restoreBody = z.strictObject({
+  planId: z.string().min(1).max(128),
+  // Checked in startRestore, which explains what each acknowledgement means.
+  acknowledge: z.object({ changesData: z.unknown().optional(), cannotBeUndone: z.unknown().optional() }).optional(),
+  totp: z.string().max(16).optional(),
+});
+
+/**
+ * Restores over HTTP: plans, execution, the restore history, and TOTP enrolment for
+ * the re-authentication a restore asks for. Super admins only (checked in core).
+ */
+export function createHandler(deps: AppDeps) {
+  return httpApi({
+    'POST /v1/backups/{id}/restore-plans': async ({ caller, params, body }) =>
+      json(201, await planRestore(caller, params.id!, parseInput(planBody, body), deps)),
+    'GET /v1/restore-plans/{planId}': async ({ caller, params }) => json(200, await getRestorePlan(caller, params.planId!, deps)),
+    'POST /v1/restores': async ({ caller, body }) => {
+      const request = parseInput(restoreBody, body);
+      return json(
+        202,
+        await startRestore(
+          caller,
+          { planId: request.planId, totp: request.totp, acknowledge: request.acknowledge as { changesData?: boolean; cannotBeUndone?: boolean } },
+          deps,
+        ),
+      );
+    },
+    'GET /v1/restores': async ({ caller, query }) => json(200, await listRestores(caller, parseInput(pageQuery, query, 'query'), deps)),
+    'GET /v1/restores/{id}': async ({ caller, params }) => json(200, await getRestore(caller, params.id!, deps)),
+    'POST /v1/me/totp-enrolment': async ({ caller }) => json(201, await enrolTotp(caller, deps)),
+  });
+}
+
+export const handler = lazyHandler(() => createHandler(buildDeps(configFromEnv())));
