@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withEveryProperty } from '#core/data-plane.ts';
@@ -367,6 +369,31 @@ describe('restores API', () => {
     });
   });
 
+  describe('a damaged backup', () => {
+    it('is refused with 409 BACKUP_DAMAGED, leaving no plan data behind', async () => {
+      const backup = (await runtime.deps.backups.getBackup('acme', backupId))!;
+      const original = await streamToBuffer(await runtime.deps.blobs.read(backup.zipKey!));
+      const planObjects = async () =>
+        (await runtime.deps.clients.s3.send(new ListObjectsV2Command({ Bucket: runtime.config.backupBucketName, Prefix: 'plans/acme/' }))).KeyCount;
+      const before = await planObjects();
+      // Flip one byte inside deals.csv's compressed data: the CRC or the SHA-256 must catch it.
+      const dealsAt = original.indexOf('deals.csv');
+      const damaged = Buffer.from(original);
+      damaged[dealsAt + 200] = damaged[dealsAt + 200]! ^ 0xff;
+      await runtime.deps.blobs.upload(backup.zipKey!, Readable.from([damaged]));
+      try {
+        const response = await plan();
+        expect(response.status).toBe(409);
+        expect(response.body.error.code).toBe('BACKUP_DAMAGED');
+        expect(response.body.error.message).toMatch(/backup archive/);
+        expect(await planObjects()).toBe(before);
+      } finally {
+        await runtime.deps.blobs.upload(backup.zipKey!, Readable.from([original]));
+      }
+      expect((await plan()).status).toBe(201);
+    });
+  });
+
   describe('expiry', () => {
     it('answers 410 BACKUP_EXPIRED once the backup expired, and 410 for plans past their expiry', async () => {
       const { body: planned } = await plan();
@@ -380,3 +407,9 @@ describe('restores API', () => {
     });
   });
 });
+
+async function streamToBuffer(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}

@@ -87,16 +87,20 @@ export async function planRestore(caller: Caller, backupId: string, request: Pla
   const planId = deps.ids.next('pl');
   const now = deps.clock.now();
   const segmentRecords = deps.config.restoreTuning?.segmentRecords ?? DEFAULT_SEGMENT_RECORDS;
-  const csv = await openVerifiedZipEntry(deps.blobs, backup.zipKey, {
-    name: backupObject.file,
-    bytes: backupObject.bytes,
-    sha256: backupObject.sha256,
-  });
   let tally: Tally;
   try {
+    const csv = await openVerifiedZipEntry(deps.blobs, backup.zipKey, {
+      name: backupObject.file,
+      bytes: backupObject.bytes,
+      sha256: backupObject.sha256,
+    });
     tally = await compareWithToday(caller.accountId, objectType, request.properties, csv, segmentRecords, planId, deps);
   } catch (error) {
     await deps.blobs.deletePrefix(`plans/${caller.accountId}/${planId}/`).catch(() => undefined);
+    if (error instanceof ArchiveIntegrityError) {
+      // The download people hold and the restore source must be the same bytes: refuse, plainly.
+      throw new ConflictError('BACKUP_DAMAGED', `${error.message} Nothing was planned or changed; restore from another backup.`);
+    }
     throw error;
   }
 
