@@ -1,0 +1,136 @@
+import { generate } from 'otplib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LockLostError, TransientError } from '#core/errors.ts';
+import type { AppDeps } from '#runtime/deps.ts';
+import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
+
+const GLOBEX_ADMIN = 'admin@globex.example';
+const SSO_ADMIN = 'sso-admin@acme.example';
+const acknowledge = { changesData: true, cannotBeUndone: true };
+
+/** Writes that succeed and then report a transient failure, as if the Lambda died after writing. */
+const faults: { crashAfterWriteAt?: number; writes: number } = { writes: 0 };
+
+function withFaults(deps: AppDeps): AppDeps {
+  const records = deps.records;
+  const wrapped = Object.create(records) as typeof records;
+  wrapped.updateRecord = async (...args: Parameters<typeof records.updateRecord>) => {
+    const outcome = await records.updateRecord(...args);
+    if (args[4]?.restoreId) {
+      faults.writes += 1;
+      if (faults.writes === faults.crashAfterWriteAt) throw new TransientError('injected: the write landed, the answer was lost');
+    }
+    return outcome;
+  };
+  return { ...deps, records: wrapped, config: { ...deps.config, restoreTuning: { segmentRecords: 10, batchRecords: 4 } } };
+}
+
+let offsetMs = 0;
+const clock = { now: () => new Date(Date.now() + offsetMs) };
+
+describe('restore safety', () => {
+  let runtime: TestRuntime;
+  let acmeBackup: string;
+  let globexPlan: string;
+  let globexSecret: string;
+
+  beforeAll(async () => {
+    runtime = await startTestRuntime({ clock, wrapDeps: withFaults });
+    globexSecret = /admin@globex\.example\s+secret (\w+)/.exec(await runtime.banner())![1]!;
+    acmeBackup = (await runtime.api('POST', '/v1/backups', { as: SSO_ADMIN })).body.id;
+    const globexBackup = (await runtime.api('POST', '/v1/backups', { as: GLOBEX_ADMIN })).body.id;
+    await runtime.idle();
+    const planned = await runtime.api('POST', `/v1/backups/${globexBackup}/restore-plans`, {
+      as: GLOBEX_ADMIN,
+      body: { objectType: 'p_projects', properties: ['phase'] },
+    });
+    expect(planned.status, JSON.stringify(planned.body)).toBe(201);
+    globexPlan = planned.body.id;
+  });
+
+  afterAll(async () => {
+    await runtime?.destroy();
+  });
+
+  it('counts a batch retried after its write landed exactly once, with one change event per record', async () => {
+    const ids = [...(await runtime.deps.records.listRecords('acme', 'tasks', { limit: 40 })).items.map((record) => record.id)].sort();
+    const changed = ids.slice(0, 12);
+    for (const id of changed) {
+      await runtime.api('PATCH', `/v1/objects/tasks/records/${id}`, { as: SSO_ADMIN, body: { properties: { hs_task_status: `edited ${id}` } } });
+    }
+    const planned = await runtime.api('POST', `/v1/backups/${acmeBackup}/restore-plans`, {
+      as: SSO_ADMIN,
+      body: { objectType: 'tasks', properties: ['hs_task_status'] },
+    });
+    expect(planned.body.recordsToChange).toBe(12);
+
+    faults.writes = 0;
+    faults.crashAfterWriteAt = 3;
+    const started = await runtime.api('POST', '/v1/restores', { as: SSO_ADMIN, body: { planId: planned.body.id, acknowledge } });
+    expect(started.status).toBe(202);
+    await runtime.idle();
+    faults.crashAfterWriteAt = undefined;
+
+    const restore = (await runtime.api('GET', `/v1/restores/${started.body.id}`, { as: SSO_ADMIN })).body;
+    expect(restore).toMatchObject({ status: 'SUCCEEDED', counts: { updated: 12, unchanged: 28, missing: 0, failed: 0 }, progress: { done: 40, total: 40 } });
+    for (const id of changed) {
+      const events = (await runtime.api('GET', `/v1/change-events?recordId=${id}`, { as: SSO_ADMIN })).body.items;
+      expect(events.filter((event: { restoreId?: string }) => event.restoreId === restore.id), id).toHaveLength(1);
+    }
+  });
+
+  it('hands the lock over only after its lease ended, and the old holder then stops (fencing)', async () => {
+    const lock = runtime.deps.lock;
+    const t0 = Date.now();
+    expect(await lock.acquire('lock-test', 'rs_a', { now: t0, durationMs: 300_000 })).toMatchObject({ acquired: true });
+    expect(await lock.acquire('lock-test', 'rs_b', { now: t0 + 60_000, durationMs: 300_000 })).toEqual({
+      acquired: false,
+      holder: 'rs_a',
+      leaseExpiresAt: t0 + 300_000,
+    });
+    await lock.renew('lock-test', 'rs_a', { now: t0 + 120_000, durationMs: 300_000 });
+    expect(await lock.acquire('lock-test', 'rs_b', { now: t0 + 400_000, durationMs: 300_000 })).toMatchObject({ acquired: false });
+    // rs_a crashed: its lease (renewed until t0 + 420 s) ends, and rs_b takes over.
+    expect(await lock.acquire('lock-test', 'rs_b', { now: t0 + 421_000, durationMs: 300_000 })).toMatchObject({ acquired: true });
+    await expect(lock.renew('lock-test', 'rs_a', { now: t0 + 422_000, durationMs: 300_000 })).rejects.toBeInstanceOf(LockLostError);
+    expect(await lock.release('lock-test', 'rs_a')).toBe(false);
+    expect((await lock.get('lock-test'))?.holder).toBe('rs_b');
+    expect(await lock.release('lock-test', 'rs_b')).toBe(true);
+    expect(await lock.get('lock-test')).toBeUndefined();
+  });
+
+  it('locks a user out for 15 minutes after 5 wrong TOTP codes', async () => {
+    const post = (totp: string) => runtime.api('POST', '/v1/restores', { as: GLOBEX_ADMIN, body: { planId: globexPlan, acknowledge, totp } });
+    const code = () => generate({ secret: globexSecret, epoch: Math.floor(clock.now().getTime() / 1000) });
+    const wrong = async () => ((await code()) === '123456' ? '654321' : '123456');
+    for (let attempt = 1; attempt <= 5; attempt += 1) {
+      const refused = await post(await wrong());
+      expect(refused.status).toBe(401);
+      expect(refused.body.error.code).toBe('REAUTH_FAILED');
+    }
+    const locked = await post(await code());
+    expect(locked.status).toBe(401);
+    expect(locked.body.error.message).toMatch(/Too many wrong codes/);
+    expect((await runtime.api('GET', '/v1/restores', { as: GLOBEX_ADMIN })).body.items).toEqual([]);
+
+    offsetMs += 16 * 60_000;
+    const accepted = await post(await code());
+    expect(accepted.status, JSON.stringify(accepted.body)).toBe(202);
+    await runtime.idle();
+    expect((await runtime.api('GET', `/v1/restores/${accepted.body.id}`, { as: GLOBEX_ADMIN })).body.status).toBe('SUCCEEDED');
+  });
+
+  it('enrols a super admin\'s authenticator once, answering the otpauth URI', async () => {
+    const enrolled = await runtime.api('POST', '/v1/me/totp-enrolment', { as: SSO_ADMIN });
+    expect(enrolled.status).toBe(201);
+    expect(enrolled.body.otpauthUri).toMatch(/^otpauth:\/\/totp\/crm-backup:sso-admin%40acme\.example\?secret=[A-Z2-7]+/);
+    expect(enrolled.body.otpauthUri).toContain(enrolled.body.secret);
+    const again = await runtime.api('POST', '/v1/me/totp-enrolment', { as: SSO_ADMIN });
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('TOTP_ALREADY_ENROLLED');
+    expect((await runtime.api('POST', '/v1/me/totp-enrolment', { as: 'user@acme.example' })).status).toBe(403);
+    // Stored encrypted, never in clear.
+    const stored = await runtime.deps.totp.get('user-acme-sso-admin');
+    expect(stored?.encryptedSecret).not.toContain(enrolled.body.secret);
+  });
+});
