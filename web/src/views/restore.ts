@@ -29,7 +29,7 @@ export async function renderRestoreWizard(context: ViewContext): Promise<void> {
     state.step = 1;
   }
 
-  const stepList = h('ol', { class: 'row muted', 'aria-label': 'Restore steps' });
+  const stepList = h('ol', { class: 'steps', 'aria-label': 'Restore steps' });
   const panel = h('div');
   const status = h('div', { 'aria-live': 'assertive' });
   replace(main, h('h1', {}, 'Restore CRM data'), stepList, panel, status);
@@ -51,7 +51,7 @@ export async function renderRestoreWizard(context: ViewContext): Promise<void> {
     );
 
   const draw = () => {
-    replace(stepList, STEPS.map((label, index) => h('li', { 'aria-current': index === state.step ? 'step' : undefined, style: undefined }, index === state.step ? h('strong', {}, label) : label)));
+    replace(stepList, STEPS.map((label, index) => h('li', { 'aria-current': index === state.step ? 'step' : undefined }, `${index + 1}. ${label}`)));
     if (state.step === 0) return replace(panel, chooseBackup());
     if (state.step === 1) return replace(panel, chooseObjectType());
     if (state.step === 2) return replace(panel, chooseProperties());
@@ -150,11 +150,11 @@ export async function renderRestoreWizard(context: ViewContext): Promise<void> {
       ),
       h('h3', {}, 'Per property'),
       table(
-        ['Property', { label: 'Values that change', num: true }, { label: 'Of which cleared', num: true }],
+        ['Property', { label: 'Values changed', num: true }, { label: 'Values cleared', num: true }],
         plan.perProperty.map((row) => [label(row.name), count(row.toChange), count(row.toClear)]),
         { caption: 'Changes per property' },
       ),
-      h('p', { class: 'muted' }, 'A blank value in the backup clears the current value.'),
+      h('p', { class: 'muted' }, 'Changed: set to a different value from the backup. Cleared: the backup holds a blank, so the current value is removed.'),
       h('h3', {}, 'Sample of the changes'),
       plan.sample.length
         ? table(
