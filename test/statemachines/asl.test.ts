@@ -5,8 +5,8 @@ import { EXECUTION_STATUS_RULES, FUNCTIONS, SCHEDULED_FUNCTIONS, STATE_MACHINES,
 
 const LAMBDA_TRANSIENT = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'];
 const ERROR_NAMES = new Set(
-  Object.values(errors)
-    .filter((value): value is new (...args: never[]) => Error => typeof value === 'function' && value.prototype instanceof Error)
+  Object.values(errors as Record<string, unknown>)
+    .filter((value): value is { name: string; prototype: unknown } => typeof value === 'function' && value.prototype instanceof Error)
     .map((type) => type.name),
 );
 
@@ -79,7 +79,7 @@ describe('state machine definitions', () => {
     const used = new Set<string>();
     for (const machine of Object.values(STATE_MACHINES)) {
       for (const [, state] of allStates(load(machine.file).definition)) {
-        if (state.Type === 'Task') used.add(String(state.Parameters.FunctionName).split(':').pop());
+        if (state.Type === 'Task') used.add(String(state.Parameters.FunctionName).split(':').pop()!);
       }
     }
     EXECUTION_STATUS_RULES.forEach((rule) => used.add(rule.function));
