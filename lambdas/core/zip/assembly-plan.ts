@@ -17,11 +17,18 @@ export const S3_MAX_PARTS = 10_000;
 /** A compressed segment stored as its own object (raw deflate, see `createSegmentDeflater`). */
 export interface StoredSegment extends SegmentDigest {
   key: string;
+  /**
+   * True when the segment ended the deflate stream (Z_FINISH). Only an entry's last
+   * segment may; when it did not (a resumable export cannot know in advance that a part
+   * is its last), the plan ends the stream with a 2-byte empty final block.
+   */
+  final?: boolean;
 }
 
 /**
  * An entry whose data are stored segments, in order: every segment but the last ended
- * with a sync flush, the last with Z_FINISH. No segments means an empty file.
+ * with a sync flush; the last with Z_FINISH or, unmarked, a sync flush too. No segments
+ * means an empty file.
  */
 export interface SegmentedEntry {
   name: string;
@@ -159,10 +166,15 @@ function entryData(source: ZipEntrySource): SegmentDigest & { spans: Span[] } {
     return { crc32: 0, uncompressedSize: 0, compressedSize: EMPTY_DEFLATE.length, spans: [{ kind: 'bytes', bytes: EMPTY_DEFLATE }] };
   }
   const spans: Span[] = source.segments.map((segment) => ({ kind: 'range', key: segment.key, start: 0, length: segment.compressedSize }));
+  if (source.segments.slice(0, -1).some((segment) => segment.final === true)) {
+    throw new Error(`${source.name}: only the last segment may end the deflate stream`);
+  }
+  // After a sync flush the stream sits on a byte boundary: a final empty block ends it.
+  if (source.segments.at(-1)!.final !== true) spans.push({ kind: 'bytes', bytes: EMPTY_DEFLATE });
   return {
     crc32: crc32CombineAll(source.segments),
     uncompressedSize: source.segments.reduce((sum, segment) => sum + segment.uncompressedSize, 0),
-    compressedSize: source.segments.reduce((sum, segment) => sum + segment.compressedSize, 0),
+    compressedSize: spans.reduce((sum, span) => sum + (span.kind === 'bytes' ? span.bytes.length : span.length), 0),
     spans,
   };
 }
