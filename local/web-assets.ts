@@ -34,6 +34,8 @@ export function webPageRoute(config: WebConfig = { apiUrl: '', mode: 'local' }):
     built.catch(() => (built = undefined));
     return built;
   };
+  // The page may call only its own origin, plus the API and Cognito when they live elsewhere.
+  const connectSources = ["'self'", ...[config.apiUrl, config.cognitoDomain].filter((url): url is string => !!url).map((url) => new URL(url).origin)].join(' ');
   return async (request: IncomingMessage, response: ServerResponse) => {
     if (request.method !== 'GET' && request.method !== 'HEAD') return false;
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
@@ -45,7 +47,7 @@ export function webPageRoute(config: WebConfig = { apiUrl: '', mode: 'local' }):
     const files = await assets();
     const asset = files.get(path);
     if (asset) {
-      write(response, request, 200, asset.contentType, asset.body, 'no-cache');
+      write(response, request, 200, asset.contentType, asset.body, 'no-cache', connectSources);
       return true;
     }
     // A missing file with an extension is a real 404; anything else is a page route.
@@ -54,18 +56,18 @@ export function webPageRoute(config: WebConfig = { apiUrl: '', mode: 'local' }):
       return true;
     }
     const index = files.get('/index.html')!;
-    write(response, request, 200, index.contentType, index.body, 'no-cache');
+    write(response, request, 200, index.contentType, index.body, 'no-cache', connectSources);
     return true;
   };
 }
 
-function write(response: ServerResponse, request: IncomingMessage, status: number, contentType: string, body: Buffer, cache: string): void {
+function write(response: ServerResponse, request: IncomingMessage, status: number, contentType: string, body: Buffer, cache: string, connectSources = "'self'"): void {
   response.writeHead(status, {
     'content-type': contentType,
     'content-length': String(body.length),
     'cache-control': cache,
     // The page talks only to its own origin (and, in AWS, the Cognito domain on redirects).
-    'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+    'content-security-policy': `default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src ${connectSources}; frame-ancestors 'none'; base-uri 'none'`,
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'no-referrer',
   });

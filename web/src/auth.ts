@@ -112,7 +112,7 @@ export async function startCognitoSignIn(config: WebConfig): Promise<void> {
   location.assign(url.toString());
 }
 
-/** AWS: `/auth/callback?code&state` → exchanges the code (with the PKCE verifier) for tokens. */
+/** AWS: `/?code&state` → exchanges the code (with the PKCE verifier) for tokens. */
 export async function finishCognitoSignIn(config: WebConfig, query: URLSearchParams): Promise<void> {
   const stored = JSON.parse(sessionStorage.getItem(PKCE_KEY) ?? 'null') as { verifier: string; state: string } | null;
   sessionStorage.removeItem(PKCE_KEY);
@@ -137,8 +137,14 @@ export function cognitoSignOutUrl(config: WebConfig): string | undefined {
   return url.toString();
 }
 
+/** The app client's callback URL, as the CDK registers it: the page's root. */
 function redirectUri(): string {
-  return `${location.origin}/auth/callback`;
+  return `${location.origin}/`;
+}
+
+/** Cognito came back to the page with a code (or an error) to finish the sign-in. */
+export function isSignInCallback(query: URLSearchParams): boolean {
+  return query.has('state') && (query.has('code') || query.has('error'));
 }
 
 function base64UrlEncode(bytes: Uint8Array): string {

@@ -1,5 +1,5 @@
 import { Api, ApiError } from './api.ts';
-import { cognitoSignOutUrl, currentSession, finishCognitoSignIn, loadConfig, rememberReturnTo, signOutLocally, takeReturnTo, type WebConfig } from './auth.ts';
+import { cognitoSignOutUrl, currentSession, finishCognitoSignIn, isSignInCallback, loadConfig, rememberReturnTo, signOutLocally, takeReturnTo, type WebConfig } from './auth.ts';
 import type { ViewContext } from './context.ts';
 import { errorBox, h, replace } from './dom.ts';
 import { renderBackup, renderBackups } from './views/backups.ts';
@@ -59,7 +59,7 @@ async function render(): Promise<void> {
   const path = location.pathname;
   const query = new URLSearchParams(location.search);
 
-  if (path === '/auth/callback') {
+  if (config.mode === 'aws' && path === '/' && isSignInCallback(query)) {
     try {
       await finishCognitoSignIn(config, query);
       return navigate(takeReturnTo(), true);
