@@ -33,7 +33,7 @@ export function buildStacks(app: App, settings: DeploySettings, options: { webAs
     webAssetsDir: options.webAssetsDir,
     description: 'crm-backup: Lambda functions, HTTP API, state machines, rules, alarms, web page files',
   });
-  stateless.addDependency(stateful);
+  stateless.addStackDependency(stateful);
   if (settings.senderEmail.endsWith('@example.com'))
     Annotations.of(stateful).addWarningV2(
       'crm-backup:placeholder-sender',

@@ -14,10 +14,12 @@ export interface FunctionPermissions {
   /** The service's own state: backups, quota, plans, restores, lock, audit, imports, schedules. */
   appTable?: TableAccess;
   /**
-   * The backup bucket: `read` (GetObject, and presigning downloads), `write` (PutObject,
-   * multipart), `delete` (cleanup of partial exports). KMS use on the bucket key follows.
+   * The backup bucket, per key prefix: `read` (GetObject/HeadObject, presigned
+   * downloads, and ListBucket, which deleting a prefix needs too), `write` (PutObject,
+   * multipart), `delete` (cleanup of partial exports, stale plans). KMS use on the
+   * bucket key follows from the grant.
    */
-  backupBucket?: Array<'read' | 'write' | 'delete'>;
+  backupBucket?: { read?: BucketPrefix[]; write?: BucketPrefix[]; delete?: BucketPrefix[] };
   /** The KMS key that wraps per-user TOTP secrets (SECRETS_KEY_ID). */
   secretsKey?: 'encrypt' | 'decrypt' | 'encryptDecrypt';
   /** Step Functions, by catalog state machine name: start, describe or stop executions. */
@@ -29,10 +31,56 @@ export interface FunctionPermissions {
 }
 
 export type TableAccess = 'read' | 'readWrite';
+/** `backups/<account>/<backup>/…` (CSV parts, zip) and `plans/<account>/<plan>/…` (restore plan segments). */
+export type BucketPrefix = 'backups/' | 'plans/';
 
 export const PERMISSIONS: Record<string, FunctionPermissions> = {
   // Serves any user of an account: records and change events in the data table only.
   'data-plane-api': { dataTable: 'readWrite' },
+
+  // Backups. requestBackup reads the account (tier) and, if the start fails, runs
+  // failBackup inline (cleanup of backups/, refund, email): hence delete and SES.
+  'backups-api': {
+    dataTable: 'read',
+    appTable: 'readWrite',
+    backupBucket: { read: ['backups/'], delete: ['backups/'] },
+    stateMachines: { backup: ['start'] },
+    sendEmail: true,
+  },
+  'run-scheduled-backups': {
+    dataTable: 'read',
+    appTable: 'readWrite',
+    backupBucket: { read: ['backups/'], delete: ['backups/'] },
+    stateMachines: { backup: ['start'] },
+    sendEmail: true,
+  },
+  'list-backup-objects': { dataTable: 'read', appTable: 'readWrite' },
+  // Streams records into CSV parts; a retried export first deletes its own partial parts.
+  'export-object': {
+    dataTable: 'read',
+    appTable: 'readWrite',
+    backupBucket: { read: ['backups/'], write: ['backups/'], delete: ['backups/'] },
+  },
+  // Reads the parts, writes the zip, deletes the parts.
+  'zip-backup': { appTable: 'readWrite', backupBucket: { read: ['backups/'], write: ['backups/'], delete: ['backups/'] } },
+  'finalize-backup': { dataTable: 'read', appTable: 'readWrite', sendEmail: true },
+  'fail-backup': { dataTable: 'read', appTable: 'readWrite', backupBucket: { read: ['backups/'], delete: ['backups/'] }, sendEmail: true },
+
+  // Restores. Planning reads the backup zip and writes plan segments; starting takes
+  // the lock and starts the state machine; TOTP enrolment and checks use the secrets key.
+  'restores-api': {
+    dataTable: 'read',
+    appTable: 'readWrite',
+    backupBucket: { read: ['backups/', 'plans/'], write: ['plans/'], delete: ['plans/'] },
+    secretsKey: 'encryptDecrypt',
+    stateMachines: { restore: ['start'] },
+  },
+  // Applies plan segments to records, renews the lock, publishes change events.
+  'apply-restore-batch': { dataTable: 'readWrite', appTable: 'readWrite', backupBucket: { read: ['plans/'] }, putEvents: true },
+  'finalize-restore': { dataTable: 'read', appTable: 'readWrite', sendEmail: true },
+  'fail-restore': { dataTable: 'read', appTable: 'readWrite', sendEmail: true },
+  // Completed imports and the audit log: reads only.
+  'activity-api': { appTable: 'read' },
 };
 
 /** The entry for a function, or a sentence saying where to add it. */

@@ -101,14 +101,19 @@ function acknowledgeReviewed(policy: iam.CfnPolicy | iam.CfnManagedPolicy): void
     }
   }
   for (const finding of findings) {
-    const rule = WILDCARD_RULES.find((candidate) => {
-      if (!candidate.finding.test(finding)) return false;
-      if (!candidate.onlyActions) return true;
-      // `Resource: "*"` is accepted only if every statement using it is made of allowed actions.
-      const users = statements.filter((s) => list(s.Resource).some((r) => r === '*'));
-      return users.every((s) => list(s.Action).every((action) => candidate.onlyActions!.includes(action)));
-    });
-    if (rule) Validations.of(policy).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason: rule.reason });
+    const reasons = new Set<string>();
+    if (finding === 'Resource::*') {
+      // Accepted only if every action of every statement on "*" is one a rule allows
+      // (CDK merges statements, so one statement may carry X-Ray and logging actions).
+      const onStar = statements.filter((s) => list(s.Resource).some((r) => r === '*'));
+      const actions = onStar.flatMap((s) => list(s.Action));
+      const rules = actions.map((action) => WILDCARD_RULES.find((r) => r.onlyActions?.includes(action)));
+      if (rules.every(Boolean)) for (const rule of rules) reasons.add(rule!.reason);
+    } else {
+      const rule = WILDCARD_RULES.find((r) => !r.onlyActions && r.finding.test(finding));
+      if (rule) reasons.add(rule.reason);
+    }
+    if (reasons.size) Validations.of(policy).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason: [...reasons].join(' ') });
   }
 }
 

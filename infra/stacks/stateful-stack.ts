@@ -175,7 +175,8 @@ export class StatefulStack extends Stack {
       errorResponses: [403, 404].map((httpStatus) => ({ httpStatus, responseHttpStatus: 200, responsePagePath: '/index.html', ttl: Duration.seconds(0) })),
       domainNames: settings.domainName ? [settings.domainName] : undefined,
       certificate,
-      minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+      // Only a custom certificate can raise the viewer TLS floor (see CFR4 below).
+      minimumProtocolVersion: certificate ? cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021 : undefined,
       enableLogging: true,
       logBucket: logsBucket,
       logFilePrefix: 'cloudfront/',
@@ -228,7 +229,9 @@ export class StatefulStack extends Stack {
     const idp = settings.sso ? this.addSso(settings.sso) : undefined;
     if (idp) providers.push(cognito.UserPoolClientIdentityProvider.custom(idp.providerName));
 
-    const callbackUrls = [`${this.appUrl}/`];
+    // The page finishes the code flow at /auth/callback (web/src/auth.ts) and signs out to /.
+    const callbackUrls = [`${this.appUrl}/auth/callback`];
+    const logoutUrls = [`${this.appUrl}/`];
     this.webClient = this.userPool.addClient('WebClient', {
       generateSecret: false, // a browser app cannot keep a secret: code flow with PKCE
       // Tokens come only from the hosted sign-in (OAuth), never from SRP/password calls,
@@ -239,7 +242,7 @@ export class StatefulStack extends Stack {
         flows: { authorizationCodeGrant: true },
         scopes: [cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
         callbackUrls,
-        logoutUrls: callbackUrls,
+        logoutUrls,
       },
       supportedIdentityProviders: providers,
       readAttributes: new cognito.ClientAttributes().withStandardAttributes({ email: true, emailVerified: true }).withCustomAttributes('accountId'),
@@ -269,7 +272,7 @@ export class StatefulStack extends Stack {
         metadata: cognito.UserPoolIdentityProviderSamlMetadata.url(sso.metadataUrl),
         attributeMapping: {
           email: cognito.ProviderAttribute.other('http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress'),
-          custom: { accountId },
+          custom: { 'custom:accountId': accountId },
         },
       });
     return new cognito.UserPoolIdentityProviderOidc(this, 'SsoProvider', {
@@ -280,7 +283,7 @@ export class StatefulStack extends Stack {
       // A CloudFormation dynamic reference: the secret never appears in the template.
       clientSecret: SecretValue.secretsManager(sso.clientSecretName).unsafeUnwrap(),
       scopes: ['openid', 'email', 'profile'],
-      attributeMapping: { email: cognito.ProviderAttribute.other('email'), custom: { accountId } },
+      attributeMapping: { email: cognito.ProviderAttribute.other('email'), custom: { 'custom:accountId': accountId } },
     });
   }
 }

@@ -197,11 +197,12 @@ export class StatelessStack extends Stack {
     };
     tableGrant(stateful.tables.DataTable, permissions.dataTable);
     tableGrant(stateful.tables.AppTable, permissions.appTable);
-    const bucket = new Set(permissions.backupBucket ?? []);
-    // Read covers presigning: a presigned GET carries the signer's permissions (and KMS Decrypt).
-    if (bucket.has('read')) stateful.backupBucket.grantRead(fn);
-    if (bucket.has('write')) stateful.backupBucket.grantPut(fn);
-    if (bucket.has('delete')) stateful.backupBucket.grantDelete(fn);
+    // Per prefix (`backups/*`, `plans/*`); read covers presigning, since a presigned GET
+    // carries the signer's permissions (and its KMS Decrypt).
+    const bucket = permissions.backupBucket ?? {};
+    for (const prefix of bucket.read ?? []) stateful.backupBucket.grantRead(fn, `${prefix}*`);
+    for (const prefix of bucket.write ?? []) stateful.backupBucket.grantPut(fn, `${prefix}*`);
+    for (const prefix of bucket.delete ?? []) stateful.backupBucket.grantDelete(fn, `${prefix}*`);
     if (permissions.secretsKey === 'encrypt') stateful.secretsKey.grantEncrypt(fn);
     if (permissions.secretsKey === 'decrypt') stateful.secretsKey.grantDecrypt(fn);
     if (permissions.secretsKey === 'encryptDecrypt') stateful.secretsKey.grantEncryptDecrypt(fn);
@@ -260,7 +261,6 @@ export class StatelessStack extends Stack {
             latencyMs: '$context.responseLatency',
             ip: '$context.identity.sourceIp',
             sub: '$context.authorizer.claims.sub',
-            accountId: '$context.authorizer.claims.custom:accountId',
             authorizerError: '$context.authorizer.error',
             integrationError: '$context.integrationErrorMessage',
           }),
