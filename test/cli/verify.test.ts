@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyBackupZip } from '../../cli/verify-zip.ts';
 import { buildBackupZip, buildZip, runCli } from './support.ts';
 
 const CONTACTS = 'id,firstname,notes\nc1,Ana,"line one\nline two"\nc2,"O""Brien, Pat",\nc3,=SUM(A1),plain\n';
@@ -52,19 +53,22 @@ describe('crm-backup verify', () => {
   it('catches a flipped byte anywhere: every position of a small zip fails or is harmless metadata', async () => {
     const bytes = buildBackupZip({ deals: DEALS });
     let undetected = 0;
-    const positions = [...Array(bytes.length).keys()].filter((index) => index % 7 === 0);
+    const positions = [...Array(bytes.length).keys()];
     for (const index of positions) {
       const damaged = Buffer.from(bytes);
       damaged[index]! ^= 0xff;
       const file = await write(`flip-${index}.zip`, damaged);
-      const result = await runCli(['verify', file, '--json']);
-      if (result.code === 0) undetected++;
-      else expect(result.code).toBe(1);
+      // In-process (the binary's exit codes are covered above): every byte of the zip, fast.
+      const report = await verifyBackupZip(file).catch((error: Error) => {
+        expect(error.name).toBe('CorruptZipError');
+        return { ok: false };
+      });
+      if (report.ok) undetected++;
     }
     // Only bytes that carry no content go unnoticed: "version made by", file attributes,
     // disk numbers, and the manifest's own labels (account id, completion time).
     expect(undetected / positions.length).toBeLessThan(0.1);
-  }, 120_000);
+  });
 
   it('refuses a truncated zip with a clear message', async () => {
     const bytes = buildBackupZip({ contacts: CONTACTS, deals: DEALS });

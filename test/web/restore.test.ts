@@ -148,6 +148,7 @@ describe('the web page: the restore wizard', () => {
     const row = await imports.locator('tbody tr').first().innerText();
     expect(row).toContain('Data restore - Deal');
     expect(row).toContain('4 updated');
+    await screenshot(page, 'imports');
     await page.getByRole('link', { name: 'Details' }).first().click();
     await page.waitForURL(`**/restores/${encodeURIComponent(restoreId)}`);
     await page.getByRole('link', { name: 'Open the audit log' }).click();
