@@ -9,7 +9,20 @@
  * runs it through the restore state machine (same ASL, same handlers, default segment
  * and batch sizes) and reports wall times, Lambda invocations, the largest state
  * payload and the process's peak RSS (stand-ins included, so an upper bound).
+ *
+ * Then, to measure the steps' own memory, it edits the deals again and runs the plan
+ * and every apply batch once more, each step in a child process (like a Lambda
+ * container, `--heap-mb` caps its V8 heap) against the same stand-ins, and reports
+ * each child's peak RSS.
  */
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { AppConfig } from '#runtime/config.ts';
+import { buildDeps } from '#runtime/deps.ts';
+import { planRestore } from '#core/restores/plan-restore.ts';
+import { applyRestoreBatch, LOCK_LEASE_MS } from '#core/restores/apply-restore-batch.ts';
+import { sumProgress } from '#core/restores/restore-queries.ts';
+import { ZERO_COUNTS } from '#core/restores/restore-model.ts';
 import { rm } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { CrmRecord } from '#core/model.ts';
@@ -22,8 +35,17 @@ const { values } = parseArgs({
   options: {
     records: { type: 'string', default: '100000' },
     'data-dir': { type: 'string', default: '/tmp/crm-restore-bench' },
+    'heap-mb': { type: 'string', default: '256' },
+    worker: { type: 'string' },
+    config: { type: 'string' },
+    input: { type: 'string' },
   },
 });
+
+if (values.worker) {
+  await runWorker(values.worker, JSON.parse(values.config!) as AppConfig, JSON.parse(values.input!));
+  process.exit(0);
+}
 const target = Number(values.records);
 const dataDir = values['data-dir']!;
 await rm(dataDir, { recursive: true, force: true });
@@ -80,7 +102,7 @@ try {
   if (backup.status !== 'SUCCEEDED') throw new Error(`backup ${backup.status}: ${backup.error}`);
 
   let changed = 0;
-  await time('edit after the backup (½ dealstage, ⅒ amount)', async () => {
+  const editDeals = (tag: string) => time(`edit after the backup (½ dealstage, ⅒ amount)${tag ? ` ${tag}` : ''}`, async () => {
     for (let segment = 0; segment < runtime.deps.records.segmentCount; segment += 1) {
       let resumeAfter: string | undefined;
       do {
@@ -90,7 +112,7 @@ try {
           const n = Number(record.id.slice(-6));
           if (n % 2 === 0 || n % 10 === 1) {
             const properties = { ...record.properties };
-            if (n % 2 === 0) properties.dealstage = `edited-${n}`;
+            if (n % 2 === 0) properties.dealstage = `edited-${tag}${n}`;
             if (n % 10 === 1) delete properties.amount;
             edited.push({ id: record.id, properties });
           }
@@ -100,9 +122,10 @@ try {
         resumeAfter = page.resumeAfter;
       } while (resumeAfter);
     }
+    // putRecords counts rewritten records as new ones; put the counter back.
+    await runtime.deps.records.putObjectType('acme', deals);
   });
-  // putRecords counts rewritten records as new ones; put the counter back.
-  await runtime.deps.records.putObjectType('acme', deals);
+  await editDeals('');
 
   const plan = await time('plan (POST restore-plans, synchronous)', async () =>
     (await api('POST', `/v1/backups/${backup.id}/restore-plans`, { objectType: 'deals', properties: ['dealstage', 'amount'] })).body,
@@ -127,6 +150,59 @@ try {
   console.log(`  plan segments (Map items): ${segments}; execution input: ${input.length} bytes`);
   console.log(`  apply-batch invocations: ${invocations.apply}; longest: ${seconds(invocations.maxApplyMs)} (Lambda timeout 300 s)`);
   console.log(`  peak RSS of the whole process (stand-ins included): ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`);
+
+  await editDeals('again');
+  const planned = await step('plan', { backupId: backup.id });
+  console.log(`isolated plan step                           ${seconds(planned.wallMs)}, peak RSS ${planned.maxRssMb} MB, ${planned.recordsToChange} to change`);
+  const applied = await step('apply', { planId: planned.planId });
+  console.log(`isolated apply (all segments, one by one)    ${seconds(applied.wallMs)}, peak RSS ${applied.maxRssMb} MB, ${applied.invocations} invocations, counts ${JSON.stringify(applied.counts)}`);
 } finally {
   await runtime.stop();
+}
+
+/** Runs one restore step in a child process against this process's stand-ins. */
+function step(worker: string, input: Record<string, unknown>): Promise<any> {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(import.meta.url), ['--worker', worker, '--config', JSON.stringify(runtime.config), '--input', JSON.stringify(input)], {
+      execArgv: ['--openssl-legacy-provider', `--max-old-space-size=${values['heap-mb']}`],
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    });
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(output.trim().split('\n').pop()!)) : reject(new Error(`${worker} exited ${code}`))));
+  });
+}
+
+async function runWorker(worker: string, config: AppConfig, input: Record<string, any>): Promise<void> {
+  const deps = buildDeps(config);
+  const caller = { userId: 'bench', email: 'bench@crm-backup.local', accountId: 'acme', superAdmin: true, sso: true };
+  const started = Date.now();
+  if (worker === 'plan') {
+    const plan = await planRestore(caller, input.backupId, { objectType: 'deals', properties: ['dealstage', 'amount'] }, deps);
+    report({ planId: plan.id, recordsToChange: plan.recordsToChange });
+  } else {
+    const plan = (await deps.restores.getPlan('acme', input.planId))!;
+    const restoreId = deps.ids.next('rs');
+    const now = deps.clock.now();
+    const lock = await deps.lock.acquire('acme', restoreId, { now: now.getTime(), durationMs: LOCK_LEASE_MS });
+    if (!lock.acquired) throw new Error('lock held');
+    await deps.restores.createRestore({
+      id: restoreId, accountId: 'acme', planId: plan.id, backupId: plan.backupId, objectType: plan.objectType, properties: plan.properties,
+      status: 'RUNNING', requestedBy: caller.email, startedAt: now.toISOString(), progress: { done: 0, total: plan.recordsInBackup },
+      counts: { ...ZERO_COUNTS }, segmentCount: plan.segments.length,
+    });
+    let invocations = 0;
+    for (let segment = 0; segment < plan.segments.length; segment += 1) {
+      for (let done = false; !done; invocations += 1) {
+        const deadline = Date.now() + 300_000;
+        done = (await applyRestoreBatch({ accountId: 'acme', restoreId, segment }, deps, { remainingMs: () => deadline - Date.now() })).done;
+      }
+    }
+    await deps.lock.release('acme', restoreId);
+    report({ invocations, counts: sumProgress(await deps.restores.listSegmentProgress('acme', restoreId)) });
+  }
+
+  function report(extra: Record<string, unknown>) {
+    console.log(JSON.stringify({ ...extra, wallMs: Date.now() - started, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }));
+  }
 }
