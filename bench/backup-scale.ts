@@ -10,9 +10,12 @@
  * and reports wall time and the child's peak RSS. The stand-ins run in this parent
  * process so that their memory does not count against the steps.
  */
-import { fork } from 'node:child_process';
+import { execFile, fork } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -42,6 +45,8 @@ const { values } = parseArgs({
     'data-dir': { type: 'string', default: '/tmp/crm-bench' },
     /** Caps the steps' V8 heap (like a small Lambda), to show memory does not grow with records. */
     'heap-mb': { type: 'string' },
+    /** Also time Info-ZIP's `zip -6` on the same CSV, for comparison. */
+    'compare-zip': { type: 'boolean', default: false },
     worker: { type: 'string' },
     config: { type: 'string' },
     input: { type: 'string' },
@@ -88,6 +93,7 @@ async function runBench(target: number, dataDir: string): Promise<void> {
 
     const exported = await child('export', config, { accountId: ACCOUNT, backupId, objectType: OBJECT_TYPE, index: 0 });
     console.log(`export: ${(exported.wallMs / 1000).toFixed(1)} s, peak RSS ${exported.maxRssMb} MB, ${exported.invocations} invocation(s), ${exported.records} records, ${exported.parts} parts, ${(Number(exported.csvBytes) / 1e6).toFixed(1)} MB CSV`);
+    if (values['compare-zip']) await compareWithInfoZip(deps, backupId, Number(exported.parts), dataDir);
     const zipped = await child('zip', config, { accountId: ACCOUNT, backupId, exports: [{ objectType: OBJECT_TYPE, records: exported.records, parts: exported.parts }] });
     console.log(`zip:    ${(zipped.wallMs / 1000).toFixed(1)} s, peak RSS ${zipped.maxRssMb} MB, ${(Number(zipped.sizeBytes) / 1e6).toFixed(1)} MB zip`);
     console.log(JSON.stringify({ records: type.records, properties: type.properties.length, export: exported, zip: zipped }));
@@ -95,6 +101,23 @@ async function runBench(target: number, dataDir: string): Promise<void> {
     await s3.stop();
     await dynamo.stop();
   }
+}
+
+/** Concatenates the parts into a file and times `zip -6` on it (the baseline STACK.md suggests). */
+async function compareWithInfoZip(deps: ReturnType<typeof buildDeps>, backupId: string, parts: number, dataDir: string): Promise<void> {
+  const csv = `${dataDir}/compare/${OBJECT_TYPE}.csv`;
+  await mkdir(`${dataDir}/compare`, { recursive: true });
+  await rm(`${dataDir}/compare/${OBJECT_TYPE}.zip`, { force: true });
+  const out = createWriteStream(csv);
+  for (let part = 0; part < parts; part += 1) {
+    await pipeline(await deps.blobs.read(`backups/${ACCOUNT}/${backupId}/parts/${OBJECT_TYPE}/${String(part).padStart(5, '0')}.csv`), out, { end: false });
+  }
+  await new Promise((resolve) => out.end(resolve));
+  const started = Date.now();
+  await promisify(execFile)('zip', ['-6', '-q', '-j', `${dataDir}/compare/${OBJECT_TYPE}.zip`, csv]);
+  const size = (await stat(`${dataDir}/compare/${OBJECT_TYPE}.zip`)).size;
+  console.log(`zip -6: ${((Date.now() - started) / 1000).toFixed(1)} s, ${(size / 1e6).toFixed(1)} MB zip (Info-ZIP on the same CSV, for comparison)`);
+  await rm(`${dataDir}/compare`, { recursive: true, force: true });
 }
 
 /** Runs one step in a fresh process and answers its report (peak RSS is that process's alone). */
