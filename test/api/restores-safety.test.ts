@@ -1,5 +1,6 @@
 import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { LockLostError, TransientError } from '#core/errors.ts';
 import type { AppDeps } from '#runtime/deps.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
@@ -9,12 +10,13 @@ const SSO_ADMIN = 'sso-admin@acme.example';
 const acknowledge = { changesData: true, cannotBeUndone: true };
 
 /** Writes that succeed and then report a transient failure, as if the Lambda died after writing. */
-const faults: { crashAfterWriteAt?: number; writes: number } = { writes: 0 };
+const faults: { crashAfterWriteAt?: number; writes: number; gate?: Promise<void> } = { writes: 0 };
 
 function withFaults(deps: AppDeps): AppDeps {
   const records = deps.records;
   const wrapped = Object.create(records) as typeof records;
   wrapped.updateRecord = async (...args: Parameters<typeof records.updateRecord>) => {
+    if (args[4]?.restoreId && faults.gate) await faults.gate;
     const outcome = await records.updateRecord(...args);
     if (args[4]?.restoreId) {
       faults.writes += 1;
@@ -76,6 +78,35 @@ describe('restore safety', () => {
     for (const id of changed) {
       const events = (await runtime.api('GET', `/v1/change-events?recordId=${id}`, { as: SSO_ADMIN })).body.items;
       expect(events.filter((event: { restoreId?: string }) => event.restoreId === restore.id), id).toHaveLength(1);
+    }
+  });
+
+  it('marks a stopped restore FAILED and frees the lock (the execution-status rule)', async () => {
+    const ids = [...(await runtime.deps.records.listRecords('acme', 'calls', { limit: 40 })).items.map((record) => record.id)].sort();
+    await runtime.api('PATCH', `/v1/objects/calls/records/${ids[0]}`, { as: SSO_ADMIN, body: { properties: { hs_call_title: 'edited' } } });
+    const planned = await runtime.api('POST', `/v1/backups/${acmeBackup}/restore-plans`, {
+      as: SSO_ADMIN,
+      body: { objectType: 'calls', properties: ['hs_call_title'] },
+    });
+    let open!: () => void;
+    faults.gate = new Promise<void>((resolve) => (open = resolve));
+    try {
+      const started = await runtime.api('POST', '/v1/restores', { as: SSO_ADMIN, body: { planId: planned.body.id, acknowledge } });
+      expect(started.status).toBe(202);
+      expect((await runtime.deps.lock.get('acme'))?.holder).toBe(started.body.id);
+      await runtime.deps.clients.stepFunctions.send(
+        new StopExecutionCommand({ executionArn: `${runtime.config.restoreStateMachineArn.replace(':stateMachine:', ':execution:')}:${started.body.id}` }),
+      );
+      open();
+      await runtime.idle();
+      const stopped = (await runtime.api('GET', `/v1/restores/${started.body.id}`, { as: SSO_ADMIN })).body;
+      expect(stopped).toMatchObject({ status: 'FAILED', error: 'The restore was stopped before it finished.' });
+      expect(await runtime.deps.lock.get('acme')).toBeUndefined();
+      const audit = (await runtime.api('GET', '/v1/audit-log?limit=100', { as: SSO_ADMIN })).body.items;
+      expect(audit.filter((entry: { action: string; resourceId: string }) => entry.action === 'RESTORE_FAILED' && entry.resourceId === started.body.id)).toHaveLength(1);
+    } finally {
+      faults.gate = undefined;
+      open?.();
     }
   });
 
