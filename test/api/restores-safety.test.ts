@@ -151,6 +151,15 @@ describe('restore safety', () => {
     expect((await runtime.api('GET', `/v1/restores/${accepted.body.id}`, { as: GLOBEX_ADMIN })).body.status).toBe('SUCCEEDED');
   });
 
+  it('accepts one TOTP code once, even from two concurrent requests', async () => {
+    offsetMs += 30_000;
+    const code = await generate({ secret: globexSecret, epoch: Math.floor(clock.now().getTime() / 1000) });
+    const post = () => runtime.api('POST', '/v1/restores', { as: GLOBEX_ADMIN, body: { planId: globexPlan, acknowledge, totp: code } });
+    const answers = await Promise.all([post(), post()]);
+    expect(answers.map((answer) => answer.status).sort()).toEqual([202, 401]);
+    await runtime.idle();
+  });
+
   it('enrols a super admin\'s authenticator once, answering the otpauth URI', async () => {
     const enrolled = await runtime.api('POST', '/v1/me/totp-enrolment', { as: SSO_ADMIN });
     expect(enrolled.status).toBe(201);
