@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
-import { launchBrowser, screenshot, signIn } from './browser.ts';
+import { launchBrowser, screenshot, signIn, unlabelledControls } from './browser.ts';
 
 describe('the web page: who may do what', () => {
   let runtime: TestRuntime;
@@ -86,6 +86,23 @@ describe('the web page: who may do what', () => {
     await page.evaluate(() => sessionStorage.setItem('crm-backup.token', `${btoa('{}')}.${btoa(JSON.stringify({ email: 'x@y', exp: 4e9 }))}.sig`));
     await page.goto(`${runtime.url}/imports`);
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await page.close();
+  });
+
+  it('labels every control for screen readers on every screen', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${runtime.url}/sign-in`);
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    expect(await unlabelledControls(page)).toEqual([]);
+    await signIn(page, 'admin@acme.example');
+    for (const [path, heading] of [['/backups', 'Backups'], ['/restore', 'Restore CRM data'], ['/imports', 'Imports'], ['/audit-log', 'Audit log']] as const) {
+      await page.goto(`${runtime.url}${path}`);
+      await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
+      expect(await unlabelledControls(page), path).toEqual([]);
+      // One main landmark, one h1: a screen reader can find its way.
+      expect(await page.getByRole('main').count()).toBe(1);
+      expect(await page.locator('h1').count()).toBe(1);
+    }
     await page.close();
   });
 });

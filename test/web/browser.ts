@@ -28,3 +28,20 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 export async function signIn(page: Page, email: string): Promise<void> {
   await page.getByRole('button', { name: new RegExp(`^${email.replace(/[.]/g, '\\.')}`) }).click();
 }
+
+/**
+ * Controls without an accessible name, described for the failure message: every
+ * input, button, select and link must be labelled for screen readers.
+ */
+export async function unlabelledControls(page: Page): Promise<string[]> {
+  return page.locator('input, button, select, textarea, a').evaluateAll((elements) =>
+    elements
+      .filter((element) => {
+        const control = element as HTMLInputElement;
+        if (control.type === 'hidden' || (element as HTMLElement).hidden) return false;
+        const labelled = (control.labels?.length ?? 0) > 0 || element.getAttribute('aria-label') || element.getAttribute('aria-labelledby') || (element.textContent ?? '').trim();
+        return !labelled;
+      })
+      .map((element) => element.outerHTML.slice(0, 120)),
+  );
+}

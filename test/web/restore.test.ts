@@ -164,18 +164,21 @@ describe('the web page: the restore wizard', () => {
   it('does not ask an SSO sign-in for a TOTP code', async () => {
     const deal = [...backedUp.values()].find((candidate) => candidate.properties.dealname !== '')!;
     expect((await runtime.api('PATCH', `/v1/objects/deals/records/${deal.id}`, { body: { properties: { dealname: 'Changed again' } } })).status).toBe(200);
-    const page = await browser.newPage();
+    // At phone width, to check the wizard fits too.
+    const page = await browser.newPage({ viewport: { width: 375, height: 800 } });
     await page.goto(`${runtime.url}/backups`);
     await signIn(page, 'sso-admin@acme.example');
     await page.getByRole('heading', { name: 'Backups', level: 1 }).waitFor();
     await planInWizard(page, runtime, [/^Deal name/]);
     expect(await stat(page, 'plan-to-change')).toBe('1');
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBeLessThanOrEqual(0);
+    await screenshot(page, 'restore-plan-phone');
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByText('You signed in through single sign-on: no code is needed.').waitFor();
     expect(await page.getByRole('textbox', { name: 'Code from your authenticator app' }).count()).toBe(0);
     await page.getByRole('checkbox', { name: /changes CRM data/ }).check();
     await page.getByRole('checkbox', { name: /cannot be undone/ }).check();
-    await page.getByRole('button', { name: 'Restore 1 records' }).click();
+    await page.getByRole('button', { name: 'Restore 1 record' }).click();
     await expect.poll(() => page.locator('#restore-status').textContent(), { timeout: 60_000 }).toBe('Finished');
     expect(await stat(page, 'restore-updated')).toBe('1');
     const restored = await runtime.api('GET', `/v1/objects/deals/records/${deal.id}`);

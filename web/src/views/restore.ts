@@ -178,7 +178,7 @@ export async function renderRestoreWizard(context: ViewContext): Promise<void> {
     const changes = h('input', { type: 'checkbox', id: 'ack-changes' });
     const undo = h('input', { type: 'checkbox', id: 'ack-undo' });
     const totp = session.sso ? undefined : h('input', { type: 'text', id: 'totp', inputmode: 'numeric', autocomplete: 'one-time-code', pattern: '[0-9]{6}', maxlength: 6, required: true, 'aria-describedby': 'totp-help' });
-    const start = h('button', { type: 'submit', id: 'start-restore' }, `Restore ${count(plan.recordsToChange)} records`);
+    const start = h('button', { type: 'submit', id: 'start-restore' }, `Restore ${count(plan.recordsToChange)} ${plan.recordsToChange === 1 ? 'record' : 'records'}`);
     const submit = async (event: Event) => {
       event.preventDefault();
       start.disabled = true;
@@ -200,7 +200,7 @@ export async function renderRestoreWizard(context: ViewContext): Promise<void> {
     return h('form', { onsubmit: submit },
       h('fieldset', {},
         h('legend', { tabindex: -1 }, 'Step 5 of 5: confirm'),
-        h('p', {}, `${count(plan.recordsToChange)} ${state.objectType!.pluralLabel.toLowerCase()} will be changed.`),
+        h('p', {}, `${count(plan.recordsToChange)} ${(plan.recordsToChange === 1 ? state.objectType!.label : state.objectType!.pluralLabel).toLowerCase()} will be changed.`),
         h('p', {}, h('label', {}, changes, ' I understand that this restore changes CRM data, and may trigger workflows that re-enrol records.')),
         h('p', {}, h('label', {}, undo, ' I understand that a restore cannot be undone.')),
         totp
