@@ -63,6 +63,10 @@ export const WILDCARD_RULES: WildcardRule[] = [
     reason: 'lambda:InvokeFunction on one function, any version/alias (<function-arn>:*): CDK grantInvoke, so a Task keeps working if a version is pinned later.',
   },
   {
+    finding: /^Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity\/\*$/,
+    reason: 'SES sandbox: SendEmail is also authorized against each verified recipient identity, so the grant covers identity/* but only with ses:FromAddress = the sender address (condition on the statement).',
+  },
+  {
     finding: /^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:[A-Za-z0-9-]+:\*$/,
     reason: 'Describe/stop executions of one named state machine: execution ARNs are <machine>:<execution-name>, and names are backup/restore ids.',
   },

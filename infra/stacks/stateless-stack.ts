@@ -112,7 +112,7 @@ export class StatelessStack extends Stack {
     }
     this.stateMachines = stateMachines;
 
-    for (const [name, fn] of Object.entries(functions)) this.grantFunction(name, fn, permissionsFor(name), stateful, stateMachineName);
+    for (const [name, fn] of Object.entries(functions)) this.grantFunction(name, fn, permissionsFor(name), stateful, stateMachineName, settings.senderEmail);
 
     for (const rule of EXECUTION_STATUS_RULES) {
       const machine = stateMachines[rule.stateMachine];
@@ -192,6 +192,7 @@ export class StatelessStack extends Stack {
     permissions: FunctionPermissions,
     stateful: StatefulStack,
     stateMachineName: (name: string) => string,
+    senderEmail: string,
   ): void {
     const tableGrant = (table: StatefulStack['tables']['DataTable'], access: FunctionPermissions['dataTable']) => {
       if (access === 'read') table.grantReadData(fn);
@@ -208,7 +209,17 @@ export class StatelessStack extends Stack {
     if (permissions.secretsKey === 'encrypt') stateful.secretsKey.grantEncrypt(fn);
     if (permissions.secretsKey === 'decrypt') stateful.secretsKey.grantDecrypt(fn);
     if (permissions.secretsKey === 'encryptDecrypt') stateful.secretsKey.grantEncryptDecrypt(fn);
-    if (permissions.sendEmail) stateful.senderIdentity.grantSendEmail(fn);
+    if (permissions.sendEmail) {
+      stateful.senderIdentity.grantSendEmail(fn);
+      // In the SES sandbox, SES also authorizes against each (verified) recipient's
+      // identity: allow any identity of this account, but only From the sender address.
+      iam.Grant.addToPrincipal({
+        grantee: fn,
+        actions: ['ses:SendEmail'],
+        resourceArns: [this.formatArn({ service: 'ses', resource: 'identity', resourceName: '*' })],
+        conditions: { StringEquals: { 'ses:FromAddress': senderEmail } },
+      });
+    }
     if (permissions.putEvents) stateful.changeEventBus.grantPutEventsTo(fn);
     for (const [machine, actions] of Object.entries(permissions.stateMachines ?? {})) {
       if (!STATE_MACHINES[machine] && !CONFIG_STATE_MACHINES.includes(machine))

@@ -411,6 +411,18 @@ describe('least privilege', () => {
       expect(on('*').map((pair) => pair.split(' ')[0]).filter((action) => !action!.startsWith('xray:')), name).toEqual([]);
     }
   });
+
+  it('lets functions send email only From the configured sender, whatever the recipient identity', () => {
+    const statements = Object.values(synthesized.stateless$.findResources('AWS::IAM::Policy')).flatMap(
+      (policy) => policy.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown; Condition?: unknown }>,
+    );
+    const onAnyIdentity = statements.filter((statement) => JSON.stringify(statement.Resource).includes(':identity/*'));
+    expect(onAnyIdentity.length).toBeGreaterThan(0);
+    for (const statement of onAnyIdentity) {
+      expect([statement.Action].flat()).toEqual(['ses:SendEmail']);
+      expect(statement.Condition).toEqual({ StringEquals: { 'ses:FromAddress': 'backups@crm.test' } });
+    }
+  });
 });
 
 describe('cdk-nag', () => {
@@ -454,6 +466,14 @@ describe('deploy settings', () => {
     expect(distribution.ViewerCertificate.MinimumProtocolVersion).toBe('TLSv1.2_2021');
     const fn = custom.stateless$.toJSON().Resources[logicalId(custom.stateless.functions['data-plane-api'] as never)];
     expect(fn.Properties.Environment.Variables.APP_URL).toBe('https://backups.corp.test');
+  });
+
+  it('federates an OIDC provider with its client secret read from Secrets Manager at deploy time', () => {
+    const oidc = synthesizeApp({ sso: JSON.stringify({ type: 'OIDC', name: 'CorpOidc', issuerUrl: 'https://login.corp.test', clientId: 'crm-backup', clientSecretName: 'crm-backup/oidc' }) });
+    const provider = resourcesOf(oidc.stateful$, 'AWS::Cognito::UserPoolIdentityProvider')[0]!.Properties;
+    expect(provider.ProviderType).toBe('OIDC');
+    expect(provider.AttributeMapping['custom:accountId']).toBe('accountId');
+    expect(JSON.stringify(provider.ProviderDetails.client_secret)).toContain('{{resolve:secretsmanager:crm-backup/oidc:SecretString');
   });
 
   it('refuses a deployment without a sender address, naming the context key', () => {
