@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { ZipArchive } from 'archiver';
-import { StepFailedError } from '../errors.ts';
+import { StepFailedError, TransientError } from '../errors.ts';
 import type { BackupManifest, BackupObject } from '../model.ts';
 import type { BackupDeps } from './backup-deps.ts';
 import { csvFileName, partKey, partsPrefix, zipKey } from './backup-policy.ts';
@@ -38,6 +38,15 @@ type ManifestFile = BackupManifest['files'][number];
  * Object types without records get no file (PRODUCT.md, Backup 2).
  */
 export async function zipBackup(input: ZipBackupInput, deps: Pick<BackupDeps, 'backups' | 'blobs' | 'clock'>): Promise<BackupRef & { sizeBytes: number }> {
+  try {
+    return await writeZip(input, deps);
+  } catch (error) {
+    if (error instanceof TransientError || error instanceof StepFailedError) throw error;
+    throw new StepFailedError('Zipping the exported files failed: an internal error occurred.', { cause: error });
+  }
+}
+
+async function writeZip(input: ZipBackupInput, deps: Pick<BackupDeps, 'backups' | 'blobs' | 'clock'>): Promise<BackupRef & { sizeBytes: number }> {
   const { accountId, backupId } = input;
   const backup = await deps.backups.getBackup(accountId, backupId);
   if (!backup || backup.status !== 'RUNNING') throw new StepFailedError(`Backup ${backupId} is no longer running.`);
