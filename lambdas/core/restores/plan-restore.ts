@@ -57,6 +57,8 @@ const LOOKUPS_IN_FLIGHT = 4;
 const SAMPLE_SIZE = 10;
 /** Sample values are for people to eyeball; long texts are cut so a plan item stays small. */
 const SAMPLE_VALUE_CHARS = 200;
+/** The whole sample stays far below DynamoDB's 400 KB item limit, however many properties are chosen. */
+const SAMPLE_BUDGET_BYTES = 64 * 1024;
 
 /**
  * Computes what restoring some properties of one object type from a backup would
@@ -215,6 +217,7 @@ async function compareWithToday(
     sample: [],
     segments: [],
   };
+  let sampleBytes = 0;
   let segmentLines: string[] = [];
   let segmentBytes = 0;
   const flushSegment = async () => {
@@ -246,11 +249,13 @@ async function compareWithToday(
             if (change.to === '') counter.toClear += 1;
             else counter.toChange += 1;
           }
-          if (tally.sample.length < SAMPLE_SIZE) {
-            tally.sample.push({
+          if (tally.sample.length < SAMPLE_SIZE && sampleBytes < SAMPLE_BUDGET_BYTES) {
+            const entry = {
               recordId: row.id,
               changes: changes.map((change) => ({ property: change.property, from: cut(change.from), to: cut(change.to) })),
-            });
+            };
+            sampleBytes += Buffer.byteLength(JSON.stringify(entry));
+            tally.sample.push(entry);
           }
         }
       }
