@@ -4,7 +4,7 @@ import type { AppDeps } from '#runtime/deps.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
 
 /** Faults the test turns on and off; the real adapters do everything else. */
-const faults = { failExportOf: undefined as string | undefined, skipStart: false };
+const faults = { failExportOf: undefined as string | undefined, skipStart: false, failPartRead: false };
 const uploaded: string[] = [];
 
 function injectFaults(deps: AppDeps): AppDeps {
@@ -19,6 +19,11 @@ function injectFaults(deps: AppDeps): AppDeps {
       },
     }),
     blobs: Object.assign(Object.create(deps.blobs) as typeof deps.blobs, {
+      read: async (...args: Parameters<typeof deps.blobs.read>) => {
+        // Fails the zip step half-way: the second type's parts cannot be read.
+        if (faults.failPartRead && args[0].includes('/parts/companies/')) throw new Error('simulated S3 failure');
+        return deps.blobs.read(...args);
+      },
       upload: (...args: Parameters<typeof deps.blobs.upload>) => {
         uploaded.push(args[0]);
         return deps.blobs.upload(...args);
@@ -76,6 +81,17 @@ describe('a failing backup', () => {
     const failed = list.items.find((backup: { status: string }) => backup.status === 'FAILED');
     await runtime.invoke('fail-backup', { accountId: 'acme', backupId: failed.id, error: { Error: 'States.ALL', Cause: '' } });
     expect((await runtime.api('POST', '/v1/backups')).status).toBe(429);
+  });
+
+  it('fails cleanly, without hanging, when the zip step cannot read a part', async () => {
+    faults.failPartRead = true;
+    const started = await runtime.api('POST', '/v1/backups', { as: 'admin@globex.example' });
+    expect(started.status).toBe(202);
+    await runtime.idle();
+    faults.failPartRead = false;
+    const { body: backup } = await runtime.api('GET', `/v1/backups/${started.body.id}`, { as: 'admin@globex.example' });
+    expect(backup).toMatchObject({ status: 'FAILED', error: 'Zipping the exported files failed: an internal error occurred.' });
+    expect(await objectsUnder(`backups/globex/${backup.id}/`)).toEqual([]);
   });
 
   it('handles an execution that ended without reaching the Catch (status-change rule)', async () => {

@@ -62,12 +62,15 @@ async function writeZip(input: ZipBackupInput, deps: Pick<BackupDeps, 'backups' 
   const files: ManifestFile[] = [];
   const hashed: Array<Promise<void>> = [];
   const archive = new ZipArchive({ zlib: { level: ZIP_LEVEL } });
+  // archiver waits forever on an entry whose source errors; instead a failed read
+  // destroys the archive, which fails the upload (and aborts the multipart upload).
+  const fail = (error: unknown) => archive.destroy(error instanceof Error ? error : new Error(String(error)));
   for (const summary of input.exports) {
     if (summary.records === 0) continue;
     const file: ManifestFile = { name: csvFileName(summary.objectType), objectType: summary.objectType, records: summary.records, bytes: 0, sha256: '' };
     files.push(file);
-    const entry = Readable.from(streamParts(deps, accountId, backupId, summary, file));
-    hashed.push(new Promise((resolve, reject) => entry.once('end', resolve).once('error', reject)));
+    const entry = Readable.from(streamParts(deps, accountId, backupId, summary, file, fail));
+    hashed.push(new Promise((resolve) => entry.once('end', resolve)));
     archive.append(entry, { name: file.name, date });
   }
   // archiver may open the manifest's stream before earlier entries have ended; the
@@ -102,16 +105,22 @@ async function* streamParts(
   backupId: string,
   summary: ExportSummary,
   file: ManifestFile,
+  fail: (error: unknown) => void,
 ): AsyncGenerator<Buffer> {
   const hash = createHash('sha256');
-  for (let part = 0; part < summary.parts; part += 1) {
-    const key = partKey(accountId, backupId, summary.objectType, part);
-    for await (const chunk of await deps.blobs.read(key)) {
-      const buffer = chunk as Buffer;
-      hash.update(buffer);
-      file.bytes += buffer.length;
-      yield buffer;
+  try {
+    for (let part = 0; part < summary.parts; part += 1) {
+      const key = partKey(accountId, backupId, summary.objectType, part);
+      for await (const chunk of await deps.blobs.read(key)) {
+        const buffer = chunk as Buffer;
+        hash.update(buffer);
+        file.bytes += buffer.length;
+        yield buffer;
+      }
     }
+  } catch (error) {
+    fail(error);
+    return;
   }
   file.sha256 = hash.digest('hex');
 }

@@ -1,0 +1,88 @@
+import { createHash } from 'node:crypto';
+import yauzl from 'yauzl';
+import { describe, expect, it } from 'vitest';
+import { zipBackup } from '#core/backups/zip-backup.ts';
+import type { BackupManifest } from '#core/model.ts';
+import { memoryDeps } from './in-memory-ports.ts';
+
+async function entries(zip: Buffer): Promise<Map<string, Buffer>> {
+  const file = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.fromBuffer(zip, { lazyEntries: true }, (error, opened) => (error ? reject(error) : resolve(opened!))));
+  const found = new Map<string, Buffer>();
+  return new Promise((resolve, reject) => {
+    file.on('entry', (entry: yauzl.Entry) =>
+      file.openReadStream(entry, async (error, stream) => {
+        if (error) return reject(error);
+        const chunks: Buffer[] = [];
+        for await (const chunk of stream!) chunks.push(chunk as Buffer);
+        found.set(entry.fileName, Buffer.concat(chunks));
+        file.readEntry();
+      }),
+    );
+    file.on('end', () => resolve(found));
+    file.readEntry();
+  });
+}
+
+function setUp() {
+  const deps = memoryDeps('2026-11-26T10:00:00.000Z');
+  deps.backups.backups.set('acme/bk_1', { id: 'bk_1', accountId: 'acme', status: 'RUNNING', trigger: 'api', requestedBy: 'a@x', createdAt: '2026-11-26T09:00:00.000Z', objects: [] });
+  const put = (type: string, part: number, text: string) => deps.blobs.objects.set(`backups/acme/bk_1/parts/${type}/${String(part).padStart(5, '0')}.csv`, Buffer.from(text));
+  put('contacts', 0, 'id,name\r\n');
+  put('contacts', 1, '1,Ana\r\n2,"Smith, J"\r\n');
+  put('contacts', 2, '3,🚀\r\n');
+  put('tickets', 0, 'id,subject\r\n');
+  put('tickets', 1, '');
+  return deps;
+}
+
+const input = {
+  accountId: 'acme',
+  backupId: 'bk_1',
+  exports: [
+    { objectType: 'contacts', records: 3, parts: 3 },
+    { objectType: 'tickets', records: 0, parts: 2 },
+  ],
+};
+
+describe('zipBackup', () => {
+  it('joins each type’s parts into one CSV, skips empty types, and ends with a manifest that verifies', async () => {
+    const deps = setUp();
+    const result = await zipBackup(input, deps);
+    const zipKey = 'backups/acme/bk_1/crm-backup-acme-2026-11-26.zip';
+    const zip = deps.blobs.objects.get(zipKey)!;
+    expect(result.sizeBytes).toBe(zip.length);
+    const files = await entries(zip);
+    expect([...files.keys()]).toEqual(['contacts.csv', 'manifest.json']);
+    const csv = files.get('contacts.csv')!;
+    expect(csv.toString('utf8')).toBe('id,name\r\n1,Ana\r\n2,"Smith, J"\r\n3,🚀\r\n');
+    const manifest = JSON.parse(files.get('manifest.json')!.toString('utf8')) as BackupManifest;
+    expect(manifest).toEqual({
+      accountId: 'acme',
+      backupId: 'bk_1',
+      completedAt: '2026-11-26T10:00:00.000Z',
+      files: [{ name: 'contacts.csv', objectType: 'contacts', records: 3, bytes: csv.length, sha256: createHash('sha256').update(csv).digest('hex') }],
+    });
+    const stored = deps.backups.backups.get('acme/bk_1')!;
+    expect(stored).toMatchObject({ zipKey, sizeBytes: zip.length, completedAt: manifest.completedAt });
+    expect(stored.objects).toEqual([
+      { objectType: 'contacts', records: 3, file: 'contacts.csv', bytes: csv.length, sha256: manifest.files[0]!.sha256, status: 'EXPORTED' },
+      { objectType: 'tickets', records: 0, status: 'EXPORTED' },
+    ]);
+    expect([...deps.blobs.objects.keys()]).toEqual([zipKey]);
+  });
+
+  it('is safe to retry after it finished (the parts are gone by then)', async () => {
+    const deps = setUp();
+    const first = await zipBackup(input, deps);
+    deps.clock.set('2026-11-26T10:01:00.000Z');
+    const again = await zipBackup(input, deps);
+    expect(again).toEqual(first);
+    expect(deps.backups.backups.get('acme/bk_1')!.completedAt).toBe('2026-11-26T10:00:00.000Z');
+  });
+
+  it('fails readably when a part is missing', async () => {
+    const deps = setUp();
+    deps.blobs.objects.delete('backups/acme/bk_1/parts/contacts/00002.csv');
+    await expect(zipBackup(input, deps)).rejects.toMatchObject({ name: 'StepFailedError', message: 'Zipping the exported files failed: an internal error occurred.' });
+  });
+});
