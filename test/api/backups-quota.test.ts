@@ -98,6 +98,21 @@ describe('backup quota, expiry and schedule', () => {
     expect(globex.items).toEqual([]);
   });
 
+  it('pages through the history newest first with the cursor', async () => {
+    const { body: all } = await runtime.api('GET', '/v1/backups');
+    expect(all.items.length).toBeGreaterThanOrEqual(4);
+    const ids: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const { body } = await runtime.api('GET', `/v1/backups?limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+      ids.push(...body.items.map((backup: { id: string }) => backup.id));
+      cursor = body.nextCursor;
+    } while (cursor);
+    expect(ids).toEqual(all.items.map((backup: { id: string }) => backup.id));
+    expect([...ids].sort().reverse()).toEqual(ids);
+    expect((await runtime.api('GET', '/v1/backups?cursor=bogus')).status).toBe(400);
+  });
+
   it('stops scheduling an account once its schedule is off, and schedules one turned on', async () => {
     await runtime.api('PUT', '/v1/backup-schedule', { body: { enabled: false } });
     await runtime.api('PUT', '/v1/backup-schedule', { as: 'admin@globex.example', body: { enabled: true } });
