@@ -54,7 +54,8 @@ export async function concludeRestore(
   let restore = await deps.restores.getRestore(accountId, restoreId);
   if (!restore) return 'FAILED';
   if (restore.status === 'RUNNING') {
-    const counts = sumProgress(await deps.restores.listSegmentProgress(accountId, restoreId));
+    const counts =
+      outcome.status === 'FAILED' ? await settledCounts(accountId, restoreId, deps) : sumProgress(await deps.restores.listSegmentProgress(accountId, restoreId));
     await deps.restores.updateRestore(
       accountId,
       restoreId,
@@ -107,6 +108,29 @@ export async function concludeRestore(
   }
   await deps.lock.release(accountId, restore.id);
   return restore.status;
+}
+
+/** How long to wait for batches still running in other segments to save their progress. */
+const SETTLE_INTERVAL_MS = 1000;
+const SETTLE_ROUNDS = 20;
+
+/**
+ * The counts of a failing restore once no batch is still writing. When one segment
+ * fails, Step Functions stops the others, but a Lambda invocation already running
+ * finishes its round of writes. Releasing the lock first makes each of them stop at
+ * its next renewal (LockLostError); the counts are read once they stop changing, so
+ * the FAILED restore reports what was applied.
+ */
+async function settledCounts(accountId: string, restoreId: string, deps: ConcludeRestoreDeps) {
+  await deps.lock.release(accountId, restoreId);
+  let counts = sumProgress(await deps.restores.listSegmentProgress(accountId, restoreId));
+  for (let round = 0; round < SETTLE_ROUNDS; round += 1) {
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_INTERVAL_MS));
+    const again = sumProgress(await deps.restores.listSegmentProgress(accountId, restoreId));
+    if (totalOf(again) === totalOf(counts) && again.updated === counts.updated) return again;
+    counts = again;
+  }
+  return counts;
 }
 
 function restoreEmail(restore: StoredRestore, label: string, plural: string, countsText: string, appUrl: string) {
