@@ -1,0 +1,113 @@
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { generate } from 'otplib';
+import { expect } from 'vitest';
+import { withEveryProperty } from '#core/data-plane.ts';
+import type { CrmRecord } from '#core/model.ts';
+import type { ApiResponse, TestRuntime } from '../support/local-runtime.ts';
+
+export const ACME_ADMIN = 'admin@acme.example';
+export const ACME_SSO_ADMIN = 'sso-admin@acme.example';
+export const ACME_USER = 'user@acme.example';
+export const GLOBEX_ADMIN = 'admin@globex.example';
+export const ACKNOWLEDGE = { changesData: true, cannotBeUndone: true };
+
+/** Test time: real time plus an offset the tests move (quota windows, expiry, leases, TOTP steps). */
+export function movableClock() {
+  let offsetMs = 0;
+  return {
+    clock: { now: () => new Date(Date.now() + offsetMs) },
+    advance(ms: number) {
+      offsetMs += ms;
+    },
+  };
+}
+
+/** Every record of one object type, blanks as "" (the API's view), by id. */
+export async function allRecords(runtime: TestRuntime, accountId: string, objectType: string): Promise<Map<string, CrmRecord>> {
+  const records = new Map<string, CrmRecord>();
+  const type = await runtime.deps.records.getObjectType(accountId, objectType);
+  if (!type) throw new Error(`No object type ${objectType} in ${accountId}`);
+  let cursor: string | undefined;
+  do {
+    const page = await runtime.deps.records.listRecords(accountId, objectType, { limit: 500, cursor });
+    for (const record of page.items) records.set(record.id, withEveryProperty(record, type));
+    cursor = page.nextCursor;
+  } while (cursor);
+  return records;
+}
+
+/**
+ * SHA-256 over every record of every object type of the given accounts (and the type
+ * definitions): "the data plane did not change" is "the hash did not change".
+ */
+export async function dataPlaneHash(runtime: TestRuntime, accounts = ['acme', 'globex']): Promise<string> {
+  const hash = createHash('sha256');
+  for (const accountId of accounts) {
+    const types = (await runtime.deps.records.listObjectTypes(accountId)).sort((a, b) => a.name.localeCompare(b.name));
+    for (const type of types) {
+      const records = [...(await allRecords(runtime, accountId, type.name)).values()].sort((a, b) => a.id.localeCompare(b.id));
+      hash.update(JSON.stringify([accountId, type.name, type.properties, records]));
+    }
+  }
+  return hash.digest('hex');
+}
+
+/** A demo super admin's TOTP secret, as the local runtime prints it at start. */
+export async function totpSecretOf(runtime: TestRuntime, email: string): Promise<string> {
+  const found = new RegExp(`${email.replace(/[.]/g, '\\.')}\\s+secret (\\w+)`).exec(await runtime.banner());
+  if (!found) throw new Error(`No TOTP secret for ${email}`);
+  return found[1]!;
+}
+
+/** The TOTP code for the test clock's current 30-second step. */
+export function totpCode(secret: string, now: Date): Promise<string> {
+  return generate({ secret, epoch: Math.floor(now.getTime() / 1000) });
+}
+
+export async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** Keys in the backup bucket under a prefix. */
+export async function objectKeys(runtime: TestRuntime, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await runtime.deps.clients.s3.send(
+      new ListObjectsV2Command({ Bucket: runtime.config.backupBucketName, Prefix: prefix, ContinuationToken: token }),
+    );
+    keys.push(...(page.Contents ?? []).map((object) => object.Key!));
+    token = page.NextContinuationToken;
+  } while (token);
+  return keys;
+}
+
+/** A refusal in API.md's shape: the status, a code, a sentence, and nothing internal. */
+export function expectRefusal(response: ApiResponse, status: number, code?: string | RegExp, label = ''): void {
+  const context = `${label} → ${response.status} ${JSON.stringify(response.body)}`.slice(0, 600);
+  expect(response.status, context).toBe(status);
+  expect(typeof response.body, context).toBe('object');
+  expect(typeof response.body?.error?.code, context).toBe('string');
+  if (code !== undefined) expect(response.body.error.code, context).toMatch(typeof code === 'string' ? new RegExp(`^${code}$`) : code);
+  expect(response.body.error.message, context).toMatch(/\S/);
+  expectNoInternals(response, label);
+}
+
+/** No stack traces, file paths or SDK internals in an answer. */
+export function expectNoInternals(response: ApiResponse, label = ''): void {
+  const text = typeof response.body === 'string' ? response.body : JSON.stringify(response.body ?? '');
+  expect(text, label).not.toMatch(/\n\s+at |node:internal|\/lambdas\/|\.ts:\d+|ResourceNotFoundException|ConditionalCheckFailed|TypeError|ReferenceError/);
+}
+
+/** Waits until `check` answers true (a background workflow reached a state). */
+export async function waitUntil(check: () => Promise<boolean>, timeoutMs = 30_000, label = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${label}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
