@@ -18,7 +18,7 @@ Usage: crm-backup <command> [options]
 
 Commands:
   backup create [--wait]                 start a backup of your account; --wait shows progress until it ends
-  backup list [--limit N]                the backup history, newest first
+  backup list [--limit N] [--cursor C]   the backup history, newest first
   backup show <id>                       one backup, with its object types
   backup download <id> [-o FILE]         download the zip, then verify it against its manifest
   verify <file.zip>                      check a downloaded zip offline (counts, SHA-256, damage)
@@ -26,6 +26,7 @@ Commands:
                                          compute what a restore would change (changes nothing)
   restore apply <planId> --yes [--totp CODE] [--no-wait]
                                          run a plan: it changes data and cannot be undone
+  restore list [--limit N] [--cursor C]  the restore history, newest first
   restore show <restoreId>               a restore's progress and counts
   sign-in <email>                        local runtime only: print a token for a demo user
 
@@ -63,6 +64,7 @@ interface Options {
   tokenFile?: string;
   url: string;
   limit?: string;
+  cursor?: string;
   object?: string;
   properties?: string;
   totp?: string;
@@ -85,6 +87,7 @@ async function main(argv: string[]): Promise<number> {
         'token-file': { type: 'string' },
         url: { type: 'string' },
         limit: { type: 'string' },
+        cursor: { type: 'string' },
         object: { type: 'string' },
         properties: { type: 'string' },
         totp: { type: 'string' },
@@ -109,6 +112,7 @@ async function main(argv: string[]): Promise<number> {
     tokenFile: values['token-file'],
     url: (values.url ?? process.env.CRM_BACKUP_URL ?? 'http://localhost:3000').replace(/\/+$/, ''),
     limit: values.limit,
+    cursor: values.cursor,
     object: values.object,
     properties: values.properties,
     totp: values.totp,
@@ -127,6 +131,7 @@ async function main(argv: string[]): Promise<number> {
     case 'restore plan': return restorePlan(options, one(args, 'restore plan <backupId>'));
     case 'restore apply': return restoreApply(options, one(args, 'restore apply <planId>'));
     case 'restore show': return restoreShow(options, one(args, 'restore show <restoreId>'));
+    case 'restore list': return none(args, 'restore list'), restoreList(options);
     default:
       throw new UsageError(`unknown command "${positionals.join(' ')}". Run crm-backup --help for the commands.`);
   }
@@ -302,16 +307,21 @@ async function backupCreate(options: Options): Promise<number> {
   return 0;
 }
 
-async function backupList(options: Options): Promise<number> {
+/** `?limit=&cursor=` from the options, checked. */
+function pageQuery(options: Options): string {
   const limit = options.limit ?? '50';
   if (!/^\d+$/.test(limit)) throw new UsageError('--limit must be a whole number');
-  const page = await call<{ items: Backup[]; nextCursor?: string }>(options, 'GET', `/v1/backups?limit=${limit}`);
+  return `limit=${limit}${options.cursor ? `&cursor=${encodeURIComponent(options.cursor)}` : ''}`;
+}
+
+async function backupList(options: Options): Promise<number> {
+  const page = await call<{ items: Backup[]; nextCursor?: string }>(options, 'GET', `/v1/backups?${pageQuery(options)}`);
   print(options, page, () =>
     page.items.length
       ? textTable(
           ['ID', 'STATUS', 'CREATED', 'BY', 'SIZE', 'RECORDS', 'EXPIRES'],
           page.items.map((backup) => [backup.id, backup.status, backup.createdAt, backup.trigger === 'schedule' ? 'schedule' : backup.requestedBy, bytes(backup.sizeBytes), totalRecords(backup) ?? '-', backup.expiresAt ?? '-']),
-        ) + (page.nextCursor ? `\n(more: use the API with cursor=${page.nextCursor})` : '')
+        ) + (page.nextCursor ? `\nMore: crm-backup backup list --cursor ${page.nextCursor}` : '')
       : 'No backups yet. Start one with: crm-backup backup create --wait',
   );
   return 0;
@@ -475,6 +485,19 @@ function restoreSummary(restore: Restore): string {
   const counts = restore.counts ?? { updated: 0, unchanged: 0, missing: 0, failed: 0 };
   return `Restore ${restore.id} of ${restore.objectType}: ${restore.status}${restore.error ? ` (${restore.error})` : ''}. ` +
     `${counts.updated} updated, ${counts.unchanged} unchanged, ${counts.missing} no longer exist, ${counts.failed} failed.`;
+}
+
+async function restoreList(options: Options): Promise<number> {
+  const page = await call<{ items: Array<Restore & { startedAt: string; requestedBy: string }>; nextCursor?: string }>(options, 'GET', `/v1/restores?${pageQuery(options)}`);
+  print(options, page, () =>
+    page.items.length
+      ? textTable(
+          ['ID', 'STATUS', 'OBJECT TYPE', 'STARTED', 'BY', 'UPDATED', 'UNCHANGED', 'MISSING', 'FAILED'],
+          page.items.map((r) => [r.id, r.status, r.objectType, r.startedAt, r.requestedBy, r.counts.updated, r.counts.unchanged, r.counts.missing, r.counts.failed]),
+        ) + (page.nextCursor ? `\nMore: crm-backup restore list --cursor ${page.nextCursor}` : '')
+      : 'No restores yet.',
+  );
+  return 0;
 }
 
 async function restoreShow(options: Options, id: string): Promise<number> {

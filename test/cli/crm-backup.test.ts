@@ -49,6 +49,9 @@ describe('crm-backup against the local runtime', () => {
     expect(list.code).toBe(0);
     expect(list.stdout).toMatch(new RegExp(`^ID\\s+STATUS\\s+CREATED\\s+BY\\s+SIZE\\s+RECORDS\\s+EXPIRES\\n-+`));
     expect(list.stdout).toMatch(new RegExp(`${backupId}\\s+SUCCEEDED\\s+\\S+\\s+admin@acme.example\\s+[\\d.]+ KB\\s+400\\s`));
+    const paged = await runCli(['backup', 'list', '--limit', '1', '--cursor', 'not-a-cursor'], env);
+    expect(paged.code).toBe(1);
+    expect(paged.stderr).toMatch(/^crm-backup: .*cursor/);
     const json = JSON.parse((await runCli(['backup', 'list', '--json'], env)).stdout);
     expect(json.items.map((item: { id: string }) => item.id)).toEqual([backupId]);
     const show = await runCli(['backup', 'show', backupId], env);

@@ -68,5 +68,8 @@ describe('crm-backup restore', () => {
     const restoreId = /^Restore (\S+) /.exec(result.stdout)![1]!;
     const show = JSON.parse((await runCli(['restore', 'show', restoreId, '--json'], env)).stdout);
     expect(show).toMatchObject({ id: restoreId, status: 'SUCCEEDED', counts: { updated: 2, unchanged: 38, missing: 0, failed: 0 } });
+    const list = await runCli(['restore', 'list'], env);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(new RegExp(`${restoreId}\\s+SUCCEEDED\\s+deals\\s+\\S+\\s+admin@acme.example\\s+2\\s+38\\s+0\\s+0\\n`));
   });
 });
