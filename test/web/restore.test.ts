@@ -1,6 +1,7 @@
 import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
+import type { AppDeps } from '#runtime/deps.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
 import { launchBrowser, screenshot, signIn } from './browser.ts';
 
@@ -32,13 +33,26 @@ async function planInWizard(page: Page, runtime: TestRuntime, properties: RegExp
 
 const stat = (page: Page, id: string) => page.locator(`#${id}`).textContent();
 
+function slowRestoreReads(records: AppDeps['records']): AppDeps['records'] {
+  const slow = Object.create(records) as AppDeps['records'];
+  slow.getRecordsWithRestoreId = async (...args: Parameters<AppDeps['records']['getRecordsWithRestoreId']>) => {
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    return records.getRecordsWithRestoreId(...args);
+  };
+  return slow;
+}
+
 describe('the web page: the restore wizard', () => {
   let runtime: TestRuntime;
   let browser: Browser;
   let backedUp: Map<string, Deal>;
 
   beforeAll(async () => {
-    [runtime, browser] = await Promise.all([startTestRuntime(), launchBrowser()]);
+    [runtime, browser] = await Promise.all([
+      // Injected latency (a slow table) in the restore's batch reads, so the running state can be watched.
+      startTestRuntime({ wrapDeps: (deps) => ({ ...deps, records: slowRestoreReads(deps.records) }) }),
+      launchBrowser(),
+    ]);
     backedUp = new Map((await allDeals(runtime)).map((deal) => [deal.id, deal]));
     const started = await runtime.api('POST', '/v1/backups', { body: {} });
     expect(started.status).toBe(202);
@@ -131,6 +145,9 @@ describe('the web page: the restore wizard', () => {
     // Live progress, then the result with links to the import entry and the audit log.
     await page.waitForURL(/\/restores\/[^/]+$/);
     const restoreId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
+    await expect.poll(() => page.locator('#restore-status').textContent()).toBe('Running');
+    await page.getByRole('progressbar', { name: 'Records processed' }).waitFor();
+    await screenshot(page, 'restore-running');
     await expect.poll(() => page.locator('#restore-status').textContent(), { timeout: 60_000 }).toBe('Finished');
     expect(await stat(page, 'restore-updated')).toBe('4');
     expect(await stat(page, 'restore-unchanged')).toBe(String(backedUp.size - 6));
