@@ -44,7 +44,7 @@ describe('an export bigger than one invocation', () => {
     runtime = await startTestRuntime({ functionTimeoutSeconds: { 'export-object': 0.05 }, wrapDeps: watchUploads });
     // Enough records that segments span several DynamoDB pages (1,000 records each).
     await seedRecords(runtime.deps.records, 'acme', 'contacts', 20_000);
-  });
+  }, 300_000);
   afterAll(async () => {
     await runtime?.destroy();
   });
@@ -77,5 +77,5 @@ describe('an export bigger than one invocation', () => {
       expect(row.slice(1)).toEqual(type.properties.map((property) => properties[property.name] ?? ''));
     }
     expect(backup.objects.find((object: { objectType: string }) => object.objectType === 'contacts').records).toBe(20_040);
-  });
+  }, 300_000);
 });

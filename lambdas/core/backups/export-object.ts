@@ -115,7 +115,7 @@ async function exportPart(input: ExportObjectInput, deps: Pick<BackupDeps, 'back
   let rows = 0;
   let failure: unknown;
   // At least one page per invocation, so that even a tiny budget makes progress.
-  const outOfTime = () => pages > 0 && budget.remainingMs() < reserveMs;
+  const outOfTime = () => pages > 0 && budget.remainingMs() <= reserveMs;
   const reader = async () => {
     for (let position = queue.shift(); position && failure === undefined; position = queue.shift()) {
       let resumeAfter = position.resumeAfter;
