@@ -87,6 +87,12 @@ describe('the web page: the restore wizard', () => {
     await page.getByText('Step 2 of 5: which object type?').waitFor();
     expect(await page.getByRole('radio', { name: /^Conversations/ }).count()).toBe(0);
     expect(await page.getByRole('radio', { name: /^Contacts/ }).count()).toBe(1);
+    // Arrow keys move through the choices (the screen is not redrawn under the keyboard).
+    expect(await page.getByRole('button', { name: 'Next' }).isDisabled()).toBe(true);
+    await page.getByRole('radio').first().focus();
+    await page.keyboard.press('ArrowDown');
+    expect(await page.evaluate(() => (document.activeElement as HTMLInputElement).type + (document.activeElement as HTMLInputElement).checked)).toBe('radiotrue');
+    expect(await page.getByRole('button', { name: 'Next' }).isDisabled()).toBe(false);
     await page.getByRole('radio', { name: /^Deals/ }).check();
     await page.getByRole('button', { name: 'Next' }).click();
     // Read-only and calculated properties are shown, and cannot be picked.

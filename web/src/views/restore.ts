@@ -59,6 +59,11 @@ export async function renderRestoreWizard(context: ViewContext): Promise<void> {
     replace(panel, confirm());
   };
 
+  const enableNext = () => {
+    const next = panel.querySelector<HTMLButtonElement>('#next');
+    if (next) next.disabled = false;
+  };
+
   const chooseBackup = () => {
     if (!backups.length) return h('p', {}, 'There is no ready backup to restore from. ', h('a', { href: '/backups' }, 'Back up now'), ' first.');
     return h('form', { onsubmit: (event: Event) => event.preventDefault() },
@@ -66,8 +71,9 @@ export async function renderRestoreWizard(context: ViewContext): Promise<void> {
         h('legend', { tabindex: -1 }, 'Step 1 of 5: which backup?'),
         h('div', { class: 'choices' }, backups.map((backup) =>
           radio('backup', backup.id, state.backup?.id === backup.id, () => {
+            // No re-render: arrow keys must keep moving through the radio group.
             state.backup = backup;
-            go(0);
+            enableNext();
           }, `${dateTime(backup.completedAt ?? backup.createdAt)}`, `${count(backup.objects?.reduce((sum, o) => sum + o.records, 0))} records · by ${backup.trigger === 'schedule' ? 'the schedule' : backup.requestedBy}`),
         )),
       ),
@@ -85,7 +91,7 @@ export async function renderRestoreWizard(context: ViewContext): Promise<void> {
           return radio('objectType', type.name, state.objectType?.name === type.name, () => {
             if (state.objectType?.name !== type.name) state.properties = new Set();
             state.objectType = type;
-            go(1);
+            enableNext();
           }, type.pluralLabel, inBackup ? `${count(inBackup)} records in the backup` : 'no records in this backup', inBackup === 0);
         })),
       ),
@@ -114,7 +120,11 @@ export async function renderRestoreWizard(context: ViewContext): Promise<void> {
         h('legend', { tabindex: -1 }, `Step 3 of 5: which properties of ${type.pluralLabel.toLowerCase()}?`),
         h('p', {}, h('button', { type: 'button', class: 'secondary', onclick: () => {
           restorable.forEach((property) => state.properties.add(property.name));
-          go(2);
+          for (const box of boxes) {
+            const input = box.querySelector('input')!;
+            if (!input.disabled) input.checked = true;
+          }
+          next.disabled = state.properties.size === 0;
         } }, 'Select all restorable properties')),
         h('div', { class: 'choices' }, boxes),
       ),
