@@ -118,6 +118,13 @@ export async function renderBackups(context: ViewContext): Promise<void> {
     backups = [...page.items, ...backups.filter((backup) => !fresh.has(backup.id))];
     drawHistory();
   }
+  // Keep the expiry countdowns and the quota notice current while the page stays open.
+  while (!signal.aborted) {
+    await sleep(60_000, signal);
+    if (signal.aborted) return;
+    drawHistory();
+    showQuota();
+  }
 }
 
 function scheduleToggle(context: ViewContext, enabled: boolean): HTMLElement {
