@@ -161,7 +161,7 @@ describe('the stateless stack', () => {
   it('gives every function each environment variable lambdas/runtime/config.ts reads', () => {
     const source = readFileSync(join(PROJECT_ROOT, 'lambdas', 'runtime', 'config.ts'), 'utf8');
     const body = source.slice(source.indexOf('export function configFromEnv'));
-    const names = new Set([...body.matchAll(/required\('(\w+)'\)|env\.(\w+)/g)].map((match) => match[1] ?? match[2]!));
+    const names = new Set([...body.matchAll(/required\('(\w+)'\)|env\.(\w+)|env\[['"](\w+)['"]\]/g)].map((match) => match[1] ?? match[2] ?? match[3]!));
     // Lambda sets the region itself.
     names.delete('AWS_REGION');
     names.delete('AWS_DEFAULT_REGION');
