@@ -24,9 +24,10 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
 
-/** Signs in on the page as a demo user, by clicking the user's button. */
+/** Signs in on the page as a demo user, by clicking the user's button; resolves once signed in. */
 export async function signIn(page: Page, email: string): Promise<void> {
   await page.getByRole('button', { name: new RegExp(`^${email.replace(/[.]/g, '\\.')}`) }).click();
+  await page.getByText(`Signed in as ${email}`).waitFor();
 }
 
 /**
