@@ -17,6 +17,9 @@ const planBody = z.strictObject({
     .refine((names) => new Set(names).size === names.length, 'must not name a property twice'),
 });
 
+// Ids in paths: longer ones cannot exist, and DynamoDB refuses keys over 1 KB with an error that would be a 500.
+const idParam = z.string().min(1).max(128);
+
 const restoreBody = z.strictObject({
   planId: z.string().min(1).max(128),
   // Checked in startRestore, which explains what each acknowledgement means.
@@ -31,8 +34,8 @@ const restoreBody = z.strictObject({
 export function createHandler(deps: AppDeps) {
   return httpApi({
     'POST /v1/backups/{id}/restore-plans': async ({ caller, params, body }) =>
-      json(201, await planRestore(caller, params.id!, parseInput(planBody, body), deps)),
-    'GET /v1/restore-plans/{planId}': async ({ caller, params }) => json(200, await getRestorePlan(caller, params.planId!, deps)),
+      json(201, await planRestore(caller, parseInput(idParam, params.id, 'path'), parseInput(planBody, body), deps)),
+    'GET /v1/restore-plans/{planId}': async ({ caller, params }) => json(200, await getRestorePlan(caller, parseInput(idParam, params.planId, 'path'), deps)),
     'POST /v1/restores': async ({ caller, body }) => {
       const request = parseInput(restoreBody, body);
       return json(
@@ -45,7 +48,7 @@ export function createHandler(deps: AppDeps) {
       );
     },
     'GET /v1/restores': async ({ caller, query }) => json(200, await listRestores(caller, parseInput(pageQuery, query, 'query'), deps)),
-    'GET /v1/restores/{id}': async ({ caller, params }) => json(200, await getRestore(caller, params.id!, deps)),
+    'GET /v1/restores/{id}': async ({ caller, params }) => json(200, await getRestore(caller, parseInput(idParam, params.id, 'path'), deps)),
     'POST /v1/me/totp-enrolment': async ({ caller }) => json(201, await enrolTotp(caller, deps)),
   });
 }
