@@ -74,7 +74,7 @@ export interface ZipAssemblyPlan {
   parts: AssemblyPart[];
   /** Bytes S3 copies server-side. */
   copiedBytes: number;
-  /** Bytes of stored objects the assembler must read to glue small pieces into parts (bounded, see below). */
+  /** Bytes of stored objects the assembler must read to glue small pieces into parts (bounded, see `planZipAssembly`). */
   readBytes: number;
 }
 
@@ -103,9 +103,10 @@ export interface PlanOptions {
  * Why glue forward: S3 rejects a non-last part under 5 MiB, a part is either copied or
  * uploaded (never both), and a header cannot be written into a segment object in
  * advance because the data descriptor needs the CRC of every segment of the entry.
- * So each boundary between entries costs one ranged read of at most 5 MiB, whatever
- * the entry's size: the assembler's work grows with the number of entries and small
- * segments, never with the number of bytes.
+ * So each run of written bytes costs one ranged read of under 2 × 5 MiB (a remainder
+ * too small to be copied rides along), and a segment smaller than a part is read
+ * whole: the assembler's work grows with the number of entries and small segments,
+ * never with the number of bytes. An archive under 5 MiB is simply one upload.
  */
 export function planZipAssembly(sources: ZipEntrySource[], options: PlanOptions = {}): ZipAssemblyPlan {
   const minPartSize = options.minPartSize ?? S3_MIN_PART_SIZE;
