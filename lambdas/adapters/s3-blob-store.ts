@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { TransientError } from '#core/errors.ts';
 import type { BlobStore } from '#core/ports/blob-store.ts';
 import { isTransient, rethrowTransient } from './aws-errors.ts';
 
@@ -106,10 +107,14 @@ export class S3BlobStore implements BlobStore {
     try {
       // List the first page again after each round of deletes rather than following a
       // continuation token: the listing shrinks under us, and a cleanup has few objects.
+      let previous = '';
       for (;;) {
         const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, MaxKeys: DELETE_BATCH }));
         const keys = (page.Contents ?? []).map((object) => object.Key!);
         if (keys.length === 0) return;
+        // The same listing twice means the deletes did not take: fail (and be retried) rather than spin.
+        if (keys.join('\n') === previous) throw new TransientError(`Objects under ${prefix} could not be deleted`);
+        previous = keys.join('\n');
         // Single deletes, a few at a time: DeleteObjects needs a Content-MD5 that the
         // stand-in mishandles, and a failed backup leaves only tens of objects.
         let next = 0;

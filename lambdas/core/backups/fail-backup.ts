@@ -79,7 +79,7 @@ export async function failBackup(input: FailBackupInput, deps: BackupDeps): Prom
     details: { reason, trigger: backup.trigger },
   });
   const account = await deps.records.getAccount(accountId);
-  await deps.mailer.send(backupFailedEmail(backup, account?.name ?? accountId, reason, deps.config.appUrl));
+  if (backup.requestedBy.includes('@')) await deps.mailer.send(backupFailedEmail(backup, account?.name ?? accountId, reason, deps.config.appUrl));
   await deps.backups.updateBackup(accountId, backupId, { notifiedAt: deps.clock.now().toISOString() }, ['FAILED']);
   return { status: 'FAILED' };
 }

@@ -39,7 +39,8 @@ export async function finalizeBackup(input: BackupRef, deps: Pick<BackupDeps, 'b
     details: { sizeBytes: backup.sizeBytes, records: totalRecords, files, expiresAt: backup.expiresAt },
   });
   const account = await deps.records.getAccount(accountId);
-  await deps.mailer.send(backupReadyEmail(backup, account?.name ?? accountId, deps.config.appUrl));
+  // requestedBy is an email for every backup we start; the guard keeps a bad record from failing the step.
+  if (backup.requestedBy.includes('@')) await deps.mailer.send(backupReadyEmail(backup, account?.name ?? accountId, deps.config.appUrl));
   await deps.backups.updateBackup(accountId, backupId, { notifiedAt: deps.clock.now().toISOString() }, ['SUCCEEDED']);
   return input;
 }
