@@ -13,10 +13,10 @@ email="${1:?usage: infra/create-super-admin.sh <email> <accountId> [stage]}"
 account_id="${2:?usage: infra/create-super-admin.sh <email> <accountId> [stage]}"
 stage="${3:-dev}"
 
-pool_id=$(aws cloudformation describe-stacks --stack-name "CrmBackup-${stage}-Stateless" \
+pool_id=$(aws cloudformation describe-stacks --stack-name "CrmBackup-${stage}-Stateful" \
   --query "Stacks[0].Outputs[?OutputKey=='UserPoolId'].OutputValue" --output text)
 if [ -z "$pool_id" ] || [ "$pool_id" = "None" ]; then
-  echo "No UserPoolId output on stack CrmBackup-${stage}-Stateless: deploy first (README: Deploying to AWS)." >&2
+  echo "No UserPoolId output on stack CrmBackup-${stage}-Stateful: deploy first (README: Deploying to AWS)." >&2
   exit 1
 fi
 

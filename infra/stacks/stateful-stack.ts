@@ -1,4 +1,4 @@
-import { Duration, Fn, RemovalPolicy, SecretValue, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, RemovalPolicy, SecretValue, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
@@ -261,6 +261,11 @@ export class StatefulStack extends Stack {
     // Cognito domain prefixes are global: derive one from stage and account unless given.
     const domainPrefix = settings.authDomainPrefix ?? Fn.join('-', ['crm-backup', settings.stage, this.account]);
     this.authDomain = this.userPool.addDomain('HostedSignIn', { cognitoDomain: { domainPrefix } });
+
+    new CfnOutput(this, 'AppUrl', { value: this.appUrl, description: 'The web page' });
+    new CfnOutput(this, 'UserPoolId', { value: this.userPool.userPoolId, description: 'Create the first super admin here (infra/create-super-admin.sh)' });
+    new CfnOutput(this, 'DataTableName', { value: this.tables.DataTable.tableName, description: 'CRM data plane table (infra/seed-demo-data.ts)' });
+    new CfnOutput(this, 'BackupBucketName', { value: this.backupBucket.bucketName, description: 'Backups (RETAIN: survives cdk destroy)' });
   }
 
   private addSso(sso: NonNullable<DeploySettings['sso']>): cognito.IUserPoolIdentityProvider {

@@ -140,11 +140,7 @@ export class StatelessStack extends Stack {
 
     if (props.webAssetsDir) this.deployWebPage(props.webAssetsDir, stateful, logRetention);
 
-    new CfnOutput(this, 'AppUrl', { value: stateful.appUrl, description: 'The web page' });
     new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint, description: 'The HTTP API (append /v1/...)' });
-    new CfnOutput(this, 'UserPoolId', { value: stateful.userPool.userPoolId, description: 'Create the first super admin here (README)' });
-    new CfnOutput(this, 'DataTableName', { value: stateful.tables.DataTable.tableName, description: 'CRM data plane table (infra/seed-demo-data.ts)' });
-    new CfnOutput(this, 'BackupBucketName', { value: stateful.backupBucket.bucketName, description: 'Backups (RETAIN: survives cdk destroy)' });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn, description: 'Subscribe to receive alarms' });
     reviewWildcards(this);
   }
