@@ -23,6 +23,11 @@ export interface DeploySettings {
   /** Days Lambda, Step Functions and API access logs are kept. */
   logRetentionDays: number;
   /**
+   * Cognito MFA for password sign-ins: `required` (default) or `optional`. Restores
+   * ask for the service's own TOTP code either way (README: Restores).
+   */
+  mfa: 'required' | 'optional';
+  /**
    * Folder with the built web page. Absent: the distribution is still created (Cognito
    * needs its URL) but nothing is uploaded, and synth says so.
    */
@@ -80,8 +85,12 @@ export function readSettings(node: Node): DeploySettings {
   const retention = Number(text('logRetentionDays') ?? 30);
   if (!RETENTION_DAYS.includes(retention)) throw new Error(`Context "logRetentionDays" must be one of ${RETENTION_DAYS.join(', ')}; got ${retention}`);
 
+  const mfa = text('mfa') ?? 'required';
+  if (mfa !== 'required' && mfa !== 'optional') throw new Error(`Context "mfa" must be "required" or "optional"; got "${mfa}"`);
+
   return {
     stage,
+    mfa,
     senderEmail,
     domainName,
     certificateArn,

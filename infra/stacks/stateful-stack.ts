@@ -208,13 +208,18 @@ export class StatefulStack extends Stack {
       passwordPolicy: { minLength: 12, requireLowercase: true, requireUppercase: true, requireDigits: true, requireSymbols: true },
       // Admins of backups hold every tenant's export: TOTP MFA for everyone who signs
       // in with a password (federated users get MFA from their IdP).
-      mfa: cognito.Mfa.REQUIRED,
+      mfa: settings.mfa === 'required' ? cognito.Mfa.REQUIRED : cognito.Mfa.OPTIONAL,
       mfaSecondFactor: { otp: true, sms: false },
       accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
       featurePlan: cognito.FeaturePlan.ESSENTIALS,
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    if (settings.mfa === 'optional')
+      Validations.of(this.userPool).acknowledge({
+        id: 'AwsSolutions-COG2',
+        reason: 'The operator chose -c mfa=optional: users may enrol TOTP at sign-in, and every restore still requires the service\'s own TOTP re-authentication (or an SSO sign-in).',
+      });
     Validations.of(this.userPool).acknowledge({
       id: 'AwsSolutions-COG8',
       reason: 'Plus tier (threat protection) is billed per monthly active user; the pool only holds a few invited super admins with TOTP MFA required. Upgrade the feature plan if your policy asks for adaptive authentication.',

@@ -476,6 +476,12 @@ describe('deploy settings', () => {
     expect(JSON.stringify(provider.ProviderDetails.client_secret)).toContain('{{resolve:secretsmanager:crm-backup/oidc:SecretString');
   });
 
+  it('makes Cognito MFA optional when asked, with the cdk-nag finding acknowledged', () => {
+    const optional = synthesizeApp({ mfa: 'optional' });
+    optional.stateful$.hasResourceProperties('AWS::Cognito::UserPool', { MfaConfiguration: 'OPTIONAL' });
+    expect(new AwsSolutionsChecks().validateScope(optional.app).violations).toEqual([]);
+  });
+
   it('refuses a deployment without a sender address, naming the context key', () => {
     expect(() => synthesizeApp({ senderEmail: '' })).toThrow(/senderEmail/);
   });
