@@ -146,23 +146,8 @@ export class DynamoDbRecordStore implements RecordStore {
   }
 
   async getRecords(accountId: string, objectType: string, recordIds: string[]): Promise<Map<string, CrmRecord>> {
-    const found = new Map<string, CrmRecord>();
-    const unique = [...new Set(recordIds)];
-    for (let start = 0; start < unique.length; start += BATCH_GET_LIMIT) {
-      let keys: Array<Record<string, unknown>> | undefined = unique
-        .slice(start, start + BATCH_GET_LIMIT)
-        .map((id) => recordKey(accountId, objectType, id, this.segmentCount));
-      for (let attempt = 0; keys && keys.length > 0; attempt += 1) {
-        if (attempt > 0) await backoff(attempt);
-        const result = await this.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys } } }), 'The record store');
-        for (const item of result.Responses?.[this.tableName] ?? []) {
-          const record = toRecord(item as RecordItem);
-          found.set(record.id, record);
-        }
-        keys = result.UnprocessedKeys?.[this.tableName]?.Keys;
-      }
-    }
-    return found;
+    const items = await this.batchGetRecordItems(accountId, objectType, recordIds);
+    return new Map(items.map((item) => [item.sk, toRecord(item)]));
   }
 
   async getRecordsWithRestoreId(
@@ -170,35 +155,15 @@ export class DynamoDbRecordStore implements RecordStore {
     objectType: string,
     recordIds: string[],
   ): Promise<Map<string, { record: CrmRecord; restoreId?: string }>> {
-    const found = new Map<string, { record: CrmRecord; restoreId?: string }>();
-    const unique = [...new Set(recordIds)];
-    for (let start = 0; start < unique.length; start += BATCH_GET_LIMIT) {
-      let keys: Array<Record<string, unknown>> | undefined = unique
-        .slice(start, start + BATCH_GET_LIMIT)
-        .map((id) => recordKey(accountId, objectType, id, this.segmentCount));
-      for (let attempt = 0; keys && keys.length > 0; attempt += 1) {
-        if (attempt > 0) await backoff(attempt);
-        const result = await this.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys } } }), 'The record store');
-        for (const item of (result.Responses?.[this.tableName] ?? []) as RecordItem[]) {
-          found.set(item.sk, { record: toRecord(item), restoreId: item.rid });
-        }
-        keys = result.UnprocessedKeys?.[this.tableName]?.Keys;
-      }
-    }
-    return found;
+    const items = await this.batchGetRecordItems(accountId, objectType, recordIds);
+    return new Map(items.map((item) => [item.sk, { record: toRecord(item), restoreId: item.rid }]));
   }
 
   async putRecords(accountId: string, objectType: string, records: CrmRecord[]): Promise<void> {
-    for (let start = 0; start < records.length; start += BATCH_WRITE_LIMIT) {
-      let requests: Array<Record<string, unknown>> | undefined = records.slice(start, start + BATCH_WRITE_LIMIT).map((record) => ({
-        PutRequest: { Item: toItem(accountId, objectType, record, this.segmentCount) },
-      }));
-      for (let attempt = 0; requests && requests.length > 0; attempt += 1) {
-        if (attempt > 0) await backoff(attempt);
-        const result = await this.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }), 'The record store');
-        requests = result.UnprocessedItems?.[this.tableName];
-      }
-    }
+    await this.batchWriteItems(
+      records.map((record) => toItem(accountId, objectType, record, this.segmentCount)),
+      'The record store',
+    );
     await this.addToCount(accountId, objectType, records.length);
   }
 
@@ -282,24 +247,16 @@ export class DynamoDbRecordStore implements RecordStore {
   }
 
   async appendChangeEvents(events: ChangeEvent[]): Promise<void> {
-    for (let start = 0; start < events.length; start += BATCH_WRITE_LIMIT) {
-      let requests: Array<Record<string, unknown>> | undefined = events.slice(start, start + BATCH_WRITE_LIMIT).map((event) => ({
-        PutRequest: {
-          Item: {
-            pk: `CE#${event.accountId}#${event.recordId}`,
-            sk: `${event.occurredAt}#${event.id}`,
-            gsi1pk: `CE#${event.accountId}`,
-            gsi1sk: `${event.occurredAt}#${event.id}`,
-            event,
-          },
-        },
-      }));
-      for (let attempt = 0; requests && requests.length > 0; attempt += 1) {
-        if (attempt > 0) await backoff(attempt);
-        const result = await this.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }), 'The change event store');
-        requests = result.UnprocessedItems?.[this.tableName];
-      }
-    }
+    await this.batchWriteItems(
+      events.map((event) => ({
+        pk: `CE#${event.accountId}#${event.recordId}`,
+        sk: `${event.occurredAt}#${event.id}`,
+        gsi1pk: `CE#${event.accountId}`,
+        gsi1sk: `${event.occurredAt}#${event.id}`,
+        event,
+      })),
+      'The change event store',
+    );
   }
 
   async listChangeEvents(accountId: string, options: { recordId?: string; limit: number; cursor?: string }): Promise<Page<ChangeEvent>> {
@@ -338,6 +295,38 @@ export class DynamoDbRecordStore implements RecordStore {
       }),
       'The object type store',
     );
+  }
+
+  /** BatchGetItem in chunks of 100, retrying unprocessed keys with backoff. */
+  private async batchGetRecordItems(accountId: string, objectType: string, recordIds: string[]): Promise<RecordItem[]> {
+    const items: RecordItem[] = [];
+    const unique = [...new Set(recordIds)];
+    for (let start = 0; start < unique.length; start += BATCH_GET_LIMIT) {
+      let keys: Array<Record<string, unknown>> | undefined = unique
+        .slice(start, start + BATCH_GET_LIMIT)
+        .map((id) => recordKey(accountId, objectType, id, this.segmentCount));
+      for (let attempt = 0; keys && keys.length > 0; attempt += 1) {
+        if (attempt > 0) await backoff(attempt);
+        const result = await this.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys } } }), 'The record store');
+        items.push(...((result.Responses?.[this.tableName] ?? []) as RecordItem[]));
+        keys = result.UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+    }
+    return items;
+  }
+
+  /** BatchWriteItem puts in chunks of 25, retrying unprocessed items with backoff. */
+  private async batchWriteItems(items: object[], what: string): Promise<void> {
+    for (let start = 0; start < items.length; start += BATCH_WRITE_LIMIT) {
+      let requests: Array<Record<string, unknown>> | undefined = items
+        .slice(start, start + BATCH_WRITE_LIMIT)
+        .map((Item) => ({ PutRequest: { Item } }));
+      for (let attempt = 0; requests && requests.length > 0; attempt += 1) {
+        if (attempt > 0) await backoff(attempt);
+        const result = await this.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }), what);
+        requests = result.UnprocessedItems?.[this.tableName];
+      }
+    }
   }
 
   private async queryAll(input: ConstructorParameters<typeof QueryCommand>[0]): Promise<Array<Record<string, unknown>>> {
