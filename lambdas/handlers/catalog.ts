@@ -11,6 +11,8 @@ export interface FunctionSpec {
   timeoutSeconds: number;
   memoryMb: number;
   description: string;
+  /** Lambda's /tmp size (512 by default, up to 10240), for steps that spill to local disk. */
+  ephemeralStorageMb?: number;
 }
 
 export const FUNCTIONS = {

@@ -151,6 +151,8 @@ describe('the stateless stack', () => {
       expect(Number(/^nodejs(\d+)\.x$/.exec(fn.Properties.Runtime)?.[1]), name).toBeGreaterThanOrEqual(22);
       expect(fn.Properties.MemorySize, name).toBe(spec.memoryMb);
       expect(fn.Properties.Timeout, name).toBe(spec.timeoutSeconds);
+      const storage = (spec as { ephemeralStorageMb?: number }).ephemeralStorageMb;
+      expect(fn.Properties.EphemeralStorage, name).toEqual(storage ? { Size: storage } : undefined);
       expect(fn.Properties.TracingConfig, name).toEqual({ Mode: 'Active' });
       expect(fn.Properties.Handler, name).toBe('index.handler');
       const logGroup = synthesized.stateless$.toJSON().Resources[fn.Properties.LoggingConfig.LogGroup.Ref];
