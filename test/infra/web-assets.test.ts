@@ -1,0 +1,23 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { prepareWebAssets } from '../../infra/build-app.ts';
+import type { DeploySettings } from '../../infra/settings.ts';
+
+const settings = (webAssetsDir?: string): DeploySettings => ({ stage: 'test', senderEmail: 'b@crm.test', logRetentionDays: 30, mfa: 'required', webAssetsDir });
+
+describe('prepareWebAssets', () => {
+  it('builds the web page with web/build.ts into a folder to upload', async () => {
+    const dir = await prepareWebAssets(settings());
+    for (const file of ['index.html', 'app.js', 'styles.css']) expect(existsSync(join(dir!, file)), file).toBe(true);
+  });
+
+  it('uploads nothing with webAssetsDir=none', async () => {
+    expect(await prepareWebAssets(settings('none'))).toBeUndefined();
+  });
+
+  it('refuses a folder without index.html', async () => {
+    await expect(prepareWebAssets(settings(mkdtempSync(join(tmpdir(), 'empty-web-'))))).rejects.toThrow(/no index\.html/);
+  });
+});
