@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -16,9 +17,16 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
-const SCREENSHOTS = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs', 'screenshots');
+/**
+ * `npm run screenshots` (UPDATE_SCREENSHOTS=1) refreshes the README's pictures in
+ * docs/screenshots; plain test runs still take them (rendering is exercised) but into
+ * a temporary folder, so that `npm test` leaves the work tree clean.
+ */
+const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS
+  ? resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs', 'screenshots')
+  : join(tmpdir(), 'crm-backup-screenshots');
 
-/** Saves a screenshot for the README (docs/screenshots/<name>.png), kept current by every run. */
+/** Saves a screenshot of the page (see SCREENSHOTS for where). */
 export async function screenshot(page: Page, name: string): Promise<void> {
   await mkdir(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
