@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { parse } from 'csv-parse';
+import { CsvError, parse } from 'csv-parse';
 import type { Caller } from '../caller.ts';
 import { requireSuperAdmin } from '../caller.ts';
 import { ArchiveIntegrityError, ConflictError, GoneError, NotFoundError, ValidationError } from '../errors.ts';
@@ -319,6 +319,9 @@ async function* backedUpRecords(csv: Readable, properties: string[], objectType:
     // A checksum failure surfaces through the parser: keep its own, clearer error.
     const cause = (error as { cause?: unknown }).cause;
     if (cause instanceof ArchiveIntegrityError) throw cause;
+    // We wrote this CSV and its bytes decompressed: a row that does not parse is damage
+    // the SHA-256 would catch at the end of the file, so say so now rather than fail with a 500.
+    if (error instanceof CsvError) throw new ArchiveIntegrityError(`The backup's ${objectType.name} CSV is damaged: ${error.message}`, { cause: error });
     throw error;
   } finally {
     csv.destroy();
