@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32 } from 'node:zlib';
 import { parse } from 'csv-parse';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
+import { DATA_DESCRIPTOR_MAX_BYTES, headerProblems } from '#core/zip/zip-header-checks.ts';
 
 /**
  * Offline check of a backup zip against the manifest.json inside it (API.md, "The
@@ -128,10 +130,14 @@ export async function verifyBackupZip(path: string, options: VerifyOptions = {})
 
 /** Reads the central directory, and checks each local header agrees with it (a damaged header is damage). */
 async function readEntries(zip: ZipFile, path: string): Promise<Entry[]> {
+  const directoryAt = new Map<Entry, number>();
   const entries = await new Promise<Entry[]>((resolve, reject) => {
     const found: Entry[] = [];
     zip.on('entry', (entry: Entry) => {
       found.push(entry);
+      // yauzl has moved its cursor past this directory record: where the record starts.
+      const cursor = (zip as unknown as { readEntryCursor: number }).readEntryCursor;
+      directoryAt.set(entry, cursor - (46 + entry.fileNameLength + entry.extraFieldLength + entry.fileCommentLength));
       zip.readEntry();
     });
     zip.on('end', () => resolve(found));
@@ -158,8 +164,27 @@ async function readEntries(zip: ZipFile, path: string): Promise<Entry[]> {
     if (!agrees) {
       throw new CorruptZipError(`${path} is damaged: the local header of ${entry.fileName} does not match the zip's directory.`);
     }
+    // The fields that carry no content (attributes, "made by", the data descriptor) must be sound too.
+    const descriptorBytes = descriptor ? await readAt(path, header.fileDataStart + entry.compressedSize, DATA_DESCRIPTOR_MAX_BYTES) : undefined;
+    // yauzl skips the directory's "disk number start": a single-disk zip has 0 there (0xffff with zip64).
+    const disk = (await readAt(path, directoryAt.get(entry)! + 34, 2)).readUInt16LE(0);
+    if (disk !== 0 && disk !== 0xffff) throw new CorruptZipError(`${path} is damaged: ${entry.fileName} names disk ${disk} in a single-disk zip.`);
+    const [problem] = headerProblems(entry, header, descriptorBytes);
+    if (problem) throw new CorruptZipError(`${path} is damaged: ${problem}`);
   }
   return entries;
+}
+
+/** Up to `length` bytes of a file from `position` (fewer at its end). */
+async function readAt(path: string, position: number, length: number): Promise<Buffer> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(length);
+    const { bytesRead } = await handle.read(buffer, 0, length, position);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
 }
 
 function parseManifest(text: string): BackupManifestFile {

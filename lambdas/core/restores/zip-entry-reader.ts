@@ -3,6 +3,7 @@ import { PassThrough, Readable, Transform } from 'node:stream';
 import yauzl from 'yauzl';
 import { ArchiveIntegrityError } from '../errors.ts';
 import type { BlobStore } from '../ports/blob-store.ts';
+import { DATA_DESCRIPTOR_MAX_BYTES, headerProblems } from '../zip/zip-header-checks.ts';
 
 /** What the backup's manifest says one file of the zip holds. */
 export interface ExpectedEntry {
@@ -45,6 +46,7 @@ export async function openVerifiedZipEntry(blobs: BlobStore, zipKey: string, exp
         `The backup archive does not match its manifest: ${expected.name} declares ${entry.uncompressedSize} bytes, the manifest ${expected.bytes}.`,
       );
     }
+    await checkHeaders(zip, entry, blobs, zipKey, size);
     const raw = await new Promise<Readable>((resolve, reject) =>
       zip.openReadStream(entry, (error, stream) => (error ? reject(damaged(error)) : resolve(stream))),
     );
@@ -104,17 +106,17 @@ function findEntry(zip: yauzl.ZipFile, name: string): Promise<yauzl.Entry> {
       zip.removeAllListeners('end');
       zip.removeAllListeners('error');
     };
+    // Read the whole central directory (one entry per object type): an unsafe name
+    // (`../x`) after the wanted entry must refuse the archive as well.
+    let found: yauzl.Entry | undefined;
     zip.on('entry', (entry: yauzl.Entry) => {
-      if (entry.fileName === name) {
-        cleanup();
-        resolve(entry);
-      } else {
-        zip.readEntry();
-      }
+      if (entry.fileName === name) found ??= entry;
+      zip.readEntry();
     });
     zip.once('end', () => {
       cleanup();
-      reject(new ArchiveIntegrityError(`The backup archive does not contain ${name}, which its manifest lists.`));
+      if (found) resolve(found);
+      else reject(new ArchiveIntegrityError(`The backup archive does not contain ${name}, which its manifest lists.`));
     });
     zip.once('error', (error: Error) => {
       cleanup();
@@ -122,6 +124,21 @@ function findEntry(zip: yauzl.ZipFile, name: string): Promise<yauzl.Entry> {
     });
     zip.readEntry();
   });
+}
+
+/** The entry's local header and data descriptor must agree with the directory (zip-header-checks.ts). */
+async function checkHeaders(zip: yauzl.ZipFile, entry: yauzl.Entry, blobs: BlobStore, zipKey: string, size: number): Promise<void> {
+  const local = await new Promise<yauzl.LocalFileHeader>((resolve, reject) =>
+    zip.readLocalFileHeader(entry, (error, header) => (error ? reject(damaged(error)) : resolve(header as yauzl.LocalFileHeader))),
+  );
+  let descriptor: Buffer | undefined;
+  if ((entry.generalPurposeBitFlag & 0x8) !== 0) {
+    const start = local.fileDataStart + entry.compressedSize;
+    if (start >= size) throw new ArchiveIntegrityError(`The backup archive is damaged: ${entry.fileName} runs past the end of the file.`);
+    descriptor = await readAll(await blobs.read(zipKey, { start, end: Math.min(size, start + DATA_DESCRIPTOR_MAX_BYTES) - 1 }));
+  }
+  const [problem] = headerProblems(entry, local, descriptor);
+  if (problem) throw new ArchiveIntegrityError(`The backup archive is damaged: ${problem}`);
 }
 
 function damaged(error: Error): Error {
