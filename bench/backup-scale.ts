@@ -1,7 +1,7 @@
 /**
  * Scale run for backups (not part of `npm test`):
  *
- *   npx node --openssl-legacy-provider bench/backup-scale.ts --records 100000 [--data-dir /tmp/crm-bench] [--heap-mb 128]
+ *   npx node --openssl-legacy-provider bench/backup-scale.ts --records 100000 [--properties 20] [--data-dir /tmp/crm-bench] [--heap-mb 128] [--compare-zip]
  *
  * Grows acme/contacts (13 properties) to `--records` records in a DynamoDB stand-in
  * kept in `--data-dir` (reused between runs: seeding 1M records takes minutes), then
@@ -14,11 +14,14 @@ import { execFile, fork } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
+import { parse as parseCsv } from 'csv-parse';
+import yauzl from 'yauzl';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { PropertyDefinition, PropertyType } from '#core/model.ts';
 import type { AppConfig } from '#runtime/config.ts';
 import { buildDeps } from '#runtime/deps.ts';
 import { exportObject, type ExportObjectOutput } from '#core/backups/export-object.ts';
@@ -29,7 +32,9 @@ import { LOCAL_TABLE_NAMES } from '../local/runtime.ts';
 import { seedDemoData, seedRecords } from '../local/seed.ts';
 
 const ACCOUNT = 'acme';
-const OBJECT_TYPE = 'contacts';
+/** `contacts` (13 properties), or with `--properties N` a custom object `p_bench<N>` with N properties. */
+let OBJECT_TYPE = 'contacts';
+const PROPERTY_TYPES: PropertyType[] = ['string', 'number', 'text', 'email', 'date', 'enumeration', 'phone', 'datetime'];
 const BUCKET = 'crm-backup-bench';
 const LAMBDA_BUDGET_MS = 900_000;
 
@@ -47,6 +52,11 @@ const { values } = parseArgs({
     'heap-mb': { type: 'string' },
     /** Also time Info-ZIP's `zip -6` on the same CSV, for comparison. */
     'compare-zip': { type: 'boolean', default: false },
+    properties: { type: 'string' },
+    /** A shorter Lambda budget per export invocation, to show the cursor loop at scale. */
+    'budget-seconds': { type: 'string' },
+    /** Download the zip and count its CSV's rows and distinct ids with a streaming csv-parse. */
+    verify: { type: 'boolean', default: false },
     worker: { type: 'string' },
     config: { type: 'string' },
     input: { type: 'string' },
@@ -78,6 +88,21 @@ async function runBench(target: number, dataDir: string): Promise<void> {
     await createTables(new DynamoDBClient({ region: 'us-east-1', endpoint: dynamo.endpoint, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } }), LOCAL_TABLE_NAMES);
     const deps = buildDeps(config);
     await seedDemoData(deps.records, { recordsPerType: 10 });
+    if (values.properties) {
+      const count = Number(values.properties);
+      OBJECT_TYPE = `p_bench${count}`;
+      if (!(await deps.records.getObjectType(ACCOUNT, OBJECT_TYPE))) {
+        const properties: PropertyDefinition[] = Array.from({ length: count }, (_, index) => ({
+          name: `field_${String(index + 1).padStart(2, '0')}`,
+          label: `Field ${index + 1}`,
+          type: PROPERTY_TYPES[index % PROPERTY_TYPES.length]!,
+          readOnly: false,
+          calculated: false,
+          sensitive: false,
+        }));
+        await deps.records.putObjectType(ACCOUNT, { name: OBJECT_TYPE, label: 'Bench', pluralLabel: 'Benches', custom: true, properties });
+      }
+    }
     const have = (await deps.records.getObjectType(ACCOUNT, OBJECT_TYPE))!.records;
     if (have < target) {
       const started = Date.now();
@@ -91,16 +116,41 @@ async function runBench(target: number, dataDir: string): Promise<void> {
     await deps.backups.createBackup({ id: backupId, accountId: ACCOUNT, status: 'RUNNING', trigger: 'api', requestedBy: 'bench', createdAt, objects: [] });
     console.log(`${type.records.toLocaleString('en-US')} records × ${type.properties.length} properties; backup ${backupId}`);
 
-    const exported = await child('export', config, { accountId: ACCOUNT, backupId, objectType: OBJECT_TYPE, index: 0 });
+    const budgetSeconds = values['budget-seconds'] ? Number(values['budget-seconds']) : undefined;
+    const exported = await child('export', config, { accountId: ACCOUNT, backupId, objectType: OBJECT_TYPE, index: 0, budgetSeconds });
     console.log(`export: ${(exported.wallMs / 1000).toFixed(1)} s, peak RSS ${exported.maxRssMb} MB, ${exported.invocations} invocation(s), ${exported.records} records, ${exported.parts} parts, ${(Number(exported.csvBytes) / 1e6).toFixed(1)} MB CSV`);
     if (values['compare-zip']) await compareWithInfoZip(deps, backupId, Number(exported.parts), dataDir);
     const zipped = await child('zip', config, { accountId: ACCOUNT, backupId, exports: [{ objectType: OBJECT_TYPE, records: exported.records, parts: exported.parts }] });
     console.log(`zip:    ${(zipped.wallMs / 1000).toFixed(1)} s, peak RSS ${zipped.maxRssMb} MB, ${(Number(zipped.sizeBytes) / 1e6).toFixed(1)} MB zip`);
+    if (values.verify) await verifyZip(deps, backupId, createdAt, type.records, dataDir);
     console.log(JSON.stringify({ records: type.records, properties: type.properties.length, export: exported, zip: zipped }));
   } finally {
     await s3.stop();
     await dynamo.stop();
   }
+}
+
+/** Streams the zip's CSV through csv-parse: as many rows as records, each id once. */
+async function verifyZip(deps: ReturnType<typeof buildDeps>, backupId: string, createdAt: string, expected: number, dataDir: string): Promise<void> {
+  const file = `${dataDir}/verify.zip`;
+  await pipeline(await deps.blobs.read(`backups/${ACCOUNT}/${backupId}/crm-backup-${ACCOUNT}-${createdAt.slice(0, 10)}.zip`), createWriteStream(file));
+  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.open(file, { lazyEntries: true }, (error, opened) => (error ? reject(error) : resolve(opened!))));
+  const stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) => {
+    zip.on('entry', (entry: yauzl.Entry) => {
+      if (entry.fileName !== `${OBJECT_TYPE}.csv`) return zip.readEntry();
+      zip.openReadStream(entry, (error, opened) => (error ? reject(error) : resolve(opened!)));
+    });
+    zip.readEntry();
+  });
+  const ids = new Set<string>();
+  let rows = 0;
+  for await (const row of stream.pipe(parseCsv({ from_line: 2 }))) {
+    rows += 1;
+    ids.add((row as string[])[0]!);
+  }
+  zip.close();
+  await rm(file, { force: true });
+  console.log(`verify: ${rows.toLocaleString('en-US')} rows, ${ids.size.toLocaleString('en-US')} distinct ids, ${rows === expected && ids.size === expected ? 'OK' : `MISMATCH (expected ${expected})`}`);
 }
 
 /** Concatenates the parts into a file and times `zip -6` on it (the baseline STACK.md suggests). */
@@ -147,7 +197,7 @@ async function runWorker(step: string, config: AppConfig, input: any): Promise<v
     let output: ExportObjectOutput | undefined;
     let invocations = 0;
     do {
-      const deadline = Date.now() + LAMBDA_BUDGET_MS;
+      const deadline = Date.now() + (input.budgetSeconds ? input.budgetSeconds * 1000 : LAMBDA_BUDGET_MS);
       output = await exportObject(output ?? input, deps, { remainingMs: () => deadline - Date.now() });
       invocations += 1;
     } while (!output.done);
