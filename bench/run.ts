@@ -31,12 +31,14 @@ const ZIP_LEVEL = 5;
 const TASKS = fileURLToPath(new URL('./tasks.ts', import.meta.url));
 const RESULTS = fileURLToPath(new URL('./results/latest.json', import.meta.url));
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean' }, full: { type: 'boolean' }, repeats: { type: 'string' } } });
+const { values } = parseArgs({ options: { quick: { type: 'boolean' }, full: { type: 'boolean' }, export: { type: 'boolean' }, repeats: { type: 'string' } } });
 const full = values.full === true;
 const settings = full
   ? { csvRows: 1_000_000, files: { 'contacts.csv': 600_000, 'companies.csv': 300_000, 'deals.csv': 100_000 }, repeats: 5, assemblies: [10, 256, 1024] }
   : { csvRows: 200_000, files: { 'contacts.csv': 240_000, 'companies.csv': 120_000, 'deals.csv': 40_000 }, repeats: 3, assemblies: [10, 256] };
 const repeats = values.repeats ? Number(values.repeats) : settings.repeats;
+/** Export sizes: seeding the DynamoDB stand-in runs at ~2,800 writes/s, so only with --export or --full. */
+const exportSizes = full ? [100_000, 1_000_000] : values.export ? [100_000] : [];
 
 interface Row {
   name: string;
@@ -247,6 +249,37 @@ try {
   } finally {
     client.destroy();
     await s3.stop();
+  }
+
+  // 4. Export: the backup engineers' scale run (bench/backup-scale.ts), one child per
+  // size: DynamoDB stand-in → exportObject → CSV parts in the S3 stand-in.
+  const exports: Array<{ records: number; report: Record<string, any> }> = [];
+  for (const records of exportSizes) {
+    log(`export of ${records.toLocaleString('en-US')} records (seeding is reused from /tmp/crm-bench-export-${records}) …`);
+    const { stdout } = await run(process.execPath, ['--openssl-legacy-provider', fileURLToPath(new URL('./backup-scale.ts', import.meta.url)), '--records', String(records), '--data-dir', `/tmp/crm-bench-export-${records}`], {
+      maxBuffer: 1 << 26,
+    });
+    const report = JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, any>;
+    exports.push({ records, report });
+    const seconds = report.export.wallMs / 1000;
+    rows.push({
+      name: `export, ${report.records.toLocaleString('en-US')} records × ${report.properties} properties: DynamoDB stand-in → CSV parts in the S3 stand-in`,
+      value: round(report.records / seconds, 0),
+      unit: 'records/s',
+      note: `${round(report.export.csvBytes / MiB / seconds, 1)} MiB/s, ${round(seconds, 1)} s, peak RSS ${report.export.maxRssMb} MB, ${report.export.invocations} invocation(s)`,
+    });
+  }
+  if (exports.length === 2) {
+    const [small, big] = exports as [(typeof exports)[0], (typeof exports)[0]];
+    rows.push({
+      name: 'export peak RSS at 1,000,000 records vs 100,000',
+      value: big.report.export.maxRssMb,
+      unit: 'MB',
+      baseline: { name: '100,000 records', value: small.report.export.maxRssMb },
+      ratio: round(big.report.export.maxRssMb / small.report.export.maxRssMb),
+      target: '≤ 1.2×',
+      met: big.report.export.maxRssMb / small.report.export.maxRssMb <= 1.2,
+    });
   }
 
   const report = { startedAt: new Date(startedAt).toISOString(), mode: full ? 'full' : 'quick', repeats, cores: availableParallelism(), seconds: round((Date.now() - startedAt) / 1000, 1), results: rows };
