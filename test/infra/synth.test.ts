@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTIONS } from '#handlers/catalog.ts';
 import { PROJECT_ROOT } from '../../infra/paths.ts';
+import { startTestRuntime } from '../support/local-runtime.ts';
 
 const run = promisify(execFile);
 
@@ -78,4 +79,63 @@ describe('npx cdk synth', () => {
     const script = `for (const file of ${JSON.stringify(bundles)}) { const module = await import(file); if (typeof module.handler !== 'function') throw new Error(file + ' exports no handler'); }`;
     await run(process.execPath, ['--input-type=module', '-e', script], { cwd: tmpdir(), env: { PATH: process.env.PATH } });
   }, 60_000);
+
+  it('answers API calls from the bundled code, configured only by the environment the stack sets', async () => {
+    // The bundles talk to the local stand-ins through the SDK's per-service endpoint
+    // variables: the same code path as in Lambda, where configFromEnv reads the stack's variables.
+    const runtime = await startTestRuntime();
+    try {
+      const template = readFileSync(join(outdir, 'CrmBackup-synthtest-Stateless.template.json'), 'utf8');
+      const bundleOf = (description: string) => {
+        const resource = Object.values(JSON.parse(template).Resources as Record<string, { Properties: { Description?: string; Code?: { S3Key: string } } }>).find(
+          (candidate) => candidate.Properties.Description === description,
+        )!;
+        return join(outdir, `asset.${resource.Properties.Code!.S3Key.replace(/\.zip$/, '')}`, 'index.mjs');
+      };
+      const invoke = async (functionName: keyof typeof FUNCTIONS, routeKey: string) => {
+        const [method, path] = routeKey.split(' ');
+        const event = {
+          version: '2.0',
+          routeKey,
+          rawPath: path,
+          rawQueryString: '',
+          headers: {},
+          isBase64Encoded: false,
+          requestContext: {
+            http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
+            routeKey,
+            stage: '$default',
+            requestId: 'synth-test',
+            authorizer: { jwt: { claims: { sub: 'u-1', email: 'admin@acme.example', 'custom:accountId': 'acme', 'cognito:groups': '[super-admins]' }, scopes: [] } },
+          },
+        };
+        const script = `const { handler } = await import(${JSON.stringify(bundleOf(FUNCTIONS[functionName].description))});
+          const context = { functionName: 'f', awsRequestId: 'r', getRemainingTimeInMillis: () => 29000 };
+          process.stdout.write(JSON.stringify(await handler(${JSON.stringify(event)}, context)));`;
+        const local = runtime.config.local!;
+        const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+          cwd: tmpdir(),
+          env: {
+            PATH: process.env.PATH,
+            AWS_REGION: runtime.config.region,
+            AWS_ACCESS_KEY_ID: 'S3RVER',
+            AWS_SECRET_ACCESS_KEY: 'S3RVER',
+            AWS_ENDPOINT_URL_DYNAMODB: local.dynamodb,
+            DATA_TABLE_NAME: runtime.config.dataTableName,
+            APP_TABLE_NAME: runtime.config.appTableName,
+            BACKUP_BUCKET_NAME: runtime.config.backupBucketName,
+          },
+        });
+        return JSON.parse(stdout) as { statusCode: number; body: string };
+      };
+      const objects = await invoke('data-plane-api', 'GET /v1/objects');
+      expect(objects.statusCode, objects.body).toBe(200);
+      expect((JSON.parse(objects.body) as { items: Array<{ name: string; records: number }> }).items).toContainEqual(expect.objectContaining({ name: 'contacts', records: 40 }));
+      const backups = await invoke('backups-api', 'GET /v1/backups');
+      expect(backups.statusCode, backups.body).toBe(200);
+      expect(JSON.parse(backups.body)).toEqual({ items: [] });
+    } finally {
+      await runtime.destroy();
+    }
+  }, 120_000);
 });
