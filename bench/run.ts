@@ -255,8 +255,8 @@ try {
   // size: DynamoDB stand-in → exportObject → CSV parts in the S3 stand-in.
   const exports: Array<{ records: number; report: Record<string, any> }> = [];
   for (const records of exportSizes) {
-    log(`export of ${records.toLocaleString('en-US')} records (seeding is reused from /tmp/crm-bench-export-${records}) …`);
-    const { stdout } = await run(process.execPath, ['--openssl-legacy-provider', fileURLToPath(new URL('./backup-scale.ts', import.meta.url)), '--records', String(records), '--data-dir', `/tmp/crm-bench-export-${records}`], {
+    log(`export of ${records.toLocaleString('en-US')} records × 20 properties (seeding is reused from /tmp/crm-bench-export-${records}) …`);
+    const { stdout } = await run(process.execPath, ['--openssl-legacy-provider', fileURLToPath(new URL('./backup-scale.ts', import.meta.url)), '--records', String(records), '--properties', '20', '--data-dir', `/tmp/crm-bench-export-${records}`], {
       maxBuffer: 1 << 26,
     });
     const report = JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, any>;
