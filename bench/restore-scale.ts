@@ -36,6 +36,8 @@ const { values } = parseArgs({
     records: { type: 'string', default: '100000' },
     'data-dir': { type: 'string', default: '/tmp/crm-restore-bench' },
     'heap-mb': { type: 'string', default: '256' },
+    /** Reuse a DATA_DIR from an earlier run: only edit again and run the isolated steps. */
+    'steps-only': { type: 'boolean', default: false },
     worker: { type: 'string' },
     config: { type: 'string' },
     input: { type: 'string' },
@@ -48,7 +50,7 @@ if (values.worker) {
 }
 const target = Number(values.records);
 const dataDir = values['data-dir']!;
-await rm(dataDir, { recursive: true, force: true });
+if (!values['steps-only']) await rm(dataDir, { recursive: true, force: true });
 
 const invocations = { apply: 0, maxApplyMs: 0 };
 const applyStarts = new Map<string, number>();
@@ -91,6 +93,11 @@ const api = async (method: string, path: string, body?: unknown) => {
 };
 
 try {
+  if (values['steps-only']) {
+    const backup = (await runtime.deps.backups.listBackups('acme', { limit: 10 })).items.find((candidate) => candidate.status === 'SUCCEEDED')!;
+    await isolatedSteps(backup.id, `steps${Date.now()}`);
+    process.exit(0);
+  }
   const deals = (await runtime.deps.records.getObjectType('acme', 'deals'))!;
   await time(`seed ${target.toLocaleString('en-US')} deals`, () => seedRecords(runtime.deps.records, 'acme', 'deals', target - deals.records));
 
@@ -101,31 +108,7 @@ try {
   });
   if (backup.status !== 'SUCCEEDED') throw new Error(`backup ${backup.status}: ${backup.error}`);
 
-  let changed = 0;
-  const editDeals = (tag: string) => time(`edit after the backup (½ dealstage, ⅒ amount)${tag ? ` ${tag}` : ''}`, async () => {
-    for (let segment = 0; segment < runtime.deps.records.segmentCount; segment += 1) {
-      let resumeAfter: string | undefined;
-      do {
-        const page = await runtime.deps.records.readSegmentPage('acme', 'deals', segment, { limit: 500, resumeAfter });
-        const edited: CrmRecord[] = [];
-        for (const record of page.records) {
-          const n = Number(record.id.slice(-6));
-          if (n % 2 === 0 || n % 10 === 1) {
-            const properties = { ...record.properties };
-            if (n % 2 === 0) properties.dealstage = `edited-${tag}${n}`;
-            if (n % 10 === 1) delete properties.amount;
-            edited.push({ id: record.id, properties });
-          }
-        }
-        if (edited.length) await runtime.deps.records.putRecords('acme', 'deals', edited);
-        changed += edited.length;
-        resumeAfter = page.resumeAfter;
-      } while (resumeAfter);
-    }
-    // putRecords counts rewritten records as new ones; put the counter back.
-    await runtime.deps.records.putObjectType('acme', deals);
-  });
-  await editDeals('');
+  const changed = await editAll('');
 
   const plan = await time('plan (POST restore-plans, synchronous)', async () =>
     (await api('POST', `/v1/backups/${backup.id}/restore-plans`, { objectType: 'deals', properties: ['dealstage', 'amount'] })).body,
@@ -151,13 +134,17 @@ try {
   console.log(`  apply-batch invocations: ${invocations.apply}; longest: ${seconds(invocations.maxApplyMs)} (Lambda timeout 300 s)`);
   console.log(`  peak RSS of the whole process (stand-ins included): ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`);
 
-  await editDeals('again');
-  const planned = await step('plan', { backupId: backup.id });
-  console.log(`isolated plan step                           ${seconds(planned.wallMs)}, peak RSS ${planned.maxRssMb} MB, ${planned.recordsToChange} to change`);
-  const applied = await step('apply', { planId: planned.planId });
-  console.log(`isolated apply (all segments, one by one)    ${seconds(applied.wallMs)}, peak RSS ${applied.maxRssMb} MB, ${applied.invocations} invocations, counts ${JSON.stringify(applied.counts)}`);
+  await isolatedSteps(backup.id, 'again');
 } finally {
   await runtime.stop();
+}
+
+async function isolatedSteps(backupId: string, tag: string): Promise<void> {
+  await editAll(tag);
+  const planned = await step('plan', { backupId });
+  console.log(`isolated plan step                           ${seconds(planned.wallMs)}, peak RSS ${planned.maxRssMb} MB (heap ${planned.heapUsedMb} MB, external ${planned.externalMb} MB), ${planned.recordsToChange} to change`);
+  const applied = await step('apply', { planId: planned.planId });
+  console.log(`isolated apply (all segments, one by one)    ${seconds(applied.wallMs)}, peak RSS ${applied.maxRssMb} MB (heap ${applied.heapUsedMb} MB, external ${applied.externalMb} MB), ${applied.invocations} invocations, counts ${JSON.stringify(applied.counts)}`);
 }
 
 /** Runs one restore step in a child process against this process's stand-ins. */
@@ -175,6 +162,14 @@ function step(worker: string, input: Record<string, unknown>): Promise<any> {
 
 async function runWorker(worker: string, config: AppConfig, input: Record<string, any>): Promise<void> {
   const deps = buildDeps(config);
+  // Where the memory is: V8 heap versus Buffers and other native memory.
+  const peak = { heapUsedMb: 0, externalMb: 0 };
+  const sampler = setInterval(() => {
+    const usage = process.memoryUsage();
+    peak.heapUsedMb = Math.max(peak.heapUsedMb, Math.round(usage.heapUsed / 1048576));
+    peak.externalMb = Math.max(peak.externalMb, Math.round(usage.external / 1048576));
+  }, 100);
+  sampler.unref();
   const caller = { userId: 'bench', email: 'bench@crm-backup.local', accountId: 'acme', superAdmin: true, sso: true };
   const started = Date.now();
   if (worker === 'plan') {
@@ -203,6 +198,34 @@ async function runWorker(worker: string, config: AppConfig, input: Record<string
   }
 
   function report(extra: Record<string, unknown>) {
-    console.log(JSON.stringify({ ...extra, wallMs: Date.now() - started, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }));
+    console.log(JSON.stringify({ ...extra, ...peak, wallMs: Date.now() - started, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }));
   }
+}
+
+/** Changes `dealstage` on every second deal and blanks `amount` on every tenth; answers how many records changed. */
+async function editAll(tag: string): Promise<number> {
+  let changed = 0;
+  await time(`edit after the backup (½ dealstage, ⅒ amount)${tag ? ` ${tag}` : ''}`, async () => {
+    for (let segment = 0; segment < runtime.deps.records.segmentCount; segment += 1) {
+      let resumeAfter: string | undefined;
+      do {
+        const page = await runtime.deps.records.readSegmentPage('acme', 'deals', segment, { limit: 500, resumeAfter });
+        const edited: CrmRecord[] = [];
+        for (const record of page.records) {
+          const n = Number(record.id.slice(-6));
+          if (n % 2 === 0 || n % 10 === 1) {
+            const properties = { ...record.properties };
+            if (n % 2 === 0) properties.dealstage = `edited-${tag}${n}`;
+            if (n % 10 === 1) delete properties.amount;
+            edited.push({ id: record.id, properties });
+          }
+        }
+        if (edited.length) await runtime.deps.records.putRecords('acme', 'deals', edited);
+        changed += edited.length;
+        resumeAfter = page.resumeAfter;
+      } while (resumeAfter);
+    }
+    // (putRecords counts rewritten records as new ones in the type's counter; restores do not read it.)
+  });
+  return changed;
 }
