@@ -51,6 +51,16 @@ describe('an export bigger than one invocation', () => {
 
   it('continues across invocations with a cursor, and the CSV is still exact', async () => {
     const started = await runtime.api('POST', '/v1/backups');
+    // While it runs, the API shows progress per object type.
+    const seen: number[] = [];
+    for (let polls = 0; polls < 2000; polls += 1) {
+      const { body } = await runtime.api('GET', `/v1/backups/${started.body.id}`);
+      if (body.status !== 'QUEUED' && body.status !== 'RUNNING') break;
+      const contacts = body.objects.find((object: { objectType: string }) => object.objectType === 'contacts');
+      if (contacts?.status === 'EXPORTING') seen.push(contacts.records);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(seen.some((records) => records > 0 && records < 20_040)).toBe(true);
     await runtime.idle();
     const { body: backup } = await runtime.api('GET', `/v1/backups/${started.body.id}`);
     expect(backup.status, backup.error).toBe('SUCCEEDED');
