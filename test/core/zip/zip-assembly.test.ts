@@ -293,6 +293,22 @@ describe('planZipAssembly', () => {
   });
 });
 
+describe('assembleZip', () => {
+  it('aborts the upload when a part fails, leaving no parts behind', async () => {
+    class FailingTarget extends FileZipTarget {
+      override async copyPart(): Promise<string> {
+        throw new Error('S3 said no');
+      }
+    }
+    const target = new FailingTarget(join(directory, 'failing'), 1024);
+    const segments = await storeSegments(target, 'contacts', csv(3000), 2);
+    const plan = planZipAssembly([{ name: 'contacts.csv', modified: MODIFIED, segments }], { minPartSize: 1024 });
+    expect(plan.parts.some((part) => part.kind === 'copy')).toBe(true);
+    await expect(assembleZip(plan, 'backup.zip', target)).rejects.toThrow('S3 said no');
+    expect(target.uploads.size).toBe(0);
+  });
+});
+
 describe('deflateFileInSegments', () => {
   it('deflates a file on worker threads into segments that form one entry', async () => {
     const target = new FileZipTarget(join(directory, 'pool'), 64 * 1024);
