@@ -83,8 +83,10 @@ export class PayloadTooLargeError extends ClientError {
 /** 429: the account's backup quota is spent until `nextAllowedAt`. */
 export class QuotaExceededError extends ClientError {
   readonly nextAllowedAt: string;
+  /** Whole seconds until `nextAllowedAt`, from the domain's clock (the `Retry-After` header). */
+  readonly retryAfterSeconds: number;
 
-  constructor(nextAllowedAt: string, tierLabel: string, period: string) {
+  constructor(nextAllowedAt: string, tierLabel: string, period: string, now: Date) {
     super(
       429,
       'QUOTA_EXCEEDED',
@@ -93,6 +95,7 @@ export class QuotaExceededError extends ClientError {
     );
     this.name = 'QuotaExceededError';
     this.nextAllowedAt = nextAllowedAt;
+    this.retryAfterSeconds = Math.max(1, Math.ceil((Date.parse(nextAllowedAt) - now.getTime()) / 1000));
   }
 }
 

@@ -57,8 +57,7 @@ export function errorResult(error: unknown): ApiResult {
   if (error instanceof ClientError) {
     const headers: Record<string, string> = {};
     if (error instanceof QuotaExceededError) {
-      const seconds = Math.max(1, Math.ceil((Date.parse(error.nextAllowedAt) - Date.now()) / 1000));
-      headers['retry-after'] = String(seconds);
+      headers['retry-after'] = String(error.retryAfterSeconds);
     }
     return json(error.status, { error: { code: error.code, message: error.message, ...error.details } }, headers);
   }

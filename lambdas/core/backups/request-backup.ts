@@ -39,7 +39,7 @@ export async function startBackup(request: BackupRequest, deps: BackupDeps): Pro
     now: now.toISOString(),
     nextAllowedAt: new Date(now.getTime() + quota.ms).toISOString(),
   });
-  if (!claim.claimed) throw new QuotaExceededError(claim.nextAllowedAt, quota.tierLabel, quota.period);
+  if (!claim.claimed) throw new QuotaExceededError(claim.nextAllowedAt, quota.tierLabel, quota.period, now);
 
   const backup: Backup = {
     id: backupId,
