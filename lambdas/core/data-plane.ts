@@ -1,4 +1,5 @@
 import type { Caller } from './caller.ts';
+import { storableChanges } from './change-events.ts';
 import { ConflictError, NotFoundError, ValidationError } from './errors.ts';
 import { isRestorable, type ChangeEvent, type CrmRecord, type ObjectType, type Page } from './model.ts';
 import type { Clock } from './ports/clock.ts';
@@ -144,7 +145,7 @@ function userChangeEvent(
     source: 'USER',
     actor: caller.email || caller.userId,
     kind,
-    changes,
+    changes: storableChanges(changes),
     occurredAt: deps.clock.now().toISOString(),
   };
 }

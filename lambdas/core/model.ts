@@ -70,7 +70,8 @@ export interface ChangeEvent {
   restoreId?: string;
   actor: string;
   kind: 'UPDATED' | 'DELETED';
-  changes: Array<{ property: string; from: string; to: string }>;
+  /** `truncated`: the values were shortened so the event fits in storage (change-events.ts); the record holds them whole. */
+  changes: Array<{ property: string; from: string; to: string; truncated?: boolean }>;
   occurredAt: string;
 }
 

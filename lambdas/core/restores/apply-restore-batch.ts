@@ -1,4 +1,5 @@
 import { createInterface } from 'node:readline';
+import { storableChanges } from '../change-events.ts';
 import { StepFailedError } from '../errors.ts';
 import type { ChangeEvent, CrmRecord } from '../model.ts';
 import type { BlobStore } from '../ports/blob-store.ts';
@@ -233,7 +234,7 @@ function changeEvent(restore: StoredRestore, recordId: string, changes: PlannedC
     restoreId: restore.id,
     actor: restore.requestedBy,
     kind: 'UPDATED',
-    changes,
+    changes: storableChanges(changes),
     occurredAt: deps.clock.now().toISOString(),
   };
 }
