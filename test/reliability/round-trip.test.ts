@@ -113,6 +113,35 @@ describe('exact round trip: backup, change, restore', () => {
     }
   }
 
+  it('restores a record of six 60 KB values over six others, exactly, with one storable change event (and edits and deletes of it too)', async () => {
+    const big = ['a', 'b', 'c', 'd', 'e', 'f'];
+    await runtime.deps.records.putObjectType('acme', { ...FUZZ_TYPE, name: 'p_big', properties: big.map((name) => ({ ...FUZZ_TYPE.properties[0]!, name })) });
+    // 360 KB of text: the record fits in a 400 KB item, its before and after together do not.
+    const values = (fill: string) => Object.fromEntries(big.map((name, index) => [name, `${name}${index}😀`.padEnd(60_000, fill)]));
+    await runtime.deps.records.putRecords('acme', 'p_big', [{ id: 'big-1', properties: values('x') }, { id: 'big-2', properties: values('z') }]);
+    advance(DAY + 60_000);
+    const backup = await runtime.api('POST', '/v1/backups', { as: ACME_ADMIN });
+    await runtime.idle();
+    await runtime.deps.records.putRecords('acme', 'p_big', [{ id: 'big-1', properties: values('y') }]);
+    const plan = await runtime.api('POST', `/v1/backups/${backup.body.id}/restore-plans`, { as: ACME_SSO_ADMIN, body: { objectType: 'p_big', properties: big } });
+    expect(plan.status, JSON.stringify(plan.body).slice(0, 300)).toBe(201);
+    const restore = await runtime.api('POST', '/v1/restores', { as: ACME_SSO_ADMIN, body: { planId: plan.body.id, acknowledge: ACKNOWLEDGE } });
+    await runtime.idle();
+    const result = (await runtime.api('GET', `/v1/restores/${restore.body.id}`, { as: ACME_SSO_ADMIN })).body;
+    expect(result).toMatchObject({ status: 'SUCCEEDED', counts: { updated: 1, unchanged: 1, failed: 0 } });
+    expect((await runtime.deps.records.getRecord('acme', 'p_big', 'big-1'))!.properties).toEqual(values('x'));
+    const events = (await runtime.deps.records.listChangeEvents('acme', { recordId: 'big-1', limit: 10 })).items.filter((event) => event.restoreId === result.id);
+    expect(events).toHaveLength(1);
+    expect(events[0]!.changes.map((change) => change.property).sort()).toEqual(big);
+    expect(events[0]!.changes.every((change) => change.truncated === true && values('x')[change.property]!.startsWith(change.to))).toBe(true);
+    // A user's edit and a delete of such a record also keep their change event.
+    const edited = await runtime.api('PATCH', '/v1/objects/p_big/records/big-2', { as: ACME_SSO_ADMIN, body: { properties: Object.fromEntries(big.map((name) => [name, 'short'])) } });
+    expect(edited.status, JSON.stringify(edited.body).slice(0, 300)).toBe(200);
+    expect((await runtime.api('DELETE', '/v1/objects/p_big/records/big-1', { as: ACME_SSO_ADMIN })).status).toBe(204);
+    expect((await runtime.deps.records.listChangeEvents('acme', { recordId: 'big-1', limit: 10 })).items.filter((event) => event.kind === 'DELETED')).toHaveLength(1);
+    expect((await runtime.deps.records.listChangeEvents('acme', { recordId: 'big-2', limit: 10 })).items).toHaveLength(1);
+  });
+
   it('restores random records with any Unicode, CR/LF, quotes, commas, formula prefixes, long and empty values exactly', async () => {
     // Every nasty value once, deterministically, then random records.
     const everyNasty = NASTY.map((text, index) => ({ notes: text, formula: NASTY[(index + 7) % NASTY.length]!, label: NASTY[(index + 13) % NASTY.length]! }));
