@@ -9,9 +9,11 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
@@ -135,8 +137,23 @@ export class StatelessStack extends Stack {
       });
     }
 
+    // EventBridge invokes these asynchronously: an event whose handler still fails after
+    // Lambda's retries (a refund or lock release not done) is kept here, not dropped.
+    const failedInvocations = new sqs.Queue(this, 'FailedInvocations', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(failedInvocations).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the failure destination of the asynchronously invoked functions; a dead-letter queue for it would have nothing to catch (nothing consumes it but an operator).',
+    });
+    const asyncTargets = new Set<string>([...EXECUTION_STATUS_RULES.map((rule) => rule.function), ...SCHEDULED_FUNCTIONS.map((schedule) => schedule.function)]);
+    for (const name of asyncTargets)
+      functions[name]!.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(6), onFailure: new destinations.SqsDestination(failedInvocations) });
+
     this.api = this.buildApi(stateful, functions, logRetention);
-    this.alarmTopic = this.buildAlarms(settings, functions, stateMachines);
+    this.alarmTopic = this.buildAlarms(settings, functions, stateMachines, failedInvocations);
 
     if (props.webAssetsDir) this.deployWebPage(props.webAssetsDir, stateful, logRetention);
 
@@ -293,7 +310,12 @@ export class StatelessStack extends Stack {
     return api;
   }
 
-  private buildAlarms(settings: DeploySettings, functions: Record<string, lambda.IFunction>, stateMachines: Record<string, sfn.StateMachine>): sns.Topic {
+  private buildAlarms(
+    settings: DeploySettings,
+    functions: Record<string, lambda.IFunction>,
+    stateMachines: Record<string, sfn.StateMachine>,
+    failedInvocations: sqs.Queue,
+  ): sns.Topic {
     const topic = new sns.Topic(this, 'AlarmTopic', { displayName: `crm-backup ${settings.stage} alarms`, enforceSSL: true });
     if (settings.alarmEmail) topic.addSubscription(new subscriptions.EmailSubscription(settings.alarmEmail));
     const action = new cwActions.SnsAction(topic);
@@ -313,6 +335,7 @@ export class StatelessStack extends Stack {
       alarm(`${pascal(name)}Errors`, fn.metricErrors({ period, statistic: 'Sum' }), `${name} threw errors (see its log group)`);
       alarm(`${pascal(name)}Throttles`, fn.metricThrottles({ period, statistic: 'Sum' }), `${name} was throttled (account concurrency)`);
     }
+    alarm('FailedInvocationsQueued', failedInvocations.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }), 'A failure handler or the scheduler failed for good: its event is in the FailedInvocations queue');
     for (const [name, machine] of Object.entries(stateMachines)) {
       alarm(`${pascal(name)}ExecutionsFailed`, machine.metricFailed({ period, statistic: 'Sum' }), `${name} executions failed`);
       alarm(`${pascal(name)}ExecutionsTimedOut`, machine.metricTimedOut({ period, statistic: 'Sum' }), `${name} executions timed out`);

@@ -328,6 +328,25 @@ describe('the stateless stack', () => {
     }
   });
 
+  it('keeps the events of asynchronously invoked functions that fail for good in a queue, with an alarm', () => {
+    const queueId = Object.keys(synthesized.stateless$.findResources('AWS::SQS::Queue'))[0]!;
+    const configs = resourcesOf(synthesized.stateless$, 'AWS::Lambda::EventInvokeConfig').map((c) => c.Properties);
+    const targets = new Set([...EXECUTION_STATUS_RULES.map((r) => r.function), ...SCHEDULED_FUNCTIONS.map((s) => s.function)]);
+    expect(configs).toHaveLength(targets.size);
+    for (const name of targets)
+      expect(configs).toContainEqual(
+        expect.objectContaining({
+          FunctionName: { Ref: functionId(name) },
+          MaximumRetryAttempts: 2,
+          DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queueId, 'Arn'] } } },
+        }),
+      );
+    synthesized.stateless$.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
+    });
+  });
+
   it('uploads the web page with a config.json naming the API, the sign-in domain, the client and the region', () => {
     const deployment = resourcesOf(synthesized.stateless$, 'Custom::CDKBucketDeployment')[0]!.Properties;
     expect(JSON.stringify(deployment.DestinationBucketName)).toContain('WebBucket');
@@ -371,6 +390,7 @@ describe('least privilege', () => {
       [/stateMachine:CrmBackup-test-Stateless-(\w+)/, 'stateMachine'],
       [/execution:CrmBackup-test-Stateless-(\w+)/, 'execution'],
       [/Logs[0-9A-F]{8}/, 'own log group'],
+      [/FailedInvocations/, 'failure queue'],
       [/^"\*"$/, '*'],
     ];
     for (const [pattern, kind] of kinds) {
@@ -409,6 +429,12 @@ describe('least privilege', () => {
         expect(access.includes(`states:StartExecution stateMachine:${machine}`), `${name} starts ${machine}`).toBe(actions.includes('start'));
         expect(access.includes(`states:DescribeExecution execution:${machine}`), `${name} describes ${machine}`).toBe(actions.includes('describe'));
       }
+      // Only functions that EventBridge invokes may send their failed events to the queue.
+      const invokedAsync = EXECUTION_STATUS_RULES.some((rule) => rule.function === name) || SCHEDULED_FUNCTIONS.some((schedule) => schedule.function === name);
+      // CDK's grantSendMessages: SendMessage plus the two reads the SDK does before it.
+      expect(on('failure queue').map((pair) => pair.split(' ')[0]).sort(), `${name} failure queue`).toEqual(
+        invokedAsync ? ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'] : [],
+      );
       // "*" only for X-Ray, which has no resource-level permissions.
       expect(on('*').map((pair) => pair.split(' ')[0]).filter((action) => !action!.startsWith('xray:')), name).toEqual([]);
     }
