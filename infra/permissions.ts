@@ -1,7 +1,8 @@
 /**
  * What each Lambda function may touch, by catalog name. The stateless stack turns
- * every entry into CDK `grant*` calls and nothing else, so this file is the whole IAM
- * story for the functions: read it to audit, edit it when a handler needs more.
+ * every entry into CDK `grant*` calls; beyond them a function only gets what every
+ * function needs (its own log group, X-Ray) and, if EventBridge invokes it, the
+ * failed-invocations queue. Read this file to audit, edit it when a handler needs more.
  * A catalog function without an entry fails the synth (and test/infra/permissions.test.ts).
  *
  * Written by reading each handler's deps: which ports it uses and what each adapter
