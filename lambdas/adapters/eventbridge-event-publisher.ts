@@ -3,8 +3,9 @@ import type { ChangeEvent } from '#core/model.ts';
 import type { EventPublisher } from '#core/ports/event-publisher.ts';
 import { rethrowTransient } from './aws-errors.ts';
 
-/** PutEvents takes at most 10 entries per call. */
+/** PutEvents takes at most 10 entries per call, and at most 256 KB of entries. */
 const PUT_EVENTS_LIMIT = 10;
+export const PUT_EVENTS_MAX_BYTES = 256 * 1024;
 export const CHANGE_EVENT_SOURCE = 'crm-backup.records';
 export const CHANGE_EVENT_DETAIL_TYPE = 'CRM Record Changed';
 
@@ -22,14 +23,14 @@ export class EventBridgeEventPublisher implements EventPublisher {
   }
 
   async publish(events: ChangeEvent[]): Promise<void> {
-    for (let start = 0; start < events.length; start += PUT_EVENTS_LIMIT) {
-      let entries = events.slice(start, start + PUT_EVENTS_LIMIT).map((event) => ({
-        EventBusName: this.busName,
-        Source: CHANGE_EVENT_SOURCE,
-        DetailType: CHANGE_EVENT_DETAIL_TYPE,
-        Time: new Date(event.occurredAt),
-        Detail: JSON.stringify(event),
-      }));
+    for (const batch of putEventsBatches(events.map((event) => ({
+      EventBusName: this.busName,
+      Source: CHANGE_EVENT_SOURCE,
+      DetailType: CHANGE_EVENT_DETAIL_TYPE,
+      Time: new Date(event.occurredAt),
+      Detail: JSON.stringify(event),
+    })))) {
+      let entries = batch;
       for (let attempt = 0; entries.length > 0; attempt += 1) {
         try {
           const result = await this.client.send(new PutEventsCommand({ Entries: entries }));
@@ -44,4 +45,33 @@ export class EventBridgeEventPublisher implements EventPublisher {
       }
     }
   }
+}
+
+interface Entry {
+  Source: string;
+  DetailType: string;
+  Detail: string;
+}
+
+/**
+ * Entries grouped into PutEvents calls: at most 10 per call and at most 256 KB, sized as
+ * EventBridge sizes them (Time 14 bytes, plus Source, DetailType and Detail as UTF-8).
+ * Change events are bounded (core/change-events.ts), so one always fits on its own.
+ */
+export function putEventsBatches<T extends Entry>(entries: T[]): T[][] {
+  const batches: T[][] = [];
+  let batch: T[] = [];
+  let bytes = 0;
+  for (const entry of entries) {
+    const size = 14 + Buffer.byteLength(entry.Source) + Buffer.byteLength(entry.DetailType) + Buffer.byteLength(entry.Detail);
+    if (batch.length > 0 && (batch.length === PUT_EVENTS_LIMIT || bytes + size > PUT_EVENTS_MAX_BYTES)) {
+      batches.push(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(entry);
+    bytes += size;
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
 }
