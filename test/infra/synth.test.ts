@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTIONS } from '#handlers/catalog.ts';
 import { PROJECT_ROOT } from '../../infra/paths.ts';
 import { startTestRuntime } from '../support/local-runtime.ts';
@@ -46,6 +46,9 @@ describe('npx cdk synth', () => {
     output = result.stdout + result.stderr;
     console.log(`npx cdk synth took ${seconds.toFixed(1)} s (${cpuSeconds.toFixed(1)} s of CPU)`);
   }, 240_000);
+
+  // The bundles weigh tens of megabytes: do not leave them behind in /tmp.
+  afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
   it('synthesizes both stacks with no cdk-nag finding, within a minute of CPU', () => {
     expect(existsSync(join(outdir, 'CrmBackup-synthtest-Stateful.template.json'))).toBe(true);
