@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
@@ -19,11 +19,19 @@ export interface SynthesizedApp extends CrmBackupStacks {
  * the templates are exactly the deployed ones minus the code zips. test/infra/synth.test.ts
  * does the bundled synth through the CLI.
  */
+const folders: string[] = [];
+
+/** Removes the temporary folders of every app synthesized so far. */
+export function removeSynthesizedApps(): void {
+  for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true });
+}
+
 export function synthesizeApp(context: Record<string, unknown> = {}): SynthesizedApp {
   const webAssetsDir = mkdtempSync(join(tmpdir(), 'crm-backup-web-test-'));
+  folders.push(webAssetsDir);
   writeFileSync(join(webAssetsDir, 'index.html'), '<!doctype html><title>test</title>');
   const app = new App({
-    outdir: mkdtempSync(join(tmpdir(), 'crm-backup-cdk-test-')),
+    outdir: folders[folders.push(mkdtempSync(join(tmpdir(), 'crm-backup-cdk-test-'))) - 1],
     context: {
       'aws:cdk:bundling-stacks': [],
       '@aws-cdk/core:defaultCrossStackReferences': 'strong',

@@ -4,17 +4,18 @@ import { Duration, Stack, type CfnResource } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_ROUTES, EXECUTION_STATUS_RULES, FUNCTIONS, SCHEDULED_FUNCTIONS, STATE_MACHINES, functionArnPlaceholder } from '#handlers/catalog.ts';
 import { PERMISSIONS } from '../../infra/permissions.ts';
 import { PROJECT_ROOT } from '../../infra/paths.ts';
 import { TABLES } from '../../infra/tables.ts';
-import { resourceStartingWith, synthesizeApp, type SynthesizedApp } from './infra-app.ts';
+import { removeSynthesizedApps, resourceStartingWith, synthesizeApp, type SynthesizedApp } from './infra-app.ts';
 
 let synthesized: SynthesizedApp;
 beforeAll(() => {
   synthesized = synthesizeApp();
 });
+afterAll(removeSynthesizedApps);
 
 const logicalId = (resource: { node: { defaultChild?: unknown } } | CfnResource): string => {
   const cfn = ('cfnResourceType' in resource ? resource : resource.node.defaultChild) as CfnResource;
