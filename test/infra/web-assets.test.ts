@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ describe('prepareWebAssets', () => {
   it('builds the web page with web/build.ts into a folder to upload', async () => {
     const dir = await prepareWebAssets(settings());
     for (const file of ['index.html', 'app.js', 'styles.css']) expect(existsSync(join(dir!, file)), file).toBe(true);
+    rmSync(dir!, { recursive: true, force: true });
   });
 
   it('uploads nothing with webAssetsDir=none', async () => {
@@ -18,6 +19,8 @@ describe('prepareWebAssets', () => {
   });
 
   it('refuses a folder without index.html', async () => {
-    await expect(prepareWebAssets(settings(mkdtempSync(join(tmpdir(), 'empty-web-'))))).rejects.toThrow(/no index\.html/);
+    const empty = mkdtempSync(join(tmpdir(), 'empty-web-'));
+    await expect(prepareWebAssets(settings(empty))).rejects.toThrow(/no index\.html/);
+    rmSync(empty, { recursive: true, force: true });
   });
 });
