@@ -43,8 +43,12 @@ export interface StatelessStackProps extends StackProps {
 /** Requests per second across the API, and the burst above it: generous for a few admins, a cap for a runaway script. */
 const API_THROTTLE = { rateLimit: 50, burstLimit: 100 };
 
-/** `backup` → `BACKUP_STATE_MACHINE_ARN`, the variable configFromEnv reads. */
-export const stateMachineEnvName = (name: string): string => `${name.toUpperCase().replace(/-/g, '_')}_STATE_MACHINE_ARN`;
+/** `backup` → `BACKUP_STATE_MACHINE_ARN`, `restore-plan` or `restorePlan` → `RESTORE_PLAN_STATE_MACHINE_ARN`: what configFromEnv reads. */
+export const stateMachineEnvName = (name: string): string =>
+  `${name
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/-/g, '_')
+    .toUpperCase()}_STATE_MACHINE_ARN`;
 /** State machines the handlers' config always names (lambdas/runtime/config.ts), whether built yet or not. */
 const CONFIG_STATE_MACHINES = ['backup', 'restore'];
 
