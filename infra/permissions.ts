@@ -40,19 +40,21 @@ export const PERMISSIONS: Record<string, FunctionPermissions> = {
   'data-plane-api': { dataTable: 'readWrite' },
 
   // Backups. requestBackup reads the account (tier) and, if the start fails, runs
-  // failBackup inline (cleanup of backups/, refund, email): hence delete and SES.
+  // failBackup inline (cleanup of backups/, refund, email): hence delete and SES. A
+  // claim left by a crashed request is checked against its execution (whyStuck:
+  // DescribeExecution) before it is taken over; the scheduler also sweeps stuck backups.
   'backups-api': {
     dataTable: 'read',
     appTable: 'readWrite',
     backupBucket: { read: ['backups/'], delete: ['backups/'] },
-    stateMachines: { backup: ['start'] },
+    stateMachines: { backup: ['start', 'describe'] },
     sendEmail: true,
   },
   'run-scheduled-backups': {
     dataTable: 'read',
     appTable: 'readWrite',
     backupBucket: { read: ['backups/'], delete: ['backups/'] },
-    stateMachines: { backup: ['start'] },
+    stateMachines: { backup: ['start', 'describe'] },
     sendEmail: true,
   },
   'list-backup-objects': { dataTable: 'read', appTable: 'readWrite' },
