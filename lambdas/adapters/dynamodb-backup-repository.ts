@@ -118,15 +118,16 @@ export class DynamoDbBackupRepository implements BackupRepository {
     }
   }
 
-  async claimQuota(accountId: string, claim: { backupId: string; now: string; nextAllowedAt: string }): Promise<QuotaClaim> {
+  async claimQuota(accountId: string, claim: { backupId: string; now: string; nextAllowedAt: string; replacing?: string }): Promise<QuotaClaim> {
     try {
       await this.client.send(
         new PutCommand({
           TableName: this.tableName,
           Item: { pk: accountPartition(accountId), sk: 'QUOTA', backupId: claim.backupId, claimedAt: claim.now, nextAllowedAt: claim.nextAllowedAt },
-          // ISO 8601 UTC strings of one format compare like the times they name.
-          ConditionExpression: 'attribute_not_exists(pk) OR nextAllowedAt <= :now',
-          ExpressionAttributeValues: { ':now': claim.now },
+          // ISO 8601 UTC strings of one format compare like the times they name. A take-over
+          // names the stale holder: once one caller replaced it, the others' condition fails.
+          ConditionExpression: `attribute_not_exists(pk) OR nextAllowedAt <= :now${claim.replacing ? ' OR backupId = :replacing' : ''}`,
+          ExpressionAttributeValues: { ':now': claim.now, ...(claim.replacing ? { ':replacing': claim.replacing } : {}) },
         }),
       );
       return { claimed: true };
@@ -137,7 +138,11 @@ export class DynamoDbBackupRepository implements BackupRepository {
       new GetCommand({ TableName: this.tableName, Key: { pk: accountPartition(accountId), sk: 'QUOTA' }, ConsistentRead: true }),
     );
     // The claim vanished between the write and this read (a refund): the caller may simply try again.
-    return { claimed: false, nextAllowedAt: String(Item?.nextAllowedAt ?? claim.now) };
+    return {
+      claimed: false,
+      nextAllowedAt: String(Item?.nextAllowedAt ?? claim.now),
+      ...(Item?.backupId ? { heldBy: { backupId: String(Item.backupId), claimedAt: String(Item.claimedAt ?? claim.now) } } : {}),
+    };
   }
 
   async refundQuota(accountId: string, backupId: string): Promise<void> {

@@ -1,5 +1,5 @@
-import { StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import type { WorkflowName, WorkflowStarter } from '#core/ports/workflow-starter.ts';
+import { DescribeExecutionCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import type { WorkflowExecution, WorkflowName, WorkflowStarter } from '#core/ports/workflow-starter.ts';
 import { rethrowTransient } from './aws-errors.ts';
 
 /** Starts Step Functions executions by workflow name, with the ARNs from the config. */
@@ -22,6 +22,24 @@ export class SfnWorkflowStarter implements WorkflowStarter {
       // after it ended: the work was already started once, which is what we wanted.
       if ((error as Error).name === 'ExecutionAlreadyExists') return;
       rethrowTransient(error, 'The workflow engine');
+    }
+  }
+
+  async describe(workflow: WorkflowName, name: string): Promise<WorkflowExecution | undefined> {
+    const stateMachineArn = this.stateMachineArns[workflow];
+    if (!stateMachineArn) throw new Error(`No state machine configured for ${workflow}`);
+    // An execution's ARN is its state machine's with `execution` for `stateMachine`, plus its name.
+    const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+    try {
+      const execution = await this.client.send(new DescribeExecutionCommand({ executionArn }));
+      return {
+        status: execution.status as WorkflowExecution['status'],
+        ...(execution.error ? { error: execution.error } : {}),
+        ...(execution.cause ? { cause: execution.cause } : {}),
+      };
+    } catch (error) {
+      if ((error as Error).name === 'ExecutionDoesNotExist') return undefined;
+      return rethrowTransient(error, 'The workflow engine');
     }
   }
 }

@@ -9,7 +9,7 @@ import { lazyHandler } from '#runtime/lazy-handler.ts';
 export function createHandler(deps: BackupDeps) {
   return async (_event: unknown, _context: Context) => {
     const run = await runScheduledBackups(deps);
-    console.log(JSON.stringify({ level: 'INFO', message: 'Scheduled backups', started: run.started.length, waiting: run.waiting.length, failed: run.failed }));
+    console.log(JSON.stringify({ level: 'INFO', message: 'Scheduled backups', started: run.started.length, waiting: run.waiting.length, recovered: run.recovered, failed: run.failed }));
     return run;
   };
 }

@@ -29,7 +29,10 @@ function injectFaults(deps: AppDeps): AppDeps {
         return deps.blobs.upload(...args);
       },
     }),
-    workflows: { start: async (...args) => (faults.skipStart ? undefined : deps.workflows.start(...args)) },
+    workflows: {
+      start: async (...args) => (faults.skipStart ? undefined : deps.workflows.start(...args)),
+      describe: (...args) => deps.workflows.describe(...args),
+    },
   };
 }
 

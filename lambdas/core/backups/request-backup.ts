@@ -4,6 +4,7 @@ import type { Backup } from '../model.ts';
 import type { BackupDeps } from './backup-deps.ts';
 import { QUOTA_PERIODS, toBackupView, type BackupView } from './backup-policy.ts';
 import { failBackup } from './fail-backup.ts';
+import { NOT_STARTED_REASON, whyStuck } from './stale-backups.ts';
 
 /** Who starts a backup and why: a super admin through the API, or the schedule. */
 export interface BackupRequest {
@@ -27,6 +28,10 @@ export interface BackupRequest {
  * Alternate courses:
  *  - Quota spent: QuotaExceededError with `nextAllowedAt`; nothing was written.
  *  - Anything fails after the claim: the backup is marked FAILED and the claim refunded.
+ *  - The claim is held by a stuck backup (its claimer crashed before the execution
+ *    started, past a grace period; see `whyStuck`): take the claim over with one
+ *    conditional write naming the stuck backup (of concurrent callers exactly one
+ *    wins), fail the stuck backup, and go on as usual. A running backup is never stuck.
  */
 export async function startBackup(request: BackupRequest, deps: BackupDeps): Promise<Backup> {
   const account = await deps.records.getAccount(request.accountId);
@@ -34,11 +39,21 @@ export async function startBackup(request: BackupRequest, deps: BackupDeps): Pro
   const quota = QUOTA_PERIODS[account.tier];
   const now = deps.clock.now();
   const backupId = deps.ids.next('bk');
-  const claim = await deps.backups.claimQuota(request.accountId, {
-    backupId,
-    now: now.toISOString(),
-    nextAllowedAt: new Date(now.getTime() + quota.ms).toISOString(),
-  });
+  const wanted = { backupId, now: now.toISOString(), nextAllowedAt: new Date(now.getTime() + quota.ms).toISOString() };
+  let claim = await deps.backups.claimQuota(request.accountId, wanted);
+  // Refused, yet nobody holds the claim: it was given back in between (a failure or a sweep).
+  if (!claim.claimed && !claim.heldBy) claim = await deps.backups.claimQuota(request.accountId, wanted);
+  if (!claim.claimed && claim.heldBy) {
+    const stale = claim.heldBy;
+    const reason = await whyStuck(request.accountId, stale.backupId, stale.claimedAt, deps);
+    if (reason) {
+      claim = await deps.backups.claimQuota(request.accountId, { ...wanted, replacing: stale.backupId });
+      // Only the one caller that took the claim over fails the stuck backup: one email,
+      // one audit entry. Its refund is a no-op now (the claim is ours); if this fails,
+      // the scheduler's sweep or the next request finishes it.
+      if (claim.claimed) await failBackup({ accountId: request.accountId, backupId: stale.backupId, reason }, deps).catch(() => undefined);
+    }
+  }
   if (!claim.claimed) throw new QuotaExceededError(claim.nextAllowedAt, quota.tierLabel, quota.period, now);
 
   const backup: Backup = {
@@ -64,7 +79,7 @@ export async function startBackup(request: BackupRequest, deps: BackupDeps): Pro
     });
     await deps.workflows.start('backup', backupId, { accountId: request.accountId, backupId });
   } catch (error) {
-    await failBackup({ accountId: request.accountId, backupId, reason: 'The backup could not be started. Try again in a few minutes.' }, deps).catch(
+    await failBackup({ accountId: request.accountId, backupId, reason: NOT_STARTED_REASON }, deps).catch(
       () => deps.backups.refundQuota(request.accountId, backupId),
     );
     throw error;

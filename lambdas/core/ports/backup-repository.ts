@@ -1,7 +1,10 @@
 import type { Backup, BackupObject, BackupStatus, Page } from '../model.ts';
 
 /** The outcome of trying to claim an account's backup quota. */
-export type QuotaClaim = { claimed: true } | { claimed: false; nextAllowedAt: string };
+export type QuotaClaim =
+  | { claimed: true }
+  /** `heldBy`: the backup holding the claim (absent if the claim vanished meanwhile). */
+  | { claimed: false; nextAllowedAt: string; heldBy?: { backupId: string; claimedAt: string } };
 
 /** An account's scheduled-backup setting. */
 export interface BackupSchedule {
@@ -56,8 +59,11 @@ export interface BackupRepository {
    * Claims the account's quota for `backupId` with one conditional write: it succeeds
    * only when no claim exists or the existing one allows a new backup by `now`.
    * Concurrent callers therefore get exactly one success.
+   *
+   * With `replacing`, the claim also succeeds while that (stale) backup holds it: the
+   * take-over of a claim whose backup never started. Still one write, still one winner.
    */
-  claimQuota(accountId: string, claim: { backupId: string; now: string; nextAllowedAt: string }): Promise<QuotaClaim>;
+  claimQuota(accountId: string, claim: { backupId: string; now: string; nextAllowedAt: string; replacing?: string }): Promise<QuotaClaim>;
   /** Gives the quota back, but only if `backupId` still holds it (never a newer backup's claim). */
   refundQuota(accountId: string, backupId: string): Promise<void>;
 

@@ -14,7 +14,7 @@ import type { BackupDeps } from '#core/backups/backup-deps.ts';
  */
 export class MemoryBackups implements BackupRepository {
   readonly backups = new Map<string, StoredBackup>();
-  readonly quota = new Map<string, { backupId: string; nextAllowedAt: string }>();
+  readonly quota = new Map<string, { backupId: string; nextAllowedAt: string; claimedAt?: string }>();
   readonly schedules = new Map<string, BackupSchedule>();
 
   async getBackup(accountId: string, backupId: string) {
@@ -40,10 +40,12 @@ export class MemoryBackups implements BackupRepository {
     backup.objects ??= [];
     backup.objects[order] = { ...object };
   }
-  async claimQuota(accountId: string, claim: { backupId: string; now: string; nextAllowedAt: string }): Promise<QuotaClaim> {
+  async claimQuota(accountId: string, claim: { backupId: string; now: string; nextAllowedAt: string; replacing?: string }): Promise<QuotaClaim> {
     const current = this.quota.get(accountId);
-    if (current && current.nextAllowedAt > claim.now) return { claimed: false, nextAllowedAt: current.nextAllowedAt };
-    this.quota.set(accountId, { backupId: claim.backupId, nextAllowedAt: claim.nextAllowedAt });
+    if (current && current.nextAllowedAt > claim.now && current.backupId !== claim.replacing) {
+      return { claimed: false, nextAllowedAt: current.nextAllowedAt, heldBy: { backupId: current.backupId, claimedAt: current.claimedAt ?? claim.now } };
+    }
+    this.quota.set(accountId, { backupId: claim.backupId, nextAllowedAt: claim.nextAllowedAt, claimedAt: claim.now });
     return { claimed: true };
   }
   async refundQuota(accountId: string, backupId: string) {
@@ -134,7 +136,11 @@ export function memoryDeps(now = '2026-11-26T10:00:00.000Z'): TestDeps {
     records: new MemoryRecords() as MemoryRecords & BackupDeps['records'],
     audit: { append: async (entry) => void audited.push(entry), list: async () => ({ items: audited }) },
     mailer: { send: async (email) => void sent.push(email) },
-    workflows: { start: async (_workflow, name, input) => void started.push({ name, input }) },
+    workflows: {
+      start: async (_workflow, name, input) => void started.push({ name, input }),
+      // Started executions run until a test says otherwise.
+      describe: async (_workflow, name) => (started.some((execution) => execution.name === name) ? { status: 'RUNNING' } : undefined),
+    },
     clock: { now: () => new Date(time), set: (iso) => void (time = Date.parse(iso)) },
     ids: { next: (prefix) => `${prefix}_${String(++sequence).padStart(6, '0')}` },
     config: { appUrl: 'https://app.example' },
