@@ -4,7 +4,7 @@ import { ZipArchive } from 'archiver';
 import { StepFailedError, TransientError } from '../errors.ts';
 import type { BackupManifest, BackupObject } from '../model.ts';
 import type { BackupDeps } from './backup-deps.ts';
-import { csvFileName, partKey, partsPrefix, zipKey } from './backup-policy.ts';
+import { backupPrefix, csvFileName, partKey, partsPrefix, zipKey } from './backup-policy.ts';
 import type { BackupRef } from './list-backup-objects.ts';
 
 /** What each export left behind, as the Map state collected it. */
@@ -34,6 +34,9 @@ type ManifestFile = BackupManifest['files'][number];
  *  4. The archive streams into one multipart upload: no file is ever held in memory.
  *  5. Record the zip key, its size and the manifest's files on the backup, then delete
  *     the part files (the zip now holds them).
+ *
+ * Alternate course: the backup FAILED while the zip was written: delete everything it
+ * has in the bucket (the zip included) and stop.
  *
  * Object types without records get no file (PRODUCT.md, Backup 2).
  */
@@ -93,7 +96,14 @@ async function writeZip(input: ZipBackupInput, deps: Pick<BackupDeps, 'backups' 
       : { objectType: summary.objectType, records: 0, status: 'EXPORTED' };
   });
   const stored = await deps.backups.updateBackup(accountId, backupId, { zipKey: key, sizeBytes: bytes, completedAt, objects }, ['RUNNING']);
-  if (!stored) throw new StepFailedError(`Backup ${backupId} stopped running while it was being zipped.`);
+  if (!stored) {
+    // The backup failed while this ran (a timeout or stop: the invocation outlives its
+    // execution), and the failure step's cleanup may have come and gone before the upload
+    // completed: remove the zip rather than leave a FAILED backup's data in the bucket.
+    const now = await deps.backups.getBackup(accountId, backupId);
+    if (!now || now.status === 'FAILED') await deps.blobs.deletePrefix(backupPrefix(accountId, backupId));
+    throw new StepFailedError(`Backup ${backupId} stopped running while it was being zipped.`);
+  }
   await deps.blobs.deletePrefix(partsPrefix(accountId, backupId));
   return { accountId, backupId, sizeBytes: bytes };
 }

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import yauzl from 'yauzl';
 import { describe, expect, it } from 'vitest';
+import { failBackup } from '#core/backups/fail-backup.ts';
 import { zipBackup } from '#core/backups/zip-backup.ts';
 import type { BackupManifest } from '#core/model.ts';
 import { memoryDeps } from './in-memory-ports.ts';
@@ -84,5 +86,34 @@ describe('zipBackup', () => {
     const deps = setUp();
     deps.blobs.objects.delete('backups/acme/bk_1/parts/contacts/00002.csv');
     await expect(zipBackup(input, deps)).rejects.toMatchObject({ name: 'StepFailedError', message: 'Zipping the exported files failed: an internal error occurred.' });
+  });
+});
+
+describe('zipBackup after the backup failed meanwhile', () => {
+  it('deletes the zip it just wrote and fails, so that a FAILED backup keeps no files', async () => {
+    const deps = setUp();
+    const upload = deps.blobs.upload.bind(deps.blobs);
+    // The execution timed out while the zip streamed; the status-change rule failed the
+    // backup and deleted its prefix before this (still running) invocation finished.
+    // A multipart upload's object only appears when it completes: after that cleanup.
+    deps.blobs.upload = async (key: string, body: Readable) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of body) chunks.push(Buffer.from(chunk as Buffer));
+      await failBackup({ accountId: 'acme', backupId: 'bk_1', reason: 'The backup took longer than the time allowed and was stopped.' }, deps);
+      return upload(key, Readable.from([Buffer.concat(chunks)]));
+    };
+    await expect(zipBackup(input, deps)).rejects.toMatchObject({ name: 'StepFailedError' });
+    expect([...deps.blobs.objects.keys()].filter((key) => key.startsWith('backups/acme/bk_1/'))).toEqual([]);
+    expect(deps.backups.backups.get('acme/bk_1')).toMatchObject({ status: 'FAILED' });
+    expect(deps.backups.backups.get('acme/bk_1')!.zipKey).toBeUndefined();
+  });
+
+  it('never deletes the zip of a backup that SUCCEEDED', async () => {
+    const deps = setUp();
+    await zipBackup(input, deps);
+    await deps.backups.updateBackup('acme', 'bk_1', { status: 'SUCCEEDED' }, ['RUNNING']);
+    // A late duplicate of the zip step finds the backup finished and must leave it alone.
+    await expect(zipBackup(input, deps)).rejects.toMatchObject({ name: 'StepFailedError' });
+    expect(deps.blobs.objects.has('backups/acme/bk_1/crm-backup-acme-2026-11-26.zip')).toBe(true);
   });
 });
