@@ -31,8 +31,14 @@ export async function runScheduledBackups(deps: BackupDeps): Promise<ScheduledRu
   const run: ScheduledRun = { started: [], waiting: [], failed: [], recovered: [] };
   for (const schedule of await deps.backups.listEnabledSchedules()) {
     try {
-      // A backup stuck since a crash would otherwise hold the account's quota for a whole period.
-      for (const backupId of await sweepStuckBackups(schedule.accountId, deps)) run.recovered.push({ accountId: schedule.accountId, backupId });
+      // A backup stuck since a crash would otherwise hold the account's quota for a whole
+      // period. The sweep failing (say, its email bounces for good) must not keep the
+      // account from its scheduled backup: it is reported and tried again next run.
+      const swept = await sweepStuckBackups(schedule.accountId, deps).catch((error: unknown) => {
+        run.failed.push({ accountId: schedule.accountId, error: `Sweeping stuck backups failed: ${(error as Error).message}` });
+        return [];
+      });
+      for (const backupId of swept) run.recovered.push({ accountId: schedule.accountId, backupId });
       const backup = await startBackup({ accountId: schedule.accountId, requestedBy: schedule.email ?? 'schedule', trigger: 'schedule' }, deps);
       run.started.push({ accountId: schedule.accountId, backupId: backup.id });
     } catch (error) {

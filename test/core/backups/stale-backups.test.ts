@@ -138,3 +138,20 @@ describe('runScheduledBackups sweep', () => {
     expect(run.waiting).toHaveLength(1);
   });
 });
+
+describe('runScheduledBackups sweep failures', () => {
+  it('still starts the scheduled backup when failing a stuck one keeps failing', async () => {
+    const deps = withAccount();
+    await deps.backups.putSchedule({ accountId: 'acme', enabled: true, email: 'a@x' });
+    await queueThenDie(deps);
+    // The failure email bounces for good: the failure step cannot finish, but it refunds first.
+    deps.mailer.send = async () => {
+      throw new Error('mailbox unavailable');
+    };
+    deps.clock.set(at(START_GRACE_MS + 1));
+    const run = await runScheduledBackups(deps);
+    expect(run.started).toHaveLength(1);
+    expect(run.failed).toEqual([{ accountId: 'acme', error: 'Sweeping stuck backups failed: mailbox unavailable' }]);
+    expect(deps.backups.backups.get('acme/bk_queued')).toMatchObject({ status: 'FAILED', error: NOT_STARTED_REASON });
+  });
+});
