@@ -38,6 +38,8 @@ const { values } = parseArgs({
     'heap-mb': { type: 'string', default: '256' },
     /** Reuse a DATA_DIR from an earlier run: only edit again and run the isolated steps. */
     'steps-only': { type: 'boolean', default: false },
+    /** The API's planning budget (default 20 s); 0 sends every plan to the restore-plan state machine. */
+    'plan-budget-ms': { type: 'string' },
     worker: { type: 'string' },
     config: { type: 'string' },
     input: { type: 'string' },
@@ -68,7 +70,9 @@ function instrument(deps: AppDeps): AppDeps {
     if (started) invocations.maxApplyMs = Math.max(invocations.maxApplyMs, Date.now() - started);
     return restores.saveSegmentProgress(...args);
   };
-  return { ...deps, restores: wrapped };
+  const planBudgetMs = values['plan-budget-ms'] === undefined ? undefined : Number(values['plan-budget-ms']);
+  const config = planBudgetMs === undefined ? deps.config : { ...deps.config, restoreTuning: { ...deps.config.restoreTuning, planBudgetMs } };
+  return { ...deps, restores: wrapped, config };
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -110,9 +114,15 @@ try {
 
   const changed = await editAll('');
 
-  const plan = await time('plan (POST restore-plans, synchronous)', async () =>
-    (await api('POST', `/v1/backups/${backup.id}/restore-plans`, { objectType: 'deals', properties: ['dealstage', 'amount'] })).body,
-  );
+  const plan = await time('plan (POST restore-plans → READY)', async () => {
+    const started = Date.now();
+    const posted = await api('POST', `/v1/backups/${backup.id}/restore-plans`, { objectType: 'deals', properties: ['dealstage', 'amount'] });
+    console.log(`  POST answered ${posted.status} ${posted.body.status} after ${seconds(Date.now() - started)}${posted.body.progress ? ` (${posted.body.progress.done}/${posted.body.progress.total})` : ''}`);
+    if (posted.status !== 202) return posted.body;
+    await runtime.idle(); // the restore-plan state machine
+    return (await api('GET', `/v1/restore-plans/${posted.body.id}`)).body;
+  });
+  if (plan.status !== 'READY') throw new Error(`plan ${plan.status}: ${plan.error}`);
   console.log(`  plan: ${JSON.stringify({ recordsInBackup: plan.recordsInBackup, recordsToChange: plan.recordsToChange, recordsUnchanged: plan.recordsUnchanged, recordsMissing: plan.recordsMissing, perProperty: plan.perProperty })}`);
   const segments = (await runtime.deps.restores.getPlan('acme', plan.id))!.segments.length;
 
@@ -173,7 +183,8 @@ async function runWorker(worker: string, config: AppConfig, input: Record<string
   const caller = { userId: 'bench', email: 'bench@crm-backup.local', accountId: 'acme', superAdmin: true, sso: true };
   const started = Date.now();
   if (worker === 'plan') {
-    const plan = await planRestore(caller, input.backupId, { objectType: 'deals', properties: ['dealstage', 'amount'] }, deps);
+    // One invocation for the whole plan, as build-restore-plan runs it within its 15 minutes.
+    const { plan } = await planRestore(caller, input.backupId, { objectType: 'deals', properties: ['dealstage', 'amount'] }, deps, { keepGoing: () => true });
     report({ planId: plan.id, recordsToChange: plan.recordsToChange });
   } else {
     const plan = (await deps.restores.getPlan('acme', input.planId))!;

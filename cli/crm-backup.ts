@@ -22,8 +22,10 @@ Commands:
   backup show <id>                       one backup, with its object types
   backup download <id> [-o FILE]         download the zip, then verify it against its manifest
   verify <file.zip>                      check a downloaded zip offline (counts, SHA-256, damage)
-  restore plan <backupId> --object TYPE --properties a,b
-                                         compute what a restore would change (changes nothing)
+  restore plan <backupId> --object TYPE --properties a,b [--no-wait]
+                                         compute what a restore would change (changes nothing);
+                                         big object types take a while: progress is shown unless --no-wait
+  restore plan-show <planId>             a plan, or how far its computation is
   restore apply <planId> --yes [--totp CODE] [--no-wait]
                                          run a plan: it changes data and cannot be undone
   restore list [--limit N] [--cursor C]  the restore history, newest first
@@ -129,6 +131,7 @@ async function main(argv: string[]): Promise<number> {
     case 'backup show': return backupShow(options, one(args, 'backup show <id>'));
     case 'backup download': return backupDownload(options, one(args, 'backup download <id>'));
     case 'restore plan': return restorePlan(options, one(args, 'restore plan <backupId>'));
+    case 'restore plan-show': return restorePlanShow(options, one(args, 'restore plan-show <planId>'));
     case 'restore apply': return restoreApply(options, one(args, 'restore apply <planId>'));
     case 'restore show': return restoreShow(options, one(args, 'restore show <restoreId>'));
     case 'restore list': return none(args, 'restore list'), restoreList(options);
@@ -410,6 +413,10 @@ async function verify(options: Options, file: string): Promise<number> {
 
 interface RestorePlan {
   id: string;
+  /** PLANNING (big object types, then `progress`), READY, or FAILED (then `error`). */
+  status?: 'PLANNING' | 'READY' | 'FAILED';
+  progress?: { done: number; total: number };
+  error?: string;
   backupId: string;
   objectType: string;
   properties: string[];
@@ -426,7 +433,38 @@ async function restorePlan(options: Options, backupId: string): Promise<number> 
   if (!options.object) throw new UsageError('restore plan needs --object TYPE (e.g. --object deals)');
   if (!options.properties) throw new UsageError('restore plan needs --properties a,b (the internal property names)');
   const properties = options.properties.split(',').map((name) => name.trim()).filter(Boolean);
-  const plan = await call<RestorePlan>(options, 'POST', `/v1/backups/${encodeURIComponent(backupId)}/restore-plans`, { objectType: options.object, properties });
+  let plan = await call<RestorePlan>(options, 'POST', `/v1/backups/${encodeURIComponent(backupId)}/restore-plans`, { objectType: options.object, properties });
+  if (plan.status === 'PLANNING' && options.noWait) {
+    print(options, plan, () => `Restore plan ${plan.id} is being computed (${plan.progress?.done ?? 0}/${plan.progress?.total ?? '?'} records compared). Show it with: crm-backup restore plan-show ${plan.id}`);
+    return 0;
+  }
+  if (plan.status === 'PLANNING') {
+    const progress = new Progress();
+    while (plan.status === 'PLANNING') {
+      progress.update('Planning', plan.progress?.done ?? 0, plan.progress?.total ?? 0, 'records compared');
+      await sleep(POLL_MS);
+      plan = await call<RestorePlan>(options, 'GET', `/v1/restore-plans/${encodeURIComponent(plan.id)}`);
+    }
+    progress.end();
+  }
+  return printPlan(options, plan);
+}
+
+async function restorePlanShow(options: Options, planId: string): Promise<number> {
+  const plan = await call<RestorePlan>(options, 'GET', `/v1/restore-plans/${encodeURIComponent(planId)}`);
+  if (plan.status === 'PLANNING') {
+    print(options, plan, () => `Restore plan ${plan.id} is being computed (${plan.progress?.done ?? 0}/${plan.progress?.total ?? '?'} records compared).`);
+    return 0;
+  }
+  return printPlan(options, plan);
+}
+
+/** A READY plan as tables; a FAILED one as its reason (exit 1). */
+function printPlan(options: Options, plan: RestorePlan): number {
+  if (plan.status === 'FAILED') {
+    if (options.json) print(options, plan, () => '');
+    throw new CommandFailedError(`restore plan ${plan.id} failed: ${plan.error ?? 'no reason given'}`);
+  }
   const quote = (value: string) => (value === '' ? '(blank)' : JSON.stringify(value));
   print(options, plan, () =>
     [

@@ -76,7 +76,14 @@ export const PERMISSIONS: Record<string, FunctionPermissions> = {
     appTable: 'readWrite',
     backupBucket: { read: ['backups/', 'plans/'], write: ['plans/'], delete: ['plans/'] },
     secretsKey: 'encryptDecrypt',
-    stateMachines: { restore: ['start'] },
+    stateMachines: { restore: ['start'], 'restore-plan': ['start'] },
+  },
+  // Continues a big plan: reads the backup zip and today's records, writes plan segments,
+  // deletes them if the plan fails; saves the plan's checkpoints and audits it.
+  'build-restore-plan': {
+    dataTable: 'read',
+    appTable: 'readWrite',
+    backupBucket: { read: ['backups/', 'plans/'], write: ['plans/'], delete: ['plans/'] },
   },
   // Applies plan segments to records, renews the lock, publishes change events.
   'apply-restore-batch': { dataTable: 'readWrite', appTable: 'readWrite', backupBucket: { read: ['plans/'] }, putEvents: true },

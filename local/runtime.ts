@@ -120,6 +120,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     backupBucketName: bucket,
     backupStateMachineArn: stateMachineArn('backup'),
     restoreStateMachineArn: stateMachineArn('restore'),
+    restorePlanStateMachineArn: stateMachineArn('restore-plan'),
     senderEmail: 'backups@crm-backup.local',
     appUrl: '',
     local: {

@@ -31,8 +31,29 @@ export class DynamoDbRestoreRepository implements RestoreRepository, ImportLog {
   }
 
   async getPlan(accountId: string, planId: string): Promise<StoredPlan | undefined> {
-    const { Item } = await this.send(new GetCommand({ TableName: this.tableName, Key: { pk: partition(accountId), sk: `PLAN#${planId}` } }));
+    // Consistent: the planning step reads the checkpoint the API or its previous run just wrote.
+    const { Item } = await this.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: partition(accountId), sk: `PLAN#${planId}` }, ConsistentRead: true }),
+    );
     return Item?.plan as StoredPlan | undefined;
+  }
+
+  async savePlan(plan: StoredPlan, fromRecords?: number): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: partition(plan.accountId), sk: `PLAN#${plan.id}`, plan, ttl: Math.ceil(Date.parse(plan.expiresAt) / 1000) },
+          ConditionExpression: `#plan.#status = :planning${fromRecords === undefined ? '' : ' AND #plan.#records = :from'}`,
+          ExpressionAttributeNames: { '#plan': 'plan', '#status': 'status', ...(fromRecords === undefined ? {} : { '#records': 'recordsInBackup' }) },
+          ExpressionAttributeValues: { ':planning': 'PLANNING', ...(fromRecords === undefined ? {} : { ':from': fromRecords }) },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      rethrowTransient(error, 'The restore store');
+    }
   }
 
   async createRestore(restore: StoredRestore): Promise<void> {

@@ -87,6 +87,14 @@ export const FUNCTIONS = {
     memoryMb: 1024,
     description: 'Restore step: apply the next part of one plan segment (resumable, idempotent)',
   },
+  // Plans too big for the API call continue here, from segment checkpoints; it stops
+  // with 60 s left and the restore-plan state machine invokes it again.
+  'build-restore-plan': {
+    entry: 'build-restore-plan.ts',
+    timeoutSeconds: 900,
+    memoryMb: 1769,
+    description: 'Restore planning step: compare the next segments of a big plan (resumable)',
+  },
   'finalize-restore': {
     entry: 'finalize-restore.ts',
     timeoutSeconds: 60,
@@ -131,6 +139,7 @@ export const API_ROUTES: Record<string, FunctionName> = {
 export const STATE_MACHINES: Record<string, { file: string }> = {
   backup: { file: 'backup.asl.json' },
   restore: { file: 'restore.asl.json' },
+  'restore-plan': { file: 'restore-plan.asl.json' },
 };
 
 /**

@@ -17,6 +17,14 @@ const planBody = z.strictObject({
     .refine((names) => new Set(names).size === names.length, 'must not name a property twice'),
 });
 
+/** Planning time inside the API call; beyond it the plan continues in the background. */
+const PLAN_BUDGET_MS = 20_000;
+/**
+ * Time kept after a stop (API Gateway gives up at 29 s): the checkpoint and the state
+ * machine start take well under a second, a slow one a few.
+ */
+const API_RESERVE_MS = 8_000;
+
 // Ids in paths: longer ones cannot exist, and DynamoDB refuses keys over 1 KB with an error that would be a 500.
 const idParam = z.string().min(1).max(128);
 
@@ -33,8 +41,16 @@ const restoreBody = z.strictObject({
  */
 export function createHandler(deps: AppDeps) {
   return httpApi({
-    'POST /v1/backups/{id}/restore-plans': async ({ caller, params, body }) =>
-      json(201, await planRestore(caller, parseInput(idParam, params.id, 'path'), parseInput(planBody, body), deps)),
+    'POST /v1/backups/{id}/restore-plans': async ({ caller, params, body, context }) => {
+      // Plan within the API call while there is time (201, as for most object types);
+      // a big one answers 202 PLANNING and the restore-plan state machine goes on.
+      const budgetMs = deps.config.restoreTuning?.planBudgetMs ?? PLAN_BUDGET_MS;
+      const stopBelowMs = Math.max(API_RESERVE_MS, context.getRemainingTimeInMillis() - budgetMs);
+      const outcome = await planRestore(caller, parseInput(idParam, params.id, 'path'), parseInput(planBody, body), deps, {
+        keepGoing: () => context.getRemainingTimeInMillis() > stopBelowMs,
+      });
+      return outcome.ready ? json(201, outcome.plan) : json(202, outcome.plan);
+    },
     'GET /v1/restore-plans/{planId}': async ({ caller, params }) => json(200, await getRestorePlan(caller, parseInput(idParam, params.planId, 'path'), deps)),
     'POST /v1/restores': async ({ caller, body }) => {
       const request = parseInput(restoreBody, body);

@@ -12,6 +12,8 @@ export interface AppConfig {
   backupBucketName: string;
   backupStateMachineArn: string;
   restoreStateMachineArn: string;
+  /** Continues restore plans too big to finish within an API call (absent: none). */
+  restorePlanStateMachineArn?: string;
   /** SES identity that notification emails come from. */
   senderEmail: string;
   /** Base URL of the web page, for links in emails (`${appUrl}/backups/{id}`). */
@@ -21,7 +23,7 @@ export interface AppConfig {
   /** EventBridge bus for record change events (absent: events are only stored). */
   eventBusName?: string;
   /** Restore plan segment and batch sizes; tests shrink them (defaults in core/restores). */
-  restoreTuning?: { segmentRecords?: number; batchRecords?: number };
+  restoreTuning?: { segmentRecords?: number; batchRecords?: number; planBudgetMs?: number; planSegmentsPerInvocation?: number };
   /** Only in the local runtime: the stand-ins' addresses and their fixed credentials. */
   local?: LocalEndpoints;
 }
@@ -49,6 +51,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
     backupBucketName: required('BACKUP_BUCKET_NAME'),
     backupStateMachineArn: env.BACKUP_STATE_MACHINE_ARN ?? '',
     restoreStateMachineArn: env.RESTORE_STATE_MACHINE_ARN ?? '',
+    restorePlanStateMachineArn: env.RESTORE_PLAN_STATE_MACHINE_ARN ?? '',
     senderEmail: env.SENDER_EMAIL ?? '',
     appUrl: env.APP_URL ?? '',
     secretsKeyId: env.SECRETS_KEY_ID,

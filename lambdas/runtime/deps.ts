@@ -78,7 +78,11 @@ export function buildDeps(config: AppConfig, overrides: DepsOverrides = {}): App
     mailer: new SesMailer(clients.ses, config.senderEmail),
     blobs: new S3BlobStore(clients.s3, config.backupBucketName),
     backups: new DynamoDbBackupRepository(clients.dynamodb, config.appTableName),
-    workflows: new SfnWorkflowStarter(clients.stepFunctions, { backup: config.backupStateMachineArn, restore: config.restoreStateMachineArn }),
+    workflows: new SfnWorkflowStarter(clients.stepFunctions, {
+      backup: config.backupStateMachineArn,
+      restore: config.restoreStateMachineArn,
+      'restore-plan': config.restorePlanStateMachineArn ?? '',
+    }),
     restores: new DynamoDbRestoreRepository(clients.dynamodb, config.appTableName),
     imports: new DynamoDbRestoreRepository(clients.dynamodb, config.appTableName),
     lock: new DynamoDbRestoreLock(clients.dynamodb, config.appTableName),

@@ -15,6 +15,8 @@ export interface ApiRequest {
   /** The JSON body, parsed; undefined when there is none. */
   body: unknown;
   event: ApiEvent;
+  /** The Lambda context: a route that does long work reads its remaining time here. */
+  context: Context;
 }
 
 export type Route = (request: ApiRequest) => Promise<ApiResult>;
@@ -30,7 +32,7 @@ export const MAX_BODY_BYTES = 64 * 1024;
 export function httpApi(routes: Record<string, Route>) {
   return middy<ApiEvent, ApiResult, Error, Context>()
     .use(errorResponses())
-    .handler(async (event) => {
+    .handler(async (event, context) => {
       const route = routes[event.routeKey];
       if (!route) return json(404, { error: { code: 'NOT_FOUND', message: `No such endpoint: ${event.routeKey}` } });
       const caller = callerFromClaims(event.requestContext.authorizer?.jwt?.claims as Record<string, unknown> | undefined);
@@ -40,6 +42,7 @@ export function httpApi(routes: Record<string, Route>) {
         query: (event.queryStringParameters ?? {}) as Record<string, string>,
         body: parseJsonBody(event),
         event,
+        context,
       });
     });
 }

@@ -18,6 +18,12 @@ export interface RestoreRepository {
   /** Stores a plan; it disappears on its own after `expiresAt` (TTL). */
   putPlan(plan: StoredPlan): Promise<void>;
   getPlan(accountId: string, planId: string): Promise<StoredPlan | undefined>;
+  /**
+   * Replaces a PLANNING plan (a checkpoint, READY or FAILED) only while it is still
+   * PLANNING and, if `fromRecords` is given, still at that checkpoint: of two
+   * invocations resuming from the same checkpoint, one wins. Answers whether it did.
+   */
+  savePlan(plan: StoredPlan, fromRecords?: number): Promise<boolean>;
 
   /** Stores a new restore; a second call with the same id changes nothing. */
   createRestore(restore: StoredRestore): Promise<void>;

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { CsvError, parse } from 'csv-parse';
 import type { Caller } from '../caller.ts';
 import { requireSuperAdmin } from '../caller.ts';
-import { ArchiveIntegrityError, ConflictError, GoneError, NotFoundError, ValidationError } from '../errors.ts';
+import { ArchiveIntegrityError, ClientError, ConflictError, GoneError, NotFoundError, ValidationError } from '../errors.ts';
 import { isRestorable, isRestorableProperty, type Backup, type CrmRecord, type ObjectType } from '../model.ts';
 import type { AuditLog } from '../ports/audit-log.ts';
 import type { BlobStore } from '../ports/blob-store.ts';
@@ -10,11 +10,11 @@ import type { Clock } from '../ports/clock.ts';
 import type { IdGenerator } from '../ports/ids.ts';
 import type { RecordStore } from '../ports/record-store.ts';
 import type { RestoreRepository } from '../ports/restore-repository.ts';
+import type { WorkflowStarter } from '../ports/workflow-starter.ts';
 import {
   PLAN_LIFETIME_HOURS,
   planSegmentKey,
   type PlannedChange,
-  type PlanSegment,
   type RestorePlanView,
   type StoredPlan,
 } from './restore-model.ts';
@@ -26,6 +26,10 @@ export interface RestoreTuning {
   segmentRecords?: number;
   /** Most records one apply-batch invocation handles before handing back a cursor. */
   batchRecords?: number;
+  /** How long the API plans before it answers 202 and lets the plan state machine go on. */
+  planBudgetMs?: number;
+  /** Most segments one planning invocation completes (tests: force a resume). */
+  planSegmentsPerInvocation?: number;
 }
 
 export interface PlanRestoreDeps {
@@ -36,12 +40,27 @@ export interface PlanRestoreDeps {
   audit: AuditLog;
   clock: Clock;
   ids: IdGenerator;
+  workflows: WorkflowStarter;
   config: { restoreTuning?: RestoreTuning };
 }
 
 export interface PlanRequest {
   objectType: string;
   properties: string[];
+}
+
+/**
+ * How long one invocation may plan: asked before each backed-up row with the number of
+ * segments this invocation completed. Stopping loses at most the segment in progress.
+ */
+export interface PlanningRun {
+  keepGoing(segmentsCompleted: number): boolean;
+}
+
+/** What the API answers: the plan, and whether it is READY (201) or still PLANNING (202). */
+export interface PlanOutcome {
+  ready: boolean;
+  plan: RestorePlanView;
 }
 
 /**
@@ -59,6 +78,8 @@ const SAMPLE_SIZE = 10;
 const SAMPLE_VALUE_CHARS = 200;
 /** The whole sample stays far below DynamoDB's 400 KB item limit, however many properties are chosen. */
 const SAMPLE_BUDGET_BYTES = 64 * 1024;
+/** What a plan failed by an unexpected error says (the details are in the logs). */
+export const PLANNING_STOPPED = 'An internal error stopped the planning; nothing was changed. Make a new plan.';
 
 /**
  * Computes what restoring some properties of one object type from a backup would
@@ -73,68 +94,159 @@ const SAMPLE_BUDGET_BYTES = 64 * 1024;
  *     changes, clears, missing and unchanged records per property.
  *  4. Write the backed-up values of the chosen properties to segment files in S3: they
  *     are the restore's source, so the executed restore applies exactly what was checked.
- *  5. Store the plan (counts, sample, segments) and audit it.
+ *  5. Store the plan as READY (counts, sample, segments) and audit it.
+ * Alternate course: the run's budget ends first (a big object type): store the plan as
+ *  PLANNING at its last completed segment and start the `restore-plan` state machine
+ *  (execution name = plan id), which goes on with buildRestorePlan.
  * Alternate course: a damaged archive deletes the segment files written so far and
- * stores no plan.
+ *  stores no plan.
  */
-export async function planRestore(caller: Caller, backupId: string, request: PlanRequest, deps: PlanRestoreDeps): Promise<RestorePlanView> {
+export async function planRestore(caller: Caller, backupId: string, request: PlanRequest, deps: PlanRestoreDeps, run: PlanningRun): Promise<PlanOutcome> {
   requireSuperAdmin(caller);
   const backup = await requireRestorableBackup(caller.accountId, backupId, deps);
   const objectType = await requireRestorableSelection(caller.accountId, request, deps.records);
-  const backupObject = backup.objects?.find((object) => object.objectType === objectType.name);
-  if (!backupObject?.file || !backupObject.sha256 || backupObject.bytes === undefined || !backup.zipKey) {
-    throw new ValidationError(`This backup holds no ${objectType.pluralLabel.toLowerCase()} to restore.`, { field: 'objectType' });
-  }
+  const source = planSource(backup, objectType);
 
-  const planId = deps.ids.next('pl');
   const now = deps.clock.now();
-  const segmentRecords = deps.config.restoreTuning?.segmentRecords ?? DEFAULT_SEGMENT_RECORDS;
-  let tally: Tally;
-  try {
-    const csv = await openVerifiedZipEntry(deps.blobs, backup.zipKey, {
-      name: backupObject.file,
-      bytes: backupObject.bytes,
-      sha256: backupObject.sha256,
-    });
-    tally = await compareWithToday(caller.accountId, objectType, request.properties, csv, segmentRecords, planId, deps);
-  } catch (error) {
-    await deps.blobs.deletePrefix(`plans/${caller.accountId}/${planId}/`).catch(() => undefined);
-    if (error instanceof ArchiveIntegrityError) {
-      // The download people hold and the restore source must be the same bytes: refuse, plainly.
-      throw new ConflictError('BACKUP_DAMAGED', `${error.message} Nothing was planned or changed; restore from another backup.`);
-    }
-    throw error;
-  }
-
-  const plan: StoredPlan = {
-    id: planId,
+  const started: StoredPlan = {
+    id: deps.ids.next('pl'),
+    status: 'PLANNING',
     accountId: caller.accountId,
     backupId: backup.id,
     objectType: objectType.name,
     properties: request.properties,
-    recordsInBackup: tally.records,
-    recordsToChange: tally.toChange,
-    recordsUnchanged: tally.unchanged,
-    recordsMissing: tally.missing,
-    perProperty: request.properties.map((name) => ({ name, toChange: tally.perProperty.get(name)!.toChange, toClear: tally.perProperty.get(name)!.toClear })),
-    sample: tally.sample,
+    recordsInBackup: 0,
+    recordsToChange: 0,
+    recordsUnchanged: 0,
+    recordsMissing: 0,
+    perProperty: request.properties.map((name) => ({ name, toChange: 0, toClear: 0 })),
+    sample: [],
     createdAt: now.toISOString(),
     expiresAt: new Date(Math.min(now.getTime() + PLAN_LIFETIME_HOURS * 3_600_000, Date.parse(backup.expiresAt!))).toISOString(),
     requestedBy: caller.email || caller.userId,
-    segments: tally.segments,
+    segments: [],
+    progress: { done: 0, total: source.records },
   };
-  await deps.restores.putPlan(plan);
+  let step: PlanStep;
+  try {
+    step = await advancePlan(started, source, objectType, deps, run);
+  } catch (error) {
+    await deps.blobs.deletePrefix(planPrefix(started)).catch(() => undefined);
+    if (error instanceof ArchiveIntegrityError) throw new ConflictError('BACKUP_DAMAGED', damagedSentence(error));
+    throw error;
+  }
+  if (step.done) {
+    const ready = readyPlan(step.plan);
+    await deps.restores.putPlan(ready);
+    await auditPlanned(ready, objectType, deps);
+    return { ready: true, plan: toPlanView(ready) };
+  }
+  await deps.restores.putPlan(step.plan);
+  try {
+    await deps.workflows.start('restore-plan', started.id, { accountId: started.accountId, planId: started.id } satisfies PlanJob);
+  } catch (error) {
+    await failPlan(step.plan, PLANNING_STOPPED, deps);
+    throw error;
+  }
+  return { ready: false, plan: toPlanView(step.plan) };
+}
+
+/** What the `restore-plan` state machine hands its steps: ids only. */
+export interface PlanJob {
+  accountId: string;
+  planId: string;
+}
+
+/**
+ * Goes on with a PLANNING plan from its checkpoint, for as long as `run` allows
+ * (the `restore-plan` state machine loops until `done`).
+ *
+ * Primary course:
+ *  1. Load the plan; anything but PLANNING is done (a repeated step changes nothing).
+ *  2. Re-open the CSV, skip the rows already planned, compare and write segments on.
+ *  3. Out of time: save the new checkpoint (only if still at the old one, so of two
+ *     duplicate invocations one counts) and answer not done.
+ *  4. End of the CSV, its SHA-256 verified: store the plan READY and audit it.
+ * Alternate course: the backup expired or is damaged, or the property is not in it:
+ *  the plan becomes FAILED with that sentence and its segment files are deleted.
+ */
+export async function buildRestorePlan(job: PlanJob, deps: PlanRestoreDeps, run: PlanningRun): Promise<{ done: boolean }> {
+  const plan = await deps.restores.getPlan(job.accountId, job.planId);
+  if (!plan || plan.status !== 'PLANNING') return { done: true };
+  let step: PlanStep;
+  let objectType: ObjectType | undefined;
+  try {
+    const backup = await requireRestorableBackup(plan.accountId, plan.backupId, deps);
+    objectType = await deps.records.getObjectType(plan.accountId, plan.objectType);
+    if (!objectType) throw new ValidationError(`"${plan.objectType}" is no longer an object type of this account.`, { field: 'objectType' });
+    step = await advancePlan(plan, planSource(backup, objectType), objectType, deps, run);
+  } catch (error) {
+    if (error instanceof ArchiveIntegrityError) await failPlan(plan, damagedSentence(error), deps);
+    else if (error instanceof ClientError) await failPlan(plan, error.message, deps);
+    else throw error;
+    return { done: true };
+  }
+  if (!step.done) {
+    await deps.restores.savePlan(step.plan, plan.recordsInBackup);
+    return { done: false };
+  }
+  const ready = readyPlan(step.plan);
+  if (await deps.restores.savePlan(ready, plan.recordsInBackup)) await auditPlanned(ready, objectType, deps);
+  return { done: true };
+}
+
+/**
+ * Ends a PLANNING plan as FAILED with a sentence, deleting its segment files: the
+ * `restore-plan` state machine's failure step, and the API's when it cannot start it.
+ */
+export async function failPlan(plan: Pick<StoredPlan, 'accountId' | 'id'>, reason: string, deps: Pick<PlanRestoreDeps, 'restores' | 'blobs'>): Promise<void> {
+  const current = await deps.restores.getPlan(plan.accountId, plan.id);
+  if (!current || current.status !== 'PLANNING') return;
+  await deps.blobs.deletePrefix(planPrefix(current));
+  await deps.restores.savePlan({ ...current, status: 'FAILED', error: reason, segments: [] });
+}
+
+interface PlanSource {
+  zipKey: string;
+  file: string;
+  bytes: number;
+  sha256: string;
+  records: number;
+}
+
+function planSource(backup: Backup, objectType: ObjectType): PlanSource {
+  const backupObject = backup.objects?.find((object) => object.objectType === objectType.name);
+  if (!backupObject?.file || !backupObject.sha256 || backupObject.bytes === undefined || !backup.zipKey) {
+    throw new ValidationError(`This backup holds no ${objectType.pluralLabel.toLowerCase()} to restore.`, { field: 'objectType' });
+  }
+  return { zipKey: backup.zipKey, file: backupObject.file, bytes: backupObject.bytes, sha256: backupObject.sha256, records: backupObject.records };
+}
+
+function damagedSentence(error: ArchiveIntegrityError): string {
+  // The download people hold and the restore source must be the same bytes: refuse, plainly.
+  return `${error.message} Nothing was planned or changed; restore from another backup.`;
+}
+
+function planPrefix(plan: Pick<StoredPlan, 'accountId' | 'id'>): string {
+  return `plans/${plan.accountId}/${plan.id}/`;
+}
+
+function readyPlan(plan: StoredPlan): StoredPlan {
+  const { progress: _progress, ...rest } = plan;
+  return { ...rest, status: 'READY' };
+}
+
+async function auditPlanned(plan: StoredPlan, objectType: ObjectType, deps: Pick<PlanRestoreDeps, 'audit' | 'ids'>): Promise<void> {
   await deps.audit.append({
     id: deps.ids.next('au'),
-    accountId: caller.accountId,
+    accountId: plan.accountId,
     action: 'RESTORE_PLANNED',
     actor: plan.requestedBy,
     resourceId: plan.id,
     occurredAt: plan.createdAt,
-    summary: `Planned a restore of ${describeProperties(plan.properties)} of ${objectType.pluralLabel.toLowerCase()} from backup ${backup.id}: ${plan.recordsToChange} of ${plan.recordsInBackup} records would change.`,
-    details: { backupId: backup.id, objectType: plan.objectType, properties: plan.properties },
+    summary: `Planned a restore of ${describeProperties(plan.properties)} of ${objectType.pluralLabel.toLowerCase()} from backup ${plan.backupId}: ${plan.recordsToChange} of ${plan.recordsInBackup} records would change.`,
+    details: { backupId: plan.backupId, objectType: plan.objectType, properties: plan.properties },
   });
-  return toPlanView(plan);
 }
 
 /** The plan again, or 404; 410 once it expired (a plan previews data that moves on). */
@@ -188,64 +300,61 @@ async function requireRestorableSelection(accountId: string, request: PlanReques
   return objectType;
 }
 
-interface Tally {
-  records: number;
-  toChange: number;
-  unchanged: number;
-  missing: number;
-  perProperty: Map<string, { toChange: number; toClear: number }>;
-  sample: RestorePlanView['sample'];
-  segments: PlanSegment[];
+interface PlanStep {
+  /** The plan up to its last completed segment (all of it when done). */
+  plan: StoredPlan;
+  done: boolean;
 }
 
-/** Streams the CSV once: counts against today's records and writes the segment files. */
-async function compareWithToday(
-  accountId: string,
-  objectType: ObjectType,
-  properties: string[],
-  csv: Readable,
-  segmentRecords: number,
-  planId: string,
-  deps: PlanRestoreDeps,
-): Promise<Tally> {
-  const tally: Tally = {
-    records: 0,
-    toChange: 0,
-    unchanged: 0,
-    missing: 0,
-    perProperty: new Map(properties.map((name) => [name, { toChange: 0, toClear: 0 }])),
-    sample: [],
-    segments: [],
-  };
-  let sampleBytes = 0;
+/**
+ * Streams the CSV from the start, skips the rows the plan already counts, and goes on
+ * comparing with today's records and writing segment files until the end or until
+ * `run` says stop. Stops land on segment boundaries: segment i always holds the same
+ * records, so a duplicate or resumed invocation rewrites identical files.
+ */
+async function advancePlan(plan: StoredPlan, source: PlanSource, objectType: ObjectType, deps: PlanRestoreDeps, run: PlanningRun): Promise<PlanStep> {
+  const segmentRecords = deps.config.restoreTuning?.segmentRecords ?? DEFAULT_SEGMENT_RECORDS;
+  const skip = plan.recordsInBackup;
+  let tally: StoredPlan = { ...plan, perProperty: plan.perProperty.map((entry) => ({ ...entry })), sample: [...plan.sample], segments: [...plan.segments] };
+  let checkpoint = plan;
+  let segmentsCompleted = 0;
+  let sampleBytes = plan.sample.reduce((bytes, entry) => bytes + Buffer.byteLength(JSON.stringify(entry)), 0);
   let segmentLines: string[] = [];
   let segmentBytes = 0;
+  const perProperty = () => new Map(tally.perProperty.map((entry) => [entry.name, entry]));
+  let counters = perProperty();
   const flushSegment = async () => {
     if (segmentLines.length === 0) return;
-    const key = planSegmentKey(accountId, planId, tally.segments.length);
-    tally.segments.push({ records: segmentLines.length, bytes: segmentBytes });
+    const key = planSegmentKey(plan.accountId, plan.id, tally.segments.length);
+    const segment = { records: segmentLines.length, bytes: segmentBytes };
     const body = Readable.from([segmentLines.join('')]);
     segmentLines = [];
     segmentBytes = 0;
     await deps.blobs.upload(key, body, { contentType: 'application/x-ndjson' });
+    tally.segments.push(segment);
+    segmentsCompleted += 1;
+    // The checkpoint: counts, sample and segments exactly up to this boundary.
+    checkpoint = { ...tally, progress: { done: tally.recordsInBackup, total: source.records } };
+    tally = { ...tally, perProperty: tally.perProperty.map((entry) => ({ ...entry })), sample: [...tally.sample], segments: [...tally.segments] };
+    counters = perProperty();
   };
 
   const compare = async (rows: BackedUpRecord[], today: Map<string, CrmRecord>) => {
     for (const row of rows) {
-      tally.records += 1;
+      tally.recordsInBackup += 1;
       const line = `${JSON.stringify({ id: row.id, values: row.values })}\n`;
       segmentLines.push(line);
       segmentBytes += Buffer.byteLength(line);
       const current = today.get(row.id);
       if (!current) {
-        tally.missing += 1;
+        tally.recordsMissing += 1;
       } else {
         const changes = diff(current, row.values);
-        if (changes.length === 0) tally.unchanged += 1;
+        if (changes.length === 0) tally.recordsUnchanged += 1;
         else {
-          tally.toChange += 1;
+          tally.recordsToChange += 1;
           for (const change of changes) {
-            const counter = tally.perProperty.get(change.property)!;
+            const counter = counters.get(change.property)!;
             if (change.to === '') counter.toClear += 1;
             else counter.toChange += 1;
           }
@@ -266,25 +375,39 @@ async function compareWithToday(
   // Lookups run ahead of the comparison (in order), so DynamoDB latency overlaps CSV parsing.
   const inFlight: Array<{ rows: BackedUpRecord[]; today: Promise<Map<string, CrmRecord>> }> = [];
   const lookUp = (rows: BackedUpRecord[]) => {
-    const today = deps.records.getRecords(accountId, objectType.name, rows.map((row) => row.id));
-    today.catch(() => undefined); // awaited below; avoids an unhandled rejection meanwhile
+    const today = deps.records.getRecords(plan.accountId, objectType.name, rows.map((row) => row.id));
+    today.catch(() => undefined); // awaited below (or abandoned at a stop); avoids an unhandled rejection
     inFlight.push({ rows, today });
   };
+  const csv = await openVerifiedZipEntry(deps.blobs, source.zipKey, { name: source.file, bytes: source.bytes, sha256: source.sha256 });
+  let seen = 0;
+  let stopped = false;
   let batch: BackedUpRecord[] = [];
-  for await (const row of backedUpRecords(csv, properties, objectType)) {
+  for await (const row of backedUpRecords(csv, plan.properties, objectType)) {
+    seen += 1;
+    if (seen <= skip) continue; // planned by an earlier invocation: its segments are written
+    if (!run.keepGoing(segmentsCompleted)) {
+      stopped = true;
+      break;
+    }
     batch.push(row);
-    if (batch.length < LOOKUP_BATCH) continue;
+    // At a segment's last row, compare everything read so far: the segment is written
+    // and checkpointed before the next row asks whether to go on.
+    const segmentEnds = seen % segmentRecords === 0;
+    if (batch.length < LOOKUP_BATCH && !segmentEnds) continue;
     lookUp(batch);
     batch = [];
-    if (inFlight.length >= LOOKUPS_IN_FLIGHT) {
+    while (inFlight.length >= (segmentEnds ? 1 : LOOKUPS_IN_FLIGHT)) {
       const next = inFlight.shift()!;
       await compare(next.rows, await next.today);
     }
   }
+  // Stopped: what was read past the checkpoint is dropped and read again next time.
+  if (stopped) return { plan: checkpoint, done: false };
   if (batch.length) lookUp(batch);
   for (const next of inFlight.splice(0)) await compare(next.rows, await next.today);
   await flushSegment();
-  return tally;
+  return { plan: checkpoint, done: true };
 }
 
 export interface BackedUpRecord {
@@ -339,9 +462,13 @@ export function diff(current: CrmRecord, values: Record<string, string>): Planne
   return changes;
 }
 
+/**
+ * A plan as the API shows it: READY plans exactly as before statuses existed plus
+ * `status`; PLANNING ones with `progress`; FAILED ones with `error`.
+ */
 export function toPlanView(plan: StoredPlan): RestorePlanView {
-  const { accountId: _account, requestedBy: _by, segments: _segments, ...view } = plan;
-  return view;
+  const { accountId: _account, requestedBy: _by, segments: _segments, status, ...view } = plan;
+  return { ...view, status: status ?? 'READY' };
 }
 
 function cut(value: string): string {

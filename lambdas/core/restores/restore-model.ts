@@ -19,9 +19,17 @@ export interface PlannedChange {
   to: string;
 }
 
+/**
+ * PLANNING while the backed-up records are still being compared (big object types
+ * continue in the background), READY once the plan can be executed, FAILED with a
+ * sentence (e.g. a damaged archive) and no segment files left.
+ */
+export type PlanStatus = 'PLANNING' | 'READY' | 'FAILED';
+
 /** What a restore plan answers (API.md, Restores). */
 export interface RestorePlanView {
   id: string;
+  status: PlanStatus;
   backupId: string;
   objectType: string;
   properties: string[];
@@ -33,6 +41,10 @@ export interface RestorePlanView {
   sample: Array<{ recordId: string; changes: PlannedChange[] }>;
   createdAt: string;
   expiresAt: string;
+  /** Only while PLANNING (and FAILED): backed-up records compared so far, of the manifest's count. */
+  progress?: { done: number; total: number };
+  /** Only when FAILED: why, in words. */
+  error?: string;
 }
 
 /**
@@ -44,8 +56,14 @@ export interface PlanSegment {
   bytes: number;
 }
 
-/** A plan as stored: the view plus what executing it needs. */
-export interface StoredPlan extends RestorePlanView {
+/**
+ * A plan as stored: the view plus what executing it needs. While PLANNING, the counts,
+ * sample and segments are those up to the last completed segment: the checkpoint a
+ * new invocation resumes from (it skips `recordsInBackup` rows of the CSV). Plans
+ * stored before statuses existed have none and are READY.
+ */
+export interface StoredPlan extends Omit<RestorePlanView, 'status'> {
+  status?: PlanStatus;
   accountId: string;
   requestedBy: string;
   segments: PlanSegment[];

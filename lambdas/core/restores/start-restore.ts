@@ -50,6 +50,15 @@ export async function startRestore(caller: Caller, request: StartRestoreRequest,
     }
   }
   const plan = await requireLivePlan(caller.accountId, request.planId, deps);
+  if (plan.status === 'PLANNING' || plan.status === 'FAILED') {
+    throw new ConflictError(
+      'PLAN_NOT_READY',
+      plan.status === 'PLANNING'
+        ? `This plan is still being made (${plan.progress?.done ?? 0} of ${plan.progress?.total ?? '?'} records compared); wait until it is READY.`
+        : `This plan failed and cannot be executed: ${plan.error ?? 'make a new plan.'}`,
+      { status: plan.status },
+    );
+  }
   await requireRestorableBackup(caller.accountId, plan.backupId, deps);
   await reauthenticate(caller, request.totp, deps);
 

@@ -1,0 +1,37 @@
+import type { Context } from 'aws-lambda';
+import { z } from 'zod';
+import { buildRestorePlan, failPlan, PLANNING_STOPPED } from '#core/restores/plan-restore.ts';
+import { buildDeps, type AppDeps } from '#runtime/deps.ts';
+import { configFromEnv } from '#runtime/config.ts';
+import { lazyHandler } from '#runtime/lazy-handler.ts';
+
+const input = z.object({ accountId: z.string().min(1), planId: z.string().min(1), failure: z.unknown().optional() });
+
+/**
+ * Time kept after a stop: dropping the segment in progress, saving the checkpoint.
+ * A segment of 10,000 records takes a second or two, so 60 s is ample.
+ */
+const RESERVE_MS = 60_000;
+
+/**
+ * restore-plan state machine: goes on with a PLANNING plan from its checkpoint until
+ * the function's time runs low (answers `done: false`, the ASL loops); with `failure`
+ * (the ASL's Catch), ends the plan FAILED and deletes its segment files.
+ */
+export function createHandler(deps: AppDeps) {
+  return async (event: unknown, context: Context): Promise<{ done: boolean }> => {
+    const job = input.parse(event);
+    if (job.failure !== undefined) {
+      console.error(JSON.stringify({ level: 'ERROR', message: 'Restore planning failed', planId: job.planId, failure: job.failure }));
+      await failPlan({ accountId: job.accountId, id: job.planId }, PLANNING_STOPPED, deps);
+      return { done: true };
+    }
+    const most = deps.config.restoreTuning?.planSegmentsPerInvocation ?? Number.POSITIVE_INFINITY;
+    return buildRestorePlan({ accountId: job.accountId, planId: job.planId }, deps, {
+      // At least one segment per invocation, so a plan always moves on.
+      keepGoing: (segments) => segments < 1 || (segments < most && context.getRemainingTimeInMillis() > RESERVE_MS),
+    });
+  };
+}
+
+export const handler = lazyHandler(() => createHandler(buildDeps(configFromEnv())));
