@@ -4,7 +4,7 @@ import type { Backup } from '../model.ts';
 import type { BackupDeps } from './backup-deps.ts';
 import { QUOTA_PERIODS, toBackupView, type BackupView } from './backup-policy.ts';
 import { failBackup } from './fail-backup.ts';
-import { NOT_STARTED_REASON, whyStuck } from './stale-backups.ts';
+import { inspectBackup, NOT_STARTED_REASON } from './stale-backups.ts';
 
 /** Who starts a backup and why: a super admin through the API, or the schedule. */
 export interface BackupRequest {
@@ -29,9 +29,10 @@ export interface BackupRequest {
  *  - Quota spent: QuotaExceededError with `nextAllowedAt`; nothing was written.
  *  - Anything fails after the claim: the backup is marked FAILED and the claim refunded.
  *  - The claim is held by a stuck backup (its claimer crashed before the execution
- *    started, past a grace period; see `whyStuck`): take the claim over with one
+ *    started, past a grace period; see `inspectBackup`): take the claim over with one
  *    conditional write naming the stuck backup (of concurrent callers exactly one
  *    wins), fail the stuck backup, and go on as usual. A running backup is never stuck.
+ *    Within the grace period the refusal names the period's end as `nextAllowedAt`.
  */
 export async function startBackup(request: BackupRequest, deps: BackupDeps): Promise<Backup> {
   const account = await deps.records.getAccount(request.accountId);
@@ -43,18 +44,22 @@ export async function startBackup(request: BackupRequest, deps: BackupDeps): Pro
   let claim = await deps.backups.claimQuota(request.accountId, wanted);
   // Refused, yet nobody holds the claim: it was given back in between (a failure or a sweep).
   if (!claim.claimed && !claim.heldBy) claim = await deps.backups.claimQuota(request.accountId, wanted);
+  let retryFrom: string | undefined;
   if (!claim.claimed && claim.heldBy) {
     const stale = claim.heldBy;
-    const reason = await whyStuck(request.accountId, stale.backupId, stale.claimedAt, deps);
-    if (reason) {
+    const holder = await inspectBackup(request.accountId, stale.backupId, stale.claimedAt, deps);
+    if (holder.stuck) {
       claim = await deps.backups.claimQuota(request.accountId, { ...wanted, replacing: stale.backupId });
       // Only the one caller that took the claim over fails the stuck backup: one email,
       // one audit entry. Its refund is a no-op now (the claim is ours); if this fails,
       // the scheduler's sweep or the next request finishes it.
-      if (claim.claimed) await failBackup({ accountId: request.accountId, backupId: stale.backupId, reason }, deps).catch(() => undefined);
+      if (claim.claimed) await failBackup({ accountId: request.accountId, backupId: stale.backupId, reason: holder.stuck }, deps).catch(() => undefined);
+    } else if (holder.stuckFrom && holder.stuckFrom < claim.nextAllowedAt) {
+      // A start that looks crashed: the client may try again once it can be taken over.
+      retryFrom = holder.stuckFrom;
     }
   }
-  if (!claim.claimed) throw new QuotaExceededError(claim.nextAllowedAt, quota.tierLabel, quota.period, now);
+  if (!claim.claimed) throw new QuotaExceededError(retryFrom ?? claim.nextAllowedAt, quota.tierLabel, quota.period, now);
 
   const backup: Backup = {
     id: backupId,

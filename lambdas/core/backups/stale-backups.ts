@@ -14,9 +14,15 @@ export const NOT_STARTED_REASON = 'The backup could not be started. Try again in
 /** Backups the scheduler looks at per account: stuck ones are among the newest. */
 const SWEEP_DEPTH = 10;
 
+/** What `inspectBackup` found: stuck (and why), or when it will count as stuck if nothing moves it. */
+export interface BackupHealth {
+  stuck?: string;
+  /** A backup still inside its grace period with no execution: stuck from then on. */
+  stuckFrom?: string;
+}
+
 /**
- * Why a backup is stuck, or undefined while it may still be progressing (or is done).
- * Stuck means nothing will ever move it on:
+ * Whether a backup is stuck. Stuck means nothing will ever move it on:
  *  - it was claimed but never stored, and the grace period has passed (the claimer died
  *    between the claim and storing it);
  *  - it is QUEUED with no execution after the grace period (died before StartExecution);
@@ -25,21 +31,27 @@ const SWEEP_DEPTH = 10;
  *  - it is FAILED but its cleanup was cut short (it may still hold the quota).
  * A backup whose execution runs is never stuck, however long it takes.
  */
-export async function whyStuck(accountId: string, backupId: string, claimedAt: string, deps: Pick<BackupDeps, 'backups' | 'workflows' | 'clock'>): Promise<string | undefined> {
+export async function inspectBackup(accountId: string, backupId: string, claimedAt: string, deps: Pick<BackupDeps, 'backups' | 'workflows' | 'clock'>): Promise<BackupHealth> {
   const backup = await deps.backups.getBackup(accountId, backupId);
-  const graceOver = deps.clock.now().getTime() - Date.parse(backup?.createdAt ?? claimedAt) >= START_GRACE_MS;
-  if (!backup) return graceOver ? NOT_STARTED_REASON : undefined;
-  if (backup.status === 'FAILED') return backup.notifiedAt ? undefined : (backup.error ?? NOT_STARTED_REASON);
-  if (backup.status !== 'QUEUED' && backup.status !== 'RUNNING') return undefined;
+  const graceEnds = Date.parse(backup?.createdAt ?? claimedAt) + START_GRACE_MS;
+  const notStarted = (): BackupHealth => (deps.clock.now().getTime() >= graceEnds ? { stuck: NOT_STARTED_REASON } : { stuckFrom: new Date(graceEnds).toISOString() });
+  if (!backup) return notStarted();
+  if (backup.status === 'FAILED') return backup.notifiedAt ? {} : { stuck: backup.error ?? NOT_STARTED_REASON };
+  if (backup.status !== 'QUEUED' && backup.status !== 'RUNNING') return {};
   const execution = await deps.workflows.describe('backup', backupId);
-  if (!execution) return backup.status === 'QUEUED' && graceOver ? NOT_STARTED_REASON : undefined;
-  if (execution.status === 'RUNNING' || execution.status === 'PENDING_REDRIVE') return undefined;
+  if (!execution) return backup.status === 'QUEUED' ? notStarted() : {};
+  if (execution.status === 'RUNNING' || execution.status === 'PENDING_REDRIVE') return {};
   const error = execution.status === 'TIMED_OUT' ? 'States.Timeout' : execution.status === 'ABORTED' ? 'States.Aborted' : execution.error;
-  return describeStepFailure(error, execution.cause);
+  return { stuck: describeStepFailure(error, execution.cause) };
+}
+
+/** Why a backup is stuck (see `inspectBackup`), or undefined while it may still progress or is done. */
+export async function whyStuck(accountId: string, backupId: string, claimedAt: string, deps: Pick<BackupDeps, 'backups' | 'workflows' | 'clock'>): Promise<string | undefined> {
+  return (await inspectBackup(accountId, backupId, claimedAt, deps)).stuck;
 }
 
 /**
- * The scheduler's sweep of one account: fails its stuck backups (see `whyStuck`), which
+ * The scheduler's sweep of one account: fails its stuck backups (see `inspectBackup`), which
  * also gives back a quota a stuck backup held and deletes its files.
  *
  * Primary course:
@@ -54,7 +66,7 @@ export async function sweepStuckBackups(accountId: string, deps: BackupDeps): Pr
   const failed: string[] = [];
   for (const backup of items) {
     if (backup.status === 'SUCCEEDED' || backup.status === 'EXPIRED') continue;
-    const reason = await whyStuck(accountId, backup.id, backup.createdAt, deps);
+    const reason = (await inspectBackup(accountId, backup.id, backup.createdAt, deps)).stuck;
     if (!reason) continue;
     await failBackup({ accountId, backupId: backup.id, reason }, deps);
     failed.push(backup.id);

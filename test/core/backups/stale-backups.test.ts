@@ -34,7 +34,8 @@ describe('startBackup after a crashed start', () => {
     const deps = withAccount();
     await claimThenDie(deps);
     deps.clock.set(at(START_GRACE_MS - 1000));
-    await expect(startBackup(request, deps)).rejects.toMatchObject({ code: 'QUOTA_EXCEEDED' });
+    // The refusal names when the claim can be taken over, not the stale claim's end.
+    await expect(startBackup(request, deps)).rejects.toMatchObject({ code: 'QUOTA_EXCEEDED', nextAllowedAt: at(START_GRACE_MS), retryAfterSeconds: 1 });
     deps.clock.set(at(START_GRACE_MS));
     const backup = await startBackup(request, deps);
     expect(backup.status).toBe('QUEUED');
@@ -68,7 +69,7 @@ describe('startBackup after a crashed start', () => {
     const running = await startBackup(request, deps);
     await deps.backups.updateBackup('acme', running.id, { status: 'RUNNING' }, ['QUEUED']);
     deps.clock.set(at(23 * 3_600_000));
-    await expect(startBackup(request, deps)).rejects.toMatchObject({ code: 'QUOTA_EXCEEDED' });
+    await expect(startBackup(request, deps)).rejects.toMatchObject({ code: 'QUOTA_EXCEEDED', nextAllowedAt: at(24 * 3_600_000) });
     // Not even while it still says QUEUED (its first step has not run yet).
     await deps.backups.updateBackup('acme', running.id, { status: 'QUEUED' }, ['RUNNING']);
     await expect(startBackup(request, deps)).rejects.toMatchObject({ code: 'QUOTA_EXCEEDED' });
