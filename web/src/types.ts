@@ -19,6 +19,10 @@ export interface ObjectTypeInfo {
 
 export interface RestorePlan {
   id: string;
+  /** PLANNING while a big object type is still compared (then `progress`), READY, or FAILED (then `error`). */
+  status?: 'PLANNING' | 'READY' | 'FAILED';
+  progress?: { done: number; total: number };
+  error?: string;
   backupId: string;
   objectType: string;
   properties: string[];

@@ -135,10 +135,20 @@ export async function renderRestoreWizard(context: ViewContext): Promise<void> {
   const makePlan = async () => {
     replace(status, h('p', {}, 'Comparing the backup with the current data… nothing is changed yet.'));
     try {
-      state.plan = await api.post<RestorePlan>(`/v1/backups/${encodeURIComponent(state.backup!.id)}/restore-plans`, {
+      let plan = await api.post<RestorePlan>(`/v1/backups/${encodeURIComponent(state.backup!.id)}/restore-plans`, {
         objectType: state.objectType!.name,
         properties: [...state.properties],
       });
+      // Big object types are compared in the background: follow the plan until it is ready.
+      while (plan.status === 'PLANNING') {
+        const { done, total } = plan.progress ?? { done: 0, total: 0 };
+        replace(status, h('p', { id: 'plan-progress' }, `Comparing the backup with the current data: ${count(done)} of ${count(total)} records so far… nothing is changed yet.`));
+        await sleep(1000, signal);
+        if (signal.aborted) return;
+        plan = await api.get<RestorePlan>(`/v1/restore-plans/${encodeURIComponent(plan.id)}`, signal);
+      }
+      if (plan.status === 'FAILED') return fail(new Error(plan.error ?? 'The plan could not be made; make a new plan.'));
+      state.plan = plan;
       go(3);
     } catch (error) {
       fail(error);

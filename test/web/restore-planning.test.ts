@@ -1,0 +1,52 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import type { AppDeps } from '#runtime/deps.ts';
+import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
+import { launchBrowser, signIn } from './browser.ts';
+
+/**
+ * No planning budget in the API (every plan answers 202 PLANNING and goes on in the
+ * restore-plan state machine, one 15-record segment per invocation), and slow lookups
+ * of today's records so the wizard's progress message can be seen.
+ */
+function planInBackground(deps: AppDeps): AppDeps {
+  const records = Object.create(deps.records) as AppDeps['records'];
+  records.getRecords = async (...args: Parameters<AppDeps['records']['getRecords']>) => {
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    return deps.records.getRecords(...args);
+  };
+  return { ...deps, records, config: { ...deps.config, restoreTuning: { segmentRecords: 15, planBudgetMs: 0, planSegmentsPerInvocation: 1 } } };
+}
+
+describe('the web page: a restore plan computed in the background', () => {
+  let runtime: TestRuntime;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    [runtime, browser] = await Promise.all([startTestRuntime({ wrapDeps: planInBackground }), launchBrowser()]);
+    const started = await runtime.api('POST', '/v1/backups', { body: {} });
+    expect(started.status).toBe(202);
+    await runtime.idle();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await runtime?.destroy();
+  });
+
+  it('shows how many records are compared while the plan is made, then the plan', async () => {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    await page.goto(runtime.url);
+    await signIn(page, 'admin@acme.example');
+    await page.getByRole('link', { name: 'Restore' }).click();
+    await page.getByRole('radio').first().check();
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByRole('radio', { name: /^Deals/ }).check();
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByRole('checkbox', { name: /^Deal name/ }).check();
+    await page.getByRole('button', { name: 'Review the plan' }).click();
+    await expect.poll(() => page.locator('#plan-progress').textContent()).toMatch(/^Comparing the backup with the current data: \d+ of 40 records so far/);
+    await page.getByRole('heading', { name: 'Step 4 of 5: what this restore will change' }).waitFor({ timeout: 30_000 });
+    expect(await page.locator('#plan-in-backup').textContent()).toBe('40');
+    expect(await page.locator('#plan-unchanged').textContent()).toBe('40');
+  });
+});
