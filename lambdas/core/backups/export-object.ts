@@ -63,7 +63,7 @@ const MAX_RESERVE_MS = 60_000;
  *  5. Record progress (records so far) for the API.
  *
  * Alternate course: the backup stopped RUNNING meanwhile (a sibling failed): delete
- * this type's parts and stop.
+ * this type's parts and stop, also when this invocation fails itself.
  *
  * Memory holds a few pages and the upload's buffers, whatever the record count.
  * A retried invocation rewrites the same part key from the same cursor: idempotent.
@@ -74,6 +74,7 @@ export async function exportObject(input: ExportObjectInput, deps: Pick<BackupDe
   try {
     return await exportPart(input, deps, budget);
   } catch (error) {
+    await removeIfStopped(input, deps);
     if (error instanceof TransientError || error instanceof StepFailedError) throw error;
     throw new StepFailedError(`Exporting ${input.objectType} failed: ${lowerFirst(describeError(error))}`, { cause: error });
   }
@@ -176,6 +177,15 @@ async function exportPart(input: ExportObjectInput, deps: Pick<BackupDeps, 'back
     done,
     ...(done ? {} : { cursor: { part: cursor.part + 1, pending } }),
   };
+}
+
+/**
+ * A failing straggler of a backup that already FAILED: its cleanup may have come and
+ * gone before this invocation wrote its parts, and nothing will run it again.
+ */
+async function removeIfStopped(input: ExportObjectInput, deps: Pick<BackupDeps, 'backups' | 'blobs'>): Promise<void> {
+  const backup = await deps.backups.getBackup(input.accountId, input.backupId).catch(() => undefined);
+  if (backup?.status === 'FAILED') await deps.blobs.deletePrefix(`${partsPrefix(input.accountId, input.backupId)}${input.objectType}/`).catch(() => undefined);
 }
 
 /** The property names from part 0's header row (the definition may have changed since). */

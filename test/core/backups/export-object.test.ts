@@ -1,8 +1,11 @@
+import type { Readable } from 'node:stream';
 import { parse } from 'csv-parse/sync';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { exportObject, type ExportObjectInput, type ExportObjectOutput } from '#core/backups/export-object.ts';
 import { headerRow, recordRows } from '#core/backups/csv-format.ts';
+import { failBackup } from '#core/backups/fail-backup.ts';
+import { TransientError } from '#core/errors.ts';
 import type { CrmRecord, ObjectType } from '#core/model.ts';
 import { memoryDeps, type TestDeps } from './in-memory-ports.ts';
 
@@ -81,6 +84,35 @@ describe('exportObject', () => {
     };
     const error = await exportAll(deps, 900_000).catch((caught: Error) => caught);
     expect(error).toMatchObject({ name: 'StepFailedError', message: 'Exporting contacts failed: an internal error occurred.' });
+  });
+});
+
+describe('exportObject after the backup failed meanwhile', () => {
+  it('deletes the parts it wrote when it fails after a sibling failed the backup and its cleanup ran', async () => {
+    const deps = setUp([record(1)]);
+    // A sibling export failed the backup (cleanup done: FAILED and notified) after this one
+    // checked that it runs and before it wrote its header part; then this one fails too,
+    // e.g. throttled for good.
+    const upload = deps.blobs.upload.bind(deps.blobs);
+    deps.blobs.upload = async (key: string, body: Readable) => {
+      await failBackup({ accountId: 'acme', backupId: 'bk_1', reason: 'Exporting deals failed: an internal error occurred.' }, deps);
+      return upload(key, body);
+    };
+    deps.records.readSegmentPage = async () => {
+      throw new TransientError('The record store is temporarily unavailable');
+    };
+    await expect(exportAll(deps, 900_000)).rejects.toMatchObject({ name: 'TransientError' });
+    expect(deps.backups.backups.get('acme/bk_1')).toMatchObject({ status: 'FAILED' });
+    expect([...deps.blobs.objects.keys()].filter((key) => key.startsWith('backups/acme/bk_1/'))).toEqual([]);
+  });
+
+  it('keeps its parts when it fails while the backup still runs (the retry or the failure step takes over)', async () => {
+    const deps = setUp([record(1)]);
+    deps.records.readSegmentPage = async () => {
+      throw new TransientError('The record store is temporarily unavailable');
+    };
+    await expect(exportAll(deps, 900_000)).rejects.toMatchObject({ name: 'TransientError' });
+    expect(deps.blobs.objects.has('backups/acme/bk_1/parts/contacts/00000.csv')).toBe(true);
   });
 });
 
