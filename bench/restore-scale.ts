@@ -10,6 +10,9 @@
  * and batch sizes) and reports wall times, Lambda invocations, the largest state
  * payload and the process's peak RSS (stand-ins included, so an upper bound).
  *
+ * `--plan-budget-ms 0` sends the plan to the restore-plan state machine at once (as a
+ * big object type would be); `--plan-only` stops after planning (for 1,000,000 records).
+ *
  * Then, to measure the steps' own memory, it edits the deals again and runs the plan
  * and every apply batch once more, each step in a child process (like a Lambda
  * container, `--heap-mb` caps its V8 heap) against the same stand-ins, and reports
@@ -40,6 +43,8 @@ const { values } = parseArgs({
     'steps-only': { type: 'boolean', default: false },
     /** The API's planning budget (default 20 s); 0 sends every plan to the restore-plan state machine. */
     'plan-budget-ms': { type: 'string' },
+    /** Measure planning only: no restore run, no isolated apply step (1,000,000 records in minutes). */
+    'plan-only': { type: 'boolean', default: false },
     worker: { type: 'string' },
     config: { type: 'string' },
     input: { type: 'string' },
@@ -54,7 +59,7 @@ const target = Number(values.records);
 const dataDir = values['data-dir']!;
 if (!values['steps-only']) await rm(dataDir, { recursive: true, force: true });
 
-const invocations = { apply: 0, maxApplyMs: 0 };
+const invocations = { apply: 0, maxApplyMs: 0, planSteps: 0 };
 const applyStarts = new Map<string, number>();
 /** Times each apply-batch invocation: it reads its segment progress first and saves it last. */
 function instrument(deps: AppDeps): AppDeps {
@@ -64,6 +69,11 @@ function instrument(deps: AppDeps): AppDeps {
     invocations.apply += 1;
     applyStarts.set(`${args[1]}#${args[2]}`, Date.now());
     return restores.getSegmentProgress(...args);
+  };
+  // Each build-restore-plan invocation saves the plan once (a checkpoint, READY or FAILED).
+  wrapped.savePlan = async (...args) => {
+    invocations.planSteps += 1;
+    return restores.savePlan(...args);
   };
   wrapped.saveSegmentProgress = async (...args) => {
     const started = applyStarts.get(`${args[1]}#${args[2]}`);
@@ -125,6 +135,12 @@ try {
   if (plan.status !== 'READY') throw new Error(`plan ${plan.status}: ${plan.error}`);
   console.log(`  plan: ${JSON.stringify({ recordsInBackup: plan.recordsInBackup, recordsToChange: plan.recordsToChange, recordsUnchanged: plan.recordsUnchanged, recordsMissing: plan.recordsMissing, perProperty: plan.perProperty })}`);
   const segments = (await runtime.deps.restores.getPlan('acme', plan.id))!.segments.length;
+  if (values['plan-only']) {
+    console.log(`  plan segments: ${segments}; build-restore-plan invocations: ${invocations.planSteps}`);
+    console.log(`  peak RSS of the whole process (stand-ins included): ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`);
+    await isolatedSteps(backup.id, 'again');
+    process.exit(0);
+  }
 
   const restore = await time('restore (POST /v1/restores → SUCCEEDED)', async () => {
     const started = await api('POST', '/v1/restores', { planId: plan.id, acknowledge: { changesData: true, cannotBeUndone: true } });
@@ -153,6 +169,7 @@ async function isolatedSteps(backupId: string, tag: string): Promise<void> {
   await editAll(tag);
   const planned = await step('plan', { backupId });
   console.log(`isolated plan step                           ${seconds(planned.wallMs)}, peak RSS ${planned.maxRssMb} MB (heap ${planned.heapUsedMb} MB, external ${planned.externalMb} MB), ${planned.recordsToChange} to change`);
+  if (values['plan-only']) return;
   const applied = await step('apply', { planId: planned.planId });
   console.log(`isolated apply (all segments, one by one)    ${seconds(applied.wallMs)}, peak RSS ${applied.maxRssMb} MB (heap ${applied.heapUsedMb} MB, external ${applied.externalMb} MB), ${applied.invocations} invocations, counts ${JSON.stringify(applied.counts)}`);
 }

@@ -145,6 +145,34 @@ describe('restore plans that continue in the background', () => {
     }
   });
 
+  it('counts a duplicate planning step once: same numbers, one audit entry', async () => {
+    const synchronous = await plan();
+    expect(synchronous.status).toBe(201);
+    tuning.planBudgetMs = 0;
+    tuning.planSegmentsPerInvocation = 1;
+    hold();
+    try {
+      const started = await plan();
+      expect(started.status).toBe(202);
+      const job = { accountId: 'acme', planId: started.body.id };
+      // Two more invocations from the same checkpoint, as a retried Lambda invocation would run.
+      const duplicates = [runtime.invoke('build-restore-plan', job), runtime.invoke('build-restore-plan', job)];
+      release();
+      await Promise.all(duplicates);
+      await runtime.idle();
+      const ready = await runtime.api('GET', `/v1/restore-plans/${started.body.id}`, { as: ADMIN });
+      expect(ready.body.status).toBe('READY');
+      expect(sameNumbers(ready.body)).toEqual(sameNumbers(synchronous.body));
+      expect(await segmentText(started.body.id)).toBe(await segmentText(synchronous.body.id));
+      const audit = (await runtime.api('GET', '/v1/audit-log?limit=100', { as: ADMIN })).body.items as Array<{ action: string; resourceId: string }>;
+      expect(audit.filter((entry) => entry.action === 'RESTORE_PLANNED' && entry.resourceId === started.body.id)).toHaveLength(1);
+    } finally {
+      release();
+      tuning.planBudgetMs = undefined;
+      tuning.planSegmentsPerInvocation = undefined;
+    }
+  });
+
   it('ends FAILED with the damaged-backup sentence and no segment files when the damage shows in the background', async () => {
     tuning.planBudgetMs = 0;
     tuning.planSegmentsPerInvocation = 1;
