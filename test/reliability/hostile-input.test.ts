@@ -183,6 +183,16 @@ describe('hostile and broken input', () => {
     const events = await send({ label: '', method: 'GET', path: `/v1/change-events?recordId=${ids.acmeDeal}`, as: GLOBEX_ADMIN, status: 200 });
     expect(events.status).toBe(200);
     expect(events.body.items).toEqual([]);
+    // A page cursor acme was given, replayed by globex, pages through globex's own data only.
+    for (const list of ['/v1/objects/deals/records', '/v1/change-events', '/v1/audit-log', '/v1/backups']) {
+      const acmePage = await runtime.api('GET', `${list}?limit=1`, { as: ACME_ADMIN });
+      expect(acmePage.body.nextCursor, list).toBeDefined();
+      const replayed = await runtime.api('GET', `${list}?limit=500&cursor=${encodeURIComponent(acmePage.body.nextCursor)}`, { as: GLOBEX_ADMIN });
+      expect([200, 400], list).toContain(replayed.status);
+      const acmeIds = new Set((await runtime.api('GET', `${list}?limit=500`, { as: ACME_ADMIN })).body.items.map((item: { id: string }) => item.id));
+      if (replayed.status === 200) expect(replayed.body.items.filter((item: { id: string }) => acmeIds.has(item.id)), list).toEqual([]);
+      tally.requests += 1;
+    }
   });
 
   it('refuses path tricks in every id with 400 or 404, touching nothing', async () => {
