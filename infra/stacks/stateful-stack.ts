@@ -234,8 +234,9 @@ export class StatefulStack extends Stack {
     const idp = settings.sso ? this.addSso(settings.sso) : undefined;
     if (idp) providers.push(cognito.UserPoolClientIdentityProvider.custom(idp.providerName));
 
-    // The page finishes the code flow at /auth/callback (web/src/auth.ts) and signs out to /.
-    const callbackUrls = [`${this.appUrl}/auth/callback`];
+    // The page finishes the code flow at its root, where it recognises ?code=&state=
+    // (redirectUri in web/src/auth.ts), and signs out to the root as well.
+    const callbackUrls = [`${this.appUrl}/`];
     const logoutUrls = [`${this.appUrl}/`];
     this.webClient = this.userPool.addClient('WebClient', {
       generateSecret: false, // a browser app cannot keep a secret: code flow with PKCE

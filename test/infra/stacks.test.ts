@@ -123,7 +123,9 @@ describe('the stateful stack', () => {
     expect(client.ExplicitAuthFlows).toEqual(['ALLOW_REFRESH_TOKEN_AUTH']);
     expect(client.ReadAttributes).toContain('custom:accountId');
     expect(client.WriteAttributes ?? []).not.toContain('custom:accountId');
-    expect(JSON.stringify(client.CallbackURLs)).toContain('/auth/callback');
+    // The same redirect_uri the page sends (web/src/auth.ts; test/web/cognito-sign-in.test.ts).
+    expect(client.CallbackURLs).toHaveLength(1);
+    expect(client.CallbackURLs[0]).toEqual({ 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [expect.stringMatching(/^WebDistribution/), 'DomainName'] }, '/']] });
   });
 
   it('serves the web page from a private bucket through CloudFront with origin access control', () => {
