@@ -40,6 +40,7 @@ async function unzipAll(zip: Buffer): Promise<Array<{ name: string; data: Buffer
 }
 
 const SEED = 0x5eed_0009;
+const tuning: { value?: { segmentRecords?: number; planBudgetMs?: number } } = {};
 const FLIPS = 1000;
 
 describe('damaged and hostile archives', () => {
@@ -98,7 +99,10 @@ describe('damaged and hostile archives', () => {
   }
 
   beforeAll(async () => {
-    runtime = await startTestRuntime();
+    // Planning tuning the tests can switch: a zero budget sends planning to the background state machine.
+    runtime = await startTestRuntime({
+      wrapDeps: (deps) => ({ ...deps, config: Object.defineProperty({ ...deps.config }, 'restoreTuning', { get: () => tuning.value, enumerable: true }) }),
+    });
     dir = await mkdtemp(join(tmpdir(), 'crm-backup-archives-'));
     const requested = await runtime.api('POST', '/v1/backups', { as: ACME_ADMIN });
     backupId = requested.body.id;
@@ -175,6 +179,33 @@ describe('damaged and hostile archives', () => {
     }
     // With the real file back, the same plan works.
     expect((await plan()).status).toBe(201);
+  });
+
+  it('fails a plan whose damage the background planning finds: FAILED with a sentence, its segments deleted, no restore of it', async () => {
+    const dataStart = original.indexOf(Buffer.from('deals.csv')) + 'deals.csv'.length;
+    const descriptor = original.indexOf(Buffer.from([0x50, 0x4b, 0x07, 0x08]), dataStart);
+    const damaged = Buffer.from(original);
+    damaged[descriptor - 20]! ^= 0xff; // late in deals.csv: the first segments plan before it shows
+    const hash = await dataPlaneHash(runtime);
+    const plansBefore = await planKeys();
+    tuning.value = { segmentRecords: 10, planBudgetMs: 0 };
+    try {
+      await withStoredZip(damaged, async () => {
+        const started = await plan();
+        expect(started.status, JSON.stringify(started.body)).toBe(202);
+        expect(started.body.status).toBe('PLANNING');
+        await runtime.idle();
+        const failed = await runtime.api('GET', `/v1/restore-plans/${started.body.id}`, { as: ACME_SSO_ADMIN });
+        expect(failed.body, JSON.stringify(failed.body)).toMatchObject({ status: 'FAILED' });
+        expect(failed.body.error).toMatch(/damaged|archive|manifest/i);
+        const restore = await runtime.api('POST', '/v1/restores', { as: ACME_SSO_ADMIN, body: { planId: started.body.id, acknowledge: { changesData: true, cannotBeUndone: true } } });
+        expectRefusal(restore, 409, /^PLAN_/, 'a restore of a failed plan');
+      });
+    } finally {
+      tuning.value = undefined;
+    }
+    expect(await planKeys()).toEqual(plansBefore);
+    expect(await dataPlaneHash(runtime)).toBe(hash);
   });
 
   describe('hostile zips: the restore plan and the CLI verify both refuse, and write nothing', () => {
