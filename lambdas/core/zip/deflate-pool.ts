@@ -11,6 +11,8 @@ export interface FileSegmentTask {
   final: boolean;
   level: number;
   target: string;
+  /** Segments up to this many bytes are deflated in memory, bigger ones streamed (default 64 MiB). */
+  inMemoryLimit?: number;
 }
 
 type Pending = { resolve(digest: SegmentDigest): void; reject(error: Error): void };
@@ -78,7 +80,7 @@ export class DeflatePool {
  */
 export async function deflateFileInSegments(
   source: string,
-  options: { pool: DeflatePool; segmentBytes: number; level?: number; targetFor(index: number): string },
+  options: { pool: DeflatePool; segmentBytes: number; level?: number; inMemoryLimit?: number; targetFor(index: number): string },
 ): Promise<Array<SegmentDigest & { path: string }>> {
   const { size } = await stat(source);
   const count = Math.max(1, Math.ceil(size / options.segmentBytes));
@@ -87,7 +89,7 @@ export async function deflateFileInSegments(
     const end = Math.floor((size * (index + 1)) / count);
     const target = options.targetFor(index);
     return options.pool
-      .run({ source, start, end, final: index === count - 1, level: options.level ?? 6, target })
+      .run({ source, start, end, final: index === count - 1, level: options.level ?? 6, target, inMemoryLimit: options.inMemoryLimit })
       .then((digest) => ({ ...digest, path: target }));
   });
   return Promise.all(tasks);

@@ -310,15 +310,18 @@ describe('assembleZip', () => {
 });
 
 describe('deflateFileInSegments', () => {
-  it('deflates a file on worker threads into segments that form one entry', async () => {
-    const target = new FileZipTarget(join(directory, 'pool'), 64 * 1024);
+  it.each([
+    ['in memory', undefined],
+    ['streamed', 0],
+  ])('deflates a file on worker threads into segments that form one entry (%s)', async (mode, inMemoryLimit) => {
+    const target = new FileZipTarget(join(directory, `pool-${mode}`), 64 * 1024);
     const data = csv(40_000, 5);
     const source = join(directory, 'pool-source.csv');
     await writeFile(source, data);
     await mkdir(target.path('pool'), { recursive: true });
     const pool = new DeflatePool(2);
     try {
-      const digests = await deflateFileInSegments(source, { pool, segmentBytes: 400_000, targetFor: (index) => target.path(`pool/${index}`) });
+      const digests = await deflateFileInSegments(source, { pool, segmentBytes: 400_000, inMemoryLimit, targetFor: (index) => target.path(`pool/${index}`) });
       expect(digests.length).toBeGreaterThan(3);
       const plan = planZipAssembly(
         [{ name: 'contacts.csv', modified: MODIFIED, segments: digests.map((digest, index) => ({ ...digest, key: `pool/${index}` })) }],
