@@ -191,14 +191,28 @@ async function runWorker(worker: string, config: AppConfig, input: Record<string
   const deps = buildDeps(config);
   // Where the memory is: V8 heap versus Buffers and other native memory.
   const peak = { heapUsedMb: 0, externalMb: 0 };
+  const started = Date.now();
   const sampler = setInterval(() => {
     const usage = process.memoryUsage();
     peak.heapUsedMb = Math.max(peak.heapUsedMb, Math.round(usage.heapUsed / 1048576));
     peak.externalMb = Math.max(peak.externalMb, Math.round(usage.external / 1048576));
   }, 100);
   sampler.unref();
+  // RSS over time (stderr): flat means bounded memory, a climb means something grows with the records.
+  let lastTraceAt = 0;
+  let lastTraceRss = 0;
+  const trace = setInterval(() => {
+    const usage = process.memoryUsage();
+    const rss = Math.round(usage.rss / 1048576);
+    const elapsed = Date.now() - started;
+    // Every 5 s, and whenever RSS jumps, so a short spike shows with its moment.
+    if (elapsed - lastTraceAt < 5_000 && Math.abs(rss - lastTraceRss) < 50) return;
+    lastTraceAt = elapsed;
+    lastTraceRss = rss;
+    console.error(`  ${worker} at ${(elapsed / 1000).toFixed(1)} s: RSS ${rss} MB, heap total ${Math.round(usage.heapTotal / 1048576)} MB, array buffers ${Math.round(usage.arrayBuffers / 1048576)} MB`);
+  }, 50);
+  trace.unref();
   const caller = { userId: 'bench', email: 'bench@crm-backup.local', accountId: 'acme', superAdmin: true, sso: true };
-  const started = Date.now();
   if (worker === 'plan') {
     // One invocation for the whole plan, as build-restore-plan runs it within its 15 minutes.
     const { plan } = await planRestore(caller, input.backupId, { objectType: 'deals', properties: ['dealstage', 'amount'] }, deps, { keepGoing: () => true });
