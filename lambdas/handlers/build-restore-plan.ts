@@ -7,6 +7,12 @@ import { lazyHandler } from '#runtime/lazy-handler.ts';
 
 const input = z.object({ accountId: z.string().min(1), planId: z.string().min(1), failure: z.unknown().optional() });
 
+/** The EventBridge rule on restore-plan executions that end FAILED, TIMED_OUT or ABORTED (the name is the plan id). */
+const fromEventBridge = z.object({
+  source: z.literal('aws.states'),
+  detail: z.object({ name: z.string().min(1), status: z.string(), input: z.string() }),
+});
+
 /**
  * Time kept after a stop: dropping the segment in progress, saving the checkpoint.
  * A segment of 10,000 records takes a second or two, so 60 s is ample.
@@ -16,10 +22,17 @@ const RESERVE_MS = 60_000;
 /**
  * restore-plan state machine: goes on with a PLANNING plan from its checkpoint until
  * the function's time runs low (answers `done: false`, the ASL loops); with `failure`
- * (the ASL's Catch), ends the plan FAILED and deletes its segment files.
+ * (the ASL's Catch), or from the execution-status rule (a timeout or a stop skips the
+ * Catch), ends the plan FAILED and deletes its segment files; a settled plan stays as it is.
  */
 export function createHandler(deps: AppDeps) {
   return async (event: unknown, context: Context): Promise<{ done: boolean }> => {
+    const ended = fromEventBridge.safeParse(event);
+    if (ended.success) {
+      const { accountId } = z.object({ accountId: z.string().min(1) }).parse(JSON.parse(ended.data.detail.input));
+      await failPlan({ accountId, id: ended.data.detail.name }, PLANNING_STOPPED, deps);
+      return { done: true };
+    }
     const job = input.parse(event);
     if (job.failure !== undefined) {
       console.error(JSON.stringify({ level: 'ERROR', message: 'Restore planning failed', planId: job.planId, failure: job.failure }));

@@ -152,6 +152,8 @@ export const EXECUTION_STATUS_RULES: Array<{ function: FunctionName; stateMachin
   { function: 'fail-backup', stateMachine: 'backup', statuses: ['FAILED', 'TIMED_OUT', 'ABORTED'] },
   // Same for restores: a timed-out or stopped restore must still free the account's lock.
   { function: 'fail-restore', stateMachine: 'restore', statuses: ['FAILED', 'TIMED_OUT', 'ABORTED'] },
+  // And a plan whose execution timed out or was stopped must not stay PLANNING.
+  { function: 'build-restore-plan', stateMachine: 'restore-plan', statuses: ['FAILED', 'TIMED_OUT', 'ABORTED'] },
 ];
 
 /** Functions run on a schedule (an EventBridge rule in AWS, a timer locally). */

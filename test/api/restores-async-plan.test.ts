@@ -1,4 +1,5 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RestoreTuning } from '#core/restores/plan-restore.ts';
 import type { AppDeps } from '#runtime/deps.ts';
@@ -197,6 +198,29 @@ describe('restore plans that continue in the background', () => {
       expect(refused.body.error.message).toMatch(/failed/);
     } finally {
       faults.wrongSha = false;
+      tuning.planBudgetMs = undefined;
+      tuning.planSegmentsPerInvocation = undefined;
+    }
+  });
+
+  it('ends FAILED with no segment files when its execution is stopped (the execution-status rule)', async () => {
+    tuning.planBudgetMs = 0;
+    tuning.planSegmentsPerInvocation = 1;
+    hold();
+    try {
+      const started = await plan();
+      expect(started.status).toBe(202);
+      const executionArn = `${runtime.config.restorePlanStateMachineArn!.replace(':stateMachine:', ':execution:')}:${started.body.id}`;
+      await runtime.deps.clients.stepFunctions.send(new StopExecutionCommand({ executionArn }));
+      release();
+      await runtime.idle();
+      // Let the held invocation finish its segment: it must not bring the plan back.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const stopped = await runtime.api('GET', `/v1/restore-plans/${started.body.id}`, { as: ADMIN });
+      expect(stopped.body).toMatchObject({ status: 'FAILED', error: 'An internal error stopped the planning; nothing was changed. Make a new plan.' });
+      expect(await planKeys(`${started.body.id}/`)).toEqual([]);
+    } finally {
+      release();
       tuning.planBudgetMs = undefined;
       tuning.planSegmentsPerInvocation = undefined;
     }

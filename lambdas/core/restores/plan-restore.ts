@@ -186,13 +186,16 @@ export async function buildRestorePlan(job: PlanJob, deps: PlanRestoreDeps, run:
     else throw error;
     return { done: true };
   }
-  if (!step.done) {
-    await deps.restores.savePlan(step.plan, plan.recordsInBackup);
-    return { done: false };
+  const ready = step.done ? readyPlan(step.plan) : step.plan;
+  if (await deps.restores.savePlan(ready, plan.recordsInBackup)) {
+    if (step.done) await auditPlanned(ready, objectType, deps);
+    return { done: step.done };
   }
-  const ready = readyPlan(step.plan);
-  if (await deps.restores.savePlan(ready, plan.recordsInBackup)) await auditPlanned(ready, objectType, deps);
-  return { done: true };
+  // Another invocation moved the plan on, or it failed (stopped) meanwhile: then the
+  // segment files this one wrote after the cleanup must go too.
+  const now = await deps.restores.getPlan(plan.accountId, plan.id);
+  if (now?.status === 'FAILED') await deps.blobs.deletePrefix(planPrefix(now));
+  return { done: now?.status !== 'PLANNING' };
 }
 
 /**
