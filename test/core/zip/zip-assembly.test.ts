@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { crc32Combine, crc32CombineAll } from '#core/zip/crc32-combine.ts';
 import { DeflatePool, deflateFileInSegments } from '#core/zip/deflate-pool.ts';
 import { createSegmentDeflater, deflateSegmentSync } from '#core/zip/segment-deflate.ts';
 import { FileZipTarget, readStored } from '../../support/file-zip-target.ts';
+import { verifyBackupZip } from '../../../cli/verify-zip.ts';
 
 const run = promisify(execFile);
 const MODIFIED = new Date('2026-11-26T05:30:12Z');
@@ -279,6 +281,32 @@ describe('planZipAssembly', () => {
         },
       ),
     );
+  });
+
+  it('passes the strict backup verification of the CLI and the restore, with and without ZIP64', async () => {
+    const target = new FileZipTarget(join(directory, 'verified'), 64 * 1024);
+    const contacts = csv(8000, 4);
+    // Unmarked segments, as a resumable export writes them: the plan ends the stream.
+    const segments = await storeSegments(target, 'contacts', contacts, 3, { finish: false });
+    const manifest = {
+      accountId: 'acme',
+      backupId: 'bk_1',
+      completedAt: MODIFIED.toISOString(),
+      files: [{ name: 'contacts.csv', objectType: 'contacts', records: 8000, bytes: contacts.length, sha256: createHash('sha256').update(contacts).digest('hex') }],
+    };
+    for (const forceZip64 of [false, true]) {
+      const plan = planZipAssembly(
+        [
+          { name: 'contacts.csv', modified: MODIFIED, segments },
+          { name: 'manifest.json', modified: MODIFIED, content: Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`) },
+        ],
+        { minPartSize: 64 * 1024, forceZip64 },
+      );
+      await assembleZip(plan, `backup-${forceZip64}.zip`, target);
+      const report = await verifyBackupZip(target.path(`backup-${forceZip64}.zip`));
+      expect(report.problems).toEqual([]);
+      expect(report.ok).toBe(true);
+    }
   });
 
   it('refuses a deflate stream that ends before its last segment', () => {
