@@ -4,14 +4,9 @@ import { buildRestorePlan, failPlan, PLANNING_STOPPED } from '#core/restores/pla
 import { buildDeps, type AppDeps } from '#runtime/deps.ts';
 import { configFromEnv } from '#runtime/config.ts';
 import { lazyHandler } from '#runtime/lazy-handler.ts';
+import { executionAccountId, executionStatusChange } from '#runtime/step-events.ts';
 
 const input = z.object({ accountId: z.string().min(1), planId: z.string().min(1), failure: z.unknown().optional() });
-
-/** The EventBridge rule on restore-plan executions that end FAILED, TIMED_OUT or ABORTED (the name is the plan id). */
-const fromEventBridge = z.object({
-  source: z.literal('aws.states'),
-  detail: z.object({ name: z.string().min(1), status: z.string(), input: z.string() }),
-});
 
 /**
  * Time kept after a stop: dropping the segment in progress, saving the checkpoint.
@@ -27,10 +22,10 @@ const RESERVE_MS = 60_000;
  */
 export function createHandler(deps: AppDeps) {
   return async (event: unknown, context: Context): Promise<{ done: boolean }> => {
-    const ended = fromEventBridge.safeParse(event);
+    // The EventBridge rule on restore-plan executions that ended FAILED, TIMED_OUT or ABORTED.
+    const ended = executionStatusChange.safeParse(event);
     if (ended.success) {
-      const { accountId } = z.object({ accountId: z.string().min(1) }).parse(JSON.parse(ended.data.detail.input));
-      await failPlan({ accountId, id: ended.data.detail.name }, PLANNING_STOPPED, deps);
+      await failPlan({ accountId: executionAccountId(ended.data.detail), id: ended.data.detail.name }, PLANNING_STOPPED, deps);
       return { done: true };
     }
     const job = input.parse(event);

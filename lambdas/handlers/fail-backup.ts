@@ -6,24 +6,13 @@ import { buildDeps } from '#runtime/deps.ts';
 import { configFromEnv } from '#runtime/config.ts';
 import { lazyHandler } from '#runtime/lazy-handler.ts';
 import { parseInput } from '#runtime/http.ts';
+import { caughtError, endedExecutionError, executionStatusChange } from '#runtime/step-events.ts';
 
 /** From the state machine's Catch: the step's input plus `error: {Error, Cause}`. */
 const caught = z.object({
   accountId: z.string().min(1),
   backupId: z.string().min(1),
-  error: z.object({ Error: z.string().optional(), Cause: z.string().optional() }).loose().optional(),
-}).loose();
-
-/** From EventBridge: "Step Functions Execution Status Change" of a backup execution. */
-const statusChange = z.object({
-  'detail-type': z.literal('Step Functions Execution Status Change'),
-  detail: z.object({
-    name: z.string().min(1),
-    status: z.string(),
-    input: z.string(),
-    error: z.string().nullish(),
-    cause: z.string().nullish(),
-  }).loose(),
+  error: caughtError.optional(),
 }).loose();
 
 /**
@@ -36,12 +25,12 @@ export function createHandler(deps: BackupDeps) {
 }
 
 function toFailure(event: unknown): FailBackupInput {
-  const change = statusChange.safeParse(event);
+  const change = executionStatusChange.safeParse(event);
   if (change.success) {
     const { detail } = change.data;
     const input = parseInput(caught, JSON.parse(detail.input));
-    const error = detail.status === 'TIMED_OUT' ? 'States.Timeout' : detail.status === 'ABORTED' ? 'States.Aborted' : detail.error;
-    return { accountId: input.accountId, backupId: input.backupId, reason: describeStepFailure(error, detail.cause) };
+    const error = endedExecutionError(detail);
+    return { accountId: input.accountId, backupId: input.backupId, reason: describeStepFailure(error.Error, error.Cause) };
   }
   const input = parseInput(caught, event);
   return { accountId: input.accountId, backupId: input.backupId, reason: describeStepFailure(input.error?.Error, input.error?.Cause) };

@@ -3,22 +3,12 @@ import { failRestore, type FailRestoreInput } from '#core/restores/fail-restore.
 import { buildDeps, type AppDeps } from '#runtime/deps.ts';
 import { configFromEnv } from '#runtime/config.ts';
 import { lazyHandler } from '#runtime/lazy-handler.ts';
+import { caughtError, endedExecutionError, executionAccountId, executionStatusChange } from '#runtime/step-events.ts';
 
 const fromStateMachine = z.object({
   accountId: z.string().min(1),
   restoreId: z.string().min(1),
-  failure: z.object({ Error: z.string().optional(), Cause: z.string().optional() }).optional(),
-});
-
-const fromEventBridge = z.object({
-  source: z.literal('aws.states'),
-  detail: z.object({
-    name: z.string().min(1),
-    status: z.string(),
-    input: z.string(),
-    error: z.string().nullish(),
-    cause: z.string().nullish(),
-  }),
+  failure: caughtError.optional(),
 });
 
 /**
@@ -31,12 +21,10 @@ export function createHandler(deps: AppDeps) {
 }
 
 function toInput(event: unknown): FailRestoreInput {
-  const status = fromEventBridge.safeParse(event);
+  const status = executionStatusChange.safeParse(event);
   if (!status.success) return fromStateMachine.parse(event);
   const { detail } = status.data;
-  const { accountId } = z.object({ accountId: z.string().min(1) }).parse(JSON.parse(detail.input));
-  const error = detail.status === 'TIMED_OUT' ? 'States.Timeout' : detail.status === 'ABORTED' ? 'States.Aborted' : (detail.error ?? undefined);
-  return { accountId, restoreId: detail.name, failure: { Error: error, Cause: detail.cause ?? undefined } };
+  return { accountId: executionAccountId(detail), restoreId: detail.name, failure: endedExecutionError(detail) };
 }
 
 export const handler = lazyHandler(() => createHandler(buildDeps(configFromEnv())));
