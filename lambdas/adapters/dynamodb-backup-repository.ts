@@ -1,7 +1,7 @@
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ValidationError } from '#core/errors.ts';
 import type { BackupObject, BackupStatus, Page } from '#core/model.ts';
-import type { BackupPatch, BackupRepository, BackupSchedule, QuotaClaim, StoredBackup } from '#core/ports/backup-repository.ts';
+import type { BackupPatch, BackupRepository, BackupSchedule, QuotaClaim, QuotaHolder, StoredBackup } from '#core/ports/backup-repository.ts';
 import { isConditionFailed, rethrowTransient } from './aws-errors.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 
@@ -143,6 +143,14 @@ export class DynamoDbBackupRepository implements BackupRepository {
       nextAllowedAt: String(Item?.nextAllowedAt ?? claim.now),
       ...(Item?.backupId ? { heldBy: { backupId: String(Item.backupId), claimedAt: String(Item.claimedAt ?? claim.now) } } : {}),
     };
+  }
+
+  async getQuota(accountId: string): Promise<QuotaHolder | undefined> {
+    const { Item } = await this.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: accountPartition(accountId), sk: 'QUOTA' }, ConsistentRead: true }),
+    );
+    if (!Item?.backupId || !Item.nextAllowedAt) return undefined;
+    return { backupId: String(Item.backupId), claimedAt: String(Item.claimedAt ?? Item.nextAllowedAt), nextAllowedAt: String(Item.nextAllowedAt) };
   }
 
   async refundQuota(accountId: string, backupId: string): Promise<void> {

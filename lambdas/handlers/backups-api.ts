@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { BackupDeps } from '#core/backups/backup-deps.ts';
+import { getBackupQuota } from '#core/backups/backup-quota.ts';
 import { getBackupSchedule, putBackupSchedule } from '#core/backups/backup-schedule.ts';
 import { downloadBackup } from '#core/backups/download-backup.ts';
 import { getBackup, listBackups } from '#core/backups/get-backups.ts';
@@ -13,7 +14,7 @@ const backupId = z.string().regex(/^bk_[a-z0-9]{1,64}$/, 'is not a backup id');
 const downloadQuery = z.object({ redirect: z.enum(['true', 'false']).default('true') }).loose();
 const scheduleBody = z.strictObject({ enabled: z.boolean() });
 
-/** The backup API: request, history, one backup, download, schedule. Super admins only. */
+/** The backup API: request, history, one backup, download, quota, schedule. Super admins only. */
 export function createHandler(deps: BackupDeps) {
   return httpApi({
     'POST /v1/backups': async ({ caller }) => json(202, await requestBackup(caller, deps)),
@@ -24,6 +25,7 @@ export function createHandler(deps: BackupDeps) {
       const download = await downloadBackup(caller, parseInput(backupId, params.id, 'path'), deps);
       return follow === 'false' ? json(200, download) : redirect(download.url);
     },
+    'GET /v1/backup-quota': async ({ caller }) => json(200, await getBackupQuota(caller, deps)),
     'GET /v1/backup-schedule': async ({ caller }) => json(200, await getBackupSchedule(caller, deps)),
     'PUT /v1/backup-schedule': async ({ caller, body }) => json(200, await putBackupSchedule(caller, parseInput(scheduleBody, body).enabled, deps)),
   });

@@ -123,6 +123,7 @@ export const API_ROUTES: Record<string, FunctionName> = {
   'GET /v1/backups': 'backups-api',
   'GET /v1/backups/{id}': 'backups-api',
   'GET /v1/backups/{id}/download': 'backups-api',
+  'GET /v1/backup-quota': 'backups-api',
   'GET /v1/backup-schedule': 'backups-api',
   'PUT /v1/backup-schedule': 'backups-api',
   'POST /v1/backups/{id}/restore-plans': 'restores-api',

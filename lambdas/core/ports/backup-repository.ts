@@ -6,6 +6,13 @@ export type QuotaClaim =
   /** `heldBy`: the backup holding the claim (absent if the claim vanished meanwhile). */
   | { claimed: false; nextAllowedAt: string; heldBy?: { backupId: string; claimedAt: string } };
 
+/** The account's current quota claim: which backup took it, when, and until when it holds. */
+export interface QuotaHolder {
+  backupId: string;
+  claimedAt: string;
+  nextAllowedAt: string;
+}
+
 /** An account's scheduled-backup setting. */
 export interface BackupSchedule {
   accountId: string;
@@ -64,6 +71,8 @@ export interface BackupRepository {
    * take-over of a claim whose backup never started. Still one write, still one winner.
    */
   claimQuota(accountId: string, claim: { backupId: string; now: string; nextAllowedAt: string; replacing?: string }): Promise<QuotaClaim>;
+  /** The account's quota claim as stored (a consistent read), or undefined when none exists. */
+  getQuota(accountId: string): Promise<QuotaHolder | undefined>;
   /** Gives the quota back, but only if `backupId` still holds it (never a newer backup's claim). */
   refundQuota(accountId: string, backupId: string): Promise<void>;
 

@@ -48,6 +48,10 @@ export class MemoryBackups implements BackupRepository {
     this.quota.set(accountId, { backupId: claim.backupId, nextAllowedAt: claim.nextAllowedAt, claimedAt: claim.now });
     return { claimed: true };
   }
+  async getQuota(accountId: string) {
+    const current = this.quota.get(accountId);
+    return current ? { backupId: current.backupId, claimedAt: current.claimedAt ?? current.nextAllowedAt, nextAllowedAt: current.nextAllowedAt } : undefined;
+  }
   async refundQuota(accountId: string, backupId: string) {
     if (this.quota.get(accountId)?.backupId === backupId) this.quota.delete(accountId);
   }
