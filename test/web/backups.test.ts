@@ -78,21 +78,47 @@ describe('the web page: backups', () => {
     expect(row).toMatch(/1[34] days \d+ h left/);
   });
 
-  it('disables "Back up now" with the reason and the next allowed time once the quota is spent', async () => {
-    await page.getByRole('button', { name: 'Back up now' }).click();
-    const reason = page.locator('#quota-reason');
+  it('disables "Back up now" with the reason and the next allowed time once the quota is spent, on a fresh page load', async () => {
+    // The history page opened after the backup already knows: the quota is read on load.
+    await expect.poll(() => page.getByRole('button', { name: 'Back up now' }).isDisabled()).toBe(true);
+    const quota = (await runtime.api('GET', '/v1/backup-quota')).body;
+    expect(quota.allowed).toBe(false);
+    // A new browser context: nothing remembered from a refusal, no 429 seen yet.
+    const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+    const fresh = await context.newPage();
+    await fresh.goto(`${runtime.url}/backups`);
+    await signIn(fresh, 'admin@acme.example');
+    await fresh.getByRole('heading', { name: 'Backups', level: 1 }).waitFor();
+    const reason = fresh.locator('#quota-reason');
     await expect.poll(() => reason.textContent()).toMatch(/Enterprise accounts can create one backup every 24 hours\..*Next backup allowed: /);
-    expect(await page.getByRole('button', { name: 'Back up now' }).isDisabled()).toBe(true);
-    // The same refusal the API gives: the time shown is the API's nextAllowedAt.
+    expect(await fresh.getByRole('button', { name: 'Back up now' }).isDisabled()).toBe(true);
+    // The same refusal the API gives: the time shown is the API's nextAllowedAt, localized.
     const refusal = await runtime.api('POST', '/v1/backups', { body: {} });
     expect(refusal.status).toBe(429);
-    const shown = new Date(refusal.body.error.nextAllowedAt).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
+    expect(refusal.body.error.nextAllowedAt).toBe(quota.nextAllowedAt);
+    const shown = new Date(quota.nextAllowedAt).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
     expect(await reason.textContent()).toContain(shown);
-    // Still disabled after a reload: the refusal is remembered until it passes.
-    await page.reload();
-    await page.getByRole('heading', { name: 'Backups', level: 1 }).waitFor();
-    expect(await page.getByRole('button', { name: 'Back up now' }).isDisabled()).toBe(true);
-    await screenshot(page, 'backups');
+    expect(await reason.textContent()).toContain(quota.message);
+    await screenshot(fresh, 'backups');
+    await context.close();
+  });
+
+  it('still answers a 429 on click: the quota was spent after the page loaded', async () => {
+    const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+    const globex = await context.newPage();
+    await globex.goto(`${runtime.url}/backups`);
+    await signIn(globex, 'admin@globex.example');
+    await globex.getByRole('heading', { name: 'Backups', level: 1 }).waitFor();
+    const button = globex.getByRole('button', { name: 'Back up now' });
+    expect(await button.isDisabled()).toBe(false);
+    // Another admin (here: the API) spends the quota meanwhile.
+    expect((await runtime.api('POST', '/v1/backups', { as: 'admin@globex.example', body: {} })).status).toBe(202);
+    await button.click();
+    await expect.poll(() => globex.locator('#quota-reason').textContent()).toMatch(/Professional accounts can create one backup every 7 days\..*Next backup allowed: /);
+    expect(await button.isDisabled()).toBe(true);
+    expect(new URL(globex.url()).pathname).toBe('/backups');
+    await context.close();
+    await runtime.idle();
   });
 
   it('turns scheduled backups on and off', async () => {

@@ -7,34 +7,29 @@ import type { Backup, Page } from '../types.ts';
 const RUNNING = new Set(['QUEUED', 'RUNNING']);
 const POLL_MS = 1000;
 
-/** The quota refusal, remembered per user until it passes, so the button stays disabled across screens. */
-interface QuotaNotice {
-  message: string;
-  nextAllowedAt: string;
-}
-
-function quotaKey(email: string): string {
-  return `crm-backup.quota.${email}`;
-}
-
-function readQuota(email: string): QuotaNotice | undefined {
-  const notice = JSON.parse(sessionStorage.getItem(quotaKey(email)) ?? 'null') as QuotaNotice | null;
-  if (!notice || Date.parse(notice.nextAllowedAt) <= Date.now()) return undefined;
-  return notice;
+/** `GET /v1/backup-quota`: whether a backup would be accepted now, and if not why and until when. */
+interface BackupQuota {
+  allowed: boolean;
+  nextAllowedAt?: string;
+  message?: string;
 }
 
 /**
  * Backups: "Back up now", the scheduled-backup switch and the history.
- * Primary course: 1. load the history and the schedule. 2. the admin backs up now
- * and lands on the backup's page to watch it. 3. while any backup runs, the
- * history refreshes itself.
+ * Primary course: 1. load the history, the schedule and the quota (a spent quota
+ * disables "Back up now" with the reason and the next allowed time). 2. the admin
+ * backs up now and lands on the backup's page to watch it. 3. while any backup runs,
+ * the history refreshes itself; once none runs, the quota is read again (a failed
+ * backup gives it back).
  */
 export async function renderBackups(context: ViewContext): Promise<void> {
-  const { api, main, session, signal } = context;
-  const [first, schedule] = await Promise.all([
+  const { api, main, signal } = context;
+  const [first, schedule, initialQuota] = await Promise.all([
     api.get<Page<Backup>>('/v1/backups?limit=50', signal),
     api.get<{ enabled: boolean }>('/v1/backup-schedule', signal),
+    api.get<BackupQuota>('/v1/backup-quota', signal),
   ]);
+  let quota = initialQuota;
   let backups = first.items;
   let nextCursor = first.nextCursor;
 
@@ -42,9 +37,15 @@ export async function renderBackups(context: ViewContext): Promise<void> {
   const backUpNow = h('button', { type: 'button', 'aria-describedby': 'quota-reason' }, 'Back up now');
   const reason = h('p', { id: 'quota-reason', class: 'muted' });
   const showQuota = () => {
-    const notice = readQuota(session.email);
-    backUpNow.disabled = notice !== undefined;
-    replace(reason, notice ? [notice.message, ' ', h('strong', {}, `Next backup allowed: ${dateTime(notice.nextAllowedAt)}.`)] : 'Backs up every object type of the account into one zip of CSV files.');
+    // The browser's clock may pass nextAllowedAt before the next read: enable the button then.
+    const spent = !quota.allowed && quota.nextAllowedAt !== undefined && Date.parse(quota.nextAllowedAt) > Date.now();
+    backUpNow.disabled = spent;
+    replace(reason, spent ? [quota.message ?? '', ' ', h('strong', {}, `Next backup allowed: ${dateTime(quota.nextAllowedAt)}.`)] : 'Backs up every object type of the account into one zip of CSV files.');
+  };
+  const refreshQuota = async () => {
+    const fresh = await api.get<BackupQuota>('/v1/backup-quota', signal).catch(() => undefined);
+    if (fresh) quota = fresh;
+    showQuota();
   };
   backUpNow.addEventListener('click', async () => {
     backUpNow.disabled = true;
@@ -54,7 +55,8 @@ export async function renderBackups(context: ViewContext): Promise<void> {
       context.navigate(`/backups/${encodeURIComponent(backup.id)}`);
     } catch (error) {
       if (error instanceof ApiError && error.status === 429 && typeof error.details.nextAllowedAt === 'string') {
-        sessionStorage.setItem(quotaKey(session.email), JSON.stringify({ message: error.message, nextAllowedAt: error.details.nextAllowedAt }));
+        // Spent in between (another admin, the schedule): the refusal says until when.
+        quota = { allowed: false, message: error.message, nextAllowedAt: error.details.nextAllowedAt };
         replace(actionStatus);
         showQuota();
         backUpNow.focus();
@@ -117,13 +119,14 @@ export async function renderBackups(context: ViewContext): Promise<void> {
     const fresh = new Set(page.items.map((backup) => backup.id));
     backups = [...page.items, ...backups.filter((backup) => !fresh.has(backup.id))];
     drawHistory();
+    if (!backups.some((backup) => RUNNING.has(backup.status))) await refreshQuota();
   }
   // Keep the expiry countdowns and the quota notice current while the page stays open.
   while (!signal.aborted) {
     await sleep(60_000, signal);
     if (signal.aborted) return;
     drawHistory();
-    showQuota();
+    await refreshQuota();
   }
 }
 
