@@ -21,6 +21,7 @@ Commands:
   backup list [--limit N] [--cursor C]   the backup history, newest first
   backup show <id>                       one backup, with its object types
   backup download <id> [-o FILE]         download the zip, then verify it against its manifest
+  backup quota                           whether a backup is allowed now, else when the next one is
   verify <file.zip>                      check a downloaded zip offline (counts, SHA-256, damage)
   restore plan <backupId> --object TYPE --properties a,b [--no-wait]
                                          compute what a restore would change (changes nothing);
@@ -129,6 +130,7 @@ async function main(argv: string[]): Promise<number> {
     case 'backup create': return none(args, 'backup create'), backupCreate(options);
     case 'backup list': return none(args, 'backup list'), backupList(options);
     case 'backup show': return backupShow(options, one(args, 'backup show <id>'));
+    case 'backup quota': return none(args, 'backup quota'), backupQuota(options);
     case 'backup download': return backupDownload(options, one(args, 'backup download <id>'));
     case 'restore plan': return restorePlan(options, one(args, 'restore plan <backupId>'));
     case 'restore plan-show': return restorePlanShow(options, one(args, 'restore plan-show <planId>'));
@@ -326,6 +328,17 @@ async function backupList(options: Options): Promise<number> {
           page.items.map((backup) => [backup.id, backup.status, backup.createdAt, backup.trigger === 'schedule' ? 'schedule' : backup.requestedBy, bytes(backup.sizeBytes), totalRecords(backup) ?? '-', backup.expiresAt ?? '-']),
         ) + (page.nextCursor ? `\nMore: crm-backup backup list --cursor ${page.nextCursor}` : '')
       : 'No backups yet. Start one with: crm-backup backup create --wait',
+  );
+  return 0;
+}
+
+/** `backup quota`: reads GET /v1/backup-quota; a spent quota is an answer, not a failure (exit 0). */
+async function backupQuota(options: Options): Promise<number> {
+  const quota = await call<{ tier: string; period: string; allowed: boolean; nextAllowedAt?: string; message?: string }>(options, 'GET', '/v1/backup-quota');
+  print(options, quota, () =>
+    quota.allowed
+      ? `A backup is allowed now (${quota.tier} accounts: one backup every ${quota.period}). Start one with: crm-backup backup create --wait`
+      : `Not allowed now. ${quota.message ?? `The next backup is allowed at ${quota.nextAllowedAt}.`}`,
   );
   return 0;
 }

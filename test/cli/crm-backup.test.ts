@@ -82,6 +82,22 @@ describe('crm-backup against the local runtime', () => {
     expect(json.problems.length).toBeGreaterThan(0);
   });
 
+  it('reads the quota in advance: allowed before any backup, spent after one, as text and JSON', async () => {
+    const globex = { ...env, CRM_BACKUP_TOKEN: (await runCli(['sign-in', 'admin@globex.example'], env)).stdout.trim() };
+    const other = await runCli(['backup', 'quota', '--json'], globex);
+    expect(other.code).toBe(0);
+    expect(JSON.parse(other.stdout)).toEqual({ tier: 'professional', period: '7 days', allowed: true });
+    const allowed = await runCli(['backup', 'quota'], globex);
+    expect(allowed.stdout).toBe('A backup is allowed now (professional accounts: one backup every 7 days). Start one with: crm-backup backup create --wait\n');
+    const spent = await runCli(['backup', 'quota'], env);
+    expect(spent.code).toBe(0);
+    expect(spent.stdout).toMatch(/^Not allowed now\. Enterprise accounts can create one backup every 24 hours\. The next backup is allowed at \d{4}-\d\d-\d\dT[\d:.]+Z\.\n$/);
+    const json = JSON.parse((await runCli(['backup', 'quota', '--json'], env)).stdout);
+    expect(json).toMatchObject({ tier: 'enterprise', period: '24 hours', allowed: false });
+    expect(json.nextAllowedAt).toBe((await runtime.api('GET', '/v1/backup-quota')).body.nextAllowedAt);
+    expect((await runCli(['backup', 'quota', 'extra'], env)).code).toBe(2);
+  });
+
   it('says when the quota is spent, with the next allowed time, and exits 1', async () => {
     const result = await runCli(['backup', 'create'], env);
     expect(result.code).toBe(1);
