@@ -49,6 +49,11 @@ export function partKey(accountId: string, backupId: string, objectType: string,
   return `${partsPrefix(accountId, backupId)}${objectType}/${String(part).padStart(5, '0')}.csv`;
 }
 
+/** The small JSON next to a part: its segment's CRC-32 and sizes, the running SHA-256 (export-object.ts). */
+export function partDigestKey(accountId: string, backupId: string, objectType: string, part: number): string {
+  return `${partsPrefix(accountId, backupId)}${objectType}/${String(part).padStart(5, '0')}.json`;
+}
+
 /** The zip's file name: what the browser saves (`crm-backup-acme-2026-11-26.zip`). */
 export function zipFileName(accountId: string, createdAt: string): string {
   return `crm-backup-${accountId}-${createdAt.slice(0, 10)}.zip`;
