@@ -42,7 +42,8 @@ export function partsPrefix(accountId: string, backupId: string): string {
 }
 
 /**
- * Part `part` of one object type's CSV. Part 0 is the header row; each export
+ * Part `part` of one object type's CSV, stored as a raw deflate segment (the zip is
+ * assembled from the parts as they are). Part 0 is the header row; each export
  * invocation writes the next part, so a retried invocation overwrites its own part.
  */
 export function partKey(accountId: string, backupId: string, objectType: string, part: number): string {
