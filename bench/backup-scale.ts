@@ -14,6 +14,7 @@ import { execFile, fork } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
+import zlib from 'node:zlib';
 import { parse as parseCsv } from 'csv-parse';
 import yauzl from 'yauzl';
 import { randomBytes } from 'node:crypto';
@@ -24,7 +25,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { PropertyDefinition, PropertyType } from '#core/model.ts';
 import type { AppConfig } from '#runtime/config.ts';
 import { buildDeps } from '#runtime/deps.ts';
-import { exportObject, type ExportObjectOutput } from '#core/backups/export-object.ts';
+import { exportObject, readDigest, type ExportObjectOutput } from '#core/backups/export-object.ts';
 import { zipBackup } from '#core/backups/zip-backup.ts';
 import { createTables, startDynamoDb } from '../local/dynamodb.ts';
 import { startS3 } from '../local/s3.ts';
@@ -160,7 +161,13 @@ async function compareWithInfoZip(deps: ReturnType<typeof buildDeps>, backupId: 
   await rm(`${dataDir}/compare/${OBJECT_TYPE}.zip`, { force: true });
   const out = createWriteStream(csv);
   for (let part = 0; part < parts; part += 1) {
-    await pipeline(await deps.blobs.read(`backups/${ACCOUNT}/${backupId}/parts/${OBJECT_TYPE}/${String(part).padStart(5, '0')}.csv`), out, { end: false });
+    // The parts are raw deflate segments (sync-flushed): each inflates on its own.
+    await pipeline(
+      await deps.blobs.read(`backups/${ACCOUNT}/${backupId}/parts/${OBJECT_TYPE}/${String(part).padStart(5, '0')}.csv`),
+      zlib.createInflateRaw({ finishFlush: zlib.constants.Z_SYNC_FLUSH }),
+      out,
+      { end: false },
+    );
   }
   await new Promise((resolve) => out.end(resolve));
   const started = Date.now();
@@ -203,7 +210,7 @@ async function runWorker(step: string, config: AppConfig, input: any): Promise<v
     } while (!output.done);
     let csvBytes = 0;
     for (let part = 0; part < output.parts; part += 1) {
-      csvBytes += (await deps.blobs.size(`backups/${input.accountId}/${input.backupId}/parts/${input.objectType}/${String(part).padStart(5, '0')}.csv`)) ?? 0;
+      csvBytes += (await readDigest(deps, input.accountId, input.backupId, input.objectType, part)).uncompressedSize;
     }
     report = { records: output.records, parts: output.parts, invocations, csvBytes };
   } else {

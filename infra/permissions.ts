@@ -64,7 +64,9 @@ export const PERMISSIONS: Record<string, FunctionPermissions> = {
     appTable: 'readWrite',
     backupBucket: { read: ['backups/'], write: ['backups/'], delete: ['backups/'] },
   },
-  // Reads the parts, writes the zip, deletes the parts.
+  // Reads the parts, writes the zip, deletes the parts. Assembling the zip with
+  // UploadPartCopy needs GetObject on the parts (read) and PutObject/AbortMultipartUpload
+  // on the zip key (write); the bucket key's decrypt/generate-data-key come with both.
   'zip-backup': { appTable: 'readWrite', backupBucket: { read: ['backups/'], write: ['backups/'], delete: ['backups/'] } },
   'finalize-backup': { dataTable: 'read', appTable: 'readWrite', sendEmail: true },
   'fail-backup': { dataTable: 'read', appTable: 'readWrite', backupBucket: { read: ['backups/'], delete: ['backups/'] }, sendEmail: true },

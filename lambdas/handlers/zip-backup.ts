@@ -1,7 +1,6 @@
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
-import type { BackupDeps } from '#core/backups/backup-deps.ts';
-import { zipBackup } from '#core/backups/zip-backup.ts';
+import { zipBackup, type ZipBackupDeps } from '#core/backups/zip-backup.ts';
 import { buildDeps } from '#runtime/deps.ts';
 import { configFromEnv } from '#runtime/config.ts';
 import { lazyHandler } from '#runtime/lazy-handler.ts';
@@ -16,7 +15,7 @@ const zipInput = z
   .loose();
 
 /** Backup step 3 (state machine task): the CSV parts into one zip with a manifest. */
-export function createHandler(deps: BackupDeps) {
+export function createHandler(deps: ZipBackupDeps) {
   return async (event: unknown, _context: Context) => zipBackup(parseInput(zipInput, event), deps);
 }
 

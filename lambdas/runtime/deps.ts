@@ -2,6 +2,8 @@ import { DynamoDbAuditLog } from '#adapters/dynamodb-audit-log.ts';
 import { DynamoDbBackupRepository } from '#adapters/dynamodb-backup-repository.ts';
 import { DynamoDbRecordStore } from '#adapters/dynamodb-record-store.ts';
 import { S3BlobStore } from '#adapters/s3-blob-store.ts';
+import { S3ZipAssemblyTarget } from '#adapters/s3-zip-assembly-target.ts';
+import type { ZipAssemblyTarget } from '#core/ports/zip-assembly-target.ts';
 import { SesMailer } from '#adapters/ses-mailer.ts';
 import { SfnWorkflowStarter } from '#adapters/sfn-workflow-starter.ts';
 import { AesGcmSecretCipher } from '#adapters/aes-gcm-secret-cipher.ts';
@@ -39,6 +41,8 @@ export interface AppDeps {
   mailer: Mailer;
   /** The backup bucket. */
   blobs: BlobStore;
+  /** Builds backup zips in the backup bucket from stored segments (UploadPartCopy). */
+  zipAssembly: ZipAssemblyTarget;
   /** Backup metadata, quota claims and schedules. */
   backups: BackupRepository;
   /** Starts state machine executions (backup, restore). */
@@ -77,6 +81,7 @@ export function buildDeps(config: AppConfig, overrides: DepsOverrides = {}): App
     audit: new DynamoDbAuditLog(clients.dynamodb, config.appTableName),
     mailer: new SesMailer(clients.ses, config.senderEmail),
     blobs: new S3BlobStore(clients.s3, config.backupBucketName),
+    zipAssembly: new S3ZipAssemblyTarget(clients.s3, config.backupBucketName),
     backups: new DynamoDbBackupRepository(clients.dynamodb, config.appTableName),
     workflows: new SfnWorkflowStarter(clients.stepFunctions, {
       backup: config.backupStateMachineArn,

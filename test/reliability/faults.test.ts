@@ -16,7 +16,10 @@ const { clock, advance } = movableClock();
 interface Faults {
   /** readSegmentPage throws (non-retryable) once this many rows have been read. */
   exportDiesAfterRows?: number;
-  /** The zip upload reads this many bytes, then the connection "dies"; `transient` makes it retryable. */
+  /**
+   * A part upload (or part copy) of the zip's multipart assembly "dies" after this many
+   * bytes; `transient` makes it retryable.
+   */
   zipUploadDies?: { afterBytes: number; times: number; transient: boolean };
   /** Each named port method throws TransientError (throttling) for its first K calls. */
   throttle?: Record<string, number>;
@@ -48,7 +51,16 @@ function around<T extends object>(port: T, name: string, methods: Record<string,
 }
 
 function injectFaults(deps: AppDeps): AppDeps {
-  const { records, blobs, restores, backups } = deps;
+  const { records, blobs, restores, backups, zipAssembly } = deps;
+  /** The zip is assembled part by part (UploadPart/UploadPartCopy): the connection dies in one of them. */
+  const zipPartDies = (key: string) => {
+    const dies = faults.zipUploadDies;
+    if (!dies || dies.times <= 0 || !key.endsWith('.zip')) return;
+    dies.times -= 1;
+    tally.injected += 1;
+    // S3 keeps no part whose request died: however far it got (`afterBytes`), nothing of it is stored.
+    throw dies.transient ? new TransientError('injected: connection reset during the zip upload') : new Error('injected: the zip upload died');
+  };
   return {
     ...deps,
     config: { ...deps.config, restoreTuning: { segmentRecords: 15, batchRecords: 6 } },
@@ -69,22 +81,18 @@ function injectFaults(deps: AppDeps): AppDeps {
       appendChangeEvents: (...args: Parameters<typeof records.appendChangeEvents>) => records.appendChangeEvents(...args),
     }),
     blobs: around(blobs, 'blobs', {
-      upload: async (...args: Parameters<typeof blobs.upload>) => {
-        const [key, body] = args;
-        const dies = faults.zipUploadDies;
-        if (dies && dies.times > 0 && key.endsWith('.zip')) {
-          dies.times -= 1;
-          tally.injected += 1;
-          let seen = 0;
-          for await (const chunk of body) {
-            seen += (chunk as Buffer).length;
-            if (seen >= dies.afterBytes) break; // leaving the loop destroys the archive stream
-          }
-          throw dies.transient ? new TransientError('injected: connection reset during the zip upload') : new Error('injected: the zip upload died');
-        }
-        return blobs.upload(...args);
-      },
+      upload: (...args: Parameters<typeof blobs.upload>) => blobs.upload(...args),
       read: (...args: Parameters<typeof blobs.read>) => blobs.read(...args),
+    }),
+    zipAssembly: around(zipAssembly, 'zipAssembly', {
+      uploadPart: async (...args: Parameters<typeof zipAssembly.uploadPart>) => {
+        zipPartDies(args[0]);
+        return zipAssembly.uploadPart(...args);
+      },
+      copyPart: async (...args: Parameters<typeof zipAssembly.copyPart>) => {
+        zipPartDies(args[0]);
+        return zipAssembly.copyPart(...args);
+      },
     }),
     backups: around(backups, 'backups', {
       setObjectProgress: (...args: Parameters<typeof backups.setObjectProgress>) => backups.setObjectProgress(...args),

@@ -42,11 +42,17 @@ export function partsPrefix(accountId: string, backupId: string): string {
 }
 
 /**
- * Part `part` of one object type's CSV. Part 0 is the header row; each export
+ * Part `part` of one object type's CSV, stored as a raw deflate segment (the zip is
+ * assembled from the parts as they are). Part 0 is the header row; each export
  * invocation writes the next part, so a retried invocation overwrites its own part.
  */
 export function partKey(accountId: string, backupId: string, objectType: string, part: number): string {
   return `${partsPrefix(accountId, backupId)}${objectType}/${String(part).padStart(5, '0')}.csv`;
+}
+
+/** The small JSON next to a part: its segment's CRC-32 and sizes, the running SHA-256 (export-object.ts). */
+export function partDigestKey(accountId: string, backupId: string, objectType: string, part: number): string {
+  return `${partsPrefix(accountId, backupId)}${objectType}/${String(part).padStart(5, '0')}.json`;
 }
 
 /** The zip's file name: what the browser saves (`crm-backup-acme-2026-11-26.zip`). */

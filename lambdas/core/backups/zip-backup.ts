@@ -1,10 +1,12 @@
-import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { ZipArchive } from 'archiver';
 import { StepFailedError, TransientError } from '../errors.ts';
 import type { BackupManifest, BackupObject } from '../model.ts';
+import type { ZipAssemblyTarget } from '../ports/zip-assembly-target.ts';
+import { assembleZip } from '../zip/assemble-zip.ts';
+import { planZipAssembly, type SegmentedEntry, type ZipEntrySource } from '../zip/assembly-plan.ts';
+import { ResumableSha256 } from '../zip/resumable-sha256.ts';
 import type { BackupDeps } from './backup-deps.ts';
 import { backupPrefix, csvFileName, partKey, partsPrefix, zipKey } from './backup-policy.ts';
+import { readDigest } from './export-object.ts';
 import type { BackupRef } from './list-backup-objects.ts';
 
 /** What each export left behind, as the Map state collected it. */
@@ -18,8 +20,8 @@ export interface ZipBackupInput extends BackupRef {
   exports: ExportSummary[];
 }
 
-/** Deflate level 6: zip's usual trade (STACK.md measured ~4:1 on CRM CSVs). */
-const ZIP_LEVEL = 6;
+/** The ports the zip step uses: the parts' digests through the blob store, the archive through the assembly target. */
+export type ZipBackupDeps = Pick<BackupDeps, 'backups' | 'blobs' | 'clock'> & { zipAssembly: ZipAssemblyTarget };
 
 type ManifestFile = BackupManifest['files'][number];
 
@@ -28,10 +30,14 @@ type ManifestFile = BackupManifest['files'][number];
  *
  * Primary course:
  *  1. Check the backup runs; if a previous attempt already stored the zip, stop there.
- *  2. Stream each object type's part files, in order, as one `<objectType>.csv` entry
- *     into archiver, hashing (SHA-256) and counting bytes as they pass.
- *  3. Add `manifest.json` last: by then every file's checksum is known.
- *  4. The archive streams into one multipart upload: no file is ever held in memory.
+ *  2. Read each object type's part digests (small JSONs the export wrote): every part is
+ *     a raw deflate segment with its CRC-32 and sizes, and the last digest carries the
+ *     CSV's SHA-256 state, so the manifest's checksums and sizes are known up front.
+ *  3. Plan the archive (lambdas/core/zip/assembly-plan.ts): one `<objectType>.csv` entry
+ *     per type made of its segments in order, then `manifest.json` inline.
+ *  4. Assemble it with one multipart upload: UploadPartCopy moves the big segments inside
+ *     S3, only headers, descriptors, the directory and small pieces pass through here,
+ *     so the step's time and memory do not grow with the backup's size.
  *  5. Record the zip key, its size and the manifest's files on the backup, then delete
  *     the part files (the zip now holds them).
  *
@@ -40,7 +46,7 @@ type ManifestFile = BackupManifest['files'][number];
  *
  * Object types without records get no file (PRODUCT.md, Backup 2).
  */
-export async function zipBackup(input: ZipBackupInput, deps: Pick<BackupDeps, 'backups' | 'blobs' | 'clock'>): Promise<BackupRef & { sizeBytes: number }> {
+export async function zipBackup(input: ZipBackupInput, deps: ZipBackupDeps): Promise<BackupRef & { sizeBytes: number }> {
   try {
     return await writeZip(input, deps);
   } catch (error) {
@@ -49,7 +55,7 @@ export async function zipBackup(input: ZipBackupInput, deps: Pick<BackupDeps, 'b
   }
 }
 
-async function writeZip(input: ZipBackupInput, deps: Pick<BackupDeps, 'backups' | 'blobs' | 'clock'>): Promise<BackupRef & { sizeBytes: number }> {
+async function writeZip(input: ZipBackupInput, deps: ZipBackupDeps): Promise<BackupRef & { sizeBytes: number }> {
   const { accountId, backupId } = input;
   const backup = await deps.backups.getBackup(accountId, backupId);
   if (!backup || backup.status !== 'RUNNING') throw new StepFailedError(`Backup ${backupId} is no longer running.`);
@@ -63,31 +69,17 @@ async function writeZip(input: ZipBackupInput, deps: Pick<BackupDeps, 'backups' 
   const completedAt = deps.clock.now().toISOString();
   const date = new Date(completedAt);
   const files: ManifestFile[] = [];
-  const hashed: Array<Promise<void>> = [];
-  const archive = new ZipArchive({ zlib: { level: ZIP_LEVEL } });
-  // archiver waits forever on an entry whose source errors; instead a failed read
-  // destroys the archive, which fails the upload (and aborts the multipart upload).
-  const fail = (error: unknown) => archive.destroy(error instanceof Error ? error : new Error(String(error)));
+  const sources: ZipEntrySource[] = [];
   for (const summary of input.exports) {
     if (summary.records === 0) continue;
-    const file: ManifestFile = { name: csvFileName(summary.objectType), objectType: summary.objectType, records: summary.records, bytes: 0, sha256: '' };
-    files.push(file);
-    const entry = Readable.from(streamParts(deps, accountId, backupId, summary, file, fail));
-    hashed.push(new Promise((resolve) => entry.once('end', resolve)));
-    archive.append(entry, { name: file.name, date });
+    const entry = await segmentedEntry(deps, accountId, backupId, summary, date);
+    files.push({ name: entry.name, objectType: summary.objectType, records: summary.records, bytes: entry.bytes, sha256: entry.sha256 });
+    sources.push(entry);
   }
-  // archiver may open the manifest's stream before earlier entries have ended; the
-  // manifest waits until every file's checksum is known.
-  const manifest = async function* () {
-    await Promise.all(hashed);
-    const content: BackupManifest = { accountId, backupId, completedAt, files };
-    yield Buffer.from(`${JSON.stringify(content, null, 2)}\n`, 'utf8');
-  };
-  archive.append(Readable.from(manifest()), { name: 'manifest.json', date });
-  const finalized = archive.finalize();
-  finalized.catch(() => undefined); // the upload reports the same error
-  const { bytes } = await deps.blobs.upload(key, archive, { contentType: 'application/zip' });
-  await finalized;
+  const manifest: BackupManifest = { accountId, backupId, completedAt, files };
+  sources.push({ name: 'manifest.json', modified: date, content: Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`, 'utf8') });
+  const plan = planZipAssembly(sources);
+  const { size: bytes } = await assembleZip(plan, key, deps.zipAssembly);
 
   const objects: BackupObject[] = input.exports.map((summary) => {
     const file = files.find((candidate) => candidate.objectType === summary.objectType);
@@ -108,29 +100,27 @@ async function writeZip(input: ZipBackupInput, deps: Pick<BackupDeps, 'backups' 
   return { accountId, backupId, sizeBytes: bytes };
 }
 
-/** One object type's parts, concatenated, with the file's checksum and size filled in at the end. */
-async function* streamParts(
+/** One object type's parts as a ZIP entry of stored segments, with the CSV's size and SHA-256. */
+async function segmentedEntry(
   deps: Pick<BackupDeps, 'blobs'>,
   accountId: string,
   backupId: string,
   summary: ExportSummary,
-  file: ManifestFile,
-  fail: (error: unknown) => void,
-): AsyncGenerator<Buffer> {
-  const hash = createHash('sha256');
-  try {
-    for (let part = 0; part < summary.parts; part += 1) {
-      const key = partKey(accountId, backupId, summary.objectType, part);
-      for await (const chunk of await deps.blobs.read(key)) {
-        const buffer = chunk as Buffer;
-        hash.update(buffer);
-        file.bytes += buffer.length;
-        yield buffer;
-      }
-    }
-  } catch (error) {
-    fail(error);
-    return;
-  }
-  file.sha256 = hash.digest('hex');
+  modified: Date,
+): Promise<SegmentedEntry & { bytes: number; sha256: string }> {
+  const digests = await Promise.all(Array.from({ length: summary.parts }, (_, part) => readDigest(deps, accountId, backupId, summary.objectType, part)));
+  const last = digests.at(-1);
+  if (!last) throw new Error(`No parts for ${summary.objectType}`);
+  return {
+    name: csvFileName(summary.objectType),
+    modified,
+    segments: digests.map(({ crc32, uncompressedSize, compressedSize }, part) => ({
+      key: partKey(accountId, backupId, summary.objectType, part),
+      crc32,
+      uncompressedSize,
+      compressedSize,
+    })),
+    bytes: digests.reduce((sum, digest) => sum + digest.uncompressedSize, 0),
+    sha256: ResumableSha256.resume(last.sha256State).digest(),
+  };
 }

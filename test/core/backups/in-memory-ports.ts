@@ -6,6 +6,7 @@ import type { BlobStore } from '#core/ports/blob-store.ts';
 import type { Email } from '#core/ports/mailer.ts';
 import type { ObjectTypeWithCount, SegmentPage } from '#core/ports/record-store.ts';
 import type { BackupDeps } from '#core/backups/backup-deps.ts';
+import type { ZipAssemblyTarget } from '#core/ports/zip-assembly-target.ts';
 
 /**
  * In-memory ports for core unit tests: just enough behaviour (conditional updates,
@@ -91,6 +92,59 @@ export class MemoryBlobs implements BlobStore {
   }
 }
 
+/**
+ * A ZipAssemblyTarget over MemoryBlobs: parts kept per upload until completed, copies
+ * served from the stored objects. Counts what crossed the assembler (uploads, reads).
+ */
+export class MemoryZipTarget implements ZipAssemblyTarget {
+  readonly blobs: MemoryBlobs;
+  readonly uploads = new Map<string, Map<number, Buffer>>();
+  readonly stats = { copiedBytes: 0, uploadedBytes: 0, readBytes: 0, aborted: 0 };
+  private sequence = 0;
+
+  constructor(blobs: MemoryBlobs) {
+    this.blobs = blobs;
+  }
+
+  async createUpload(): Promise<string> {
+    const id = `upload-${++this.sequence}`;
+    this.uploads.set(id, new Map());
+    return id;
+  }
+
+  async copyPart(_key: string, uploadId: string, partNumber: number, source: { key: string; start: number; length: number }): Promise<string> {
+    const bytes = await this.readRange(source.key, source.start, source.length, false);
+    this.stats.copiedBytes += bytes.length;
+    this.uploads.get(uploadId)!.set(partNumber, bytes);
+    return `copy-${partNumber}`;
+  }
+
+  async uploadPart(_key: string, uploadId: string, partNumber: number, body: Buffer): Promise<string> {
+    this.stats.uploadedBytes += body.length;
+    this.uploads.get(uploadId)!.set(partNumber, body);
+    return `upload-${partNumber}`;
+  }
+
+  async completeUpload(key: string, uploadId: string, parts: Array<{ partNumber: number; etag: string }>): Promise<void> {
+    const stored = this.uploads.get(uploadId)!;
+    this.blobs.objects.set(key, Buffer.concat(parts.map(({ partNumber }) => stored.get(partNumber)!)));
+    this.uploads.delete(uploadId);
+  }
+
+  async abortUpload(_key: string, uploadId: string): Promise<void> {
+    this.stats.aborted += 1;
+    this.uploads.delete(uploadId);
+  }
+
+  async readRange(key: string, start: number, length: number, counted = true): Promise<Buffer> {
+    const data = this.blobs.objects.get(key);
+    if (!data) throw Object.assign(new Error(`NoSuchKey ${key}`), { name: 'NoSuchKey' });
+    if (start + length > data.length) throw new Error(`Range beyond the end of ${key}`);
+    if (counted) this.stats.readBytes += length;
+    return Buffer.from(data.subarray(start, start + length));
+  }
+}
+
 /** Records of one account spread over `segmentCount` segments, paged by `pageSize`. */
 export class MemoryRecords {
   readonly segmentCount = 4;
@@ -121,6 +175,7 @@ export class MemoryRecords {
 export interface TestDeps extends BackupDeps {
   backups: MemoryBackups;
   blobs: MemoryBlobs;
+  zipAssembly: MemoryZipTarget;
   records: MemoryRecords & BackupDeps['records'];
   sent: Email[];
   audited: AuditEntry[];
@@ -134,9 +189,11 @@ export function memoryDeps(now = '2026-11-26T10:00:00.000Z'): TestDeps {
   const sent: Email[] = [];
   const audited: AuditEntry[] = [];
   const started: Array<{ name: string; input: Record<string, unknown> }> = [];
+  const blobs = new MemoryBlobs();
   return {
     backups: new MemoryBackups(),
-    blobs: new MemoryBlobs(),
+    blobs,
+    zipAssembly: new MemoryZipTarget(blobs),
     records: new MemoryRecords() as MemoryRecords & BackupDeps['records'],
     audit: { append: async (entry) => void audited.push(entry), list: async () => ({ items: audited }) },
     mailer: { send: async (email) => void sent.push(email) },

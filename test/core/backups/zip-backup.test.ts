@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
 import yauzl from 'yauzl';
 import { describe, expect, it } from 'vitest';
 import { failBackup } from '#core/backups/fail-backup.ts';
 import { zipBackup } from '#core/backups/zip-backup.ts';
 import type { BackupManifest } from '#core/model.ts';
+import { ResumableSha256 } from '#core/zip/resumable-sha256.ts';
+import { deflateSegmentSync } from '#core/zip/segment-deflate.ts';
 import { memoryDeps } from './in-memory-ports.ts';
 
 async function entries(zip: Buffer): Promise<Map<string, Buffer>> {
@@ -28,7 +29,17 @@ async function entries(zip: Buffer): Promise<Map<string, Buffer>> {
 function setUp() {
   const deps = memoryDeps('2026-11-26T10:00:00.000Z');
   deps.backups.backups.set('acme/bk_1', { id: 'bk_1', accountId: 'acme', status: 'RUNNING', trigger: 'api', requestedBy: 'a@x', createdAt: '2026-11-26T09:00:00.000Z', objects: [] });
-  const put = (type: string, part: number, text: string) => deps.blobs.objects.set(`backups/acme/bk_1/parts/${type}/${String(part).padStart(5, '0')}.csv`, Buffer.from(text));
+  // What the export writes: each part a raw deflate segment, next to its digest.
+  const hashes = new Map<string, ResumableSha256>();
+  const put = (type: string, part: number, text: string) => {
+    const sha = hashes.get(type) ?? new ResumableSha256();
+    hashes.set(type, sha.update(text));
+    const { data, ...digest } = deflateSegmentSync(Buffer.from(text), { level: 5, final: false });
+    const key = `backups/acme/bk_1/parts/${type}/${String(part).padStart(5, '0')}`;
+    deps.blobs.objects.set(`${key}.csv`, data);
+    const propertyNames = part === 0 ? { propertyNames: text.trim().split(',').slice(1) } : {};
+    deps.blobs.objects.set(`${key}.json`, Buffer.from(JSON.stringify({ ...digest, sha256State: sha.save(), ...propertyNames })));
+  };
   put('contacts', 0, 'id,name\r\n');
   put('contacts', 1, '1,Ana\r\n2,"Smith, J"\r\n');
   put('contacts', 2, '3,🚀\r\n');
@@ -92,15 +103,13 @@ describe('zipBackup', () => {
 describe('zipBackup after the backup failed meanwhile', () => {
   it('deletes the zip it just wrote and fails, so that a FAILED backup keeps no files', async () => {
     const deps = setUp();
-    const upload = deps.blobs.upload.bind(deps.blobs);
-    // The execution timed out while the zip streamed; the status-change rule failed the
+    const complete = deps.zipAssembly.completeUpload.bind(deps.zipAssembly);
+    // The execution timed out while the zip was assembled; the status-change rule failed the
     // backup and deleted its prefix before this (still running) invocation finished.
     // A multipart upload's object only appears when it completes: after that cleanup.
-    deps.blobs.upload = async (key: string, body: Readable) => {
-      const chunks: Buffer[] = [];
-      for await (const chunk of body) chunks.push(Buffer.from(chunk as Buffer));
+    deps.zipAssembly.completeUpload = async (...args: Parameters<typeof complete>) => {
       await failBackup({ accountId: 'acme', backupId: 'bk_1', reason: 'The backup took longer than the time allowed and was stopped.' }, deps);
-      return upload(key, Readable.from([Buffer.concat(chunks)]));
+      return complete(...args);
     };
     await expect(zipBackup(input, deps)).rejects.toMatchObject({ name: 'StepFailedError' });
     expect([...deps.blobs.objects.keys()].filter((key) => key.startsWith('backups/acme/bk_1/'))).toEqual([]);
