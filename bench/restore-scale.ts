@@ -45,6 +45,10 @@ const { values } = parseArgs({
     'plan-budget-ms': { type: 'string' },
     /** Measure planning only: no restore run, no isolated apply step (1,000,000 records in minutes). */
     'plan-only': { type: 'boolean', default: false },
+    /** For bench/run.ts: time the backup's stages and the raw write baseline, end with one JSON line. */
+    bench: { type: 'boolean', default: false },
+    /** With `--bench`: how many times to run the isolated apply and the raw writes, interleaved. */
+    repeats: { type: 'string', default: '1' },
     worker: { type: 'string' },
     config: { type: 'string' },
     input: { type: 'string' },
@@ -93,7 +97,17 @@ const time = async <T>(label: string, work: () => Promise<T>): Promise<T> => {
   return result;
 };
 
-const runtime = await startLocalRuntime({ dataDir, port: 0, recordsPerType: 10, wrapDeps: instrument });
+/** Every backup Lambda invocation, for the stage breakdown (`--bench`). */
+const stageTimes: Array<{ name: string; objectType?: string; startedAt: number; endedAt: number }> = [];
+const benchReport: { backup?: Record<string, unknown>; apply: Array<Record<string, number>>; write: Array<Record<string, number>> } = { apply: [], write: [] };
+const runtime = await startLocalRuntime({
+  dataDir, port: 0, recordsPerType: 10, wrapDeps: instrument,
+  onInvoke: (name, payload, startedAt, endedAt) => {
+    if (['list-backup-objects', 'export-object', 'zip-backup', 'finalize-backup'].includes(name)) {
+      stageTimes.push({ name, objectType: (payload as { objectType?: string } | null)?.objectType, startedAt, endedAt });
+    }
+  },
+});
 const admin = DEMO_USERS.find((user) => user.email === 'sso-admin@acme.example')!;
 const token = await runtime.issuer.signIn(admin);
 const api = async (method: string, path: string, body?: unknown) => {
@@ -115,12 +129,18 @@ try {
   const deals = (await runtime.deps.records.getObjectType('acme', 'deals'))!;
   await time(`seed ${target.toLocaleString('en-US')} deals`, () => seedRecords(runtime.deps.records, 'acme', 'deals', target - deals.records));
 
+  const backupStarted = Date.now();
   const backup = await time('backup (POST /v1/backups → SUCCEEDED)', async () => {
     const requested = await api('POST', '/v1/backups');
     await runtime.idle();
     return (await api('GET', `/v1/backups/${requested.body.id}`)).body;
   });
   if (backup.status !== 'SUCCEEDED') throw new Error(`backup ${backup.status}: ${backup.error}`);
+  benchReport.backup = {
+    ...backupStages(Date.now() - backupStarted),
+    records: (backup.objects ?? []).reduce((sum: number, object: { records?: number }) => sum + (object.records ?? 0), 0),
+    sizeBytes: backup.sizeBytes,
+  };
 
   const changed = await editAll('');
 
@@ -161,6 +181,8 @@ try {
   console.log(`  peak RSS of the whole process (stand-ins included): ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`);
 
   await isolatedSteps(backup.id, 'again');
+  for (let repeat = 1; values.bench && repeat < Number(values.repeats); repeat += 1) await isolatedSteps(backup.id, `again${repeat}`);
+  if (values.bench) console.log(JSON.stringify({ records: target, ...benchReport }));
 } finally {
   await runtime.stop();
 }
@@ -172,6 +194,31 @@ async function isolatedSteps(backupId: string, tag: string): Promise<void> {
   if (values['plan-only']) return;
   const applied = await step('apply', { planId: planned.planId });
   console.log(`isolated apply (all segments, one by one)    ${seconds(applied.wallMs)}, peak RSS ${applied.maxRssMb} MB (heap ${applied.heapUsedMb} MB, external ${applied.externalMb} MB), ${applied.invocations} invocations, counts ${JSON.stringify(applied.counts)}`);
+  benchReport.apply.push({ wallMs: applied.wallMs, updated: applied.counts.updated, rows: planned.recordsToChange, maxRssMb: applied.maxRssMb });
+  if (values.bench) {
+    // The baseline: the same store's raw write rate, measured now on the same dynalite,
+    // with apply's concurrency and as many records, one property changed on each.
+    const written = await step('write', { records: applied.counts.updated });
+    console.log(`raw updateRecord writes                      ${seconds(written.wallMs)}, ${written.written} records`);
+    benchReport.write.push({ wallMs: written.wallMs, written: written.written });
+  }
+}
+
+/** Stage times of the backup just run, from its Lambda invocations (stages run one after the other). */
+function backupStages(totalMs: number): Record<string, unknown> {
+  const span = (name: string, objectType?: string) => {
+    const calls = stageTimes.filter((call) => call.name === name && (objectType === undefined || call.objectType === objectType));
+    return calls.length ? Math.max(...calls.map((call) => call.endedAt)) - Math.min(...calls.map((call) => call.startedAt)) : 0;
+  };
+  const types = [...new Set(stageTimes.filter((call) => call.name === 'export-object').map((call) => call.objectType ?? '?'))];
+  return {
+    totalMs,
+    listMs: span('list-backup-objects'),
+    exportMs: span('export-object'),
+    exportPerTypeMs: Object.fromEntries(types.map((type) => [type, span('export-object', type)])),
+    zipMs: span('zip-backup'),
+    finalizeMs: span('finalize-backup'),
+  };
 }
 
 /** Runs one restore step in a child process against this process's stand-ins. */
@@ -213,6 +260,30 @@ async function runWorker(worker: string, config: AppConfig, input: Record<string
   }, 50);
   trace.unref();
   const caller = { userId: 'bench', email: 'bench@crm-backup.local', accountId: 'acme', superAdmin: true, sso: true };
+  if (worker === 'write') {
+    // Ids first (not timed), then only the writes, UPDATE_CONCURRENCY (10) at a time like apply.
+    const ids: string[] = [];
+    for (let segment = 0; segment < deps.records.segmentCount && ids.length < input.records; segment += 1) {
+      let resumeAfter: string | undefined;
+      do {
+        const page = await deps.records.readSegmentPage('acme', 'deals', segment, { limit: 500, resumeAfter });
+        ids.push(...page.records.map((record) => record.id));
+        resumeAfter = page.resumeAfter;
+      } while (resumeAfter && ids.length < input.records);
+    }
+    ids.length = Math.min(ids.length, input.records);
+    const writeStarted = Date.now();
+    let next = 0;
+    const writer = async () => {
+      while (next < ids.length) {
+        const id = ids[next++]!;
+        await deps.records.updateRecord('acme', 'deals', id, { set: { dealstage: `raw-${id}` } });
+      }
+    };
+    await Promise.all(Array.from({ length: 10 }, writer));
+    console.log(JSON.stringify({ written: ids.length, wallMs: Date.now() - writeStarted, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }));
+    return;
+  }
   if (worker === 'plan') {
     // One invocation for the whole plan, as build-restore-plan runs it within its 15 minutes.
     const { plan } = await planRestore(caller, input.backupId, { objectType: 'deals', properties: ['dealstage', 'amount'] }, deps, { keepGoing: () => true });

@@ -282,6 +282,49 @@ try {
     });
   }
 
+  // 5. Restore apply against the same store's raw write rate, and an end-to-end backup
+  // broken down by stage: bench/restore-scale.ts runs the whole local runtime in a child
+  // process, times each backup Lambda invocation, then runs the isolated apply step and
+  // the raw updateRecord writes (same dynalite, 10 at a time, as many records) in children.
+  const restoreRecords = full ? 100_000 : 20_000;
+  const restoreRepeats = Math.min(repeats, 3);
+  log(`restore apply vs raw writes and an end-to-end backup, ${restoreRecords.toLocaleString('en-US')} deals, ${restoreRepeats} repeats …`);
+  {
+    const { stdout } = await run(
+      process.execPath,
+      ['--openssl-legacy-provider', fileURLToPath(new URL('./restore-scale.ts', import.meta.url)), '--records', String(restoreRecords), '--bench', '--repeats', String(restoreRepeats), '--data-dir', join(workDir, 'restore')],
+      { maxBuffer: 1 << 26 },
+    );
+    const report = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+      records: number;
+      backup: { records: number; sizeBytes: number; totalMs: number; listMs: number; exportMs: number; exportPerTypeMs: Record<string, number>; zipMs: number; finalizeMs: number };
+      apply: Array<{ wallMs: number; updated: number }>;
+      write: Array<{ wallMs: number; written: number }>;
+    };
+    const applyRate = median(report.apply.map((one) => one.updated / (one.wallMs / 1000)));
+    const writeRate = median(report.write.map((one) => one.written / (one.wallMs / 1000)));
+    const size = `${report.records.toLocaleString('en-US')} deals${full ? '' : ' (quick size)'}`;
+    rows.push({
+      name: `restore apply (isolated step, all segments), ${size}: records written/s vs raw updateRecord on the same dynalite`,
+      value: round(applyRate, 0),
+      unit: 'records/s',
+      baseline: { name: 'DynamoDbRecordStore.updateRecord, 10 at a time, one property each, same record count', value: round(writeRate, 0) },
+      ratio: round(applyRate / writeRate),
+      target: '≥ 0.7×',
+      met: applyRate / writeRate >= 0.7,
+      note: `median of ${report.apply.length}; ${report.apply.map((one) => `${one.updated} in ${round(one.wallMs / 1000, 1)} s`).join(', ')}; raw ${report.write.map((one) => `${round(one.wallMs / 1000, 1)} s`).join(', ')}`,
+    });
+    const b = report.backup;
+    const accountRecords = b.records;
+    const stage = (label: string, ms: number, note?: string) =>
+      rows.push({ name: `backup end to end, ${accountRecords.toLocaleString('en-US')}-record account${full ? '' : ' (quick size)'}: ${label}`, value: round(ms / 1000), unit: 's', ...(note ? { note } : {}) });
+    stage('total (POST /v1/backups → SUCCEEDED)', b.totalMs, `${round(accountRecords / (b.totalMs / 1000), 0)} records/s, zip ${round(b.sizeBytes / MiB, 1)} MiB; one run`);
+    stage('list', b.listMs);
+    stage('export (all types, in parallel)', b.exportMs, Object.entries(b.exportPerTypeMs).map(([type, ms]) => `${type} ${round(ms / 1000)} s`).join(', '));
+    stage('zip', b.zipMs);
+    stage('finalize', b.finalizeMs);
+  }
+
   const report = { startedAt: new Date(startedAt).toISOString(), mode: full ? 'full' : 'quick', repeats, cores: availableParallelism(), seconds: round((Date.now() - startedAt) / 1000, 1), results: rows };
   await mkdir(join(RESULTS, '..'), { recursive: true });
   await writeFile(RESULTS, `${JSON.stringify(report, null, 2)}\n`);

@@ -46,6 +46,8 @@ export interface LocalRuntimeOptions {
   clock?: Clock;
   /** Wraps the handlers' dependencies: fault injection in tests. */
   wrapDeps?: (deps: AppDeps) => AppDeps;
+  /** Called after every local Lambda invocation (benchmarks time the backup's stages with it). */
+  onInvoke?: (name: FunctionName, payload: unknown, startedAt: number, endedAt: number) => void;
   /** Shorter Lambda time budgets, to make long work continue across invocations in tests. */
   functionTimeoutSeconds?: Partial<Record<FunctionName, number>>;
   /** Delay before each ASL retry, in ms; default: as the ASL says. */
@@ -96,7 +98,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const handler = handlers.get(name);
     if (!handler) throw new Error(`No local function named ${name}`);
     const spec = FUNCTIONS[name];
-    return handler(payload, lambdaContext(name, options.functionTimeoutSeconds?.[name] ?? spec.timeoutSeconds, spec.memoryMb));
+    const startedAt = Date.now();
+    try {
+      return await handler(payload, lambdaContext(name, options.functionTimeoutSeconds?.[name] ?? spec.timeoutSeconds, spec.memoryMb));
+    } finally {
+      options.onInvoke?.(name, payload, startedAt, Date.now());
+    }
   };
 
   const stepFunctions = new LocalStepFunctions({
