@@ -38,3 +38,17 @@ export function isTransient(error: unknown): boolean {
 export function isConditionFailed(error: unknown): boolean {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }
+
+/**
+ * Sends a DynamoDB document-client command, turning throttling and 5xx answers into
+ * `TransientError` (see rethrowTransient); `what` names the store in that message.
+ * The document client's per-command overloads do not survive a generic wrapper, hence `any`.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function sendDocumentCommand(client: { send(command: any): Promise<any> }, command: unknown, what: string): Promise<any> {
+  try {
+    return await client.send(command);
+  } catch (error) {
+    return rethrowTransient(error, what);
+  }
+}

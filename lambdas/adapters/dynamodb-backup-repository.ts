@@ -2,7 +2,7 @@ import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, typ
 import { ValidationError } from '#core/errors.ts';
 import type { BackupObject, BackupStatus, Page } from '#core/model.ts';
 import type { BackupPatch, BackupRepository, BackupSchedule, QuotaClaim, QuotaHolder, StoredBackup } from '#core/ports/backup-repository.ts';
-import { isConditionFailed, rethrowTransient } from './aws-errors.ts';
+import { isConditionFailed, rethrowTransient, sendDocumentCommand } from './aws-errors.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 
 /** The sparse GSI partition that lists accounts with scheduled backups on. */
@@ -211,11 +211,7 @@ export class DynamoDbBackupRepository implements BackupRepository {
   // The document client's per-command overloads do not survive a generic wrapper, hence `any`.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   private async send(command: any): Promise<any> {
-    try {
-      return await this.client.send(command);
-    } catch (error) {
-      return rethrowTransient(error, 'The backup store');
-    }
+    return sendDocumentCommand(this.client, command, 'The backup store');
   }
 }
 

@@ -17,7 +17,7 @@ import type {
   UpdateOptions,
   UpdateOutcome,
 } from '#core/ports/record-store.ts';
-import { isConditionFailed, rethrowTransient } from './aws-errors.ts';
+import { isConditionFailed, rethrowTransient, sendDocumentCommand } from './aws-errors.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 
 /**
@@ -344,11 +344,7 @@ export class DynamoDbRecordStore implements RecordStore {
   // The document client's per-command overloads do not survive a generic wrapper, hence `any`.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   private async send(command: any, what: string): Promise<any> {
-    try {
-      return await this.client.send(command);
-    } catch (error) {
-      return rethrowTransient(error, what);
-    }
+    return sendDocumentCommand(this.client, command, what);
   }
 
 }

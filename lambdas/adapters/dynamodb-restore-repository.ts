@@ -3,7 +3,7 @@ import { ValidationError } from '#core/errors.ts';
 import type { Page } from '#core/model.ts';
 import type { ImportLog, RestorePatch, RestoreRepository } from '#core/ports/restore-repository.ts';
 import type { ImportEntry, RestoreStatus, SegmentProgress, StoredPlan, StoredRestore } from '#core/restores/restore-model.ts';
-import { isConditionFailed, rethrowTransient } from './aws-errors.ts';
+import { isConditionFailed, rethrowTransient, sendDocumentCommand } from './aws-errors.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 
 /**
@@ -207,11 +207,7 @@ export class DynamoDbRestoreRepository implements RestoreRepository, ImportLog {
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   private async send(command: any): Promise<any> {
-    try {
-      return await this.client.send(command);
-    } catch (error) {
-      return rethrowTransient(error, 'The restore store');
-    }
+    return sendDocumentCommand(this.client, command, 'The restore store');
   }
 }
 
