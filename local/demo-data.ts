@@ -243,7 +243,7 @@ const ENUMS: Record<string, string[]> = {
 };
 
 /** mulberry32: a tiny, fast, seedable PRNG, so that demo data is the same everywhere. */
-function randomFrom(seed: number): () => number {
+export function randomFrom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
