@@ -112,8 +112,11 @@ function toApiGatewayEvent(
   for (const [name, value] of Object.entries(request.headers)) {
     if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
   }
-  const query: Record<string, string> = {};
-  for (const [name, value] of url.searchParams) query[name] = name in query ? `${query[name]},${value}` : value;
+  // A Map, then fromEntries: `query[name] =` would set the prototype for `?__proto__=` and
+  // find an inherited `constructor`, where API Gateway's JSON gives plain own keys.
+  const joined = new Map<string, string>();
+  for (const [name, value] of url.searchParams) joined.set(name, joined.has(name) ? `${joined.get(name)},${value}` : value);
+  const query: Record<string, string> = Object.fromEntries(joined);
   const now = new Date();
   return {
     version: '2.0',

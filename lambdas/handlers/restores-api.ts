@@ -5,13 +5,13 @@ import { getRestore, listRestores } from '#core/restores/restore-queries.ts';
 import { startRestore } from '#core/restores/start-restore.ts';
 import { buildDeps, type AppDeps } from '#runtime/deps.ts';
 import { configFromEnv } from '#runtime/config.ts';
-import { httpApi, json, pageQuery, parseInput } from '#runtime/http.ts';
+import { httpApi, json, pageQuery, parseInput, safeName } from '#runtime/http.ts';
 import { lazyHandler } from '#runtime/lazy-handler.ts';
 
 const planBody = z.strictObject({
-  objectType: z.string().min(1).max(128),
+  objectType: safeName.min(1).max(128),
   properties: z
-    .array(z.string().min(1).max(256))
+    .array(safeName.min(1).max(256))
     .min(1, 'choose at least one property')
     .max(500)
     .refine((names) => new Set(names).size === names.length, 'must not name a property twice'),

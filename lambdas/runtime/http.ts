@@ -104,12 +104,50 @@ function parseJsonBody(event: ApiEvent): unknown {
  * field and the reason in words.
  */
 export function parseInput<T>(schema: z.ZodType<T>, value: unknown, where: 'body' | 'query' | 'path' = 'body'): T {
+  refuseReservedKeys(value, where);
   const result = schema.safeParse(value, { reportInput: true });
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   const path = issue.path.map(String).join('.');
   const field = path ? (where === 'body' ? path : `${where}.${path}`) : where;
   throw new ValidationError(`${field}: ${describeIssue(issue)}`, { field });
+}
+
+/**
+ * Names that mean something to every JavaScript object. JSON.parse makes them ordinary
+ * own keys, but copied into a plain object `__proto__` replaces its prototype instead
+ * of adding a key (zod's record drops it silently, which made an edit naming it a 200
+ * that did nothing), and `constructor`/`prototype` read back as what every object
+ * inherits. No property, field or name of ours is one of them.
+ */
+export const RESERVED_NAMES: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** The sentence for a reserved name, wherever it appears. */
+export function reservedNameMessage(name: string): string {
+  return `"${name}" is a reserved name; no property or field can be called that.`;
+}
+
+/** A name given as a value (a property to restore): a string that is not a reserved name. */
+export const safeName = z.string().refine((name) => !RESERVED_NAMES.has(name), { error: (issue) => reservedNameMessage(String(issue.input)) });
+
+/**
+ * Refuses a reserved name used as a key anywhere in the input (400 naming the field), before
+ * zod builds plain objects from it. Iterative, so a deeply nested body cannot overflow the stack.
+ */
+function refuseReservedKeys(value: unknown, where: 'body' | 'query' | 'path'): void {
+  const pending: Array<{ value: unknown; path: string[] }> = [{ value, path: [] }];
+  while (pending.length > 0) {
+    const next = pending.pop()!;
+    if (typeof next.value !== 'object' || next.value === null) continue;
+    for (const [key, child] of Object.entries(next.value)) {
+      const path = [...next.path, key];
+      if (RESERVED_NAMES.has(key)) {
+        const field = where === 'body' ? path.join('.') : `${where}.${path.join('.')}`;
+        throw new ValidationError(`${field}: ${reservedNameMessage(key)}`, { field });
+      }
+      pending.push({ value: child, path });
+    }
+  }
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {

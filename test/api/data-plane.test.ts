@@ -131,6 +131,33 @@ describe('data plane API', () => {
       expect((await runtime.api('GET', `/v1/objects/companies/records/${id}`)).body).toEqual(before);
     });
 
+    // JSON.parse keeps these as own keys; copied into a plain object `__proto__` used to vanish
+    // (a 200 that changed nothing, or only the other properties).
+    it.each([
+      ['{"properties": {"__proto__": "x"}}', 'properties.__proto__'],
+      ['{"properties": {"city": "changed", "__proto__": {"city": "x"}}}', 'properties.__proto__'],
+      ['{"properties": {"city": "changed", "constructor": "x"}}', 'properties.constructor'],
+      ['{"properties": {"prototype": "x", "city": "changed"}}', 'properties.prototype'],
+      ['{"__proto__": {"properties": {"city": "changed"}}}', '__proto__'],
+    ])('refuses the reserved name in %s with 400 naming it, and changes nothing', async (body, field) => {
+      const id = await firstRecordId('companies');
+      const before = (await runtime.api('GET', `/v1/objects/companies/records/${id}`)).body;
+      const eventsBefore = (await runtime.api('GET', `/v1/change-events?recordId=${id}`)).body.items;
+      const response = await runtime.api('PATCH', `/v1/objects/companies/records/${id}`, { body });
+      expect(response.status, JSON.stringify(response.body)).toBe(400);
+      expect(response.body.error).toMatchObject({ code: 'VALIDATION_ERROR', field });
+      expect(response.body.error.message).toBe(`${field}: "${field.split('.').at(-1)}" is a reserved name; no property or field can be called that.`);
+      expect((await runtime.api('GET', `/v1/objects/companies/records/${id}`)).body).toEqual(before);
+      expect((await runtime.api('GET', `/v1/change-events?recordId=${id}`)).body.items).toEqual(eventsBefore);
+      expect(({} as Record<string, unknown>).city).toBeUndefined();
+    });
+
+    it('refuses a query parameter with a reserved name', async () => {
+      const response = await runtime.api('GET', '/v1/objects/companies/records?constructor=1');
+      expect(response.status).toBe(400);
+      expect(response.body.error).toMatchObject({ code: 'VALIDATION_ERROR', field: 'query.constructor' });
+    });
+
     it('refuses a body over 64 KB with 413', async () => {
       const id = await firstRecordId('companies');
       const { status, body } = await runtime.api('PATCH', `/v1/objects/companies/records/${id}`, {

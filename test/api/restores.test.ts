@@ -155,6 +155,9 @@ describe('restores API', () => {
       [{ objectType: 'deals', properties: ['hs_createdate'] }, 'properties', /read-only/],
       [{ objectType: 'deals', properties: ['days_to_close'] }, 'properties', /calculated/],
       [{ objectType: 'deals', properties: [] }, 'properties', /at least one/],
+      [{ objectType: 'deals', properties: ['dealname', 'constructor'] }, 'properties.1', /"constructor" is a reserved name/],
+      [{ objectType: 'deals', properties: ['__proto__'] }, 'properties.0', /"__proto__" is a reserved name/],
+      [{ objectType: 'prototype', properties: ['dealname'] }, 'objectType', /"prototype" is a reserved name/],
     ])('refuses %j with 400', async (body, field, message) => {
       const response = await plan(ADMIN, body);
       expect(response.status).toBe(400);
