@@ -10,6 +10,8 @@ import { readFile, rename, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
+import { ApiError, readJsonBody } from '../web/src/api-error.ts';
+import type { Backup, BackupQuota, Page, Restore, RestorePlan } from '../web/src/types.ts';
 import { CorruptZipError, verifyBackupZip, type VerifyReport } from './verify-zip.ts';
 
 const HELP = `crm-backup: back up and restore CRM data from the command line
@@ -50,7 +52,7 @@ class UsageError extends Error {
   }
 }
 
-/** A refusal or failure worth a clear sentence: exit code 1. */
+/** A refusal or failure worth a clear sentence: exit code 1 (like an ApiError, the API's own refusal). */
 class CommandFailedError extends Error {
   constructor(message: string) {
     super(message);
@@ -153,21 +155,6 @@ function none(args: string[], usage: string): void {
 
 // ---------------------------------------------------------------- the API
 
-/** An error answered by the API, with its code and sentence. */
-class ApiError extends CommandFailedError {
-  readonly status: number;
-  readonly code: string;
-  readonly details: Record<string, unknown>;
-
-  constructor(status: number, code: string, message: string, details: Record<string, unknown>) {
-    super(message);
-    this.name = 'ApiError';
-    this.status = status;
-    this.code = code;
-    this.details = details;
-  }
-}
-
 async function token(options: Options): Promise<string> {
   if (options.tokenFile) {
     const text = await readFile(options.tokenFile, 'utf8').catch((error: NodeJS.ErrnoException) => {
@@ -192,16 +179,9 @@ async function call<T>(options: Options, method: string, path: string, body?: un
   } catch (error) {
     throw new CommandFailedError(`cannot reach ${options.url} (${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}). Is the service running? Set CRM_BACKUP_URL to its address.`);
   }
-  const text = await response.text();
-  let parsed: any;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    parsed = undefined;
-  }
-  if (response.ok) return parsed as T;
-  const { code = `HTTP_${response.status}`, message = `the service answered HTTP ${response.status}`, ...details } = (parsed?.error ?? {}) as Record<string, any>;
-  throw new ApiError(response.status, String(code), String(message), details);
+  const answer = await readJsonBody(response);
+  if (response.ok) return answer as T;
+  throw ApiError.fromAnswer(response.status, answer, { code: `HTTP_${response.status}`, message: `the service answered HTTP ${response.status}` });
 }
 
 // ---------------------------------------------------------------- output
@@ -260,19 +240,6 @@ const POLL_MS = Number(process.env.CRM_BACKUP_POLL_MS ?? 1000);
 
 // ---------------------------------------------------------------- commands
 
-interface Backup {
-  id: string;
-  status: string;
-  trigger: string;
-  requestedBy: string;
-  createdAt: string;
-  completedAt?: string;
-  expiresAt?: string;
-  sizeBytes?: number;
-  objects?: Array<{ objectType: string; records: number; file?: string; sha256?: string; status?: string }>;
-  error?: string;
-}
-
 const totalRecords = (backup: Backup) => backup.objects?.reduce((sum, object) => sum + object.records, 0);
 
 async function signIn(options: Options, email: string): Promise<number> {
@@ -320,7 +287,7 @@ function pageQuery(options: Options): string {
 }
 
 async function backupList(options: Options): Promise<number> {
-  const page = await call<{ items: Backup[]; nextCursor?: string }>(options, 'GET', `/v1/backups?${pageQuery(options)}`);
+  const page = await call<Page<Backup>>(options, 'GET', `/v1/backups?${pageQuery(options)}`);
   print(options, page, () =>
     page.items.length
       ? textTable(
@@ -334,7 +301,7 @@ async function backupList(options: Options): Promise<number> {
 
 /** `backup quota`: reads GET /v1/backup-quota; a spent quota is an answer, not a failure (exit 0). */
 async function backupQuota(options: Options): Promise<number> {
-  const quota = await call<{ tier: string; period: string; allowed: boolean; nextAllowedAt?: string; message?: string }>(options, 'GET', '/v1/backup-quota');
+  const quota = await call<BackupQuota>(options, 'GET', '/v1/backup-quota');
   print(options, quota, () =>
     quota.allowed
       ? `A backup is allowed now (${quota.tier} accounts: one backup every ${quota.period}). Start one with: crm-backup backup create --wait`
@@ -424,24 +391,6 @@ async function verify(options: Options, file: string): Promise<number> {
   return report.ok ? 0 : 1;
 }
 
-interface RestorePlan {
-  id: string;
-  /** PLANNING (big object types, then `progress`), READY, or FAILED (then `error`). */
-  status?: 'PLANNING' | 'READY' | 'FAILED';
-  progress?: { done: number; total: number };
-  error?: string;
-  backupId: string;
-  objectType: string;
-  properties: string[];
-  recordsInBackup: number;
-  recordsToChange: number;
-  recordsUnchanged: number;
-  recordsMissing: number;
-  perProperty: Array<{ name: string; toChange: number; toClear: number }>;
-  sample: Array<{ recordId: string; changes: Array<{ property: string; from: string; to: string }> }>;
-  expiresAt: string;
-}
-
 async function restorePlan(options: Options, backupId: string): Promise<number> {
   if (!options.object) throw new UsageError('restore plan needs --object TYPE (e.g. --object deals)');
   if (!options.properties) throw new UsageError('restore plan needs --properties a,b (the internal property names)');
@@ -495,15 +444,6 @@ function printPlan(options: Options, plan: RestorePlan): number {
   return 0;
 }
 
-interface Restore {
-  id: string;
-  status: string;
-  objectType: string;
-  progress: { done: number; total: number };
-  counts: { updated: number; unchanged: number; missing: number; failed: number };
-  error?: string;
-}
-
 async function restoreApply(options: Options, planId: string): Promise<number> {
   if (!options.yes) throw new UsageError('a restore changes CRM data and cannot be undone: pass --yes to confirm');
   if (options.totp !== undefined && !/^\d{6}$/.test(options.totp)) throw new UsageError('--totp must be the 6-digit code from your authenticator app');
@@ -539,7 +479,7 @@ function restoreSummary(restore: Restore): string {
 }
 
 async function restoreList(options: Options): Promise<number> {
-  const page = await call<{ items: Array<Restore & { startedAt: string; requestedBy: string }>; nextCursor?: string }>(options, 'GET', `/v1/restores?${pageQuery(options)}`);
+  const page = await call<Page<Restore>>(options, 'GET', `/v1/restores?${pageQuery(options)}`);
   print(options, page, () =>
     page.items.length
       ? textTable(
@@ -565,7 +505,7 @@ try {
   if (error instanceof UsageError) {
     process.stderr.write(`crm-backup: ${error.message}\n`);
     process.exitCode = 2;
-  } else if (error instanceof CommandFailedError) {
+  } else if (error instanceof CommandFailedError || error instanceof ApiError) {
     const json = process.argv.includes('--json');
     if (json && error instanceof ApiError) process.stdout.write(`${JSON.stringify({ error: { code: error.code, message: error.message, ...error.details } }, null, 2)}\n`);
     process.stderr.write(`crm-backup: ${error.message}\n`);

@@ -1,19 +1,5 @@
+import { ApiError, readJsonBody } from './api-error.ts';
 import type { WebConfig } from './auth.ts';
-
-/** An error answered by the API: its code and the sentence to show as it is. */
-export class ApiError extends Error {
-  readonly status: number;
-  readonly code: string;
-  readonly details: Record<string, unknown>;
-
-  constructor(status: number, code: string, message: string, details: Record<string, unknown> = {}) {
-    super(message);
-    this.name = 'ApiError';
-    this.status = status;
-    this.code = code;
-    this.details = details;
-  }
-}
 
 /** Calls `/v1/...` with the bearer token; every non-2xx becomes an ApiError with the API's sentence. */
 export class Api {
@@ -53,16 +39,10 @@ export class Api {
       if (signal?.aborted) throw error;
       throw new ApiError(0, 'NETWORK_ERROR', 'The service could not be reached; check your connection and try again.');
     }
-    const text = await response.text();
-    let parsed: any;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    if (response.ok) return parsed as T;
-    const { code = 'HTTP_ERROR', message = `The service answered HTTP ${response.status}.`, ...details } = (parsed?.error ?? {}) as Record<string, any>;
-    if (response.status === 401 && code !== 'REAUTH_REQUIRED' && code !== 'REAUTH_FAILED') this.onUnauthorized();
-    throw new ApiError(response.status, String(code), String(message), details);
+    const answer = await readJsonBody(response);
+    if (response.ok) return answer as T;
+    const error = ApiError.fromAnswer(response.status, answer, { code: 'HTTP_ERROR', message: `The service answered HTTP ${response.status}.` });
+    if (error.status === 401 && error.code !== 'REAUTH_REQUIRED' && error.code !== 'REAUTH_FAILED') this.onUnauthorized();
+    throw error;
   }
 }

@@ -1,4 +1,5 @@
-import { Api, ApiError } from './api.ts';
+import { ApiError } from './api-error.ts';
+import { Api } from './api.ts';
 import { cognitoSignOutUrl, currentSession, finishCognitoSignIn, isSignInCallback, loadConfig, rememberReturnTo, signOutLocally, takeReturnTo, type WebConfig } from './auth.ts';
 import type { ViewContext } from './context.ts';
 import { errorBox, h, replace } from './dom.ts';

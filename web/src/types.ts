@@ -1,6 +1,7 @@
-/** Shapes the API answers (docs/API.md); only the fields the page reads. */
+/** Shapes the API answers (docs/API.md), read by the page and the CLI; types only, erased in both. */
 
 export type { Backup, BackupObject } from '../../lambdas/core/model.ts';
+export type { BackupQuotaView as BackupQuota } from '../../lambdas/core/backups/backup-quota.ts';
 
 export interface Page<T> {
   items: T[];

@@ -1,18 +1,11 @@
-import { ApiError } from '../api.ts';
+import { ApiError } from '../api-error.ts';
 import { sleep, type ViewContext } from '../context.ts';
 import { errorBox, h, replace, table } from '../dom.ts';
 import { bytes, count, dateTime, timeLeft } from '../format.ts';
-import type { Backup, Page } from '../types.ts';
+import type { Backup, BackupQuota, Page } from '../types.ts';
 
 const RUNNING = new Set(['QUEUED', 'RUNNING']);
 const POLL_MS = 1000;
-
-/** `GET /v1/backup-quota`: whether a backup would be accepted now, and if not why and until when. */
-interface BackupQuota {
-  allowed: boolean;
-  nextAllowedAt?: string;
-  message?: string;
-}
 
 /**
  * Backups: "Back up now", the scheduled-backup switch and the history.
@@ -56,7 +49,7 @@ export async function renderBackups(context: ViewContext): Promise<void> {
     } catch (error) {
       if (error instanceof ApiError && error.status === 429 && typeof error.details.nextAllowedAt === 'string') {
         // Spent in between (another admin, the schedule): the refusal says until when.
-        quota = { allowed: false, message: error.message, nextAllowedAt: error.details.nextAllowedAt };
+        quota = { ...quota, allowed: false, message: error.message, nextAllowedAt: error.details.nextAllowedAt };
         replace(actionStatus);
         showQuota();
         backUpNow.focus();
