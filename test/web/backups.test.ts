@@ -2,11 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { AppDeps } from '#runtime/deps.ts';
 import { verifyBackupZip } from '../../cli/verify-zip.ts';
-import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
-import { launchBrowser, screenshot, signIn } from './browser.ts';
+import { screenshot, signIn, useBrowserSuite } from './browser.ts';
 
 function slowReads(records: AppDeps['records']): AppDeps['records'] {
   const slow = Object.create(records) as AppDeps['records'];
@@ -18,29 +17,22 @@ function slowReads(records: AppDeps['records']): AppDeps['records'] {
 }
 
 describe('the web page: backups', () => {
-  let runtime: TestRuntime;
-  let browser: Browser;
+  // Injected latency (a slow table): each export page takes 800 ms more, so the running state can be watched.
+  const suite = useBrowserSuite({ wrapDeps: (deps) => ({ ...deps, records: slowReads(deps.records) }) });
   let page: Page;
   let downloads: string;
   let backupId: string;
 
   beforeAll(async () => {
-    [runtime, browser] = await Promise.all([
-      // Injected latency (a slow table): each export page takes 800 ms more, so the running state can be watched.
-      startTestRuntime({ wrapDeps: (deps) => ({ ...deps, records: slowReads(deps.records) }) }),
-      launchBrowser(),
-    ]);
     downloads = await mkdtemp(join(tmpdir(), 'crm-backup-downloads-'));
-    page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
+    page = await suite.browser.newPage({ viewport: { width: 1100, height: 800 } });
   });
   afterAll(async () => {
-    await browser?.close();
-    await runtime?.destroy();
     if (downloads) await rm(downloads, { recursive: true, force: true });
   });
 
   it('backs up now and shows live progress per object type until the backup is ready', async () => {
-    await page.goto(`${runtime.url}/backups`);
+    await page.goto(`${suite.runtime.url}/backups`);
     await signIn(page, 'admin@acme.example');
     await page.getByRole('heading', { name: 'Backups', level: 1 }).waitFor();
     await page.getByText('No backups yet.').waitFor();
@@ -56,7 +48,7 @@ describe('the web page: backups', () => {
     await screenshot(page, 'backup-running');
     // The page polls GET /v1/backups/{id} while it runs, then says it is ready.
     await expect.poll(() => page.locator('#backup-status').textContent(), { timeout: 60_000 }).toBe('Ready');
-    const api = (await runtime.api('GET', `/v1/backups/${backupId}`)).body;
+    const api = (await suite.runtime.api('GET', `/v1/backups/${backupId}`)).body;
     expect(api.status).toBe('SUCCEEDED');
     const rows = await page.getByRole('table', { name: 'Object types in this backup' }).locator('tbody tr').allInnerTexts();
     expect(rows).toHaveLength(api.objects.length);
@@ -69,7 +61,7 @@ describe('the web page: backups', () => {
     await page.getByRole('link', { name: '← All backups' }).click();
     const table = page.getByRole('table', { name: 'Backup history, newest first' });
     await table.waitFor();
-    const api = (await runtime.api('GET', `/v1/backups/${backupId}`)).body;
+    const api = (await suite.runtime.api('GET', `/v1/backups/${backupId}`)).body;
     const total = api.objects.reduce((sum: number, object: { records: number }) => sum + object.records, 0);
     const row = await table.locator('tbody tr').first().innerText();
     expect(row).toContain('Ready');
@@ -81,19 +73,19 @@ describe('the web page: backups', () => {
   it('disables "Back up now" with the reason and the next allowed time once the quota is spent, on a fresh page load', async () => {
     // The history page opened after the backup already knows: the quota is read on load.
     await expect.poll(() => page.getByRole('button', { name: 'Back up now' }).isDisabled()).toBe(true);
-    const quota = (await runtime.api('GET', '/v1/backup-quota')).body;
+    const quota = (await suite.runtime.api('GET', '/v1/backup-quota')).body;
     expect(quota.allowed).toBe(false);
     // A new browser context: nothing remembered from a refusal, no 429 seen yet.
-    const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+    const context = await suite.browser.newContext({ viewport: { width: 1100, height: 800 } });
     const fresh = await context.newPage();
-    await fresh.goto(`${runtime.url}/backups`);
+    await fresh.goto(`${suite.runtime.url}/backups`);
     await signIn(fresh, 'admin@acme.example');
     await fresh.getByRole('heading', { name: 'Backups', level: 1 }).waitFor();
     const reason = fresh.locator('#quota-reason');
     await expect.poll(() => reason.textContent()).toMatch(/Enterprise accounts can create one backup every 24 hours\..*Next backup allowed: /);
     expect(await fresh.getByRole('button', { name: 'Back up now' }).isDisabled()).toBe(true);
     // The same refusal the API gives: the time shown is the API's nextAllowedAt, localized.
-    const refusal = await runtime.api('POST', '/v1/backups', { body: {} });
+    const refusal = await suite.runtime.api('POST', '/v1/backups', { body: {} });
     expect(refusal.status).toBe(429);
     expect(refusal.body.error.nextAllowedAt).toBe(quota.nextAllowedAt);
     const shown = new Date(quota.nextAllowedAt).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
@@ -104,21 +96,21 @@ describe('the web page: backups', () => {
   });
 
   it('still answers a 429 on click: the quota was spent after the page loaded', async () => {
-    const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+    const context = await suite.browser.newContext({ viewport: { width: 1100, height: 800 } });
     const globex = await context.newPage();
-    await globex.goto(`${runtime.url}/backups`);
+    await globex.goto(`${suite.runtime.url}/backups`);
     await signIn(globex, 'admin@globex.example');
     await globex.getByRole('heading', { name: 'Backups', level: 1 }).waitFor();
     const button = globex.getByRole('button', { name: 'Back up now' });
     expect(await button.isDisabled()).toBe(false);
     // Another admin (here: the API) spends the quota meanwhile.
-    expect((await runtime.api('POST', '/v1/backups', { as: 'admin@globex.example', body: {} })).status).toBe(202);
+    expect((await suite.runtime.api('POST', '/v1/backups', { as: 'admin@globex.example', body: {} })).status).toBe(202);
     await button.click();
     await expect.poll(() => globex.locator('#quota-reason').textContent()).toMatch(/Professional accounts can create one backup every 7 days\..*Next backup allowed: /);
     expect(await button.isDisabled()).toBe(true);
     expect(new URL(globex.url()).pathname).toBe('/backups');
     await context.close();
-    await runtime.idle();
+    await suite.runtime.idle();
   });
 
   it('turns scheduled backups on and off', async () => {
@@ -126,17 +118,17 @@ describe('the web page: backups', () => {
     expect(await toggle.isChecked()).toBe(false);
     await toggle.check();
     await page.getByText('On: backups are taken as often as your plan allows.').waitFor();
-    expect((await runtime.api('GET', '/v1/backup-schedule')).body.enabled).toBe(true);
+    expect((await suite.runtime.api('GET', '/v1/backup-schedule')).body.enabled).toBe(true);
     await toggle.uncheck();
     await page.getByText('Off.').waitFor();
-    expect((await runtime.api('GET', '/v1/backup-schedule')).body.enabled).toBe(false);
+    expect((await suite.runtime.api('GET', '/v1/backup-schedule')).body.enabled).toBe(false);
   });
 
   it('downloads through the email link: sign in first, then the download starts by itself', async () => {
-    const email = (await runtime.outbox()).find((candidate) => candidate.text.includes(`/backups/${backupId}`));
+    const email = (await suite.runtime.outbox()).find((candidate) => candidate.text.includes(`/backups/${backupId}`));
     expect(email, 'the backup-ready email').toBeDefined();
     const link = /(https?:\/\/\S+\/backups\/[^\s"<]+)/.exec(email!.text)![1]!;
-    const context = await browser.newContext({ acceptDownloads: true });
+    const context = await suite.browser.newContext({ acceptDownloads: true });
     const fresh = await context.newPage();
     await fresh.goto(link);
     await fresh.getByRole('heading', { name: 'Sign in' }).waitFor();
@@ -151,14 +143,14 @@ describe('the web page: backups', () => {
     expect(report.problems).toEqual([]);
     expect(report.manifest?.backupId).toBe(backupId);
     await fresh.getByText('Your download has started.').waitFor();
-    const audit = (await runtime.api('GET', '/v1/audit-log')).body;
+    const audit = (await suite.runtime.api('GET', '/v1/audit-log')).body;
     expect(audit.items.some((entry: { action: string; resourceId?: string }) => entry.action === 'BACKUP_DOWNLOADED' && entry.resourceId === backupId)).toBe(true);
     await context.close();
   });
 
   it('fits a phone-width screen: the history becomes cards, nothing scrolls sideways', async () => {
-    const phone = await browser.newPage({ viewport: { width: 375, height: 740 } });
-    await phone.goto(`${runtime.url}/backups`);
+    const phone = await suite.browser.newPage({ viewport: { width: 375, height: 740 } });
+    await phone.goto(`${suite.runtime.url}/backups`);
     await signIn(phone, 'admin@acme.example');
     await phone.getByRole('table', { name: 'Backup history, newest first' }).waitFor();
     const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
+import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
 
 /**
  * Debian's Chromium, driven by playwright-core (no browser download is possible on
@@ -15,6 +17,29 @@ export async function launchBrowser(): Promise<Browser> {
     executablePath: CHROMIUM_PATH,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
+}
+
+/** What a browser suite drives: set once its first `beforeAll` has run. */
+export interface BrowserSuite {
+  runtime: TestRuntime;
+  browser: Browser;
+}
+
+/**
+ * Starts a local runtime (with `options`) and Chromium side by side before the
+ * suite's tests, and stops both after them. Call it first in a `describe`: hooks
+ * registered after it run once both are up, and their `afterAll`s before both stop.
+ */
+export function useBrowserSuite(options?: Parameters<typeof startTestRuntime>[0]): BrowserSuite {
+  const suite = {} as BrowserSuite;
+  beforeAll(async () => {
+    [suite.runtime, suite.browser] = await Promise.all([startTestRuntime(options), launchBrowser()]);
+  });
+  afterAll(async () => {
+    await suite.browser?.close();
+    await suite.runtime?.destroy();
+  });
+  return suite;
 }
 
 /**

@@ -2,12 +2,11 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
 import { DEMO_USERS } from '../../local/identity.ts';
 import type { LocalRoute } from '../../local/http-server.ts';
 import { webPageRoute } from '../../local/web-assets.ts';
-import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
-import { launchBrowser } from './browser.ts';
+import type { TestRuntime } from '../support/local-runtime.ts';
+import { useBrowserSuite } from './browser.ts';
 
 const CLIENT_ID = 'test-web-client';
 
@@ -60,27 +59,23 @@ async function startFakeCognito(runtime: TestRuntime) {
 }
 
 describe('the web page: Cognito hosted sign-in (AWS mode)', () => {
-  let runtime: TestRuntime;
-  let browser: Browser;
-  let cognito: Awaited<ReturnType<typeof startFakeCognito>>;
   // The page is served with an AWS-mode config.json, ahead of the default local one,
   // once the fake hosted UI's address is known.
   let awsPage: LocalRoute = async () => false;
+  const suite = useBrowserSuite({ extraRoutes: [(...args) => awsPage(...args)] });
+  let cognito: Awaited<ReturnType<typeof startFakeCognito>>;
 
   beforeAll(async () => {
-    [runtime, browser] = await Promise.all([startTestRuntime({ extraRoutes: [(...args) => awsPage(...args)] }), launchBrowser()]);
-    cognito = await startFakeCognito(runtime);
+    cognito = await startFakeCognito(suite.runtime);
     awsPage = webPageRoute({ apiUrl: '', mode: 'aws', cognitoDomain: cognito.url, clientId: CLIENT_ID, region: 'eu-west-1' });
   });
   afterAll(async () => {
-    await browser?.close();
     await cognito?.stop();
-    await runtime?.destroy();
   });
 
   it('signs in with the authorization code flow and PKCE, then returns to the address the user opened', async () => {
-    const page = await browser.newPage();
-    await page.goto(`${runtime.url}/audit-log`);
+    const page = await suite.browser.newPage();
+    await page.goto(`${suite.runtime.url}/audit-log`);
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Audit log' }).waitFor();
@@ -90,7 +85,7 @@ describe('the web page: Cognito hosted sign-in (AWS mode)', () => {
     const authorize = cognito.seen.authorize!;
     expect(authorize.get('response_type')).toBe('code');
     expect(authorize.get('client_id')).toBe(CLIENT_ID);
-    expect(authorize.get('redirect_uri')).toBe(`${runtime.url}/`);
+    expect(authorize.get('redirect_uri')).toBe(`${suite.runtime.url}/`);
     expect(authorize.get('code_challenge_method')).toBe('S256');
     expect(authorize.get('scope')).toBe('openid email profile');
     expect(cognito.seen.token!.get('code_verifier')!.length).toBeGreaterThanOrEqual(43);
@@ -99,13 +94,13 @@ describe('the web page: Cognito hosted sign-in (AWS mode)', () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     expect(cognito.seen.logout?.get('client_id')).toBe(CLIENT_ID);
-    expect(cognito.seen.logout?.get('logout_uri')).toBe(`${runtime.url}/`);
+    expect(cognito.seen.logout?.get('logout_uri')).toBe(`${suite.runtime.url}/`);
     await page.close();
   });
 
   it('refuses a callback whose state was not started in this tab', async () => {
-    const page = await browser.newPage();
-    await page.goto(`${runtime.url}/?code=stolen&state=forged`);
+    const page = await suite.browser.newPage();
+    await page.goto(`${suite.runtime.url}/?code=stolen&state=forged`);
     await page.getByRole('heading', { name: 'Sign-in failed' }).waitFor();
     expect(await page.getByRole('alert').textContent()).toBe('This sign-in link is stale or was not started here; sign in again.');
     await page.close();

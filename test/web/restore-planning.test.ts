@@ -1,8 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { AppDeps } from '#runtime/deps.ts';
-import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
-import { launchBrowser, signIn } from './browser.ts';
+import { signIn, useBrowserSuite } from './browser.ts';
 
 /**
  * No planning budget in the API (every plan answers 202 PLANNING and goes on in the
@@ -19,23 +17,17 @@ function planInBackground(deps: AppDeps): AppDeps {
 }
 
 describe('the web page: a restore plan computed in the background', () => {
-  let runtime: TestRuntime;
-  let browser: Browser;
+  const suite = useBrowserSuite({ wrapDeps: planInBackground });
 
   beforeAll(async () => {
-    [runtime, browser] = await Promise.all([startTestRuntime({ wrapDeps: planInBackground }), launchBrowser()]);
-    const started = await runtime.api('POST', '/v1/backups', { body: {} });
+    const started = await suite.runtime.api('POST', '/v1/backups', { body: {} });
     expect(started.status).toBe(202);
-    await runtime.idle();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await runtime?.destroy();
+    await suite.runtime.idle();
   });
 
   it('shows how many records are compared while the plan is made, then the plan', async () => {
-    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
-    await page.goto(runtime.url);
+    const page = await suite.browser.newPage({ viewport: { width: 1100, height: 900 } });
+    await page.goto(suite.runtime.url);
     await signIn(page, 'admin@acme.example');
     await page.getByRole('link', { name: 'Restore' }).click();
     await page.getByRole('radio').first().check();

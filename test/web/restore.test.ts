@@ -1,9 +1,9 @@
 import { generate } from 'otplib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import type { AppDeps } from '#runtime/deps.ts';
-import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
-import { launchBrowser, screenshot, signIn } from './browser.ts';
+import type { TestRuntime } from '../support/local-runtime.ts';
+import { screenshot, signIn, useBrowserSuite } from './browser.ts';
 
 interface Deal {
   id: string;
@@ -43,25 +43,16 @@ function slowRestoreReads(records: AppDeps['records']): AppDeps['records'] {
 }
 
 describe('the web page: the restore wizard', () => {
-  let runtime: TestRuntime;
-  let browser: Browser;
+  // Injected latency (a slow table) in the restore's batch reads, so the running state can be watched.
+  const suite = useBrowserSuite({ wrapDeps: (deps) => ({ ...deps, records: slowRestoreReads(deps.records) }) });
   let backedUp: Map<string, Deal>;
 
   beforeAll(async () => {
-    [runtime, browser] = await Promise.all([
-      // Injected latency (a slow table) in the restore's batch reads, so the running state can be watched.
-      startTestRuntime({ wrapDeps: (deps) => ({ ...deps, records: slowRestoreReads(deps.records) }) }),
-      launchBrowser(),
-    ]);
-    backedUp = new Map((await allDeals(runtime)).map((deal) => [deal.id, deal]));
-    const started = await runtime.api('POST', '/v1/backups', { body: {} });
+    backedUp = new Map((await allDeals(suite.runtime)).map((deal) => [deal.id, deal]));
+    const started = await suite.runtime.api('POST', '/v1/backups', { body: {} });
     expect(started.status).toBe(202);
-    await runtime.idle();
-    expect((await runtime.api('GET', `/v1/backups/${started.body.id}`)).body.status).toBe('SUCCEEDED');
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await runtime?.destroy();
+    await suite.runtime.idle();
+    expect((await suite.runtime.api('GET', `/v1/backups/${started.body.id}`)).body.status).toBe('SUCCEEDED');
   });
 
   it('walks backup → object type → properties → plan → acknowledgements and TOTP → progress → result, with the plan\'s numbers matching the data', async () => {
@@ -72,13 +63,13 @@ describe('the web page: the restore wizard', () => {
     expect(blankAmount, 'demo data has a deal with a blank amount').toBeDefined();
     const deleted = deals.filter((deal) => deal !== blankAmount).slice(3, 5);
     for (const deal of renamed) {
-      expect((await runtime.api('PATCH', `/v1/objects/deals/records/${deal.id}`, { body: { properties: { dealname: `Renamed ${deal.id}` } } })).status).toBe(200);
+      expect((await suite.runtime.api('PATCH', `/v1/objects/deals/records/${deal.id}`, { body: { properties: { dealname: `Renamed ${deal.id}` } } })).status).toBe(200);
     }
-    expect((await runtime.api('PATCH', `/v1/objects/deals/records/${blankAmount!.id}`, { body: { properties: { amount: '999' } } })).status).toBe(200);
-    for (const deal of deleted) expect((await runtime.api('DELETE', `/v1/objects/deals/records/${deal.id}`)).status).toBeLessThan(300);
+    expect((await suite.runtime.api('PATCH', `/v1/objects/deals/records/${blankAmount!.id}`, { body: { properties: { amount: '999' } } })).status).toBe(200);
+    for (const deal of deleted) expect((await suite.runtime.api('DELETE', `/v1/objects/deals/records/${deal.id}`)).status).toBeLessThan(300);
 
-    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
-    await page.goto(`${runtime.url}/restore`);
+    const page = await suite.browser.newPage({ viewport: { width: 1100, height: 900 } });
+    await page.goto(`${suite.runtime.url}/restore`);
     await signIn(page, 'admin@acme.example');
     await page.getByText('Step 1 of 5: which backup?').waitFor();
     await page.getByRole('radio').first().check();
@@ -143,7 +134,7 @@ describe('the web page: the restore wizard', () => {
     expect(await refusal()).toEqual({ status: 401, code: 'REAUTH_FAILED' });
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('totp');
     await screenshot(page, 'restore-confirm');
-    const secret = /admin@acme\.example\s+secret (\S+)/.exec(await runtime.banner())?.[1];
+    const secret = /admin@acme\.example\s+secret (\S+)/.exec(await suite.runtime.banner())?.[1];
     expect(secret, 'the demo TOTP secret in the banner').toBeDefined();
     await totp.fill(await generate({ secret: secret! }));
     await page.getByRole('button', { name: 'Restore 4 records' }).click();
@@ -160,7 +151,7 @@ describe('the web page: the restore wizard', () => {
     expect(await stat(page, 'restore-missing')).toBe('2');
     expect(await stat(page, 'restore-failed')).toBe('0');
     await screenshot(page, 'restore-result');
-    const after = new Map((await allDeals(runtime)).map((deal) => [deal.id, deal]));
+    const after = new Map((await allDeals(suite.runtime)).map((deal) => [deal.id, deal]));
     for (const deal of renamed) expect(after.get(deal.id)!.properties.dealname).toBe(deal.properties.dealname);
     expect(after.get(blankAmount!.id)!.properties.amount).toBe('');
     for (const deal of deleted) expect(after.has(deal.id)).toBe(false);
@@ -186,13 +177,13 @@ describe('the web page: the restore wizard', () => {
 
   it('does not ask an SSO sign-in for a TOTP code', async () => {
     const deal = [...backedUp.values()].find((candidate) => candidate.properties.dealname !== '')!;
-    expect((await runtime.api('PATCH', `/v1/objects/deals/records/${deal.id}`, { body: { properties: { dealname: 'Changed again' } } })).status).toBe(200);
+    expect((await suite.runtime.api('PATCH', `/v1/objects/deals/records/${deal.id}`, { body: { properties: { dealname: 'Changed again' } } })).status).toBe(200);
     // At phone width, to check the wizard fits too.
-    const page = await browser.newPage({ viewport: { width: 375, height: 800 } });
-    await page.goto(`${runtime.url}/backups`);
+    const page = await suite.browser.newPage({ viewport: { width: 375, height: 800 } });
+    await page.goto(`${suite.runtime.url}/backups`);
     await signIn(page, 'sso-admin@acme.example');
     await page.getByRole('heading', { name: 'Backups', level: 1 }).waitFor();
-    await planInWizard(page, runtime, [/^Deal name/]);
+    await planInWizard(page, suite.runtime, [/^Deal name/]);
     expect(await stat(page, 'plan-to-change')).toBe('1');
     expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBeLessThanOrEqual(0);
     await screenshot(page, 'restore-plan-phone');
@@ -204,7 +195,7 @@ describe('the web page: the restore wizard', () => {
     await page.getByRole('button', { name: 'Restore 1 record' }).click();
     await expect.poll(() => page.locator('#restore-status').textContent(), { timeout: 60_000 }).toBe('Finished');
     expect(await stat(page, 'restore-updated')).toBe('1');
-    const restored = await runtime.api('GET', `/v1/objects/deals/records/${deal.id}`);
+    const restored = await suite.runtime.api('GET', `/v1/objects/deals/records/${deal.id}`);
     expect(restored.body.properties.dealname).toBe(deal.properties.dealname);
     await page.close();
   });
