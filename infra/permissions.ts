@@ -78,7 +78,8 @@ export const PERMISSIONS: Record<string, FunctionPermissions> = {
     appTable: 'readWrite',
     backupBucket: { read: ['backups/', 'plans/'], write: ['plans/'], delete: ['plans/'] },
     secretsKey: 'encryptDecrypt',
-    stateMachines: { restore: ['start'], 'restore-plan': ['start'] },
+    // A plan's GET checks its execution and starts it if the API call that planned it died first.
+    stateMachines: { restore: ['start'], 'restore-plan': ['start', 'describe'] },
   },
   // Continues a big plan: reads the backup zip and today's records, writes plan segments,
   // deletes them if the plan fails; saves the plan's checkpoints and audits it.

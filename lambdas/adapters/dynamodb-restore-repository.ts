@@ -56,6 +56,27 @@ export class DynamoDbRestoreRepository implements RestoreRepository, ImportLog {
     }
   }
 
+  async claimPlanCheck(accountId: string, planId: string, at: string, staleBefore: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: partition(accountId), sk: `PLAN#${planId}` },
+          // Beside `plan`, not in it: it is bookkeeping, never part of the plan's view.
+          // A checkpoint (a whole-item put) drops it, which only makes the next check due.
+          UpdateExpression: 'SET planCheckedAt = :at',
+          ConditionExpression: '#plan.#status = :planning AND (attribute_not_exists(planCheckedAt) OR planCheckedAt < :staleBefore)',
+          ExpressionAttributeNames: { '#plan': 'plan', '#status': 'status' },
+          ExpressionAttributeValues: { ':at': at, ':staleBefore': staleBefore, ':planning': 'PLANNING' },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      return rethrowTransient(error, 'The restore store');
+    }
+  }
+
   async createRestore(restore: StoredRestore): Promise<void> {
     try {
       await this.client.send(

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { enrolTotp } from '#core/restores/reauthenticate.ts';
-import { getRestorePlan, planRestore } from '#core/restores/plan-restore.ts';
+import { planRestore } from '#core/restores/plan-restore.ts';
+import { readRestorePlan } from '#core/restores/recover-plan.ts';
 import { getRestore, listRestores } from '#core/restores/restore-queries.ts';
 import { startRestore } from '#core/restores/start-restore.ts';
 import { buildDeps, type AppDeps } from '#runtime/deps.ts';
@@ -51,7 +52,7 @@ export function createHandler(deps: AppDeps) {
       });
       return outcome.ready ? json(201, outcome.plan) : json(202, outcome.plan);
     },
-    'GET /v1/restore-plans/{planId}': async ({ caller, params }) => json(200, await getRestorePlan(caller, parseInput(idParam, params.planId, 'path'), deps)),
+    'GET /v1/restore-plans/{planId}': async ({ caller, params }) => json(200, await readRestorePlan(caller, parseInput(idParam, params.planId, 'path'), deps)),
     'POST /v1/restores': async ({ caller, body }) => {
       const request = parseInput(restoreBody, body);
       return json(

@@ -24,6 +24,12 @@ export interface RestoreRepository {
    * invocations resuming from the same checkpoint, one wins. Answers whether it did.
    */
   savePlan(plan: StoredPlan, fromRecords?: number): Promise<boolean>;
+  /**
+   * Claims the next check of a PLANNING plan's execution (`recoverStalledPlan`): one
+   * conditional write that succeeds only while the plan is PLANNING and was not claimed
+   * after `staleBefore`, so of simultaneous readers one checks. Answers whether this call did.
+   */
+  claimPlanCheck(accountId: string, planId: string, at: string, staleBefore: string): Promise<boolean>;
 
   /** Stores a new restore; a second call with the same id changes nothing. */
   createRestore(restore: StoredRestore): Promise<void>;
