@@ -4,6 +4,7 @@ import type { BackupObject, BackupStatus, Page } from '#core/model.ts';
 import type { BackupPatch, BackupRepository, BackupSchedule, QuotaClaim, QuotaHolder, StoredBackup } from '#core/ports/backup-repository.ts';
 import { isConditionFailed, rethrowTransient, sendDocumentCommand } from './aws-errors.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
+import { updateIfStatus } from './update-if-status.ts';
 
 /** The sparse GSI partition that lists accounts with scheduled backups on. */
 const SCHEDULES_PARTITION = 'SCHEDULES';
@@ -72,26 +73,21 @@ export class DynamoDbBackupRepository implements BackupRepository {
   }
 
   async updateBackup(accountId: string, backupId: string, patch: BackupPatch, fromStatuses: BackupStatus[]): Promise<boolean> {
-    const names: Record<string, string> = { '#status': 'status' };
-    const values: Record<string, unknown> = {};
-    const sets: string[] = [];
-    for (const [field, value] of Object.entries(patch)) {
-      if (value === undefined) continue;
-      names[`#${field}`] = field;
-      values[`:${field}`] = field === 'objects' ? toObjectMap(value as BackupObject[]) : value;
-      sets.push(`#${field} = :${field}`);
-    }
-    const allowed = fromStatuses.map((_, index) => `:from${index}`);
-    fromStatuses.forEach((status, index) => (values[`:from${index}`] = status));
+    const stored = patch.objects === undefined ? patch : { ...patch, objects: toObjectMap(patch.objects) };
+    return updateIfStatus(this.client, { TableName: this.tableName, Key: backupKey(accountId, backupId) }, stored, fromStatuses, 'The backup store');
+  }
+
+  async claimNotification(accountId: string, backupId: string, claim: { status: BackupStatus; at: string; staleBefore: string }): Promise<boolean> {
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: backupKey(accountId, backupId),
-          UpdateExpression: sets.length ? `SET ${sets.join(', ')}` : 'SET #status = #status',
-          ConditionExpression: `attribute_exists(pk) AND #status IN (${allowed.join(', ')})`,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
+          UpdateExpression: 'SET notifyingAt = :at',
+          ConditionExpression:
+            'attribute_exists(pk) AND #status = :status AND attribute_not_exists(notifiedAt) AND (attribute_not_exists(notifyingAt) OR notifyingAt < :staleBefore)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':at': claim.at, ':status': claim.status, ':staleBefore': claim.staleBefore },
         }),
       );
       return true;

@@ -5,6 +5,7 @@ import type { ImportLog, RestorePatch, RestoreRepository } from '#core/ports/res
 import type { ImportEntry, RestoreStatus, SegmentProgress, StoredPlan, StoredRestore } from '#core/restores/restore-model.ts';
 import { isConditionFailed, rethrowTransient, sendDocumentCommand } from './aws-errors.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
+import { updateIfStatus } from './update-if-status.ts';
 
 /**
  * Plans, restores, segment progress and imports in the app table, under the account's
@@ -104,32 +105,7 @@ export class DynamoDbRestoreRepository implements RestoreRepository, ImportLog {
   }
 
   async updateRestore(accountId: string, restoreId: string, patch: RestorePatch, fromStatuses: RestoreStatus[]): Promise<boolean> {
-    const names: Record<string, string> = { '#status': 'status' };
-    const values: Record<string, unknown> = {};
-    const sets: string[] = [];
-    for (const [field, value] of Object.entries(patch)) {
-      if (value === undefined) continue;
-      names[`#${field}`] = field;
-      values[`:${field}`] = value;
-      sets.push(`#${field} = :${field}`);
-    }
-    fromStatuses.forEach((status, index) => (values[`:from${index}`] = status));
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: partition(accountId), sk: `RESTORE#${restoreId}` },
-          UpdateExpression: `SET ${sets.join(', ')}`,
-          ConditionExpression: `attribute_exists(pk) AND #status IN (${fromStatuses.map((_, index) => `:from${index}`).join(', ')})`,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailed(error)) return false;
-      return rethrowTransient(error, 'The restore store');
-    }
+    return updateIfStatus(this.client, { TableName: this.tableName, Key: { pk: partition(accountId), sk: `RESTORE#${restoreId}` } }, patch, fromStatuses, 'The restore store');
   }
 
   async claimNotification(accountId: string, restoreId: string, at: string): Promise<boolean> {
