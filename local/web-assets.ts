@@ -1,28 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { buildWebAssets, type WebAsset } from '../web/build.ts';
+import type { WebConfig } from '../web/src/auth.ts';
 import type { LocalRoute } from './http-server.ts';
-
-/**
- * The `config.json` the web page reads at start. In AWS the CDK writes the same
- * shape next to the page (mode "aws", with the Cognito hosted UI's domain and the
- * app client id); locally it says "local", so the page offers the demo users.
- */
-export interface WebConfig {
-  /** Base URL of the HTTP API; "" means the page's own origin. */
-  apiUrl: string;
-  mode: 'aws' | 'local';
-  /** Cognito hosted UI domain, e.g. `https://crm-backup-123.auth.eu-west-1.amazoncognito.com`. */
-  cognitoDomain?: string;
-  clientId?: string;
-  region?: string;
-}
 
 /** Paths the page never owns: the API and the local-only helpers. */
 const NOT_THE_PAGE = /^\/(v1|local)(\/|$)/;
 
 /**
  * Serves the admin web page from the same origin as the API, like CloudFront does in
- * AWS: the built files by path, `/config.json`, and index.html for every other GET
+ * AWS: the built files by path, `/config.json` (the page's own WebConfig; "local" by
+ * default, so the page offers the demo users), and index.html for every other GET
  * that a browser navigates to (`/backups/{id}` from an email link), so the page's own
  * router picks it up. The page is built in memory once, on the first request.
  */

@@ -6,10 +6,15 @@
  * SSO users, `identities`, which is what the API and this page read.
  */
 
-/** `/config.json`: written by the CDK in AWS, served by the local runtime locally. */
+/**
+ * `/config.json`: written by the CDK in AWS (mode "aws", with the Cognito hosted UI's
+ * domain and the app client id), served by the local runtime locally (local/web-assets.ts).
+ */
 export interface WebConfig {
+  /** Base URL of the HTTP API; "" means the page's own origin. */
   apiUrl: string;
   mode: 'aws' | 'local';
+  /** Cognito hosted UI domain, e.g. `https://crm-backup-123.auth.eu-west-1.amazoncognito.com`. */
   cognitoDomain?: string;
   clientId?: string;
   region?: string;
