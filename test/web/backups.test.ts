@@ -3,22 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import type { AppDeps } from '#runtime/deps.ts';
 import { verifyBackupZip } from '../../cli/verify-zip.ts';
-import { screenshot, signIn, useBrowserSuite } from './browser.ts';
-
-function slowReads(records: AppDeps['records']): AppDeps['records'] {
-  const slow = Object.create(records) as AppDeps['records'];
-  slow.readSegmentPage = async (...args: Parameters<AppDeps['records']['readSegmentPage']>) => {
-    await new Promise((resolve) => setTimeout(resolve, 800));
-    return records.readSegmentPage(...args);
-  };
-  return slow;
-}
+import { screenshot, signIn, useBrowserSuite, withLatency } from './browser.ts';
 
 describe('the web page: backups', () => {
-  // Injected latency (a slow table): each export page takes 800 ms more, so the running state can be watched.
-  const suite = useBrowserSuite({ wrapDeps: (deps) => ({ ...deps, records: slowReads(deps.records) }) });
+  // Each export page takes 800 ms more, so the running state can be watched.
+  const suite = useBrowserSuite({ wrapDeps: (deps) => ({ ...deps, records: withLatency(deps.records, 'readSegmentPage', 800) }) });
   let page: Page;
   let downloads: string;
   let backupId: string;

@@ -43,6 +43,20 @@ export function useBrowserSuite(options?: Parameters<typeof startTestRuntime>[0]
 }
 
 /**
+ * `port` with `method` answering `ms` later: injected latency (a slow table), so that
+ * a running state stays on screen long enough for a test to see it.
+ */
+export function withLatency<T extends object>(port: T, method: keyof T, ms: number): T {
+  const original = port[method] as (...args: unknown[]) => Promise<unknown>;
+  const slow = Object.create(port) as T;
+  (slow as Record<keyof T, unknown>)[method] = async (...args: unknown[]) => {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    return original.apply(port, args);
+  };
+  return slow;
+}
+
+/**
  * `npm run screenshots` (UPDATE_SCREENSHOTS=1) refreshes the README's pictures in
  * docs/screenshots; plain test runs still take them (rendering is exercised) but into
  * a temporary folder, so that `npm test` leaves the work tree clean.

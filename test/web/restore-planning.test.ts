@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AppDeps } from '#runtime/deps.ts';
-import { signIn, useBrowserSuite } from './browser.ts';
+import { signIn, useBrowserSuite, withLatency } from './browser.ts';
 
 /**
  * No planning budget in the API (every plan answers 202 PLANNING and goes on in the
@@ -8,12 +8,7 @@ import { signIn, useBrowserSuite } from './browser.ts';
  * of today's records so the wizard's progress message can be seen.
  */
 function planInBackground(deps: AppDeps): AppDeps {
-  const records = Object.create(deps.records) as AppDeps['records'];
-  records.getRecords = async (...args: Parameters<AppDeps['records']['getRecords']>) => {
-    await new Promise((resolve) => setTimeout(resolve, 700));
-    return deps.records.getRecords(...args);
-  };
-  return { ...deps, records, config: { ...deps.config, restoreTuning: { segmentRecords: 15, planBudgetMs: 0, planSegmentsPerInvocation: 1 } } };
+  return { ...deps, records: withLatency(deps.records, 'getRecords', 700), config: { ...deps.config, restoreTuning: { segmentRecords: 15, planBudgetMs: 0, planSegmentsPerInvocation: 1 } } };
 }
 
 describe('the web page: a restore plan computed in the background', () => {

@@ -1,9 +1,8 @@
 import { generate } from 'otplib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import type { AppDeps } from '#runtime/deps.ts';
 import type { TestRuntime } from '../support/local-runtime.ts';
-import { screenshot, signIn, useBrowserSuite } from './browser.ts';
+import { screenshot, signIn, useBrowserSuite, withLatency } from './browser.ts';
 
 interface Deal {
   id: string;
@@ -33,18 +32,9 @@ async function planInWizard(page: Page, runtime: TestRuntime, properties: RegExp
 
 const stat = (page: Page, id: string) => page.locator(`#${id}`).textContent();
 
-function slowRestoreReads(records: AppDeps['records']): AppDeps['records'] {
-  const slow = Object.create(records) as AppDeps['records'];
-  slow.getRecordsWithRestoreId = async (...args: Parameters<AppDeps['records']['getRecordsWithRestoreId']>) => {
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    return records.getRecordsWithRestoreId(...args);
-  };
-  return slow;
-}
-
 describe('the web page: the restore wizard', () => {
-  // Injected latency (a slow table) in the restore's batch reads, so the running state can be watched.
-  const suite = useBrowserSuite({ wrapDeps: (deps) => ({ ...deps, records: slowRestoreReads(deps.records) }) });
+  // The restore's batch reads take 1.5 s more, so the running state can be watched.
+  const suite = useBrowserSuite({ wrapDeps: (deps) => ({ ...deps, records: withLatency(deps.records, 'getRecordsWithRestoreId', 1500) }) });
   let backedUp: Map<string, Deal>;
 
   beforeAll(async () => {
