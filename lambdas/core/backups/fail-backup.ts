@@ -9,6 +9,13 @@ export interface FailBackupInput {
   reason: string;
 }
 
+/**
+ * How long a claimed announcement (audit entry, email) belongs to its claimer. The
+ * longest a Lambda lives: a claimer still alive is never overtaken, and one that died
+ * before notifying leaves the announcement to the next caller after that.
+ */
+export const NOTICE_LEASE_MS = 15 * 60_000;
+
 /** Step errors whose messages are written for people (errors.ts: StepFailedError and kin). */
 const READABLE_ERRORS = new Set(['StepFailedError', 'ArchiveIntegrityError', 'LockLostError']);
 
@@ -36,18 +43,20 @@ export function describeStepFailure(error: string | null | undefined, cause: str
 
 /**
  * Marks a backup FAILED and undoes what it held: idempotent, so the state machine's
- * Catch and the execution-status rule (for executions that never reached the Catch)
- * can both run it.
+ * Catch, the execution-status rule (for executions that never reached the Catch), the
+ * scheduler's sweep and a take-over of a stuck claim can all run it, even at once.
  *
  * Primary course:
  *  1. Move the backup from QUEUED/RUNNING to FAILED with the reason (conditional).
  *  2. Give the quota back, but only if this backup still holds the claim.
  *  3. Delete every object under the backup's prefix (part files, a half-written zip).
- *  4. Audit entry and email to the requester, then remember that they went out.
+ *  4. Claim the announcement (one conditional write): only its winner goes on.
+ *  5. Audit entry and email to the requester, then remember that they went out.
  *
  * Alternate courses:
  *  - The backup already SUCCEEDED: nothing changes (a late status event).
  *  - Already FAILED and notified: nothing changes (the second of the two callers).
+ *  - Another caller holds the announcement: it announces, this one stops after cleaning up.
  *  - The backup was never stored (its creation failed): only the quota is refunded.
  */
 export async function failBackup(input: FailBackupInput, deps: BackupDeps): Promise<{ status: string }> {
@@ -66,6 +75,12 @@ export async function failBackup(input: FailBackupInput, deps: BackupDeps): Prom
 
   await deps.backups.refundQuota(accountId, backupId);
   await deps.blobs.deletePrefix(backupPrefix(accountId, backupId));
+  // Reading "FAILED, not notified" and then sending would let two callers both send:
+  // the one whose claim lands announces; the claim goes stale only after a claimer's
+  // whole lifetime, so an announcement cut short by a crash is still made, later.
+  const now = deps.clock.now();
+  const claim = { status: 'FAILED' as const, at: now.toISOString(), staleBefore: new Date(now.getTime() - NOTICE_LEASE_MS).toISOString() };
+  if (!(await deps.backups.claimNotification(accountId, backupId, claim))) return { status: 'FAILED' };
   const reason = backup.error ?? input.reason;
   const failedAt = backup.completedAt ?? deps.clock.now().toISOString();
   await deps.audit.append({

@@ -1,5 +1,5 @@
 import type { BackupDeps } from './backup-deps.ts';
-import { describeStepFailure, failBackup } from './fail-backup.ts';
+import { describeStepFailure, failBackup, NOTICE_LEASE_MS } from './fail-backup.ts';
 
 /**
  * How long a claimed backup may wait for its execution. Longer than any function that
@@ -28,7 +28,8 @@ export interface BackupHealth {
  *  - it is QUEUED with no execution after the grace period (died before StartExecution);
  *  - it is QUEUED or RUNNING but its execution has ended (the failure step and the
  *    status-change rule both missed it);
- *  - it is FAILED but its cleanup was cut short (it may still hold the quota).
+ *  - it is FAILED but its cleanup was cut short (it may still hold the quota), unless
+ *    a step claimed its announcement within the lease (that step is still at work).
  * A backup whose execution runs is never stuck, however long it takes.
  */
 export async function inspectBackup(accountId: string, backupId: string, claimedAt: string, deps: Pick<BackupDeps, 'backups' | 'workflows' | 'clock'>): Promise<BackupHealth> {
@@ -36,7 +37,11 @@ export async function inspectBackup(accountId: string, backupId: string, claimed
   const graceEnds = Date.parse(backup?.createdAt ?? claimedAt) + START_GRACE_MS;
   const notStarted = (): BackupHealth => (deps.clock.now().getTime() >= graceEnds ? { stuck: NOT_STARTED_REASON } : { stuckFrom: new Date(graceEnds).toISOString() });
   if (!backup) return notStarted();
-  if (backup.status === 'FAILED') return backup.notifiedAt ? {} : { stuck: backup.error ?? NOT_STARTED_REASON };
+  if (backup.status === 'FAILED') {
+    // Its announcer claimed it after the cleanup (the quota is back) and may still be at work.
+    const announcing = backup.notifyingAt !== undefined && deps.clock.now().getTime() < Date.parse(backup.notifyingAt) + NOTICE_LEASE_MS;
+    return backup.notifiedAt || announcing ? {} : { stuck: backup.error ?? NOT_STARTED_REASON };
+  }
   if (backup.status !== 'QUEUED' && backup.status !== 'RUNNING') return {};
   const execution = await deps.workflows.describe('backup', backupId);
   if (!execution) return backup.status === 'QUEUED' ? notStarted() : {};

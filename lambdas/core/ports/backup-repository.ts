@@ -26,6 +26,8 @@ export interface BackupSchedule {
 export interface StoredBackup extends Backup {
   /** When the completion or failure email went out. */
   notifiedAt?: string;
+  /** When a step claimed the announcement (audit entry, email); see `claimNotification`. */
+  notifyingAt?: string;
 }
 
 /** What a step may change on a backup; absent fields stay as they are. */
@@ -59,6 +61,14 @@ export interface BackupRepository {
    * did. This is how steps stay idempotent: finishing twice finishes once.
    */
   updateBackup(accountId: string, backupId: string, patch: BackupPatch, fromStatuses: BackupStatus[]): Promise<boolean>;
+  /**
+   * Claims the announcement of a backup's end (audit entry, email) with one conditional
+   * write: it succeeds only while the backup is in `status`, not yet notified, and not
+   * claimed since `staleBefore`. Of any number of steps ending the same backup at once
+   * exactly one wins and announces; a claim whose holder died before notifying can be
+   * taken again once stale. Answers whether this call won.
+   */
+  claimNotification(accountId: string, backupId: string, claim: { status: BackupStatus; at: string; staleBefore: string }): Promise<boolean>;
   /** Records one object type's export progress while the backup runs (parallel exports write side by side). */
   setObjectProgress(accountId: string, backupId: string, object: BackupObject, order: number): Promise<void>;
 

@@ -35,6 +35,12 @@ export class MemoryBackups implements BackupRepository {
     Object.assign(backup, structuredClone(patch));
     return true;
   }
+  async claimNotification(accountId: string, backupId: string, claim: { status: BackupStatus; at: string; staleBefore: string }) {
+    const backup = this.backups.get(`${accountId}/${backupId}`);
+    if (!backup || backup.status !== claim.status || backup.notifiedAt || (backup.notifyingAt && backup.notifyingAt >= claim.staleBefore)) return false;
+    backup.notifyingAt = claim.at;
+    return true;
+  }
   async setObjectProgress(accountId: string, backupId: string, object: BackupObject, order: number) {
     const backup = this.backups.get(`${accountId}/${backupId}`);
     if (!backup) return;
