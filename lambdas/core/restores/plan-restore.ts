@@ -97,7 +97,8 @@ export const PLANNING_STOPPED = 'An internal error stopped the planning; nothing
  *  5. Store the plan as READY (counts, sample, segments) and audit it.
  * Alternate course: the run's budget ends first (a big object type): store the plan as
  *  PLANNING at its last completed segment and start the `restore-plan` state machine
- *  (execution name = plan id), which goes on with buildRestorePlan.
+ *  (execution name = plan id), which goes on with buildRestorePlan. Should this call
+ *  die in between, `readRestorePlan` starts that execution when the plan is read.
  * Alternate course: a damaged archive deletes the segment files written so far and
  *  stores no plan.
  */
@@ -252,13 +253,10 @@ async function auditPlanned(plan: StoredPlan, objectType: ObjectType, deps: Pick
   });
 }
 
-/** The plan again, or 404; 410 once it expired (a plan previews data that moves on). */
-export async function getRestorePlan(caller: Caller, planId: string, deps: Pick<PlanRestoreDeps, 'restores' | 'clock'>): Promise<RestorePlanView> {
-  requireSuperAdmin(caller);
-  return toPlanView(await requireLivePlan(caller.accountId, planId, deps));
-}
-
-/** Loads a plan that can still be executed. */
+/**
+ * Loads a plan that can still be executed, or 404; 410 once it expired (a plan previews
+ * data that moves on). `readRestorePlan` (recover-plan.ts) answers GETs with it.
+ */
 export async function requireLivePlan(accountId: string, planId: string, deps: Pick<PlanRestoreDeps, 'restores' | 'clock'>): Promise<StoredPlan> {
   const plan = await deps.restores.getPlan(accountId, planId);
   if (!plan) throw new NotFoundError(`Restore plan "${planId}"`);
