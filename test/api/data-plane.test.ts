@@ -152,6 +152,13 @@ describe('data plane API', () => {
       expect(({} as Record<string, unknown>).city).toBeUndefined();
     });
 
+    it('accepts a reserved name as a value: only names are refused', async () => {
+      const id = await firstRecordId('companies');
+      const { status, body } = await runtime.api('PATCH', `/v1/objects/companies/records/${id}`, { body: { properties: { city: '__proto__', description: 'constructor' } } });
+      expect(status).toBe(200);
+      expect(body.properties).toMatchObject({ city: '__proto__', description: 'constructor' });
+    });
+
     it('refuses a query parameter with a reserved name', async () => {
       const response = await runtime.api('GET', '/v1/objects/companies/records?constructor=1');
       expect(response.status).toBe(400);
