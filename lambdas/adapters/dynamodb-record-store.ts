@@ -202,6 +202,10 @@ export class DynamoDbRecordStore implements RecordStore {
         conditions.push(`#p.#e${index} = :e${index}`);
       }
     });
+    if (options.onlyIfDifferent) {
+      const same = Object.entries(change.set).map(([, value], index) => (value === '' ? `attribute_not_exists(#p.#s${index})` : `#p.#s${index} = :s${index}`));
+      if (same.length) conditions.push(`NOT (${same.join(' AND ')})`);
+    }
     const expression = [sets.length ? `SET ${sets.join(', ')}` : '', removes.length ? `REMOVE ${removes.join(', ')}` : '']
       .filter(Boolean)
       .join(' ');

@@ -81,6 +81,42 @@ describe('restore safety', () => {
     }
   });
 
+  it('applies what is true when it runs: records edited back, deleted or edited again after the plan', async () => {
+    const records = (await runtime.deps.records.listRecords('acme', 'products', { limit: 40 })).items.sort((a, b) => a.id.localeCompare(b.id));
+    const backedUp = new Map(records.map((record) => [record.id, record.properties.name ?? '']));
+    const patchName = (id: string, name: string) =>
+      runtime.api('PATCH', `/v1/objects/products/records/${id}`, { as: SSO_ADMIN, body: { properties: { name } } });
+    const renamed = records.slice(0, 8).map((record) => record.id);
+    for (const id of renamed) expect((await patchName(id, `renamed ${id}`)).status).toBe(200);
+    const planned = await runtime.api('POST', `/v1/backups/${acmeBackup}/restore-plans`, { as: SSO_ADMIN, body: { objectType: 'products', properties: ['name'] } });
+    expect(planned.body).toMatchObject({ recordsToChange: 8, recordsUnchanged: 32 });
+
+    // After the plan was reviewed, before the restore runs:
+    const [editedBack, deleted, editedAgain] = renamed as [string, string, string];
+    const editedLater = records[8]!.id; // unchanged when planned
+    expect((await patchName(editedBack, backedUp.get(editedBack)!)).status).toBe(200);
+    expect((await runtime.api('DELETE', `/v1/objects/products/records/${deleted}`, { as: SSO_ADMIN })).status).toBe(204);
+    expect((await patchName(editedAgain, 'a third name')).status).toBe(200);
+    expect((await patchName(editedLater, 'a later name')).status).toBe(200);
+
+    const started = await runtime.api('POST', '/v1/restores', { as: SSO_ADMIN, body: { planId: planned.body.id, acknowledge } });
+    expect(started.status).toBe(202);
+    await runtime.idle();
+    const restore = (await runtime.api('GET', `/v1/restores/${started.body.id}`, { as: SSO_ADMIN })).body;
+    expect(restore).toMatchObject({ status: 'SUCCEEDED', counts: { updated: 7, unchanged: 32, missing: 1, failed: 0 } });
+
+    for (const record of records) {
+      const today = await runtime.api('GET', `/v1/objects/products/records/${record.id}`, { as: SSO_ADMIN });
+      if (record.id === deleted) expect(today.status, 'a deleted record stays deleted').toBe(404);
+      else expect(today.body.properties.name ?? '', record.id).toBe(backedUp.get(record.id));
+    }
+    const restoreEvents = async (id: string) =>
+      (await runtime.api('GET', `/v1/change-events?recordId=${id}`, { as: SSO_ADMIN })).body.items.filter((event: { restoreId?: string }) => event.restoreId === restore.id);
+    expect(await restoreEvents(editedBack)).toEqual([]);
+    expect((await restoreEvents(editedAgain))[0].changes).toEqual([{ property: 'name', from: 'a third name', to: backedUp.get(editedAgain) }]);
+    expect((await restoreEvents(editedLater))[0].changes).toEqual([{ property: 'name', from: 'a later name', to: backedUp.get(editedLater) }]);
+  });
+
   it('marks a stopped restore FAILED and frees the lock (the execution-status rule)', async () => {
     const ids = [...(await runtime.deps.records.listRecords('acme', 'calls', { limit: 40 })).items.map((record) => record.id)].sort();
     await runtime.api('PATCH', `/v1/objects/calls/records/${ids[0]}`, { as: SSO_ADMIN, body: { properties: { hs_call_title: 'edited' } } });

@@ -19,6 +19,11 @@ export interface RecordChange {
 export interface UpdateOptions {
   /** Apply only if every listed property still holds this value ("" = blank): optimistic concurrency. */
   expect?: Record<string, string>;
+  /**
+   * Apply only if at least one property of the change differs from the record's value
+   * today, so that a write which would change nothing does not happen (CONFLICT then).
+   */
+  onlyIfDifferent?: boolean;
   /** Marks the record as last written by this restore, so a retried batch can tell its own work. */
   restoreId?: string;
 }
@@ -27,6 +32,7 @@ export interface UpdateOptions {
 export type UpdateOutcome =
   | { status: 'UPDATED'; before: CrmRecord; after: CrmRecord }
   | { status: 'MISSING' }
+  /** The record exists but did not meet the condition (`expect`, or `onlyIfDifferent` with nothing to change). */
   | { status: 'CONFLICT' };
 
 /**

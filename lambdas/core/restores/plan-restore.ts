@@ -15,6 +15,7 @@ import {
   PLAN_LIFETIME_HOURS,
   planSegmentKey,
   type PlannedChange,
+  type PlannedRecord,
   type RestorePlanView,
   type StoredPlan,
 } from './restore-model.ts';
@@ -343,14 +344,15 @@ async function advancePlan(plan: StoredPlan, source: PlanSource, objectType: Obj
   const compare = async (rows: BackedUpRecord[], today: Map<string, CrmRecord>) => {
     for (const row of rows) {
       tally.recordsInBackup += 1;
-      const line = `${JSON.stringify({ id: row.id, values: row.values })}\n`;
+      const current = today.get(row.id);
+      const changes = current ? diff(current, row.values) : [];
+      const planned: PlannedRecord = { id: row.id, values: row.values, ...(changes.length ? { differs: true as const } : {}) };
+      const line = `${JSON.stringify(planned)}\n`;
       segmentLines.push(line);
       segmentBytes += Buffer.byteLength(line);
-      const current = today.get(row.id);
       if (!current) {
         tally.recordsMissing += 1;
       } else {
-        const changes = diff(current, row.values);
         if (changes.length === 0) tally.recordsUnchanged += 1;
         else {
           tally.recordsToChange += 1;

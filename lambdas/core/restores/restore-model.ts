@@ -156,6 +156,20 @@ export function totalOf(counts: RestoreCounts): number {
 /** Plans are a preview of today's data: they go stale, so they expire after a day (or with their backup). */
 export const PLAN_LIFETIME_HOURS = 24;
 
+/**
+ * One line of a plan's segment file: a backed-up record, and whether the plan found
+ * it different from today's record. Apply writes those straight away, conditioned on
+ * a difference still being there, and reads first only the others (unchanged or
+ * missing when planned), which is most of what makes a restore run at write speed.
+ */
+export interface PlannedRecord {
+  id: string;
+  /** The backed-up value of each chosen property ("" = blank). */
+  values: Record<string, string>;
+  /** Present (true) when the plan counted this record as one to change. */
+  differs?: true;
+}
+
 /** S3 key of a plan's segment file. Keys come from ids the service made, never from requests. */
 export function planSegmentKey(accountId: string, planId: string, segment: number): string {
   return `plans/${accountId}/${planId}/segment-${String(segment).padStart(5, '0')}.ndjson`;
