@@ -11,7 +11,9 @@
  * payload and the process's peak RSS (stand-ins included, so an upper bound).
  *
  * `--plan-budget-ms 0` sends the plan to the restore-plan state machine at once (as a
- * big object type would be); `--plan-only` stops after planning (for 1,000,000 records).
+ * big object type would be); `--plan-only` stops after planning (for 1,000,000 records);
+ * `--isolated-only` skips the restore through the state machine and measures only the
+ * isolated plan and apply steps (their time and memory at 1,000,000 records).
  *
  * Then, to measure the steps' own memory, it edits the deals again and runs the plan
  * and every apply batch once more, each step in a child process (like a Lambda
@@ -29,7 +31,7 @@ import { planSegmentKey, ZERO_COUNTS, type PlannedRecord } from '#core/restores/
 import { rm } from 'node:fs/promises';
 import { text } from 'node:stream/consumers';
 import { parseArgs } from 'node:util';
-import type { CrmRecord } from '#core/model.ts';
+import type { ChangeEvent, CrmRecord } from '#core/model.ts';
 import type { AppDeps } from '#runtime/deps.ts';
 import { DEMO_USERS } from '../local/identity.ts';
 import { startLocalRuntime } from '../local/runtime.ts';
@@ -46,6 +48,8 @@ const { values } = parseArgs({
     'plan-budget-ms': { type: 'string' },
     /** Measure planning only: no restore run, no isolated apply step (1,000,000 records in minutes). */
     'plan-only': { type: 'boolean', default: false },
+    /** Skip the restore through the state machine: only the isolated plan and apply steps, with their memory. */
+    'isolated-only': { type: 'boolean', default: false },
     /** For bench/run.ts: time the backup's stages and the raw write baseline, end with one JSON line. */
     bench: { type: 'boolean', default: false },
     /** With `--bench`: how many times to run the isolated apply and the raw writes, interleaved. */
@@ -156,7 +160,7 @@ try {
   if (plan.status !== 'READY') throw new Error(`plan ${plan.status}: ${plan.error}`);
   console.log(`  plan: ${JSON.stringify({ recordsInBackup: plan.recordsInBackup, recordsToChange: plan.recordsToChange, recordsUnchanged: plan.recordsUnchanged, recordsMissing: plan.recordsMissing, perProperty: plan.perProperty })}`);
   const segments = (await runtime.deps.restores.getPlan('acme', plan.id))!.segments.length;
-  if (values['plan-only']) {
+  if (values['plan-only'] || values['isolated-only']) {
     console.log(`  plan segments: ${segments}; build-restore-plan invocations: ${invocations.planSteps}`);
     console.log(`  peak RSS of the whole process (stand-ins included): ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`);
     await isolatedSteps(backup.id, 'again');
@@ -195,10 +199,12 @@ async function isolatedSteps(backupId: string, tag: string): Promise<void> {
   if (values['plan-only']) return;
   const applied = await step('apply', { planId: planned.planId, interleaveRawWrites: values.bench });
   console.log(`isolated apply (all segments, one by one)    ${seconds(applied.applyMs)}, peak RSS ${applied.maxRssMb} MB (heap ${applied.heapUsedMb} MB, external ${applied.externalMb} MB), ${applied.invocations} invocations, counts ${JSON.stringify(applied.counts)}`);
-  benchReport.apply.push({ wallMs: applied.applyMs, updated: applied.counts.updated, rows: planned.recordsToChange, maxRssMb: applied.maxRssMb });
+  const handled = applied.counts.updated + applied.counts.unchanged + applied.counts.missing + applied.counts.failed;
+  benchReport.apply.push({ wallMs: applied.applyMs, updated: applied.counts.updated, handled, rows: planned.recordsToChange, maxRssMb: applied.maxRssMb });
   if (values.bench) {
     console.log(`raw updateRecord writes, after each segment  ${seconds(applied.rawMs)}, ${applied.rawWritten} records`);
-    benchReport.write.push({ wallMs: applied.rawMs, written: applied.rawWritten });
+    console.log(`  the same, each with its change event         ${seconds(applied.rawWithEventsMs)}`);
+    benchReport.write.push({ wallMs: applied.rawMs, withEventsMs: applied.rawWithEventsMs, written: applied.rawWritten });
   }
 }
 
@@ -274,7 +280,7 @@ async function runWorker(worker: string, config: AppConfig, input: Record<string
       counts: { ...ZERO_COUNTS }, segmentCount: plan.segments.length,
     });
     let invocations = 0;
-    const timing = { applyMs: 0, rawMs: 0, rawWritten: 0 };
+    const timing = { applyMs: 0, rawMs: 0, rawWithEventsMs: 0, rawWritten: 0 };
     for (let segment = 0; segment < plan.segments.length; segment += 1) {
       const applyStarted = Date.now();
       for (let done = false; !done; invocations += 1) {
@@ -294,29 +300,43 @@ async function runWorker(worker: string, config: AppConfig, input: Record<string
 }
 
 /**
- * The baseline, measured right after each segment's apply so that both see the same
- * neighbours on a noisy machine: the same store's raw write rate, with apply's
- * concurrency, one property changed on as many of the segment's records as apply wrote.
+ * The baselines, measured right after each segment's apply so that all see the same
+ * neighbours on a noisy machine, with apply's concurrency, on as many of the segment's
+ * records as apply wrote: the store's raw write rate (one property changed per record),
+ * then the same writes each with its change event stored (25 per BatchWriteItem, as
+ * apply and every record change in this store do).
  */
 async function rawWrites(
   deps: AppDeps,
   restore: { planId: string; restoreId: string },
   segment: number,
-  timing: { rawMs: number; rawWritten: number },
+  timing: { rawMs: number; rawWithEventsMs: number; rawWritten: number },
 ): Promise<void> {
   const written = (await deps.restores.getSegmentProgress('acme', restore.restoreId, segment))!.counts.updated;
   const lines = (await text(await deps.blobs.read(planSegmentKey('acme', restore.planId, segment)))).split('\n').filter(Boolean);
   const ids = lines.slice(0, written).map((line) => (JSON.parse(line) as PlannedRecord).id);
-  const started = Date.now();
-  let next = 0;
-  const writer = async () => {
-    while (next < ids.length) {
-      const id = ids[next++]!;
-      await deps.records.updateRecord('acme', 'deals', id, { set: { dealstage: `raw-${id}` } });
-    }
+  const writeAll = async (tag: string, withEvents: boolean) => {
+    const started = Date.now();
+    const events: ChangeEvent[] = [];
+    let next = 0;
+    const writer = async () => {
+      while (next < ids.length) {
+        const id = ids[next++]!;
+        const outcome = await deps.records.updateRecord('acme', 'deals', id, { set: { dealstage: `${tag}-${id}` } });
+        if (!withEvents || outcome.status !== 'UPDATED') continue;
+        events.push({
+          id: deps.ids.next('ce'), accountId: 'acme', objectType: 'deals', recordId: id, source: 'USER', actor: 'bench', kind: 'UPDATED',
+          changes: [{ property: 'dealstage', from: outcome.before.properties.dealstage ?? '', to: `${tag}-${id}` }], occurredAt: deps.clock.now().toISOString(),
+        });
+        if (events.length >= 25) await deps.records.appendChangeEvents(events.splice(0, 25));
+      }
+    };
+    await Promise.all(Array.from({ length: UPDATE_CONCURRENCY }, writer));
+    if (events.length) await deps.records.appendChangeEvents(events);
+    return Date.now() - started;
   };
-  await Promise.all(Array.from({ length: UPDATE_CONCURRENCY }, writer));
-  timing.rawMs += Date.now() - started;
+  timing.rawMs += await writeAll('raw', false);
+  timing.rawWithEventsMs += await writeAll('raw-ev', true);
   timing.rawWritten += ids.length;
 }
 
