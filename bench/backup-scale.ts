@@ -120,11 +120,11 @@ async function runBench(target: number, dataDir: string): Promise<void> {
     const budgetSeconds = values['budget-seconds'] ? Number(values['budget-seconds']) : undefined;
     const exported = await child('export', config, { accountId: ACCOUNT, backupId, objectType: OBJECT_TYPE, index: 0, budgetSeconds });
     console.log(`export: ${(exported.wallMs / 1000).toFixed(1)} s, peak RSS ${exported.maxRssMb} MB, ${exported.invocations} invocation(s), ${exported.records} records, ${exported.parts} parts, ${(Number(exported.csvBytes) / 1e6).toFixed(1)} MB CSV`);
-    if (values['compare-zip']) await compareWithInfoZip(deps, backupId, Number(exported.parts), dataDir);
+    const zip6 = values['compare-zip'] ? await compareWithInfoZip(deps, backupId, Number(exported.parts), dataDir) : undefined;
     const zipped = await child('zip', config, { accountId: ACCOUNT, backupId, exports: [{ objectType: OBJECT_TYPE, records: exported.records, parts: exported.parts }] });
     console.log(`zip:    ${(zipped.wallMs / 1000).toFixed(1)} s, peak RSS ${zipped.maxRssMb} MB, ${(Number(zipped.sizeBytes) / 1e6).toFixed(1)} MB zip`);
     if (values.verify) await verifyZip(deps, backupId, createdAt, type.records, dataDir);
-    console.log(JSON.stringify({ records: type.records, properties: type.properties.length, export: exported, zip: zipped }));
+    console.log(JSON.stringify({ records: type.records, properties: type.properties.length, export: exported, zip: zipped, ...(zip6 ? { zip6 } : {}) }));
   } finally {
     await s3.stop();
     await dynamo.stop();
@@ -155,7 +155,12 @@ async function verifyZip(deps: ReturnType<typeof buildDeps>, backupId: string, c
 }
 
 /** Concatenates the parts into a file and times `zip -6` on it (the baseline STACK.md suggests). */
-async function compareWithInfoZip(deps: ReturnType<typeof buildDeps>, backupId: string, parts: number, dataDir: string): Promise<void> {
+async function compareWithInfoZip(
+  deps: ReturnType<typeof buildDeps>,
+  backupId: string,
+  parts: number,
+  dataDir: string,
+): Promise<{ wallMs: number; sizeBytes: number }> {
   const csv = `${dataDir}/compare/${OBJECT_TYPE}.csv`;
   await mkdir(`${dataDir}/compare`, { recursive: true });
   await rm(`${dataDir}/compare/${OBJECT_TYPE}.zip`, { force: true });
@@ -172,9 +177,11 @@ async function compareWithInfoZip(deps: ReturnType<typeof buildDeps>, backupId: 
   await new Promise((resolve) => out.end(resolve));
   const started = Date.now();
   await promisify(execFile)('zip', ['-6', '-q', '-j', `${dataDir}/compare/${OBJECT_TYPE}.zip`, csv]);
+  const wallMs = Date.now() - started;
   const size = (await stat(`${dataDir}/compare/${OBJECT_TYPE}.zip`)).size;
-  console.log(`zip -6: ${((Date.now() - started) / 1000).toFixed(1)} s, ${(size / 1e6).toFixed(1)} MB zip (Info-ZIP on the same CSV, for comparison)`);
+  console.log(`zip -6: ${(wallMs / 1000).toFixed(1)} s, ${(size / 1e6).toFixed(1)} MB zip (Info-ZIP on the same CSV, for comparison)`);
   await rm(`${dataDir}/compare`, { recursive: true, force: true });
+  return { wallMs, sizeBytes: size };
 }
 
 /** Runs one step in a fresh process and answers its report (peak RSS is that process's alone). */
