@@ -71,12 +71,14 @@ type TodaysRecord = { record: CrmRecord; restoreId?: string };
  * Primary course:
  *  1. Load the restore (stop if it is no longer running) and the segment's progress.
  *  2. Stream the segment file from the saved byte offset, 100 records at a time:
- *     renew the lock (stop with LockLostError if it was lost). A record the plan found
+ *     renew the lock (stop with LockLostError if it was lost) while reading the
+ *     records that need reading, before any write. A record the plan found
  *     different is written at once, on condition that it exists and still differs; the
  *     others are read first and written only where they differ today, on condition
  *     that they still hold what was read (a record deleted meanwhile stays deleted; one
  *     edited meanwhile is re-read and retried).
- *  3. Store a RESTORE change event per changed record and publish it.
+ *  3. Store a RESTORE change event per changed record and publish it, 25 at a time
+ *     as they accumulate, all before the round's progress is saved.
  *  4. Save the cursor and counts conditionally, then continue until the segment ends,
  *     the batch size is reached or the Lambda's time runs short.
  * Alternate course: when a write fails, the records settled before it are saved as
