@@ -31,6 +31,7 @@ import { createTables, startDynamoDb } from '../local/dynamodb.ts';
 import { startS3 } from '../local/s3.ts';
 import { LOCAL_TABLE_NAMES } from '../local/runtime.ts';
 import { seedDemoData, seedRecords } from '../local/seed.ts';
+import { peakRssMb } from './peak-rss.ts';
 
 const ACCOUNT = 'acme';
 /** `contacts` (13 properties), or with `--properties N` a custom object `p_bench<N>` with N properties. */
@@ -227,7 +228,7 @@ async function runWorker(step: string, config: AppConfig, input: any): Promise<v
   const wallMs = Date.now() - started;
   clearInterval(sampler);
   report = { ...report, peak };
-  // resourceUsage().maxRSS is in kilobytes: the peak of this process alone.
-  process.send!({ ...report, wallMs, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) });
+  // The peak of this process alone (peak-rss.ts: not the parent it was forked from).
+  process.send!({ ...report, wallMs, maxRssMb: peakRssMb() });
   process.disconnect();
 }

@@ -36,6 +36,7 @@ import type { AppDeps } from '#runtime/deps.ts';
 import { DEMO_USERS } from '../local/identity.ts';
 import { startLocalRuntime } from '../local/runtime.ts';
 import { seedRecords } from '../local/seed.ts';
+import { peakRssMb } from './peak-rss.ts';
 
 const { values } = parseArgs({
   options: {
@@ -162,7 +163,7 @@ try {
   const segments = (await runtime.deps.restores.getPlan('acme', plan.id))!.segments.length;
   if (values['plan-only'] || values['isolated-only']) {
     console.log(`  plan segments: ${segments}; build-restore-plan invocations: ${invocations.planSteps}`);
-    console.log(`  peak RSS of the whole process (stand-ins included): ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`);
+    console.log(`  peak RSS of the whole process (stand-ins included): ${peakRssMb()} MB`);
     await isolatedSteps(backup.id, 'again');
     process.exit(0);
   }
@@ -183,7 +184,7 @@ try {
   console.log(`  records edited after the backup: ${changed.toLocaleString('en-US')}`);
   console.log(`  plan segments (Map items): ${segments}; execution input: ${input.length} bytes`);
   console.log(`  apply-batch invocations: ${invocations.apply}; longest: ${seconds(invocations.maxApplyMs)} (Lambda timeout 300 s)`);
-  console.log(`  peak RSS of the whole process (stand-ins included): ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`);
+  console.log(`  peak RSS of the whole process (stand-ins included): ${peakRssMb()} MB`);
 
   await isolatedSteps(backup.id, 'again');
   for (let repeat = 1; values.bench && repeat < Number(values.repeats); repeat += 1) await isolatedSteps(backup.id, `again${repeat}`);
@@ -295,7 +296,7 @@ async function runWorker(worker: string, config: AppConfig, input: Record<string
   }
 
   function report(extra: Record<string, unknown>) {
-    console.log(JSON.stringify({ ...extra, ...peak, wallMs: Date.now() - started, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }));
+    console.log(JSON.stringify({ ...extra, ...peak, wallMs: Date.now() - started, maxRssMb: peakRssMb() }));
   }
 }
 

@@ -19,6 +19,7 @@ import { assembleZip } from '#core/zip/assemble-zip.ts';
 import { planZipAssembly, type SegmentedEntry, type Span } from '#core/zip/assembly-plan.ts';
 import { DeflatePool, deflateFileInSegments } from '#core/zip/deflate-pool.ts';
 import { PROPERTY_NAMES, recordPages, recordPool } from './fixtures.ts';
+import { peakRssMb } from './peak-rss.ts';
 
 const FLUSH_BYTES = 256 * 1024;
 const [task, json] = process.argv.slice(2);
@@ -194,6 +195,6 @@ switch (task) {
   default:
     throw new Error(`Unknown task ${task}`);
 }
-// maxRSS is in kilobytes; it includes worker threads (same process).
+// Peak RSS includes worker threads (same process).
 const cpu = process.cpuUsage(cpuBefore);
-console.log(JSON.stringify({ ...result, cpuMs: (cpu.user + cpu.system) / 1000, maxRssMb: process.resourceUsage().maxRSS / 1024 }));
+console.log(JSON.stringify({ ...result, cpuMs: (cpu.user + cpu.system) / 1000, maxRssMb: peakRssMb() }));
