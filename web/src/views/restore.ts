@@ -187,7 +187,6 @@ export async function renderRestoreWizard(context: ViewContext): Promise<void> {
       h('p', {}, plan.recordsMissing
         ? `${count(plan.recordsMissing)} records in the backup no longer exist. A restore does not re-create them: bring deleted records back from the recycle bin or by importing the backup's CSV.`
         : 'Every record in the backup still exists.'),
-      plan.missingSample?.length ? h('p', { class: 'muted' }, `For example: ${plan.missingSample.join(', ')}`) : null,
       nav({ next: () => go(4), nextLabel: 'Continue', nextDisabled: plan.recordsToChange === 0 }),
       plan.recordsToChange === 0 ? h('p', { class: 'note' }, 'There is nothing to restore: the current data already matches the backup for these properties.') : null,
     );
