@@ -52,3 +52,19 @@ export async function sendDocumentCommand(client: { send(command: any): Promise<
     return rethrowTransient(error, what);
   }
 }
+
+/**
+ * Sends a conditional DynamoDB write: true when it landed, false when its condition
+ * refused it (a lost race, a claim someone else holds); throttling and 5xx answers
+ * become `TransientError` as in sendDocumentCommand.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function sendConditionalWrite(client: { send(command: any): Promise<any> }, command: unknown, what: string): Promise<boolean> {
+  try {
+    await client.send(command);
+    return true;
+  } catch (error) {
+    if (isConditionFailed(error)) return false;
+    return rethrowTransient(error, what);
+  }
+}

@@ -2,7 +2,7 @@ import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, typ
 import { ValidationError } from '#core/errors.ts';
 import type { BackupObject, BackupStatus, Page } from '#core/model.ts';
 import type { BackupPatch, BackupRepository, BackupSchedule, QuotaClaim, QuotaHolder, StoredBackup } from '#core/ports/backup-repository.ts';
-import { isConditionFailed, rethrowTransient, sendDocumentCommand } from './aws-errors.ts';
+import { isConditionFailed, rethrowTransient, sendConditionalWrite, sendDocumentCommand } from './aws-errors.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { updateIfStatus } from './update-if-status.ts';
 
@@ -78,23 +78,19 @@ export class DynamoDbBackupRepository implements BackupRepository {
   }
 
   async claimNotification(accountId: string, backupId: string, claim: { status: BackupStatus; at: string; staleBefore: string }): Promise<boolean> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: backupKey(accountId, backupId),
-          UpdateExpression: 'SET notifyingAt = :at',
-          ConditionExpression:
-            'attribute_exists(pk) AND #status = :status AND attribute_not_exists(notifiedAt) AND (attribute_not_exists(notifyingAt) OR notifyingAt < :staleBefore)',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':at': claim.at, ':status': claim.status, ':staleBefore': claim.staleBefore },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailed(error)) return false;
-      return rethrowTransient(error, 'The backup store');
-    }
+    return sendConditionalWrite(
+      this.client,
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: backupKey(accountId, backupId),
+        UpdateExpression: 'SET notifyingAt = :at',
+        ConditionExpression:
+          'attribute_exists(pk) AND #status = :status AND attribute_not_exists(notifiedAt) AND (attribute_not_exists(notifyingAt) OR notifyingAt < :staleBefore)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':at': claim.at, ':status': claim.status, ':staleBefore': claim.staleBefore },
+      }),
+      'The backup store',
+    );
   }
 
   async setObjectProgress(accountId: string, backupId: string, object: BackupObject, order: number): Promise<void> {

@@ -1,7 +1,7 @@
 import { DeleteCommand, GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LockLostError } from '#core/errors.ts';
 import type { LockAcquisition, RestoreLock, RestoreLockState } from '#core/ports/restore-lock.ts';
-import { isConditionFailed, rethrowTransient } from './aws-errors.ts';
+import { isConditionFailed, rethrowTransient, sendConditionalWrite } from './aws-errors.ts';
 
 /** A stale lock item is deleted by TTL a day after its lease (it no longer matters by then). */
 const TTL_AFTER_LEASE_SECONDS = 24 * 3600;
@@ -72,20 +72,16 @@ export class DynamoDbRestoreLock implements RestoreLock {
   }
 
   async release(accountId: string, holder: string): Promise<boolean> {
-    try {
-      await this.client.send(
-        new DeleteCommand({
-          TableName: this.tableName,
-          Key: key(accountId),
-          ConditionExpression: 'holder = :holder',
-          ExpressionAttributeValues: { ':holder': holder },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailed(error)) return false;
-      return rethrowTransient(error, 'The restore lock');
-    }
+    return sendConditionalWrite(
+      this.client,
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: key(accountId),
+        ConditionExpression: 'holder = :holder',
+        ExpressionAttributeValues: { ':holder': holder },
+      }),
+      'The restore lock',
+    );
   }
 
   async get(accountId: string): Promise<RestoreLockState | undefined> {

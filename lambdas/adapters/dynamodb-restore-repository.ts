@@ -3,7 +3,7 @@ import { ValidationError } from '#core/errors.ts';
 import type { Page } from '#core/model.ts';
 import type { ImportLog, RestorePatch, RestoreRepository } from '#core/ports/restore-repository.ts';
 import type { ImportEntry, RestoreStatus, SegmentProgress, StoredPlan, StoredRestore } from '#core/restores/restore-model.ts';
-import { isConditionFailed, rethrowTransient, sendDocumentCommand } from './aws-errors.ts';
+import { isConditionFailed, rethrowTransient, sendConditionalWrite, sendDocumentCommand } from './aws-errors.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { updateIfStatus } from './update-if-status.ts';
 
@@ -40,42 +40,34 @@ export class DynamoDbRestoreRepository implements RestoreRepository, ImportLog {
   }
 
   async savePlan(plan: StoredPlan, fromRecords?: number): Promise<boolean> {
-    try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { pk: partition(plan.accountId), sk: `PLAN#${plan.id}`, plan, ttl: Math.ceil(Date.parse(plan.expiresAt) / 1000) },
-          ConditionExpression: `#plan.#status = :planning${fromRecords === undefined ? '' : ' AND #plan.#records = :from'}`,
-          ExpressionAttributeNames: { '#plan': 'plan', '#status': 'status', ...(fromRecords === undefined ? {} : { '#records': 'recordsInBackup' }) },
-          ExpressionAttributeValues: { ':planning': 'PLANNING', ...(fromRecords === undefined ? {} : { ':from': fromRecords }) },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailed(error)) return false;
-      rethrowTransient(error, 'The restore store');
-    }
+    return sendConditionalWrite(
+      this.client,
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: partition(plan.accountId), sk: `PLAN#${plan.id}`, plan, ttl: Math.ceil(Date.parse(plan.expiresAt) / 1000) },
+        ConditionExpression: `#plan.#status = :planning${fromRecords === undefined ? '' : ' AND #plan.#records = :from'}`,
+        ExpressionAttributeNames: { '#plan': 'plan', '#status': 'status', ...(fromRecords === undefined ? {} : { '#records': 'recordsInBackup' }) },
+        ExpressionAttributeValues: { ':planning': 'PLANNING', ...(fromRecords === undefined ? {} : { ':from': fromRecords }) },
+      }),
+      'The restore store',
+    );
   }
 
   async claimPlanCheck(accountId: string, planId: string, at: string, staleBefore: string): Promise<boolean> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: partition(accountId), sk: `PLAN#${planId}` },
-          // Beside `plan`, not in it: it is bookkeeping, never part of the plan's view.
-          // A checkpoint (a whole-item put) drops it, which only makes the next check due.
-          UpdateExpression: 'SET planCheckedAt = :at',
-          ConditionExpression: '#plan.#status = :planning AND (attribute_not_exists(planCheckedAt) OR planCheckedAt < :staleBefore)',
-          ExpressionAttributeNames: { '#plan': 'plan', '#status': 'status' },
-          ExpressionAttributeValues: { ':at': at, ':staleBefore': staleBefore, ':planning': 'PLANNING' },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailed(error)) return false;
-      return rethrowTransient(error, 'The restore store');
-    }
+    return sendConditionalWrite(
+      this.client,
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: partition(accountId), sk: `PLAN#${planId}` },
+        // Beside `plan`, not in it: it is bookkeeping, never part of the plan's view.
+        // A checkpoint (a whole-item put) drops it, which only makes the next check due.
+        UpdateExpression: 'SET planCheckedAt = :at',
+        ConditionExpression: '#plan.#status = :planning AND (attribute_not_exists(planCheckedAt) OR planCheckedAt < :staleBefore)',
+        ExpressionAttributeNames: { '#plan': 'plan', '#status': 'status' },
+        ExpressionAttributeValues: { ':at': at, ':staleBefore': staleBefore, ':planning': 'PLANNING' },
+      }),
+      'The restore store',
+    );
   }
 
   async createRestore(restore: StoredRestore): Promise<void> {
@@ -109,21 +101,17 @@ export class DynamoDbRestoreRepository implements RestoreRepository, ImportLog {
   }
 
   async claimNotification(accountId: string, restoreId: string, at: string): Promise<boolean> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: partition(accountId), sk: `RESTORE#${restoreId}` },
-          UpdateExpression: 'SET notifiedAt = :at',
-          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(notifiedAt)',
-          ExpressionAttributeValues: { ':at': at },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailed(error)) return false;
-      return rethrowTransient(error, 'The restore store');
-    }
+    return sendConditionalWrite(
+      this.client,
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: partition(accountId), sk: `RESTORE#${restoreId}` },
+        UpdateExpression: 'SET notifiedAt = :at',
+        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(notifiedAt)',
+        ExpressionAttributeValues: { ':at': at },
+      }),
+      'The restore store',
+    );
   }
 
   async getSegmentProgress(accountId: string, restoreId: string, segment: number): Promise<SegmentProgress | undefined> {
@@ -134,21 +122,17 @@ export class DynamoDbRestoreRepository implements RestoreRepository, ImportLog {
   }
 
   async saveSegmentProgress(accountId: string, restoreId: string, segment: number, progress: SegmentProgress, fromIndex: number): Promise<boolean> {
-    try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { pk: partition(accountId), sk: progressKey(restoreId, segment), restoreId, segment, ...progress },
-          ConditionExpression: fromIndex === 0 ? 'attribute_not_exists(pk) OR #cursor.#index = :from' : '#cursor.#index = :from',
-          ExpressionAttributeNames: { '#cursor': 'cursor', '#index': 'index' },
-          ExpressionAttributeValues: { ':from': fromIndex },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailed(error)) return false;
-      return rethrowTransient(error, 'The restore store');
-    }
+    return sendConditionalWrite(
+      this.client,
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: partition(accountId), sk: progressKey(restoreId, segment), restoreId, segment, ...progress },
+        ConditionExpression: fromIndex === 0 ? 'attribute_not_exists(pk) OR #cursor.#index = :from' : '#cursor.#index = :from',
+        ExpressionAttributeNames: { '#cursor': 'cursor', '#index': 'index' },
+        ExpressionAttributeValues: { ':from': fromIndex },
+      }),
+      'The restore store',
+    );
   }
 
   async listSegmentProgress(accountId: string, restoreId: string): Promise<SegmentProgress[]> {

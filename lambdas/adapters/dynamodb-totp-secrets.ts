@@ -1,6 +1,6 @@
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TotpSecrets, TotpState } from '#core/ports/totp-secrets.ts';
-import { isConditionFailed, rethrowTransient } from './aws-errors.ts';
+import { isConditionFailed, rethrowTransient, sendConditionalWrite } from './aws-errors.ts';
 
 /**
  * Per-user TOTP state in the app table: `USER#<userId>` / `TOTP`. The secret is
@@ -28,33 +28,25 @@ export class DynamoDbTotpSecrets implements TotpSecrets {
   }
 
   async enrol(state: TotpState): Promise<boolean> {
-    try {
-      await this.client.send(
-        new PutCommand({ TableName: this.tableName, Item: { ...key(state.userId), ...state }, ConditionExpression: 'attribute_not_exists(pk)' }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailed(error)) return false;
-      return rethrowTransient(error, 'The authenticator store');
-    }
+    return sendConditionalWrite(
+      this.client,
+      new PutCommand({ TableName: this.tableName, Item: { ...key(state.userId), ...state }, ConditionExpression: 'attribute_not_exists(pk)' }),
+      'The authenticator store',
+    );
   }
 
   async acceptTimeStep(userId: string, timeStep: number): Promise<boolean> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: key(userId),
-          UpdateExpression: 'SET lastTimeStep = :step, failures = :zero REMOVE lockedUntil',
-          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(lastTimeStep) OR lastTimeStep < :step)',
-          ExpressionAttributeValues: { ':step': timeStep, ':zero': 0 },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailed(error)) return false;
-      return rethrowTransient(error, 'The authenticator store');
-    }
+    return sendConditionalWrite(
+      this.client,
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: key(userId),
+        UpdateExpression: 'SET lastTimeStep = :step, failures = :zero REMOVE lockedUntil',
+        ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(lastTimeStep) OR lastTimeStep < :step)',
+        ExpressionAttributeValues: { ':step': timeStep, ':zero': 0 },
+      }),
+      'The authenticator store',
+    );
   }
 
   async recordFailure(userId: string, update: { failures: number; lockedUntil?: string }): Promise<void> {

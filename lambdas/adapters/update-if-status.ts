@@ -1,12 +1,12 @@
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailed, rethrowTransient } from './aws-errors.ts';
+import { sendConditionalWrite } from './aws-errors.ts';
 
 /**
  * Sets the defined fields of `patch` on the item at `key`, only while it exists and
  * its `status` is one of `fromStatuses`; answers whether it did. One conditional
  * write, so of two steps racing to move a backup or a restore on (a finalize and a
  * failure) exactly one wins. An empty patch still checks the status.
- * `what` names the store when DynamoDB throttles (see rethrowTransient).
+ * `what` names the store when DynamoDB throttles (see sendConditionalWrite).
  */
 export async function updateIfStatus(
   client: DynamoDBDocumentClient,
@@ -28,19 +28,15 @@ export async function updateIfStatus(
     values[`:from${index}`] = status;
     return `:from${index}`;
   });
-  try {
-    await client.send(
-      new UpdateCommand({
-        ...key,
-        UpdateExpression: sets.length ? `SET ${sets.join(', ')}` : 'SET #status = #status',
-        ConditionExpression: `attribute_exists(pk) AND #status IN (${allowed.join(', ')})`,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailed(error)) return false;
-    return rethrowTransient(error, what);
-  }
+  return sendConditionalWrite(
+    client,
+    new UpdateCommand({
+      ...key,
+      UpdateExpression: sets.length ? `SET ${sets.join(', ')}` : 'SET #status = #status',
+      ConditionExpression: `attribute_exists(pk) AND #status IN (${allowed.join(', ')})`,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    }),
+    what,
+  );
 }
