@@ -255,7 +255,7 @@ export class DynamoDbRecordStore implements RecordStore {
       events.map((event) => ({
         pk: `CE#${event.accountId}#${event.recordId}`,
         sk: `${event.occurredAt}#${event.id}`,
-        gsi1pk: `CE#${event.accountId}`,
+        gsi1pk: feedPartition(event.accountId, segmentOf(event.recordId, this.segmentCount)),
         gsi1sk: `${event.occurredAt}#${event.id}`,
         event,
       })),
@@ -264,26 +264,45 @@ export class DynamoDbRecordStore implements RecordStore {
   }
 
   async listChangeEvents(accountId: string, options: { recordId?: string; limit: number; cursor?: string }): Promise<Page<ChangeEvent>> {
-    const byRecord = options.recordId !== undefined;
-    const [pkName, skName, pk] = byRecord
-      ? ['pk', 'sk', `CE#${accountId}#${options.recordId}`]
-      : ['gsi1pk', 'gsi1sk', `CE#${accountId}`];
     const after = options.cursor ? decodeCursor<{ k: string }>(options.cursor, { k: 'string' }).k : undefined;
+    if (options.recordId !== undefined) {
+      const page = await this.queryEventsNewestFirst({ pk: `CE#${accountId}#${options.recordId}` }, options.limit, after);
+      return { items: page.events.map((entry) => entry.event), nextCursor: page.more && page.events.length ? encodeCursor({ k: page.events.at(-1)!.sk }) : undefined };
+    }
+    // The account's feed is spread over one index partition per record segment (one
+    // partition would cap a big restore's events at ~1,000 writes/s), plus the single
+    // partition events were written to before. Sort keys (time#id) are unique across
+    // them, so one position serves as the cursor: every partition is read after it and
+    // the newest `limit` of the merge form the page.
+    const partitions = [...Array.from({ length: this.segmentCount }, (_, shard) => feedPartition(accountId, shard)), `CE#${accountId}`];
+    const pages = await Promise.all(partitions.map((gsi1pk) => this.queryEventsNewestFirst({ gsi1pk }, options.limit, after)));
+    const merged = pages.flatMap((page) => page.events).sort((a, b) => (a.sk < b.sk ? 1 : a.sk > b.sk ? -1 : 0));
+    const events = merged.slice(0, options.limit);
+    const more = merged.length > options.limit || pages.some((page) => page.more);
+    return { items: events.map((entry) => entry.event), nextCursor: more && events.length ? encodeCursor({ k: events.at(-1)!.sk }) : undefined };
+  }
+
+  /** One page of one change-event partition (the table's, or the feed index's), newest first. */
+  private async queryEventsNewestFirst(
+    partition: { pk: string } | { gsi1pk: string },
+    limit: number,
+    after: string | undefined,
+  ): Promise<{ events: Array<{ sk: string; event: ChangeEvent }>; more: boolean }> {
+    const [pkName, pk, skName, indexName] = 'pk' in partition ? ['pk', partition.pk, 'sk', undefined] : ['gsi1pk', partition.gsi1pk, 'gsi1sk', 'gsi1'];
     const { Items = [], LastEvaluatedKey } = await this.send(
       new QueryCommand({
         TableName: this.tableName,
-        IndexName: byRecord ? undefined : 'gsi1',
+        IndexName: indexName,
         KeyConditionExpression: after ? `#pk = :pk AND #sk < :after` : '#pk = :pk',
         ExpressionAttributeNames: after ? { '#pk': pkName, '#sk': skName } : { '#pk': pkName },
         ExpressionAttributeValues: { ':pk': pk, ...(after ? { ':after': after } : {}) },
         ScanIndexForward: false,
-        Limit: options.limit,
+        Limit: limit,
       }),
       'The change event store',
     );
-    const items = (Items as Array<{ event: ChangeEvent }>).map((item) => item.event);
-    const last = LastEvaluatedKey ? String(LastEvaluatedKey[skName]) : undefined;
-    return { items, nextCursor: last ? encodeCursor({ k: last }) : undefined };
+    const events = (Items as Array<Record<string, unknown> & { event: ChangeEvent }>).map((item) => ({ sk: String(item[skName]), event: item.event }));
+    return { events, more: LastEvaluatedKey !== undefined };
   }
 
   private async addToCount(accountId: string, objectType: string, delta: number): Promise<void> {
@@ -369,6 +388,11 @@ export function segmentOf(recordId: string, segmentCount: number): number {
 
 function recordPartition(accountId: string, objectType: string, segment: number): string {
   return `R#${accountId}#${objectType}#${String(segment).padStart(2, '0')}`;
+}
+
+/** The index partition of an account's change-event feed that holds the events of one record segment. */
+function feedPartition(accountId: string, shard: number): string {
+  return `CE#${accountId}#feed-${shard}`;
 }
 
 function recordKey(accountId: string, objectType: string, recordId: string, segmentCount: number) {

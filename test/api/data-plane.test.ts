@@ -1,5 +1,7 @@
 import { generateKeyPair, SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { createAwsClients } from '#runtime/clients.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
 
 const ACME_ADMIN = 'admin@acme.example';
@@ -224,6 +226,42 @@ describe('data plane API', () => {
       const cursorFromAcme = (await runtime.api('GET', '/v1/objects/contacts/records?limit=3')).body.nextCursor;
       const viaCursor = await runtime.api('GET', `/v1/objects/contacts/records?limit=500&cursor=${cursorFromAcme}`, { as: GLOBEX_ADMIN });
       expect(viaCursor.body.items.every((record: { id: string }) => globex.includes(record.id))).toBe(true);
+    });
+  });
+
+  describe('GET /v1/change-events (the account feed)', () => {
+    it('pages through every event of the account once, newest first, across its index partitions and the old one', async () => {
+      const calls = (await runtime.api('GET', '/v1/objects/calls/records?limit=30')).body.items.map((record: { id: string }) => record.id);
+      for (const id of calls) {
+        expect((await runtime.api('PATCH', `/v1/objects/calls/records/${id}`, { body: { properties: { hs_call_title: `feed ${id}` } } })).status).toBe(200);
+      }
+      // An event stored before the feed was spread over partitions: one partition per account.
+      const { dynamodb } = createAwsClients(runtime.config);
+      const old = { id: 'ce_before_sharding', accountId: 'acme', objectType: 'calls', recordId: calls[0], source: 'USER', actor: ACME_ADMIN, kind: 'UPDATED', changes: [], occurredAt: '2026-01-01T00:00:00.000Z' };
+      await dynamodb.send(new PutCommand({
+        TableName: runtime.config.dataTableName,
+        Item: { pk: `CE#acme#${old.recordId}`, sk: `${old.occurredAt}#${old.id}`, gsi1pk: 'CE#acme', gsi1sk: `${old.occurredAt}#${old.id}`, event: old },
+      }));
+
+      const everything = (await runtime.api('GET', '/v1/change-events?limit=500')).body;
+      expect(everything.nextCursor).toBeUndefined();
+      const paged: Array<{ id: string; occurredAt: string }> = [];
+      let cursor: string | undefined;
+      do {
+        const page = (await runtime.api('GET', `/v1/change-events?limit=7${cursor ? `&cursor=${cursor}` : ''}`)).body;
+        expect(page.items.length).toBeLessThanOrEqual(7);
+        paged.push(...page.items);
+        cursor = page.nextCursor;
+      } while (cursor);
+
+      const ids = paged.map((event) => event.id);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(ids).toEqual(everything.items.map((event: { id: string }) => event.id));
+      const keys = paged.map((event) => `${event.occurredAt}#${event.id}`);
+      expect(keys).toEqual([...keys].sort().reverse());
+      expect(ids.at(-1)).toBe(old.id);
+      for (const id of calls) expect(paged.some((event) => (event as unknown as { recordId: string }).recordId === id)).toBe(true);
+      expect(everything.items.every((event: { accountId: string }) => event.accountId === 'acme')).toBe(true);
     });
   });
 
