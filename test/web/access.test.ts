@@ -46,6 +46,8 @@ describe('the web page: who may do what', () => {
   it('is usable with the keyboard alone: skip link, then Tab to "Back up now" and Enter', async () => {
     const page = await suite.browser.newPage();
     await page.goto(`${suite.runtime.url}/sign-in`);
+    // The page renders after its config arrives; tabbing before then races the re-render.
+    await page.getByRole('button', { name: /admin@globex\.example/ }).waitFor();
     // Tab from the top: the skip link first, then the page; Enter picks the focused demo user.
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
