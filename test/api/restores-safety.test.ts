@@ -2,6 +2,9 @@ import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { LockLostError, TransientError } from '#core/errors.ts';
+import { Readable } from 'node:stream';
+import { text } from 'node:stream/consumers';
+import { planSegmentKey } from '#core/restores/restore-model.ts';
 import type { AppDeps } from '#runtime/deps.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
 
@@ -115,6 +118,36 @@ describe('restore safety', () => {
     expect(await restoreEvents(editedBack)).toEqual([]);
     expect((await restoreEvents(editedAgain))[0].changes).toEqual([{ property: 'name', from: 'a third name', to: backedUp.get(editedAgain) }]);
     expect((await restoreEvents(editedLater))[0].changes).toEqual([{ property: 'name', from: 'a later name', to: backedUp.get(editedLater) }]);
+  });
+
+  it('refuses plan files altered in storage after planning: FAILED with a sentence, nothing written from them', async () => {
+    const records = (await runtime.deps.records.listRecords('acme', 'companies', { limit: 40 })).items;
+    for (const record of records.slice(0, 6)) {
+      expect((await runtime.api('PATCH', `/v1/objects/companies/records/${record.id}`, { as: SSO_ADMIN, body: { properties: { name: `renamed ${record.id}` } } })).status).toBe(200);
+    }
+    const planned = await runtime.api('POST', `/v1/backups/${acmeBackup}/restore-plans`, { as: SSO_ADMIN, body: { objectType: 'companies', properties: ['name'] } });
+    expect(planned.body.recordsToChange).toBe(6);
+    const plan = (await runtime.deps.restores.getPlan('acme', planned.body.id))!;
+    expect(plan.segments.length).toBeGreaterThan(1);
+    // Someone with write access to the bucket puts other values into every segment file.
+    for (let segment = 0; segment < plan.segments.length; segment += 1) {
+      const key = planSegmentKey('acme', plan.id, segment);
+      const original = await text(await runtime.deps.blobs.read(key));
+      const altered = original.replace(/"name":"[^"]*"/g, '"name":"ATTACKER"');
+      expect(altered).not.toBe(original);
+      await runtime.deps.blobs.upload(key, Readable.from([altered]));
+    }
+    const before = JSON.stringify((await runtime.deps.records.listRecords('acme', 'companies', { limit: 40 })).items);
+
+    const started = await runtime.api('POST', '/v1/restores', { as: SSO_ADMIN, body: { planId: plan.id, acknowledge } });
+    expect(started.status).toBe(202);
+    await runtime.idle();
+    const restore = (await runtime.api('GET', `/v1/restores/${started.body.id}`, { as: SSO_ADMIN })).body;
+    expect(restore.status).toBe('FAILED');
+    expect(restore.error).toMatch(/not what was planned \(it was altered or damaged\)/);
+    expect(restore.counts).toEqual({ updated: 0, unchanged: 0, missing: 0, failed: 0 });
+    expect(JSON.stringify((await runtime.deps.records.listRecords('acme', 'companies', { limit: 40 })).items)).toBe(before);
+    expect((await runtime.deps.lock.get('acme'))).toBeUndefined();
   });
 
   it('marks a stopped restore FAILED and frees the lock (the execution-status rule)', async () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { storableChanges } from '../change-events.ts';
 import { StepFailedError } from '../errors.ts';
@@ -69,7 +70,8 @@ type TodaysRecord = { record: CrmRecord; restoreId?: string };
  * invocation continues where the last saved one stopped and counts every record once.
  *
  * Primary course:
- *  1. Load the restore (stop if it is no longer running) and the segment's progress.
+ *  1. Load the restore (stop if it is no longer running) and the segment's progress;
+ *     check the segment file against the plan's SHA-256 (StepFailedError if it differs).
  *  2. Stream the segment file from the saved byte offset, 100 records at a time:
  *     renew the lock (stop with LockLostError if it was lost) while reading the
  *     records that need reading, before any write. A record the plan found
@@ -104,6 +106,7 @@ export async function applyRestoreBatch(
   const size = await deps.blobs.size(key);
   if (size === undefined) throw new StepFailedError('The restore plan\'s data is no longer in storage; make a new plan.');
   if (progress.cursor.offset >= size) return { ...input, done: true };
+  await checkSegmentFile(deps.blobs, key, restore.segmentSha256?.[segment]);
 
   const limit = deps.config.restoreTuning?.batchRecords ?? DEFAULT_BATCH_RECORDS;
   const stream = await deps.blobs.read(key, { start: progress.cursor.offset, end: size - 1 });
@@ -130,6 +133,21 @@ export async function applyRestoreBatch(
     }
   } finally {
     stream.destroy();
+  }
+}
+
+/**
+ * The segment file must be the one the plan wrote (its SHA-256 is in the restore): a
+ * file replaced or damaged in storage since then is refused before anything is
+ * written from it. One streamed read of a few MB per invocation; plans made before
+ * segment hashes existed are not checked.
+ */
+async function checkSegmentFile(blobs: BlobStore, key: string, sha256: string | undefined): Promise<void> {
+  if (!sha256) return;
+  const hash = createHash('sha256');
+  for await (const chunk of await blobs.read(key)) hash.update(chunk as Buffer);
+  if (hash.digest('hex') !== sha256) {
+    throw new StepFailedError('The restore plan\'s data in storage is not what was planned (it was altered or damaged), so nothing more was written from it; make a new plan.');
   }
 }
 

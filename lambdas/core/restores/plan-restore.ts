@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { CsvError, parse } from 'csv-parse';
 import type { Caller } from '../caller.ts';
@@ -328,8 +329,10 @@ async function advancePlan(plan: StoredPlan, source: PlanSource, objectType: Obj
   const flushSegment = async () => {
     if (segmentLines.length === 0) return;
     const key = planSegmentKey(plan.accountId, plan.id, tally.segments.length);
-    const segment = { records: segmentLines.length, bytes: segmentBytes };
-    const body = Readable.from([segmentLines.join('')]);
+    const text = segmentLines.join('');
+    // The apply step checks the file against this before writing anything from it.
+    const segment = { records: segmentLines.length, bytes: segmentBytes, sha256: createHash('sha256').update(text).digest('hex') };
+    const body = Readable.from([text]);
     segmentLines = [];
     segmentBytes = 0;
     await deps.blobs.upload(key, body, { contentType: 'application/x-ndjson' });

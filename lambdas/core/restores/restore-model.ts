@@ -54,6 +54,8 @@ export interface RestorePlanView {
 export interface PlanSegment {
   records: number;
   bytes: number;
+  /** SHA-256 (hex) of the segment file, so that the restore applies exactly what was planned (absent in older plans). */
+  sha256?: string;
 }
 
 /**
@@ -104,6 +106,8 @@ export interface StoredRestore extends RestoreView {
   accountId: string;
   /** Number of plan segments (the Map's items). */
   segmentCount: number;
+  /** Each segment file's SHA-256 from the plan, checked before the segment is applied (absent for older plans). */
+  segmentSha256?: string[];
   /** Set once the requester was emailed: a retried step does not email twice. */
   notifiedAt?: string;
 }

@@ -41,7 +41,7 @@ async function withLiveProgress(restore: StoredRestore, deps: { restores: Restor
 }
 
 export function toRestoreView(restore: StoredRestore): RestoreView {
-  const { accountId: _account, segmentCount: _segments, notifiedAt: _notified, ...view } = restore;
+  const { accountId: _account, segmentCount: _segments, segmentSha256: _hashes, notifiedAt: _notified, ...view } = restore;
   return view;
 }
 

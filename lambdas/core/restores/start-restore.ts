@@ -84,6 +84,7 @@ export async function startRestore(caller: Caller, request: StartRestoreRequest,
     progress: { done: 0, total: plan.recordsInBackup },
     counts: { ...ZERO_COUNTS },
     segmentCount: plan.segments.length,
+    ...(plan.segments.every((segment) => segment.sha256) ? { segmentSha256: plan.segments.map((segment) => segment.sha256!) } : {}),
   };
   try {
     await deps.restores.createRestore(restore);
