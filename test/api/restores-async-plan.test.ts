@@ -1,6 +1,6 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { StopExecutionCommand } from '@aws-sdk/client-sfn';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RestoreTuning } from '#core/restores/plan-restore.ts';
 import type { AppDeps } from '#runtime/deps.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
@@ -90,6 +90,14 @@ describe('restore plans that continue in the background', () => {
     expect((await runtime.api('DELETE', `/v1/objects/deals/records/${deals[7]!.id}`, { as: 'user@acme.example' })).status).toBe(204);
   });
 
+  // Every test turns its own knobs; whatever it asserted, the next one starts synchronous and unfaulted.
+  afterEach(() => {
+    release();
+    faults.wrongSha = false;
+    tuning.planBudgetMs = undefined;
+    tuning.planSegmentsPerInvocation = undefined;
+  });
+
   afterAll(async () => {
     release();
     await runtime?.destroy();
@@ -106,44 +114,38 @@ describe('restore plans that continue in the background', () => {
     tuning.planSegmentsPerInvocation = 1;
     faults.planSaves = 0;
     hold();
-    try {
-      const started = await plan();
-      expect(started.status, JSON.stringify(started.body)).toBe(202);
-      expect(started.body).toMatchObject({ status: 'PLANNING', progress: { done: 0, total: 40 }, backupId, objectType: 'deals', properties: CHOSEN });
-      const planId = started.body.id as string;
+    const started = await plan();
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    expect(started.body).toMatchObject({ status: 'PLANNING', progress: { done: 0, total: 40 }, backupId, objectType: 'deals', properties: CHOSEN });
+    const planId = started.body.id as string;
 
-      const meanwhile = await runtime.api('GET', `/v1/restore-plans/${planId}`, { as: ADMIN });
-      expect(meanwhile.status).toBe(200);
-      expect(meanwhile.body).toMatchObject({ id: planId, status: 'PLANNING', progress: { total: 40 } });
+    const meanwhile = await runtime.api('GET', `/v1/restore-plans/${planId}`, { as: ADMIN });
+    expect(meanwhile.status).toBe(200);
+    expect(meanwhile.body).toMatchObject({ id: planId, status: 'PLANNING', progress: { total: 40 } });
 
-      const refused = await runtime.api('POST', '/v1/restores', { as: SSO_ADMIN, body: { planId, acknowledge: { changesData: true, cannotBeUndone: true } } });
-      expect(refused.status).toBe(409);
-      expect(refused.body.error.code).toBe('PLAN_NOT_READY');
-      expect(refused.body.error.message).toMatch(/still being made/);
-      expect((await runtime.api('GET', '/v1/restores', { as: SSO_ADMIN })).body.items).toEqual([]);
+    const refused = await runtime.api('POST', '/v1/restores', { as: SSO_ADMIN, body: { planId, acknowledge: { changesData: true, cannotBeUndone: true } } });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe('PLAN_NOT_READY');
+    expect(refused.body.error.message).toMatch(/still being made/);
+    expect((await runtime.api('GET', '/v1/restores', { as: SSO_ADMIN })).body.items).toEqual([]);
 
-      release();
-      await runtime.idle();
-      const ready = await runtime.api('GET', `/v1/restore-plans/${planId}`, { as: ADMIN });
-      expect(ready.status).toBe(200);
-      expect(ready.body.status).toBe('READY');
-      expect(sameNumbers(ready.body)).toEqual(sameNumbers(synchronous.body));
-      // Three invocations: two checkpoints (15, 30 records), then READY.
-      expect(faults.planSaves).toBe(3);
-      const stored = (await runtime.deps.restores.getPlan('acme', planId))!;
-      expect(stored.segments.map((segment) => segment.records)).toEqual([15, 15, 10]);
-      expect(await segmentText(planId)).toBe(await segmentText(synchronous.body.id));
+    release();
+    await runtime.idle();
+    const ready = await runtime.api('GET', `/v1/restore-plans/${planId}`, { as: ADMIN });
+    expect(ready.status).toBe(200);
+    expect(ready.body.status).toBe('READY');
+    expect(sameNumbers(ready.body)).toEqual(sameNumbers(synchronous.body));
+    // Three invocations: two checkpoints (15, 30 records), then READY.
+    expect(faults.planSaves).toBe(3);
+    const stored = (await runtime.deps.restores.getPlan('acme', planId))!;
+    expect(stored.segments.map((segment) => segment.records)).toEqual([15, 15, 10]);
+    expect(await segmentText(planId)).toBe(await segmentText(synchronous.body.id));
 
-      const restored = await runtime.api('POST', '/v1/restores', { as: SSO_ADMIN, body: { planId, acknowledge: { changesData: true, cannotBeUndone: true } } });
-      expect(restored.status, JSON.stringify(restored.body)).toBe(202);
-      await runtime.idle();
-      const done = (await runtime.api('GET', `/v1/restores/${restored.body.id}`, { as: SSO_ADMIN })).body;
-      expect(done).toMatchObject({ status: 'SUCCEEDED', counts: { updated: ready.body.recordsToChange, missing: 1, failed: 0 } });
-    } finally {
-      release();
-      tuning.planBudgetMs = undefined;
-      tuning.planSegmentsPerInvocation = undefined;
-    }
+    const restored = await runtime.api('POST', '/v1/restores', { as: SSO_ADMIN, body: { planId, acknowledge: { changesData: true, cannotBeUndone: true } } });
+    expect(restored.status, JSON.stringify(restored.body)).toBe(202);
+    await runtime.idle();
+    const done = (await runtime.api('GET', `/v1/restores/${restored.body.id}`, { as: SSO_ADMIN })).body;
+    expect(done).toMatchObject({ status: 'SUCCEEDED', counts: { updated: ready.body.recordsToChange, missing: 1, failed: 0 } });
   });
 
   it('counts a duplicate planning step once: same numbers, one audit entry', async () => {
@@ -152,26 +154,20 @@ describe('restore plans that continue in the background', () => {
     tuning.planBudgetMs = 0;
     tuning.planSegmentsPerInvocation = 1;
     hold();
-    try {
-      const started = await plan();
-      expect(started.status).toBe(202);
-      const job = { accountId: 'acme', planId: started.body.id };
-      // Two more invocations from the same checkpoint, as a retried Lambda invocation would run.
-      const duplicates = [runtime.invoke('build-restore-plan', job), runtime.invoke('build-restore-plan', job)];
-      release();
-      await Promise.all(duplicates);
-      await runtime.idle();
-      const ready = await runtime.api('GET', `/v1/restore-plans/${started.body.id}`, { as: ADMIN });
-      expect(ready.body.status).toBe('READY');
-      expect(sameNumbers(ready.body)).toEqual(sameNumbers(synchronous.body));
-      expect(await segmentText(started.body.id)).toBe(await segmentText(synchronous.body.id));
-      const audit = (await runtime.api('GET', '/v1/audit-log?limit=100', { as: ADMIN })).body.items as Array<{ action: string; resourceId: string }>;
-      expect(audit.filter((entry) => entry.action === 'RESTORE_PLANNED' && entry.resourceId === started.body.id)).toHaveLength(1);
-    } finally {
-      release();
-      tuning.planBudgetMs = undefined;
-      tuning.planSegmentsPerInvocation = undefined;
-    }
+    const started = await plan();
+    expect(started.status).toBe(202);
+    const job = { accountId: 'acme', planId: started.body.id };
+    // Two more invocations from the same checkpoint, as a retried Lambda invocation would run.
+    const duplicates = [runtime.invoke('build-restore-plan', job), runtime.invoke('build-restore-plan', job)];
+    release();
+    await Promise.all(duplicates);
+    await runtime.idle();
+    const ready = await runtime.api('GET', `/v1/restore-plans/${started.body.id}`, { as: ADMIN });
+    expect(ready.body.status).toBe('READY');
+    expect(sameNumbers(ready.body)).toEqual(sameNumbers(synchronous.body));
+    expect(await segmentText(started.body.id)).toBe(await segmentText(synchronous.body.id));
+    const audit = (await runtime.api('GET', '/v1/audit-log?limit=100', { as: ADMIN })).body.items as Array<{ action: string; resourceId: string }>;
+    expect(audit.filter((entry) => entry.action === 'RESTORE_PLANNED' && entry.resourceId === started.body.id)).toHaveLength(1);
   });
 
   it('ends FAILED with the damaged-backup sentence and no segment files when the damage shows in the background', async () => {
@@ -179,64 +175,48 @@ describe('restore plans that continue in the background', () => {
     tuning.planSegmentsPerInvocation = 1;
     faults.wrongSha = true;
     faults.planUploads = 0;
-    try {
-      const started = await plan();
-      expect(started.status, JSON.stringify(started.body)).toBe(202);
-      await runtime.idle();
-      const failed = await runtime.api('GET', `/v1/restore-plans/${started.body.id}`, { as: ADMIN });
-      expect(failed.status).toBe(200);
-      expect(failed.body.status).toBe('FAILED');
-      expect(failed.body.error).toBe(
-        'The backup archive does not match its manifest: the SHA-256 of deals.csv differs, so it was altered or damaged. Nothing was planned or changed; restore from another backup.',
-      );
-      // Segments were written (and checkpointed) before the end of the CSV revealed the damage; none is left.
-      expect(faults.planUploads).toBeGreaterThan(0);
-      expect(await planKeys(`${started.body.id}/`)).toEqual([]);
-      const refused = await runtime.api('POST', '/v1/restores', { as: SSO_ADMIN, body: { planId: started.body.id, acknowledge: { changesData: true, cannotBeUndone: true } } });
-      expect(refused.status).toBe(409);
-      expect(refused.body.error.code).toBe('PLAN_NOT_READY');
-      expect(refused.body.error.message).toMatch(/failed/);
-    } finally {
-      faults.wrongSha = false;
-      tuning.planBudgetMs = undefined;
-      tuning.planSegmentsPerInvocation = undefined;
-    }
+    const started = await plan();
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    await runtime.idle();
+    const failed = await runtime.api('GET', `/v1/restore-plans/${started.body.id}`, { as: ADMIN });
+    expect(failed.status).toBe(200);
+    expect(failed.body.status).toBe('FAILED');
+    expect(failed.body.error).toBe(
+      'The backup archive does not match its manifest: the SHA-256 of deals.csv differs, so it was altered or damaged. Nothing was planned or changed; restore from another backup.',
+    );
+    // Segments were written (and checkpointed) before the end of the CSV revealed the damage; none is left.
+    expect(faults.planUploads).toBeGreaterThan(0);
+    expect(await planKeys(`${started.body.id}/`)).toEqual([]);
+    const refused = await runtime.api('POST', '/v1/restores', { as: SSO_ADMIN, body: { planId: started.body.id, acknowledge: { changesData: true, cannotBeUndone: true } } });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe('PLAN_NOT_READY');
+    expect(refused.body.error.message).toMatch(/failed/);
   });
 
   it('ends FAILED with no segment files when its execution is stopped (the execution-status rule)', async () => {
     tuning.planBudgetMs = 0;
     tuning.planSegmentsPerInvocation = 1;
     hold();
-    try {
-      const started = await plan();
-      expect(started.status).toBe(202);
-      const executionArn = `${runtime.config.restorePlanStateMachineArn!.replace(':stateMachine:', ':execution:')}:${started.body.id}`;
-      await runtime.deps.clients.stepFunctions.send(new StopExecutionCommand({ executionArn }));
-      release();
-      await runtime.idle();
-      // Let the held invocation finish its segment: it must not bring the plan back.
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      const stopped = await runtime.api('GET', `/v1/restore-plans/${started.body.id}`, { as: ADMIN });
-      expect(stopped.body).toMatchObject({ status: 'FAILED', error: 'An internal error stopped the planning; nothing was changed. Make a new plan.' });
-      expect(await planKeys(`${started.body.id}/`)).toEqual([]);
-    } finally {
-      release();
-      tuning.planBudgetMs = undefined;
-      tuning.planSegmentsPerInvocation = undefined;
-    }
+    const started = await plan();
+    expect(started.status).toBe(202);
+    const executionArn = `${runtime.config.restorePlanStateMachineArn!.replace(':stateMachine:', ':execution:')}:${started.body.id}`;
+    await runtime.deps.clients.stepFunctions.send(new StopExecutionCommand({ executionArn }));
+    release();
+    await runtime.idle();
+    // Let the held invocation finish its segment: it must not bring the plan back.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const stopped = await runtime.api('GET', `/v1/restore-plans/${started.body.id}`, { as: ADMIN });
+    expect(stopped.body).toMatchObject({ status: 'FAILED', error: 'An internal error stopped the planning; nothing was changed. Make a new plan.' });
+    expect(await planKeys(`${started.body.id}/`)).toEqual([]);
   });
 
   it('refuses synchronously what the API can check, even with no planning budget', async () => {
     tuning.planBudgetMs = 0;
-    try {
-      const unknown = await runtime.api('POST', `/v1/backups/${backupId}/restore-plans`, { as: ADMIN, body: { objectType: 'deals', properties: ['nope'] } });
-      expect(unknown.status).toBe(400);
-      const notAdmin = await runtime.api('POST', `/v1/backups/${backupId}/restore-plans`, { as: 'user@acme.example', body: { objectType: 'deals', properties: CHOSEN } });
-      expect(notAdmin.status).toBe(403);
-      const otherAccount = await runtime.api('POST', `/v1/backups/${backupId}/restore-plans`, { as: 'admin@globex.example', body: { objectType: 'deals', properties: CHOSEN } });
-      expect(otherAccount.status).toBe(404);
-    } finally {
-      tuning.planBudgetMs = undefined;
-    }
+    const unknown = await runtime.api('POST', `/v1/backups/${backupId}/restore-plans`, { as: ADMIN, body: { objectType: 'deals', properties: ['nope'] } });
+    expect(unknown.status).toBe(400);
+    const notAdmin = await runtime.api('POST', `/v1/backups/${backupId}/restore-plans`, { as: 'user@acme.example', body: { objectType: 'deals', properties: CHOSEN } });
+    expect(notAdmin.status).toBe(403);
+    const otherAccount = await runtime.api('POST', `/v1/backups/${backupId}/restore-plans`, { as: 'admin@globex.example', body: { objectType: 'deals', properties: CHOSEN } });
+    expect(otherAccount.status).toBe(404);
   });
 });
