@@ -1,9 +1,9 @@
 import { parse } from 'csv-parse/sync';
-import yauzl from 'yauzl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppDeps } from '#runtime/deps.ts';
 import { seedRecords } from '../../local/seed.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
+import { unzipEntries } from '../support/zip-entries.ts';
 
 const uploadedParts: string[] = [];
 
@@ -18,23 +18,6 @@ function watchUploads(deps: AppDeps): AppDeps {
       },
     }),
   };
-}
-
-async function readEntry(zip: Buffer, name: string): Promise<Buffer> {
-  const file = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.fromBuffer(zip, { lazyEntries: true }, (error, opened) => (error ? reject(error) : resolve(opened!))));
-  return new Promise((resolve, reject) => {
-    file.on('entry', (entry: yauzl.Entry) => {
-      if (entry.fileName !== name) return file.readEntry();
-      file.openReadStream(entry, async (error, stream) => {
-        if (error) return reject(error);
-        const chunks: Buffer[] = [];
-        for await (const chunk of stream!) chunks.push(chunk as Buffer);
-        resolve(Buffer.concat(chunks));
-      });
-    });
-    file.on('end', () => reject(new Error(`${name} is not in the zip`)));
-    file.readEntry();
-  });
 }
 
 describe('an export bigger than one invocation', () => {
@@ -69,7 +52,9 @@ describe('an export bigger than one invocation', () => {
 
     const link = await runtime.api('GET', `/v1/backups/${backup.id}/download?redirect=false`);
     const zip = Buffer.from(await (await fetch(link.body.url)).arrayBuffer());
-    const [header, ...rows] = parse(await readEntry(zip, 'contacts.csv')) as string[][];
+    const csv = (await unzipEntries(zip)).get('contacts.csv');
+    if (!csv) throw new Error('contacts.csv is not in the zip');
+    const [header, ...rows] = parse(csv) as string[][];
     const type = (await runtime.deps.records.getObjectType('acme', 'contacts'))!;
     expect(header).toEqual(['id', ...type.properties.map((property) => property.name)]);
     expect(rows).toHaveLength(20_040);

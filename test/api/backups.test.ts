@@ -5,35 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'csv-parse/sync';
-import yauzl from 'yauzl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BackupManifest, CrmRecord } from '#core/model.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
+import { unzipEntries } from '../support/zip-entries.ts';
 
 const run = promisify(execFile);
-
-/** Every entry of a zip, by name. */
-async function unzipEntries(zip: Buffer): Promise<Map<string, Buffer>> {
-  const file = await new Promise<yauzl.ZipFile>((resolve, reject) =>
-    yauzl.fromBuffer(zip, { lazyEntries: true }, (error, opened) => (error ? reject(error) : resolve(opened!))),
-  );
-  const entries = new Map<string, Buffer>();
-  await new Promise<void>((resolve, reject) => {
-    file.on('entry', (entry: yauzl.Entry) => {
-      file.openReadStream(entry, async (error, stream) => {
-        if (error) return reject(error);
-        const chunks: Buffer[] = [];
-        for await (const chunk of stream!) chunks.push(chunk as Buffer);
-        entries.set(entry.fileName, Buffer.concat(chunks));
-        file.readEntry();
-      });
-    });
-    file.on('end', () => resolve());
-    file.on('error', reject);
-    file.readEntry();
-  });
-  return entries;
-}
 
 /** Every record of a type straight from the data plane, blanks filled in. */
 async function allRecords(runtime: TestRuntime, accountId: string, objectType: string): Promise<Map<string, CrmRecord>> {

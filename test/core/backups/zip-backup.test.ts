@@ -1,30 +1,12 @@
 import { createHash } from 'node:crypto';
-import yauzl from 'yauzl';
 import { describe, expect, it } from 'vitest';
 import { failBackup } from '#core/backups/fail-backup.ts';
 import { zipBackup } from '#core/backups/zip-backup.ts';
 import type { BackupManifest } from '#core/model.ts';
 import { ResumableSha256 } from '#core/zip/resumable-sha256.ts';
 import { deflateSegmentSync } from '#core/zip/segment-deflate.ts';
+import { unzipEntries } from '../../support/zip-entries.ts';
 import { memoryDeps } from './in-memory-ports.ts';
-
-async function entries(zip: Buffer): Promise<Map<string, Buffer>> {
-  const file = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.fromBuffer(zip, { lazyEntries: true }, (error, opened) => (error ? reject(error) : resolve(opened!))));
-  const found = new Map<string, Buffer>();
-  return new Promise((resolve, reject) => {
-    file.on('entry', (entry: yauzl.Entry) =>
-      file.openReadStream(entry, async (error, stream) => {
-        if (error) return reject(error);
-        const chunks: Buffer[] = [];
-        for await (const chunk of stream!) chunks.push(chunk as Buffer);
-        found.set(entry.fileName, Buffer.concat(chunks));
-        file.readEntry();
-      }),
-    );
-    file.on('end', () => resolve(found));
-    file.readEntry();
-  });
-}
 
 function setUp() {
   const deps = memoryDeps('2026-11-26T10:00:00.000Z');
@@ -64,7 +46,7 @@ describe('zipBackup', () => {
     const zipKey = 'backups/acme/bk_1/crm-backup-acme-2026-11-26.zip';
     const zip = deps.blobs.objects.get(zipKey)!;
     expect(result.sizeBytes).toBe(zip.length);
-    const files = await entries(zip);
+    const files = await unzipEntries(zip);
     expect([...files.keys()]).toEqual(['contacts.csv', 'manifest.json']);
     const csv = files.get('contacts.csv')!;
     expect(csv.toString('utf8')).toBe('id,name\r\n1,Ana\r\n2,"Smith, J"\r\n3,🚀\r\n');
