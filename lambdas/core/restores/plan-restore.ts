@@ -323,19 +323,17 @@ async function advancePlan(plan: StoredPlan, source: PlanSource, objectType: Obj
   let segmentsCompleted = 0;
   let sampleBytes = plan.sample.reduce((bytes, entry) => bytes + Buffer.byteLength(JSON.stringify(entry)), 0);
   let segmentLines: string[] = [];
-  let segmentBytes = 0;
   const perProperty = () => new Map(tally.perProperty.map((entry) => [entry.name, entry]));
   let counters = perProperty();
   const flushSegment = async () => {
     if (segmentLines.length === 0) return;
     const key = planSegmentKey(plan.accountId, plan.id, tally.segments.length);
-    const text = segmentLines.join('');
-    // The apply step checks the file against this before writing anything from it.
-    const segment = { records: segmentLines.length, bytes: segmentBytes, sha256: createHash('sha256').update(text).digest('hex') };
-    const body = Readable.from([text]);
+    // Encoded once: the size, the SHA-256 (the apply step checks the file against it
+    // before writing anything from it) and the upload all come from the same bytes.
+    const data = Buffer.from(segmentLines.join(''), 'utf8');
+    const segment = { records: segmentLines.length, bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') };
     segmentLines = [];
-    segmentBytes = 0;
-    await deps.blobs.upload(key, body, { contentType: 'application/x-ndjson' });
+    await deps.blobs.upload(key, Readable.from([data]), { contentType: 'application/x-ndjson' });
     tally.segments.push(segment);
     segmentsCompleted += 1;
     // The checkpoint: counts, sample and segments exactly up to this boundary.
@@ -350,9 +348,7 @@ async function advancePlan(plan: StoredPlan, source: PlanSource, objectType: Obj
       const current = today.get(row.id);
       const changes = current ? diff(current, row.values) : [];
       const planned: PlannedRecord = { id: row.id, values: row.values, ...(changes.length ? { differs: true as const } : {}) };
-      const line = `${JSON.stringify(planned)}\n`;
-      segmentLines.push(line);
-      segmentBytes += Buffer.byteLength(line);
+      segmentLines.push(`${JSON.stringify(planned)}\n`);
       if (!current) {
         tally.recordsMissing += 1;
       } else {
