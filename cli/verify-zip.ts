@@ -151,20 +151,9 @@ async function readEntries(zip: ZipFile, path: string): Promise<Entry[]> {
     } catch (error) {
       throw new CorruptZipError(`${path} is damaged: the header of ${entry.fileName} cannot be read (${describe(error)}).`, { cause: error });
     }
-    // With a data descriptor (flag bit 3) the local CRC and sizes are zero by design; otherwise they must agree.
+    // headerProblems checks the local header against the directory, and the fields that
+    // carry no content (attributes, "made by", the data descriptor after flag bit 3's data).
     const descriptor = (entry.generalPurposeBitFlag & 0x8) !== 0;
-    const agrees =
-      header.fileName.equals(entry.fileNameRaw) &&
-      header.compressionMethod === entry.compressionMethod &&
-      header.generalPurposeBitFlag === entry.generalPurposeBitFlag &&
-      header.versionNeededToExtract === entry.versionNeededToExtract &&
-      header.lastModFileTime === entry.lastModFileTime &&
-      header.lastModFileDate === entry.lastModFileDate &&
-      (descriptor || (header.crc32 === entry.crc32 && header.compressedSize === entry.compressedSize && header.uncompressedSize === entry.uncompressedSize));
-    if (!agrees) {
-      throw new CorruptZipError(`${path} is damaged: the local header of ${entry.fileName} does not match the zip's directory.`);
-    }
-    // The fields that carry no content (attributes, "made by", the data descriptor) must be sound too.
     const descriptorBytes = descriptor ? await readAt(path, header.fileDataStart + entry.compressedSize, DATA_DESCRIPTOR_MAX_BYTES) : undefined;
     // yauzl skips the directory's "disk number start": a single-disk zip has 0 there (0xffff with zip64).
     const disk = (await readAt(path, directoryAt.get(entry)! + 34, 2)).readUInt16LE(0);
