@@ -6,12 +6,10 @@
  * CLI's `verify` and the restore's zip reader use these checks.
  */
 
-/** The central directory fields the checks read (yauzl's `Entry` has them all). */
-export interface CentralEntryFields {
-  fileName: string;
-  /** The name's bytes as stored. */
-  fileNameRaw: Buffer;
-  versionMadeBy: number;
+import { DATA_DESCRIPTOR_SIGNATURE } from './zip-records.ts';
+
+/** The fields a local file header repeats from the central directory. */
+interface SharedHeaderFields {
   versionNeededToExtract: number;
   generalPurposeBitFlag: number;
   compressionMethod: number;
@@ -20,27 +18,26 @@ export interface CentralEntryFields {
   crc32: number;
   compressedSize: number;
   uncompressedSize: number;
+}
+
+/** The central directory fields the checks read (yauzl's `Entry` has them all). */
+export interface CentralEntryFields extends SharedHeaderFields {
+  fileName: string;
+  /** The name's bytes as stored. */
+  fileNameRaw: Buffer;
+  versionMadeBy: number;
   internalFileAttributes: number;
   externalFileAttributes: number;
 }
 
 /** The local file header fields (yauzl's `readLocalFileHeader` answers them). */
-export interface LocalHeaderFields {
+export interface LocalHeaderFields extends SharedHeaderFields {
   /** The name's bytes as stored in the local header. */
   fileName: Buffer;
-  versionNeededToExtract: number;
-  generalPurposeBitFlag: number;
-  compressionMethod: number;
-  lastModFileTime: number;
-  lastModFileDate: number;
-  crc32: number;
-  compressedSize: number;
-  uncompressedSize: number;
 }
 
 /** Bytes a data descriptor can take: signature, CRC-32 and two 64-bit sizes. */
 export const DATA_DESCRIPTOR_MAX_BYTES = 24;
-const DATA_DESCRIPTOR_SIGNATURE = 0x08074b50;
 const UNIX = 3;
 /** APPNOTE 4.4.2 names hosts 0 to 19; the spec version (low byte) is at most 6.3. */
 const LAST_HOST = 19;
