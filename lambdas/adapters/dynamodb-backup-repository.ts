@@ -2,7 +2,7 @@ import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, typ
 import { ValidationError } from '#core/errors.ts';
 import type { BackupObject, BackupStatus, Page } from '#core/model.ts';
 import type { BackupPatch, BackupRepository, BackupSchedule, QuotaClaim, QuotaHolder, StoredBackup } from '#core/ports/backup-repository.ts';
-import { isConditionFailed, rethrowTransient, sendConditionalWrite, sendDocumentCommand } from './aws-errors.ts';
+import { sendConditionalWrite, sendDocumentCommand } from './aws-errors.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { updateIfStatus } from './update-if-status.ts';
 
@@ -59,17 +59,15 @@ export class DynamoDbBackupRepository implements BackupRepository {
 
   async createBackup(backup: StoredBackup): Promise<void> {
     const { objects = [], ...rest } = backup;
-    try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...backupKey(backup.accountId, backup.id), type: 'BACKUP', ...rest, objects: toObjectMap(objects) },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailed(error)) rethrowTransient(error, 'The backup store');
-    }
+    await sendConditionalWrite(
+      this.client,
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...backupKey(backup.accountId, backup.id), type: 'BACKUP', ...rest, objects: toObjectMap(objects) },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+      'The backup store',
+    );
   }
 
   async updateBackup(accountId: string, backupId: string, patch: BackupPatch, fromStatuses: BackupStatus[]): Promise<boolean> {
@@ -94,38 +92,34 @@ export class DynamoDbBackupRepository implements BackupRepository {
   }
 
   async setObjectProgress(accountId: string, backupId: string, object: BackupObject, order: number): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: backupKey(accountId, backupId),
-          UpdateExpression: 'SET #objects.#type = :object',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeNames: { '#objects': 'objects', '#type': object.objectType },
-          ExpressionAttributeValues: { ':object': { ...stripUndefined(object), order } },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailed(error)) rethrowTransient(error, 'The backup store');
-    }
+    await sendConditionalWrite(
+      this.client,
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: backupKey(accountId, backupId),
+        UpdateExpression: 'SET #objects.#type = :object',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#objects': 'objects', '#type': object.objectType },
+        ExpressionAttributeValues: { ':object': { ...stripUndefined(object), order } },
+      }),
+      'The backup store',
+    );
   }
 
   async claimQuota(accountId: string, claim: { backupId: string; now: string; nextAllowedAt: string; replacing?: string }): Promise<QuotaClaim> {
-    try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { pk: accountPartition(accountId), sk: 'QUOTA', backupId: claim.backupId, claimedAt: claim.now, nextAllowedAt: claim.nextAllowedAt },
-          // ISO 8601 UTC strings of one format compare like the times they name. A take-over
-          // names the stale holder: once one caller replaced it, the others' condition fails.
-          ConditionExpression: `attribute_not_exists(pk) OR nextAllowedAt <= :now${claim.replacing ? ' OR backupId = :replacing' : ''}`,
-          ExpressionAttributeValues: { ':now': claim.now, ...(claim.replacing ? { ':replacing': claim.replacing } : {}) },
-        }),
-      );
-      return { claimed: true };
-    } catch (error) {
-      if (!isConditionFailed(error)) rethrowTransient(error, 'The quota store');
-    }
+    const claimed = await sendConditionalWrite(
+      this.client,
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: accountPartition(accountId), sk: 'QUOTA', backupId: claim.backupId, claimedAt: claim.now, nextAllowedAt: claim.nextAllowedAt },
+        // ISO 8601 UTC strings of one format compare like the times they name. A take-over
+        // names the stale holder: once one caller replaced it, the others' condition fails.
+        ConditionExpression: `attribute_not_exists(pk) OR nextAllowedAt <= :now${claim.replacing ? ' OR backupId = :replacing' : ''}`,
+        ExpressionAttributeValues: { ':now': claim.now, ...(claim.replacing ? { ':replacing': claim.replacing } : {}) },
+      }),
+      'The quota store',
+    );
+    if (claimed) return { claimed: true };
     const { Item } = await this.send(
       new GetCommand({ TableName: this.tableName, Key: { pk: accountPartition(accountId), sk: 'QUOTA' }, ConsistentRead: true }),
     );
@@ -146,19 +140,17 @@ export class DynamoDbBackupRepository implements BackupRepository {
   }
 
   async refundQuota(accountId: string, backupId: string): Promise<void> {
-    try {
-      await this.client.send(
-        new DeleteCommand({
-          TableName: this.tableName,
-          Key: { pk: accountPartition(accountId), sk: 'QUOTA' },
-          ConditionExpression: 'backupId = :backupId',
-          ExpressionAttributeValues: { ':backupId': backupId },
-        }),
-      );
-    } catch (error) {
-      // Another backup holds the claim now (or nobody does): nothing of ours to give back.
-      if (!isConditionFailed(error)) rethrowTransient(error, 'The quota store');
-    }
+    // Refused when another backup holds the claim now (or nobody does): nothing of ours to give back.
+    await sendConditionalWrite(
+      this.client,
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: { pk: accountPartition(accountId), sk: 'QUOTA' },
+        ConditionExpression: 'backupId = :backupId',
+        ExpressionAttributeValues: { ':backupId': backupId },
+      }),
+      'The quota store',
+    );
   }
 
   async getSchedule(accountId: string): Promise<BackupSchedule> {

@@ -3,7 +3,7 @@ import { ValidationError } from '#core/errors.ts';
 import type { Page } from '#core/model.ts';
 import type { ImportLog, RestorePatch, RestoreRepository } from '#core/ports/restore-repository.ts';
 import type { ImportEntry, RestoreStatus, SegmentProgress, StoredPlan, StoredRestore } from '#core/restores/restore-model.ts';
-import { isConditionFailed, rethrowTransient, sendConditionalWrite, sendDocumentCommand } from './aws-errors.ts';
+import { sendConditionalWrite, sendDocumentCommand } from './aws-errors.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { updateIfStatus } from './update-if-status.ts';
 
@@ -71,17 +71,15 @@ export class DynamoDbRestoreRepository implements RestoreRepository, ImportLog {
   }
 
   async createRestore(restore: StoredRestore): Promise<void> {
-    try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { pk: partition(restore.accountId), sk: `RESTORE#${restore.id}`, ...restore },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailed(error)) rethrowTransient(error, 'The restore store');
-    }
+    await sendConditionalWrite(
+      this.client,
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: partition(restore.accountId), sk: `RESTORE#${restore.id}`, ...restore },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+      'The restore store',
+    );
   }
 
   async getRestore(accountId: string, restoreId: string): Promise<StoredRestore | undefined> {

@@ -1,6 +1,6 @@
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TotpSecrets, TotpState } from '#core/ports/totp-secrets.ts';
-import { isConditionFailed, rethrowTransient, sendConditionalWrite } from './aws-errors.ts';
+import { rethrowTransient, sendConditionalWrite } from './aws-errors.ts';
 
 /**
  * Per-user TOTP state in the app table: `USER#<userId>` / `TOTP`. The secret is
@@ -50,19 +50,17 @@ export class DynamoDbTotpSecrets implements TotpSecrets {
   }
 
   async recordFailure(userId: string, update: { failures: number; lockedUntil?: string }): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: key(userId),
-          UpdateExpression: update.lockedUntil ? 'SET failures = :failures, lockedUntil = :until' : 'SET failures = :failures REMOVE lockedUntil',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':failures': update.failures, ...(update.lockedUntil ? { ':until': update.lockedUntil } : {}) },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailed(error)) rethrowTransient(error, 'The authenticator store');
-    }
+    await sendConditionalWrite(
+      this.client,
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: key(userId),
+        UpdateExpression: update.lockedUntil ? 'SET failures = :failures, lockedUntil = :until' : 'SET failures = :failures REMOVE lockedUntil',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':failures': update.failures, ...(update.lockedUntil ? { ':until': update.lockedUntil } : {}) },
+      }),
+      'The authenticator store',
+    );
   }
 }
 
