@@ -1,14 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
+import { movableClock } from '../support/movable-clock.ts';
 
 const HOUR = 3600 * 1000;
 const DAY = 24 * HOUR;
-
-/** A clock the test moves forward. */
-function movableClock() {
-  let offset = 0;
-  return { now: () => new Date(Date.now() + offset), advance: (ms: number) => void (offset += ms) };
-}
 
 describe('backup quota, expiry and schedule', () => {
   let runtime: TestRuntime;

@@ -3,14 +3,9 @@ import { startBackup } from '#core/backups/request-backup.ts';
 import { NOT_STARTED_REASON, START_GRACE_MS } from '#core/backups/stale-backups.ts';
 import type { AppDeps } from '#runtime/deps.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
+import { movableClock } from '../support/movable-clock.ts';
 
 const HOUR = 3600 * 1000;
-
-/** A clock the test moves forward. */
-function movableClock() {
-  let offset = 0;
-  return { now: () => new Date(Date.now() + offset), advance: (ms: number) => void (offset += ms) };
-}
 
 /** Holds every backup execution in its first step while `held` is set: a backup that genuinely runs. */
 const gate = { held: undefined as Promise<void> | undefined, release: () => {} };

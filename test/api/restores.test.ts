@@ -1,12 +1,12 @@
-import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withEveryProperty } from '#core/data-plane.ts';
 import type { CrmRecord } from '#core/model.ts';
 import type { AppDeps } from '#runtime/deps.ts';
+import { allRecords, dataPlaneHash } from '../support/data-plane.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
+import { movableClock } from '../support/movable-clock.ts';
 
 const ADMIN = 'admin@acme.example';
 const SSO_ADMIN = 'sso-admin@acme.example';
@@ -31,31 +31,7 @@ function withFaults(deps: AppDeps): AppDeps {
 }
 
 /** Test time: real time plus an offset the tests move (a new TOTP step, expiry). */
-let offsetMs = 0;
-const clock = { now: () => new Date(Date.now() + offsetMs) };
-
-async function allRecords(runtime: TestRuntime, accountId: string, objectType: string): Promise<Map<string, CrmRecord>> {
-  const records = new Map<string, CrmRecord>();
-  const type = (await runtime.deps.records.getObjectType(accountId, objectType))!;
-  let cursor: string | undefined;
-  do {
-    const page = await runtime.deps.records.listRecords(accountId, objectType, { limit: 500, cursor });
-    // Blanks as "", the way the API shows them.
-    for (const record of page.items) records.set(record.id, withEveryProperty(record, type));
-    cursor = page.nextCursor;
-  } while (cursor);
-  return records;
-}
-
-/** A hash of every record of every object type of an account: "nothing changed" is "same hash". */
-async function dataPlaneHash(runtime: TestRuntime, accountId = 'acme'): Promise<string> {
-  const hash = createHash('sha256');
-  for (const type of await runtime.deps.records.listObjectTypes(accountId)) {
-    const records = [...(await allRecords(runtime, accountId, type.name)).values()].sort((a, b) => a.id.localeCompare(b.id));
-    hash.update(JSON.stringify([type.name, records]));
-  }
-  return hash.digest('hex');
-}
+const clock = movableClock();
 
 describe('restores API', () => {
   let runtime: TestRuntime;
@@ -69,7 +45,7 @@ describe('restores API', () => {
 
   const totpNow = async () => generate({ secret: totpSecret, epoch: Math.floor(clock.now().getTime() / 1000) });
   /** The next 30-second step: a code of a step already used is refused. */
-  const nextTotpStep = () => (offsetMs += 30_000);
+  const nextTotpStep = () => clock.advance(30_000);
   const acknowledge = { changesData: true, cannotBeUndone: true };
 
   async function plan(as = ADMIN, body: unknown = { objectType: 'deals', properties: CHOSEN }) {
@@ -400,7 +376,7 @@ describe('restores API', () => {
   describe('expiry', () => {
     it('answers 410 BACKUP_EXPIRED once the backup expired, and 410 for plans past their expiry', async () => {
       const { body: planned } = await plan();
-      offsetMs += 15 * 24 * 3600 * 1000;
+      clock.advance(15 * 24 * 3600 * 1000);
       const expired = await plan();
       expect(expired.status).toBe(410);
       expect(expired.body.error.code).toBe('BACKUP_EXPIRED');

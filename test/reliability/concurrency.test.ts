@@ -4,7 +4,8 @@ import { startTestRuntime, type ApiResponse, type TestRuntime } from '../support
 import { ACKNOWLEDGE, ACME_ADMIN, ACME_SSO_ADMIN, GLOBEX_ADMIN, allRecords, movableClock, totpCode, totpSecretOf, waitUntil } from './support.ts';
 
 const HOUR = 3_600_000;
-const { clock, advance } = movableClock();
+const clock = movableClock();
+const { advance } = clock;
 
 /** Holds every restore write of the accounts in `gates` until the test opens the gate. */
 const gates = new Map<string, Promise<void>>();

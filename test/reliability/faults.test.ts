@@ -10,7 +10,8 @@ import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts'
 import { ACKNOWLEDGE, ACME_ADMIN, ACME_SSO_ADMIN, allRecords, dataPlaneHash, movableClock, objectKeys, readAll } from './support.ts';
 
 const DAY = 24 * 3_600_000;
-const { clock, advance } = movableClock();
+const clock = movableClock();
+const { advance } = clock;
 
 /** One fault at a time, switched on by a test; `injected` counts the faults that fired. */
 interface Faults {

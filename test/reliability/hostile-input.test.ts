@@ -20,7 +20,8 @@ import {
 } from './support.ts';
 
 const HOUR = 3_600_000;
-const { clock, advance } = movableClock();
+const clock = movableClock();
+const { advance } = clock;
 const ROUTES = Object.keys(API_ROUTES);
 
 /** One bad request and the refusal it must get. */

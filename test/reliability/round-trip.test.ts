@@ -5,7 +5,8 @@ import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts'
 import { ACKNOWLEDGE, ACME_ADMIN, ACME_SSO_ADMIN, movableClock } from './support.ts';
 
 const DAY = 24 * 3_600_000;
-const { clock, advance } = movableClock();
+const clock = movableClock();
+const { advance } = clock;
 const TYPE = 'p_roundtrip';
 const PROPERTIES = ['notes', 'formula', 'label'];
 

@@ -1,58 +1,17 @@
-import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { generate } from 'otplib';
 import { expect } from 'vitest';
-import { withEveryProperty } from '#core/data-plane.ts';
-import type { CrmRecord } from '#core/model.ts';
 import type { ApiResponse, TestRuntime } from '../support/local-runtime.ts';
+
+export { allRecords, dataPlaneHash } from '../support/data-plane.ts';
+export { movableClock } from '../support/movable-clock.ts';
 
 export const ACME_ADMIN = 'admin@acme.example';
 export const ACME_SSO_ADMIN = 'sso-admin@acme.example';
 export const ACME_USER = 'user@acme.example';
 export const GLOBEX_ADMIN = 'admin@globex.example';
 export const ACKNOWLEDGE = { changesData: true, cannotBeUndone: true };
-
-/** Test time: real time plus an offset the tests move (quota windows, expiry, leases, TOTP steps). */
-export function movableClock() {
-  let offsetMs = 0;
-  return {
-    clock: { now: () => new Date(Date.now() + offsetMs) },
-    advance(ms: number) {
-      offsetMs += ms;
-    },
-  };
-}
-
-/** Every record of one object type, blanks as "" (the API's view), by id. */
-export async function allRecords(runtime: TestRuntime, accountId: string, objectType: string): Promise<Map<string, CrmRecord>> {
-  const records = new Map<string, CrmRecord>();
-  const type = await runtime.deps.records.getObjectType(accountId, objectType);
-  if (!type) throw new Error(`No object type ${objectType} in ${accountId}`);
-  let cursor: string | undefined;
-  do {
-    const page = await runtime.deps.records.listRecords(accountId, objectType, { limit: 500, cursor });
-    for (const record of page.items) records.set(record.id, withEveryProperty(record, type));
-    cursor = page.nextCursor;
-  } while (cursor);
-  return records;
-}
-
-/**
- * SHA-256 over every record of every object type of the given accounts (and the type
- * definitions): "the data plane did not change" is "the hash did not change".
- */
-export async function dataPlaneHash(runtime: TestRuntime, accounts = ['acme', 'globex']): Promise<string> {
-  const hash = createHash('sha256');
-  for (const accountId of accounts) {
-    const types = (await runtime.deps.records.listObjectTypes(accountId)).sort((a, b) => a.name.localeCompare(b.name));
-    for (const type of types) {
-      const records = [...(await allRecords(runtime, accountId, type.name)).values()].sort((a, b) => a.id.localeCompare(b.id));
-      hash.update(JSON.stringify([accountId, type.name, type.properties, records]));
-    }
-  }
-  return hash.digest('hex');
-}
 
 /** A demo super admin's TOTP secret, as the local runtime prints it at start. */
 export async function totpSecretOf(runtime: TestRuntime, email: string): Promise<string> {

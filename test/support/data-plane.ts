@@ -1,0 +1,34 @@
+import { createHash } from 'node:crypto';
+import { withEveryProperty } from '#core/data-plane.ts';
+import type { CrmRecord } from '#core/model.ts';
+import type { TestRuntime } from './local-runtime.ts';
+
+/** Every record of one object type, blanks as "" (the API's view), by id. */
+export async function allRecords(runtime: TestRuntime, accountId: string, objectType: string): Promise<Map<string, CrmRecord>> {
+  const records = new Map<string, CrmRecord>();
+  const type = await runtime.deps.records.getObjectType(accountId, objectType);
+  if (!type) throw new Error(`No object type ${objectType} in ${accountId}`);
+  let cursor: string | undefined;
+  do {
+    const page = await runtime.deps.records.listRecords(accountId, objectType, { limit: 500, cursor });
+    for (const record of page.items) records.set(record.id, withEveryProperty(record, type));
+    cursor = page.nextCursor;
+  } while (cursor);
+  return records;
+}
+
+/**
+ * SHA-256 over every record of every object type of the given accounts (and the type
+ * definitions): "the data plane did not change" is "the hash did not change".
+ */
+export async function dataPlaneHash(runtime: TestRuntime, accounts = ['acme', 'globex']): Promise<string> {
+  const hash = createHash('sha256');
+  for (const accountId of accounts) {
+    const types = (await runtime.deps.records.listObjectTypes(accountId)).sort((a, b) => a.name.localeCompare(b.name));
+    for (const type of types) {
+      const records = [...(await allRecords(runtime, accountId, type.name)).values()].sort((a, b) => a.id.localeCompare(b.id));
+      hash.update(JSON.stringify([accountId, type.name, type.properties, records]));
+    }
+  }
+  return hash.digest('hex');
+}
