@@ -41,7 +41,7 @@ export const PERMISSIONS: Record<string, FunctionPermissions> = {
 
   // Backups. requestBackup reads the account (tier) and, if the start fails, runs
   // failBackup inline (cleanup of backups/, refund, email): hence delete and SES. A
-  // claim left by a crashed request is checked against its execution (whyStuck:
+  // claim left by a crashed request is checked against its execution (inspectBackup:
   // DescribeExecution) before it is taken over; the scheduler also sweeps stuck backups.
   'backups-api': {
     dataTable: 'read',
