@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBackup } from '#core/backups/request-backup.ts';
 import { NOT_STARTED_REASON, START_GRACE_MS } from '#core/backups/stale-backups.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
+import { movableClock } from '../support/movable-clock.ts';
+import { stuckBackup } from '../support/stuck-backup.ts';
 
-let offsetMs = 0;
-const clock = { now: () => new Date(Date.now() + offsetMs) };
+const clock = movableClock();
 
 describe('failing a stuck backup from several places at once', () => {
   let runtime: TestRuntime;
@@ -16,22 +16,10 @@ describe('failing a stuck backup from several places at once', () => {
     await runtime?.destroy();
   });
 
-  /** A request killed after storing its backup QUEUED, before StartExecution returned. */
-  async function stuckBackup(): Promise<string> {
-    const killed = { ...runtime.deps, workflows: { start: () => new Promise<void>(() => {}), describe: runtime.deps.workflows.describe.bind(runtime.deps.workflows) } };
-    void startBackup({ accountId: 'acme', requestedBy: 'admin@acme.example', trigger: 'api' }, killed);
-    for (let attempt = 0; attempt < 100; attempt += 1) {
-      const { body } = await runtime.api('GET', '/v1/backups?limit=1');
-      if (body.items[0]?.status === 'QUEUED') return body.items[0].id as string;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    throw new Error('The killed request never stored its backup');
-  }
-
   it('sends one failure email and one audit entry when the scheduler sweep, a take-over and two failure steps race', async () => {
     expect((await runtime.api('PUT', '/v1/backup-schedule', { body: { enabled: true } })).status).toBe(200);
-    const stuckId = await stuckBackup();
-    offsetMs += START_GRACE_MS + 1000;
+    const stuckId = await stuckBackup(runtime);
+    clock.advance(START_GRACE_MS + 1000);
 
     const failureStep = { accountId: 'acme', backupId: stuckId, error: { Error: 'StepFailedError', Cause: JSON.stringify({ errorType: 'StepFailedError', errorMessage: NOT_STARTED_REASON }) } };
     const [takeOver] = await Promise.all([

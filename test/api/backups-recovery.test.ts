@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBackup } from '#core/backups/request-backup.ts';
 import { NOT_STARTED_REASON, START_GRACE_MS } from '#core/backups/stale-backups.ts';
 import type { AppDeps } from '#runtime/deps.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
 import { movableClock } from '../support/movable-clock.ts';
+import { stuckBackup } from '../support/stuck-backup.ts';
 
 const HOUR = 3600 * 1000;
 
@@ -64,15 +64,7 @@ describe('recovery from a crashed backup start', () => {
     clock.advance(25 * HOUR);
     expect((await runtime.api('PUT', '/v1/backup-schedule', { body: { enabled: true } })).status).toBe(200);
     // A request killed mid-flight: claim and QUEUED item written, StartExecution never returns.
-    const killed = { ...runtime.deps, workflows: { start: () => new Promise<void>(() => {}), describe: runtime.deps.workflows.describe.bind(runtime.deps.workflows) } };
-    void startBackup({ accountId: 'acme', requestedBy: 'admin@acme.example', trigger: 'api' }, killed);
-    let stuck: { id: string; status: string } | undefined;
-    for (let attempt = 0; attempt < 100 && !stuck; attempt += 1) {
-      const { body } = await runtime.api('GET', '/v1/backups?limit=1');
-      if (body.items[0]?.status === 'QUEUED') stuck = body.items[0];
-      else await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    expect(stuck).toBeDefined();
+    const stuckId = await stuckBackup(runtime);
 
     expect((await runtime.api('POST', '/v1/backups')).status).toBe(429);
     const waiting = (await runtime.invoke('run-scheduled-backups', { source: 'aws.events' })) as { started: unknown[]; recovered: unknown[] };
@@ -90,10 +82,10 @@ describe('recovery from a crashed backup start', () => {
     expect(responses.filter((response) => response.status === 429)).toHaveLength(20 - accepted.length);
     await runtime.idle();
 
-    const { body: failed } = await runtime.api('GET', `/v1/backups/${stuck!.id}`);
+    const { body: failed } = await runtime.api('GET', `/v1/backups/${stuckId}`);
     expect(failed).toMatchObject({ status: 'FAILED', error: NOT_STARTED_REASON });
-    expect((await runtime.api('GET', `/v1/backups/${stuck!.id}/download`)).status).toBe(409);
-    const emails = (await runtime.outbox()).filter((email) => email.text.includes(stuck!.id));
+    expect((await runtime.api('GET', `/v1/backups/${stuckId}/download`)).status).toBe(409);
+    const emails = (await runtime.outbox()).filter((email) => email.text.includes(stuckId));
     // The take-overs and the sweeps all fail it; the one whose claim of the announcement lands emails.
     expect(emails).toHaveLength(1);
     expect(emails[0]!.text).toContain('could not be started');
