@@ -412,11 +412,8 @@ async function advancePlan(plan: StoredPlan, source: PlanSource, objectType: Obj
   return { plan: checkpoint, done: true };
 }
 
-export interface BackedUpRecord {
-  id: string;
-  /** The backed-up value of each chosen property ("" = blank). */
-  values: Record<string, string>;
-}
+/** One row of the backup CSV: a plan line before the comparison says whether it `differs`. */
+type BackedUpRecord = Omit<PlannedRecord, 'differs'>;
 
 /** Parses the backup CSV (header: `id`, then property names) into the chosen properties' values. */
 async function* backedUpRecords(csv: Readable, properties: string[], objectType: ObjectType): AsyncGenerator<BackedUpRecord> {
