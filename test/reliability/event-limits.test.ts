@@ -32,6 +32,8 @@ describe('change events within storage and bus limits', () => {
   it('shortens the values of an event with 720 KB of before and after, marking them, and keeps small events whole', () => {
     const big = Array.from({ length: 6 }, (_, index) => ({ property: `p${index}`, from: '\u0000"\n😀'.repeat(15_000), to: 'y'.repeat(60_000) }));
     const bounded = storableChanges(big);
+    // Every property kept (the checks below hold for any list, even an empty one).
+    expect(bounded.map((change) => change.property)).toEqual(big.map((change) => change.property));
     expect(Buffer.byteLength(JSON.stringify(bounded))).toBeLessThan(CHANGE_EVENT_VALUE_BYTES + 1024);
     expect(bounded.every((change, index) => change.truncated && big[index]!.from.startsWith(change.from) && big[index]!.to.startsWith(change.to))).toBe(true);
     // Never half a surrogate pair.
