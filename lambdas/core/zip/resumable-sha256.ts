@@ -5,8 +5,9 @@
  * compressed pieces with UploadPartCopy no Lambda reads the CSV whole any more. The
  * export is the only place the bytes pass, and a big object type is exported over
  * several invocations; Node's crypto hashes cannot be serialized, so the hash would
- * break at every continuation. This one's state is ~140 bytes of base64: it travels
- * in the export's cursor next to the DynamoDB position. (FIPS 180-4, plain JS.)
+ * break at every continuation. This one's state is ~140 bytes of base64: it is saved
+ * in each part's digest (export-object.ts), which the next invocation resumes from and
+ * the zip step finishes the manifest's checksum from. (FIPS 180-4, plain JS.)
  */
 
 const K = new Int32Array([
