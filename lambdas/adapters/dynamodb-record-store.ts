@@ -178,13 +178,17 @@ export class DynamoDbRecordStore implements RecordStore {
     const values: Record<string, unknown> = {};
     const sets: string[] = [];
     const removes: string[] = [];
+    // "The record already holds this value", per property of the change (for onlyIfDifferent).
+    const holds: string[] = [];
     Object.entries(change.set).forEach(([property, value], index) => {
       names[`#s${index}`] = property;
       if (value === '') {
         removes.push(`#p.#s${index}`);
+        holds.push(`attribute_not_exists(#p.#s${index})`);
       } else {
         values[`:s${index}`] = value;
         sets.push(`#p.#s${index} = :s${index}`);
+        holds.push(`#p.#s${index} = :s${index}`);
       }
     });
     if (options.restoreId) {
@@ -202,10 +206,7 @@ export class DynamoDbRecordStore implements RecordStore {
         conditions.push(`#p.#e${index} = :e${index}`);
       }
     });
-    if (options.onlyIfDifferent) {
-      const same = Object.entries(change.set).map(([, value], index) => (value === '' ? `attribute_not_exists(#p.#s${index})` : `#p.#s${index} = :s${index}`));
-      if (same.length) conditions.push(`NOT (${same.join(' AND ')})`);
-    }
+    if (options.onlyIfDifferent && holds.length) conditions.push(`NOT (${holds.join(' AND ')})`);
     const expression = [sets.length ? `SET ${sets.join(', ')}` : '', removes.length ? `REMOVE ${removes.join(', ')}` : '']
       .filter(Boolean)
       .join(' ');
