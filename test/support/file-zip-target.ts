@@ -1,22 +1,17 @@
-import { randomUUID } from 'node:crypto';
 import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { ZipAssemblyTarget } from '../../lambdas/core/ports/zip-assembly-target.ts';
+import { PartsZipTarget } from './parts-zip-target.ts';
 
 /**
- * An in-memory-style ZipAssemblyTarget over a folder, for core tests of the assembly.
- * It enforces the rule that matters (every part but the last ≥ `minPartSize`, like S3's
- * EntityTooSmall) and counts what the assembler moved.
+ * A ZipAssemblyTarget over a folder, for core tests of the assembly with more bytes
+ * than memory should hold. S3's part-size rule applies with `minPartSize`.
  */
-export class FileZipTarget implements ZipAssemblyTarget {
+export class FileZipTarget extends PartsZipTarget {
   readonly directory: string;
-  readonly minPartSize: number;
-  readonly uploads = new Map<string, Map<number, Buffer>>();
-  readonly stats = { copiedBytes: 0, uploadedBytes: 0, readBytes: 0 };
 
   constructor(directory: string, minPartSize: number) {
+    super(minPartSize);
     this.directory = directory;
-    this.minPartSize = minPartSize;
   }
 
   path(key: string): string {
@@ -28,47 +23,11 @@ export class FileZipTarget implements ZipAssemblyTarget {
     await writeFile(this.path(key), body);
   }
 
-  async createUpload(): Promise<string> {
-    const id = randomUUID();
-    this.uploads.set(id, new Map());
-    return id;
+  protected store(key: string, body: Buffer): Promise<void> {
+    return this.put(key, body);
   }
 
-  async copyPart(_key: string, uploadId: string, partNumber: number, source: { key: string; start: number; length: number }): Promise<string> {
-    const bytes = await this.range(source.key, source.start, source.length);
-    this.stats.copiedBytes += bytes.length;
-    this.uploads.get(uploadId)!.set(partNumber, bytes);
-    return `copy-${partNumber}`;
-  }
-
-  async uploadPart(_key: string, uploadId: string, partNumber: number, body: Buffer): Promise<string> {
-    this.stats.uploadedBytes += body.length;
-    this.uploads.get(uploadId)!.set(partNumber, body);
-    return `upload-${partNumber}`;
-  }
-
-  async completeUpload(key: string, uploadId: string, parts: Array<{ partNumber: number; etag: string }>): Promise<void> {
-    const stored = this.uploads.get(uploadId)!;
-    const bodies = parts.map(({ partNumber }) => stored.get(partNumber)!);
-    bodies.forEach((body, index) => {
-      if (index < bodies.length - 1 && body.length < this.minPartSize) {
-        throw new Error(`EntityTooSmall: part ${index + 1} has ${body.length} bytes`);
-      }
-    });
-    await this.put(key, Buffer.concat(bodies));
-    this.uploads.delete(uploadId);
-  }
-
-  async abortUpload(_key: string, uploadId: string): Promise<void> {
-    this.uploads.delete(uploadId);
-  }
-
-  async readRange(key: string, start: number, length: number): Promise<Buffer> {
-    this.stats.readBytes += length;
-    return this.range(key, start, length);
-  }
-
-  private async range(key: string, start: number, length: number): Promise<Buffer> {
+  protected async range(key: string, start: number, length: number): Promise<Buffer> {
     const handle = await open(this.path(key), 'r');
     try {
       const buffer = Buffer.alloc(length);

@@ -6,7 +6,7 @@ import type { BlobStore } from '#core/ports/blob-store.ts';
 import type { Email } from '#core/ports/mailer.ts';
 import type { ObjectTypeWithCount, SegmentPage } from '#core/ports/record-store.ts';
 import type { BackupDeps } from '#core/backups/backup-deps.ts';
-import type { ZipAssemblyTarget } from '#core/ports/zip-assembly-target.ts';
+import { PartsZipTarget } from '../../support/parts-zip-target.ts';
 
 /**
  * In-memory ports for core unit tests: just enough behaviour (conditional updates,
@@ -102,51 +102,23 @@ export class MemoryBlobs implements BlobStore {
  * A ZipAssemblyTarget over MemoryBlobs: parts kept per upload until completed, copies
  * served from the stored objects. Counts what crossed the assembler (uploads, reads).
  */
-export class MemoryZipTarget implements ZipAssemblyTarget {
+export class MemoryZipTarget extends PartsZipTarget {
   readonly blobs: MemoryBlobs;
-  readonly uploads = new Map<string, Map<number, Buffer>>();
-  readonly stats = { copiedBytes: 0, uploadedBytes: 0, readBytes: 0, aborted: 0 };
-  private sequence = 0;
 
   constructor(blobs: MemoryBlobs) {
+    // No part-size rule: core tests zip a few bytes.
+    super(0);
     this.blobs = blobs;
   }
 
-  async createUpload(): Promise<string> {
-    const id = `upload-${++this.sequence}`;
-    this.uploads.set(id, new Map());
-    return id;
+  protected async store(key: string, body: Buffer): Promise<void> {
+    this.blobs.objects.set(key, body);
   }
 
-  async copyPart(_key: string, uploadId: string, partNumber: number, source: { key: string; start: number; length: number }): Promise<string> {
-    const bytes = await this.readRange(source.key, source.start, source.length, false);
-    this.stats.copiedBytes += bytes.length;
-    this.uploads.get(uploadId)!.set(partNumber, bytes);
-    return `copy-${partNumber}`;
-  }
-
-  async uploadPart(_key: string, uploadId: string, partNumber: number, body: Buffer): Promise<string> {
-    this.stats.uploadedBytes += body.length;
-    this.uploads.get(uploadId)!.set(partNumber, body);
-    return `upload-${partNumber}`;
-  }
-
-  async completeUpload(key: string, uploadId: string, parts: Array<{ partNumber: number; etag: string }>): Promise<void> {
-    const stored = this.uploads.get(uploadId)!;
-    this.blobs.objects.set(key, Buffer.concat(parts.map(({ partNumber }) => stored.get(partNumber)!)));
-    this.uploads.delete(uploadId);
-  }
-
-  async abortUpload(_key: string, uploadId: string): Promise<void> {
-    this.stats.aborted += 1;
-    this.uploads.delete(uploadId);
-  }
-
-  async readRange(key: string, start: number, length: number, counted = true): Promise<Buffer> {
+  protected async range(key: string, start: number, length: number): Promise<Buffer> {
     const data = this.blobs.objects.get(key);
     if (!data) throw Object.assign(new Error(`NoSuchKey ${key}`), { name: 'NoSuchKey' });
     if (start + length > data.length) throw new Error(`Range beyond the end of ${key}`);
-    if (counted) this.stats.readBytes += length;
     return Buffer.from(data.subarray(start, start + length));
   }
 }
