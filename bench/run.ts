@@ -73,6 +73,12 @@ function task(name: string, options: unknown): Promise<Record<string, number>> {
   });
 }
 
+/** Runs one of the scale scripts (bench/<script>) to its end; answers the JSON report on its last stdout line. */
+async function scaleReport<T = Record<string, any>>(script: string, args: string[]): Promise<T> {
+  const { stdout } = await run(process.execPath, ['--openssl-legacy-provider', fileURLToPath(new URL(`./${script}`, import.meta.url)), ...args], { maxBuffer: 1 << 26 });
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as T;
+}
+
 /** Wall time, CPU time (ms) and peak RSS (MB) of a command, from /usr/bin/time. */
 async function timed(command: string, args: string[], cwd: string): Promise<{ ms: number; cpuMs: number; maxRssMb: number }> {
   const { stderr } = await run('/usr/bin/time', ['-f', 'TIME %e %U %S %M', command, ...args], { cwd, maxBuffer: 1 << 24 });
@@ -256,10 +262,7 @@ try {
   const exports: Array<{ records: number; report: Record<string, any> }> = [];
   for (const records of exportSizes) {
     log(`export of ${records.toLocaleString('en-US')} records × 20 properties (seeding is reused from /tmp/crm-bench-export-${records}) …`);
-    const { stdout } = await run(process.execPath, ['--openssl-legacy-provider', fileURLToPath(new URL('./backup-scale.ts', import.meta.url)), '--records', String(records), '--properties', '20', '--compare-zip', '--data-dir', `/tmp/crm-bench-export-${records}`], {
-      maxBuffer: 1 << 26,
-    });
-    const report = JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, any>;
+    const report = await scaleReport('backup-scale.ts', ['--records', String(records), '--properties', '20', '--compare-zip', '--data-dir', `/tmp/crm-bench-export-${records}`]);
     exports.push({ records, report });
     const seconds = report.export.wallMs / 1000;
     rows.push({
@@ -305,17 +308,12 @@ try {
   const restoreRepeats = Math.min(repeats, 3);
   log(`restore apply vs raw writes and an end-to-end backup, ${restoreRecords.toLocaleString('en-US')} deals, ${restoreRepeats} repeats …`);
   {
-    const { stdout } = await run(
-      process.execPath,
-      ['--openssl-legacy-provider', fileURLToPath(new URL('./restore-scale.ts', import.meta.url)), '--records', String(restoreRecords), '--bench', '--repeats', String(restoreRepeats), '--data-dir', join(workDir, 'restore')],
-      { maxBuffer: 1 << 26 },
-    );
-    const report = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+    const report = await scaleReport<{
       records: number;
       backup: { records: number; sizeBytes: number; totalMs: number; listMs: number; exportMs: number; exportPerTypeMs: Record<string, number>; zipMs: number; finalizeMs: number };
       apply: Array<{ wallMs: number; updated: number; handled: number }>;
       write: Array<{ wallMs: number; withEventsMs: number; written: number }>;
-    };
+    }>('restore-scale.ts', ['--records', String(restoreRecords), '--bench', '--repeats', String(restoreRepeats), '--data-dir', join(workDir, 'restore')]);
     const applyRate = median(report.apply.map((one) => one.updated / (one.wallMs / 1000)));
     const handledRate = median(report.apply.map((one) => one.handled / (one.wallMs / 1000)));
     const writeRate = median(report.write.map((one) => one.written / (one.wallMs / 1000)));
