@@ -120,15 +120,10 @@ export class DynamoDbBackupRepository implements BackupRepository {
       'The quota store',
     );
     if (claimed) return { claimed: true };
-    const { Item } = await this.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: accountPartition(accountId), sk: 'QUOTA' }, ConsistentRead: true }),
-    );
+    const holder = await this.getQuota(accountId);
     // The claim vanished between the write and this read (a refund): the caller may simply try again.
-    return {
-      claimed: false,
-      nextAllowedAt: String(Item?.nextAllowedAt ?? claim.now),
-      ...(Item?.backupId ? { heldBy: { backupId: String(Item.backupId), claimedAt: String(Item.claimedAt ?? claim.now) } } : {}),
-    };
+    if (!holder) return { claimed: false, nextAllowedAt: claim.now };
+    return { claimed: false, nextAllowedAt: holder.nextAllowedAt, heldBy: { backupId: holder.backupId, claimedAt: holder.claimedAt } };
   }
 
   async getQuota(accountId: string): Promise<QuotaHolder | undefined> {
