@@ -48,8 +48,9 @@ export interface RestorePlanView {
 }
 
 /**
- * One slice of the plan's restore source in S3: NDJSON lines `{"id", "values"}` holding
- * the backed-up value of each chosen property. A state-machine Map iterates segments.
+ * One slice of the plan's restore source in S3: NDJSON lines, one `PlannedRecord` each
+ * (`{"id", "values", "differs"?}`), holding the backed-up value of each chosen property.
+ * A state-machine Map iterates segments.
  */
 export interface PlanSegment {
   records: number;
