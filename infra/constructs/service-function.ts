@@ -67,7 +67,7 @@ export class ServiceFunction extends Construct {
         minify: true,
         sourceMap: true,
         sourcesContent: false,
-        // Some CommonJS dependencies (archiver's tree) call require() inside an ESM bundle.
+        // Some CommonJS dependencies (yauzl, for one) call require() inside an ESM bundle.
         banner: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
         // Worker threads are entry points of their own: bundle them next to index.mjs.
         commandHooks: {
