@@ -1,7 +1,7 @@
 import { DeleteCommand, GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LockLostError } from '#core/errors.ts';
 import type { LockAcquisition, RestoreLock, RestoreLockState } from '#core/ports/restore-lock.ts';
-import { isConditionFailed, rethrowTransient, sendConditionalWrite } from './aws-errors.ts';
+import { isConditionFailed, rethrowTransient, sendConditionalWrite, sendDocumentCommand } from './aws-errors.ts';
 
 /** A stale lock item is deleted by TTL a day after its lease (it no longer matters by then). */
 const TTL_AFTER_LEASE_SECONDS = 24 * 3600;
@@ -53,22 +53,20 @@ export class DynamoDbRestoreLock implements RestoreLock {
 
   async renew(accountId: string, holder: string, lease: { now: number; durationMs: number }): Promise<void> {
     const leaseExpiresAt = lease.now + lease.durationMs;
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: key(accountId),
-          UpdateExpression: 'SET leaseExpiresAt = :lease, #ttl = :ttl, version = version + :one',
-          // Fencing: only the holder renews; after a takeover this fails and the old holder stops.
-          ConditionExpression: 'holder = :holder',
-          ExpressionAttributeNames: { '#ttl': 'ttl' },
-          ExpressionAttributeValues: { ':holder': holder, ':lease': leaseExpiresAt, ':ttl': Math.ceil(leaseExpiresAt / 1000) + TTL_AFTER_LEASE_SECONDS, ':one': 1 },
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailed(error)) throw new LockLostError('The restore lost its lock (its lease ended and the lock was taken or released), so it stopped writing.');
-      rethrowTransient(error, 'The restore lock');
-    }
+    const renewed = await sendConditionalWrite(
+      this.client,
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: key(accountId),
+        UpdateExpression: 'SET leaseExpiresAt = :lease, #ttl = :ttl, version = version + :one',
+        // Fencing: only the holder renews; after a takeover this fails and the old holder stops.
+        ConditionExpression: 'holder = :holder',
+        ExpressionAttributeNames: { '#ttl': 'ttl' },
+        ExpressionAttributeValues: { ':holder': holder, ':lease': leaseExpiresAt, ':ttl': Math.ceil(leaseExpiresAt / 1000) + TTL_AFTER_LEASE_SECONDS, ':one': 1 },
+      }),
+      'The restore lock',
+    );
+    if (!renewed) throw new LockLostError('The restore lost its lock (its lease ended and the lock was taken or released), so it stopped writing.');
   }
 
   async release(accountId: string, holder: string): Promise<boolean> {
@@ -85,12 +83,8 @@ export class DynamoDbRestoreLock implements RestoreLock {
   }
 
   async get(accountId: string): Promise<RestoreLockState | undefined> {
-    try {
-      const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: key(accountId), ConsistentRead: true }));
-      return Item ? { holder: String(Item.holder), leaseExpiresAt: Number(Item.leaseExpiresAt), version: Number(Item.version) } : undefined;
-    } catch (error) {
-      return rethrowTransient(error, 'The restore lock');
-    }
+    const { Item } = await sendDocumentCommand(this.client, new GetCommand({ TableName: this.tableName, Key: key(accountId), ConsistentRead: true }), 'The restore lock');
+    return Item ? { holder: String(Item.holder), leaseExpiresAt: Number(Item.leaseExpiresAt), version: Number(Item.version) } : undefined;
   }
 }
 
