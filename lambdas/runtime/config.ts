@@ -1,3 +1,5 @@
+import type { RestoreTuning } from '#core/restores/restore-policy.ts';
+
 /**
  * Where the handlers find their resources. In Lambda every value comes from the
  * environment the CDK sets; the local runtime builds the same object by hand and adds
@@ -22,8 +24,8 @@ export interface AppConfig {
   secretsKeyId?: string;
   /** EventBridge bus for record change events (absent: events are only stored). */
   eventBusName?: string;
-  /** Restore plan segment and batch sizes; tests shrink them (defaults in core/restores). */
-  restoreTuning?: { segmentRecords?: number; batchRecords?: number; planBudgetMs?: number; planSegmentsPerInvocation?: number };
+  /** Restore plan segment and batch sizes; tests shrink them (defaults: DEFAULT_TUNING in core/restores/restore-policy.ts). */
+  restoreTuning?: RestoreTuning;
   /** Only in the local runtime: the stand-ins' addresses and their fixed credentials. */
   local?: LocalEndpoints;
 }

@@ -4,7 +4,7 @@ import { StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { LockLostError, TransientError } from '#core/errors.ts';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
-import { planSegmentKey } from '#core/restores/restore-model.ts';
+import { planSegmentKey } from '#core/restores/restore-policy.ts';
 import type { AppDeps } from '#runtime/deps.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TransientError } from '#core/errors.ts';
-import { LOCK_LEASE_MS } from '#core/restores/apply-restore-batch.ts';
+import { LOCK_LEASE_MS } from '#core/restores/restore-policy.ts';
 import type { AppDeps } from '#runtime/deps.ts';
 import { verifyBackupZip } from '../../cli/verify-zip.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';

@@ -1,18 +1,12 @@
 import type { Caller } from '../caller.ts';
 import { requireSuperAdmin } from '../caller.ts';
 import { ConflictError, ValidationError } from '../errors.ts';
-import type { WorkflowStarter } from '../ports/workflow-starter.ts';
-import type { RestoreLock } from '../ports/restore-lock.ts';
-import { LOCK_LEASE_MS } from './apply-restore-batch.ts';
-import { describeProperties, requireLivePlan, requireRestorableBackup, type PlanRestoreDeps } from './plan-restore.ts';
+import { ZERO_COUNTS, type RestoreView, type StoredRestore } from '../restore-model.ts';
 import { reauthenticate, type ReauthDeps } from './reauthenticate.ts';
-import { ZERO_COUNTS, type RestoreView, type StoredRestore } from './restore-model.ts';
-import { toRestoreView } from './restore-queries.ts';
+import type { RestoreDeps } from './restore-deps.ts';
+import { describeProperties, LOCK_LEASE_MS, requireLivePlan, requireRestorableBackup, toRestoreView } from './restore-policy.ts';
 
-export interface StartRestoreDeps extends ReauthDeps, Pick<PlanRestoreDeps, 'backups' | 'restores' | 'records'> {
-  lock: RestoreLock;
-  workflows: WorkflowStarter;
-}
+export type StartRestoreDeps = ReauthDeps & Pick<RestoreDeps, 'backups' | 'restores' | 'lock' | 'workflows'>;
 
 export interface StartRestoreRequest {
   planId: string;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { describeFailure } from '#core/restores/fail-restore.ts';
-import { sumProgress } from '#core/restores/restore-queries.ts';
+import { sumProgress } from '#core/restores/segment-progress.ts';
 
 describe('describeFailure', () => {
   it('shows our own step errors verbatim', () => {
