@@ -8,7 +8,7 @@ import { headerRow, recordRows } from '#core/backups/csv-format.ts';
 import { failBackup } from '#core/backups/fail-backup.ts';
 import { TransientError } from '#core/errors.ts';
 import type { CrmRecord, ObjectType } from '#core/model.ts';
-import { memoryDeps, type TestDeps } from './in-memory-ports.ts';
+import { memoryDeps, type TestDeps } from '../../support/in-memory-ports.ts';
 
 const CONTACTS: ObjectType = {
   name: 'contacts', label: 'Contact', pluralLabel: 'Contacts', custom: false,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { failBackup, NOTICE_LEASE_MS } from '#core/backups/fail-backup.ts';
 import { startBackup } from '#core/backups/request-backup.ts';
 import { START_GRACE_MS, sweepStuckBackups, whyStuck } from '#core/backups/stale-backups.ts';
-import { memoryDeps } from './in-memory-ports.ts';
+import { memoryDeps } from '../../support/in-memory-ports.ts';
 
 const T0 = '2026-11-26T10:00:00.000Z';
 const request = { accountId: 'acme', requestedBy: 'a@x', trigger: 'api' } as const;

@@ -5,7 +5,7 @@ import { toBackupView } from '#core/backups/backup-policy.ts';
 import { finalizeBackup } from '#core/backups/finalize-backup.ts';
 import { runScheduledBackups } from '#core/backups/run-scheduled-backups.ts';
 import type { Tier } from '#core/model.ts';
-import { memoryDeps } from './in-memory-ports.ts';
+import { memoryDeps } from '../../support/in-memory-ports.ts';
 
 function withAccount(tier: Tier) {
   const deps = memoryDeps('2026-11-26T10:00:00.000Z');

@@ -3,7 +3,7 @@ import { startBackup } from '#core/backups/request-backup.ts';
 import { runScheduledBackups } from '#core/backups/run-scheduled-backups.ts';
 import { NOT_STARTED_REASON, START_GRACE_MS, whyStuck } from '#core/backups/stale-backups.ts';
 import type { WorkflowExecution } from '#core/ports/workflow-starter.ts';
-import { memoryDeps } from './in-memory-ports.ts';
+import { memoryDeps } from '../../support/in-memory-ports.ts';
 
 const T0 = '2026-11-26T10:00:00.000Z';
 const request = { accountId: 'acme', requestedBy: 'a@x', trigger: 'api' } as const;

@@ -6,7 +6,7 @@ import type { BackupManifest } from '#core/model.ts';
 import { ResumableSha256 } from '#core/zip/resumable-sha256.ts';
 import { deflateSegmentSync } from '#core/zip/segment-deflate.ts';
 import { unzipEntries } from '../../support/zip-entries.ts';
-import { memoryDeps } from './in-memory-ports.ts';
+import { memoryDeps } from '../../support/in-memory-ports.ts';
 
 function setUp() {
   const deps = memoryDeps('2026-11-26T10:00:00.000Z');

@@ -6,7 +6,7 @@ import type { BlobStore } from '#core/ports/blob-store.ts';
 import type { Email } from '#core/ports/mailer.ts';
 import type { ObjectTypeWithCount, SegmentPage } from '#core/ports/record-store.ts';
 import type { BackupDeps } from '#core/backups/backup-deps.ts';
-import { PartsZipTarget } from '../../support/parts-zip-target.ts';
+import { PartsZipTarget } from './parts-zip-target.ts';
 
 /**
  * In-memory ports for core unit tests: just enough behaviour (conditional updates,
