@@ -9,7 +9,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import type { Construct } from 'constructs';
-import { TABLES, type TableSchema } from '../tables.ts';
+import { TABLES, type TableSchema } from '#service/tables.ts';
 import type { DeploySettings } from '../settings.ts';
 
 /** Days a backup zip (and the plan files computed from it) can be downloaded: PRODUCT.md. */

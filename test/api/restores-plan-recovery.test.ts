@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FUNCTIONS } from '#handlers/catalog.ts';
+import { FUNCTIONS } from '#service/catalog.ts';
 import { PLANNING_STOPPED } from '#core/restores/restore-planning.ts';
 import type { RestoreTuning } from '#core/restores/restore-policy.ts';
 import { PLAN_START_GRACE_MS } from '#core/restores/read-restore-plan.ts';
