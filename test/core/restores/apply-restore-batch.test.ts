@@ -35,6 +35,17 @@ function beforeEachWrite(deps: TestDeps, before: (recordId: string, attempt: num
   };
 }
 
+/** The next call of `port[method]` fails as a Lambda killed at that moment would; later calls work. */
+function killedAtNext<T extends object>(port: T, method: keyof T & string): void {
+  const real = port[method];
+  Object.assign(port, {
+    [method]: async () => {
+      Object.assign(port, { [method]: real });
+      throw new Error('The Lambda was killed');
+    },
+  });
+}
+
 describe('applyRestoreBatch', () => {
   it('sets the chosen properties back, counts each record once, and leaves the rest alone', async () => {
     const { deps, restoreId } = await started({ segmentRecords: 4 });
@@ -118,11 +129,7 @@ describe('applyRestoreBatch', () => {
 
   it('counts its own work when retried after dying between its writes and saving its progress', async () => {
     const { deps, restoreId } = await started();
-    const save = deps.restores.saveSegmentProgress.bind(deps.restores);
-    deps.restores.saveSegmentProgress = async () => {
-      deps.restores.saveSegmentProgress = save;
-      throw new Error('The Lambda was killed');
-    };
+    killedAtNext(deps.restores, 'saveSegmentProgress');
     await expect(applySegment(deps, restoreId, 0)).rejects.toThrow('killed');
     expect(deps.published).toHaveLength(3);
     await runRestore(deps, restoreId);
@@ -133,11 +140,7 @@ describe('applyRestoreBatch', () => {
 
   it('stores the change events a retried batch lost, once, when it died before storing them', async () => {
     const { deps, restoreId } = await started();
-    const append = deps.records.appendChangeEvents.bind(deps.records);
-    deps.records.appendChangeEvents = async () => {
-      deps.records.appendChangeEvents = append;
-      throw new Error('The Lambda was killed');
-    };
+    killedAtNext(deps.records, 'appendChangeEvents');
     await expect(applySegment(deps, restoreId, 0)).rejects.toThrow('killed');
     expect(deps.records.changeEvents).toEqual([]);
     await runRestore(deps, restoreId);
