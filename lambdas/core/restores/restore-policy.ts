@@ -1,7 +1,9 @@
 import { ConflictError, GoneError, NotFoundError, ValidationError } from '../errors.ts';
 import { isRestorable, isRestorableProperty, type Backup, type CrmRecord, type ObjectType } from '../model.ts';
 import type { PlannedChange, RestoreCounts, RestorePlanView, RestoreView, StoredPlan, StoredRestore } from '../restore-model.ts';
-import type { RestoreDeps } from './restore-deps.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { RecordStore } from '../ports/record-store.ts';
+import type { RestoreRepository } from '../ports/restore-repository.ts';
 
 /**
  * Rules and names every restore step shares: how big plans and batches are, how long
@@ -56,7 +58,11 @@ export function planSegmentKey(accountId: string, planId: string, segment: numbe
 }
 
 /** A backup of the account that a restore may read: 404, 409 BACKUP_NOT_READY or 410 BACKUP_EXPIRED otherwise. */
-export async function requireRestorableBackup(accountId: string, backupId: string, deps: Pick<RestoreDeps, 'backups' | 'clock'>): Promise<Backup> {
+export async function requireRestorableBackup(
+  accountId: string,
+  backupId: string,
+  deps: { backups: { getBackup(accountId: string, backupId: string): Promise<Backup | undefined> }; clock: Clock },
+): Promise<Backup> {
   const backup = await deps.backups.getBackup(accountId, backupId);
   if (!backup) throw new NotFoundError(`Backup "${backupId}"`);
   if (backup.status === 'EXPIRED' || (backup.expiresAt && Date.parse(backup.expiresAt) <= deps.clock.now().getTime())) {
@@ -76,7 +82,7 @@ export async function requireRestorableBackup(accountId: string, backupId: strin
 export async function requireRestorableSelection(
   accountId: string,
   selection: { objectType: string; properties: string[] },
-  deps: Pick<RestoreDeps, 'records'>,
+  deps: { records: Pick<RecordStore, 'getObjectType'> },
 ): Promise<ObjectType> {
   if (!isRestorable({ name: selection.objectType })) {
     throw new ValidationError(`${capitalize(selection.objectType)} cannot be restored; restore another object type.`, { field: 'objectType' });
@@ -96,7 +102,7 @@ export async function requireRestorableSelection(
 }
 
 /** A plan that can still be executed, or 404; 410 once it expired (a plan previews data that moves on). */
-export async function requireLivePlan(accountId: string, planId: string, deps: Pick<RestoreDeps, 'restores' | 'clock'>): Promise<StoredPlan> {
+export async function requireLivePlan(accountId: string, planId: string, deps: { restores: Pick<RestoreRepository, 'getPlan'>; clock: Clock }): Promise<StoredPlan> {
   const plan = await deps.restores.getPlan(accountId, planId);
   if (!plan) throw new NotFoundError(`Restore plan "${planId}"`);
   if (Date.parse(plan.expiresAt) <= deps.clock.now().getTime()) {
