@@ -83,8 +83,11 @@ describe('the web page: backups', () => {
     const text = (await reason.textContent())!;
     expect(text).toBe(`Enterprise accounts can create one backup every 24 hours. Next backup allowed: ${shown}.`);
     expect(text).not.toContain(quota.nextAllowedAt);
-    await screenshot(fresh, 'backups');
     await context.close();
+    // The documentation's picture, in the browser's default (English) locale.
+    await page.reload();
+    await expect.poll(() => page.locator('#quota-reason').textContent()).toMatch(/Next backup allowed: /);
+    await screenshot(page, 'backups');
   });
 
   it('still answers a 429 on click: the quota was spent after the page loaded', async () => {
