@@ -8,6 +8,7 @@
 import { createWriteStream } from 'node:fs';
 import { readFile, rename, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import { createInterface } from 'node:readline/promises';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { ApiError, readJsonBody } from '../web/src/api-error.ts';
@@ -22,7 +23,9 @@ Commands:
   backup create [--wait]                 start a backup of your account; --wait shows progress until it ends
   backup list [--limit N] [--cursor C]   the backup history, newest first
   backup show <id>                       one backup, with its object types
-  backup download <id> [-o FILE]         download the zip, then verify it against its manifest
+  backup download <id> [-o FILE] [--totp CODE]
+                                         download the zip, then verify it against its manifest
+                                         (--totp: where downloads ask for a code, see below)
   backup quota                           whether a backup is allowed now, else when the next one is
   verify <file.zip>                      check a downloaded zip offline (counts, SHA-256, damage)
   restore plan <backupId> --object TYPE --properties a,b [--no-wait]
@@ -34,6 +37,10 @@ Commands:
   restore list [--limit N] [--cursor C]  the restore history, newest first
   restore show <restoreId>               a restore's progress and counts
   sign-in <email>                        local runtime only: print a token for a demo user
+
+Restores, and downloads where the service lets a password alone sign in, ask for a
+code from your authenticator app: pass --totp CODE, or type it when asked (on a
+terminal). Single sign-on users are not asked.
 
 Options:
   --json               machine-readable output on stdout
@@ -184,6 +191,31 @@ async function call<T>(options: Options, method: string, path: string, body?: un
   throw ApiError.fromAnswer(response.status, answer, { code: `HTTP_${response.status}`, message: `the service answered HTTP ${response.status}` });
 }
 
+/**
+ * Runs `attempt` with the --totp code. When the API answers that re-authentication is
+ * required (401 REAUTH_REQUIRED) and no code was given, asks for one on the terminal
+ * and tries again; without a terminal, says to pass --totp.
+ */
+async function withTotp<T>(options: Options, attempt: (totp: string | undefined) => Promise<T>): Promise<T> {
+  const checked = (code: string, source: string) => {
+    if (!/^\d{6}$/.test(code)) throw new UsageError(`${source} must be the 6-digit code from your authenticator app`);
+    return code;
+  };
+  const given = options.totp === undefined ? undefined : checked(options.totp, '--totp');
+  try {
+    return await attempt(given);
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.code !== 'REAUTH_REQUIRED' || given !== undefined) throw error;
+    if (!process.stdin.isTTY) throw new ApiError(error.status, error.code, `${error.message} (pass --totp <code>)`, error.details);
+    const terminal = createInterface({ input: process.stdin, output: process.stderr });
+    try {
+      return await attempt(checked((await terminal.question('Code from your authenticator app: ')).trim(), 'the code'));
+    } finally {
+      terminal.close();
+    }
+  }
+}
+
 // ---------------------------------------------------------------- output
 
 function print(options: Options, json: unknown, human: () => string): void {
@@ -326,7 +358,9 @@ async function backupShow(options: Options, id: string): Promise<number> {
 }
 
 async function backupDownload(options: Options, id: string): Promise<number> {
-  const link = await call<{ url: string; expiresAt: string }>(options, 'GET', `/v1/backups/${encodeURIComponent(id)}/download?redirect=false`);
+  const link = await withTotp(options, (totp) =>
+    call<{ url: string; expiresAt: string }>(options, 'GET', `/v1/backups/${encodeURIComponent(id)}/download?${new URLSearchParams({ redirect: 'false', ...(totp ? { totp } : {}) })}`),
+  );
   const file = options.output ?? `crm-backup-${id}.zip`;
   const partial = `${file}.part`;
   let response: Response;
@@ -446,15 +480,13 @@ function printPlan(options: Options, plan: RestorePlan): number {
 
 async function restoreApply(options: Options, planId: string): Promise<number> {
   if (!options.yes) throw new UsageError('a restore changes CRM data and cannot be undone: pass --yes to confirm');
-  if (options.totp !== undefined && !/^\d{6}$/.test(options.totp)) throw new UsageError('--totp must be the 6-digit code from your authenticator app');
-  const answer = await call<Restore | { restore: Restore }>(options, 'POST', '/v1/restores', {
-    planId,
-    acknowledge: { changesData: true, cannotBeUndone: true },
-    ...(options.totp ? { totp: options.totp } : {}),
-  }).catch((error: unknown) => {
-    if (error instanceof ApiError && error.code === 'REAUTH_REQUIRED') throw new ApiError(error.status, error.code, `${error.message} (pass --totp <code>)`, error.details);
-    throw error;
-  });
+  const answer = await withTotp(options, (totp) =>
+    call<Restore | { restore: Restore }>(options, 'POST', '/v1/restores', {
+      planId,
+      acknowledge: { changesData: true, cannotBeUndone: true },
+      ...(totp ? { totp } : {}),
+    }),
+  );
   let restore = 'restore' in answer ? answer.restore : answer;
   if (options.noWait) {
     print(options, restore, () => `Restore ${restore.id} started. Follow it with: crm-backup restore show ${restore.id}`);
