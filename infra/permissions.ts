@@ -1,9 +1,14 @@
 /**
  * What each Lambda function may touch, by catalog name. The stateless stack turns
- * every entry into CDK `grant*` calls; beyond them a function only gets what every
- * function needs (its own log group, X-Ray) and, if EventBridge invokes it, the
- * failed-invocations queue. Read this file to audit, edit it when a handler needs more.
- * A catalog function without an entry fails the synth (and test/infra/permissions.test.ts).
+ * every entry into IAM statements (infra/function-grants.ts, and CDK `grant*` calls for
+ * email, events and state machines); the stateful stack turns the same entries into
+ * the backup bucket's and the backup and secrets keys' resource policies
+ * (infra/data-access-policies.ts), which deny or refuse every other principal. Beyond
+ * them a function only gets what every function needs (its own log group, X-Ray) and,
+ * if EventBridge invokes it, the failed-invocations queue. Read this file to audit, edit
+ * it when a handler needs more. A catalog function without an entry fails the synth
+ * (and test/infra/permissions.test.ts); test/infra/deployed-security.test.ts checks the
+ * audit-log and TOTP fields against what each handler's code reaches.
  *
  * Written by reading each handler's deps: which ports it uses and what each adapter
  * calls (e.g. the record store reads and writes the data table; the audit log and the

@@ -1,4 +1,5 @@
-import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { createHash } from 'node:crypto';
+import { ArnFormat, CfnOutput, CfnResource, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
@@ -370,7 +371,9 @@ export class StatelessStack extends Stack {
           MaxAge: 3600,
         },
       },
-      physicalResourceId: cr.PhysicalResourceId.of(`${api.apiId}-cors`),
+      // A new id whenever the API resource changes: CloudFormation's update of the API
+      // may reset what it does not carry (CORS), so the call is made again after it.
+      physicalResourceId: cr.PhysicalResourceId.of(`${api.apiId}-cors-${definitionHash(api.node.defaultChild as CfnResource)}`),
     };
     new cr.AwsCustomResource(this, 'ApiCors', {
       onCreate: setCors,
@@ -417,6 +420,14 @@ export class StatelessStack extends Stack {
     }
     return topic;
   }
+}
+
+/** A short hash of a resource's CloudFormation definition, as its stack will deploy it. */
+function definitionHash(resource: CfnResource): string {
+  return createHash('sha256')
+    .update(JSON.stringify(Stack.of(resource).resolve(resource._toCloudFormation())))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** `export-object` → `ExportObject`, for construct ids. */

@@ -1,7 +1,6 @@
-import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
-import { movableClock } from '../support/movable-clock.ts';
+import { movableClock, nextTotpCode } from '../support/movable-clock.ts';
 
 const ADMIN = 'admin@acme.example';
 const SSO_ADMIN = 'sso-admin@acme.example';
@@ -16,11 +15,7 @@ describe('downloads that re-authenticate (Cognito MFA optional)', () => {
   let runtime: TestRuntime;
   let secret: string;
   let backupId: string;
-  /** A code of the next 30-second step: each step's code is accepted once. */
-  const freshCode = async () => {
-    clock.advance(30_000);
-    return generate({ secret, epoch: Math.floor(clock.now().getTime() / 1000) });
-  };
+  const freshCode = () => nextTotpCode(clock, secret);
   const download = (query: string, as = ADMIN) => runtime.api('GET', `/v1/backups/${backupId}/download?redirect=false${query}`, { as });
   const downloadsAudited = async () =>
     ((await runtime.api('GET', '/v1/audit-log?limit=100')).body.items as Array<{ action: string }>).filter((entry) => entry.action === 'BACKUP_DOWNLOADED').length;

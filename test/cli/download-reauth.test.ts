@@ -2,11 +2,10 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyBackupZip } from '../../cli/verify-zip.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
-import { movableClock } from '../support/movable-clock.ts';
+import { movableClock, nextTotpCode } from '../support/movable-clock.ts';
 import { CLI, runCli } from './support.ts';
 
 /**
@@ -21,11 +20,7 @@ describe('crm-backup backup download, when downloads ask for a code', () => {
   let backupId: string;
   let secret: string;
   let folder: string;
-  /** A code of the next 30-second step (each step's code is accepted once). */
-  const freshCode = async () => {
-    clock.advance(30_000);
-    return generate({ secret, epoch: Math.floor(clock.now().getTime() / 1000) });
-  };
+  const freshCode = () => nextTotpCode(clock, secret);
 
   beforeAll(async () => {
     runtime = await startTestRuntime({ clock, reauthenticateDownloads: true });
