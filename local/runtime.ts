@@ -15,7 +15,7 @@ import {
   aslSubstitutions,
   substituteAsl,
   type FunctionName,
-} from '#handlers/catalog.ts';
+} from '#service/catalog.ts';
 import type { AppConfig } from '#runtime/config.ts';
 import { buildDeps, type AppDeps } from '#runtime/deps.ts';
 import type { ApiEvent } from '#runtime/http.ts';

@@ -8,7 +8,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_ROUTES, FUNCTIONS, STATE_MACHINES } from '#handlers/catalog.ts';
+import { API_ROUTES, FUNCTIONS, STATE_MACHINES } from '#service/catalog.ts';
 import { PROJECT_ROOT } from '../../infra/paths.ts';
 import { PERMISSIONS, REAUTHENTICATED_DOWNLOAD_PERMISSIONS, permissionsTable, type FunctionPermissions } from '../../infra/permissions.ts';
 import { EXPENSIVE_ROUTE_THROTTLES, RESERVED_CONCURRENCY } from '../../infra/stacks/stateless-stack.ts';
@@ -16,7 +16,7 @@ import { reviewWildcards } from '../../infra/wildcard-review.ts';
 import { TOTP_ENCRYPTION_CONTEXT } from '../../infra/data-access-policies.ts';
 import { PROTECTED_PARTITIONS } from '../../infra/function-grants.ts';
 import { startTestRuntime } from '../support/local-runtime.ts';
-import { TABLES } from '../../infra/tables.ts';
+import { TABLES } from '#service/tables.ts';
 import { removeSynthesizedApps, synthesizeApp, type SynthesizedApp } from './infra-app.ts';
 import { flat, list, logicalIdStartingWith, statementsOfRole, type PolicyStatement } from './template-values.ts';
 

@@ -1,6 +1,6 @@
 import type { Options } from 'csv-stringify';
 import { stringify } from 'csv-stringify/sync';
-import type { CrmRecord } from '../model.ts';
+import type { CrmRecord } from '#core/model.ts';
 
 /**
  * The backup CSV dialect: UTF-8, RFC 4180 (comma, double quotes, CRLF between rows).
