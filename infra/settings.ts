@@ -30,8 +30,9 @@ export interface DeploySettings {
   /**
    * Reserve Lambda concurrency for the functions that plan restores (default true), so
    * that one tenant's planning burst cannot take the account's whole pool and cannot
-   * grow past it. New AWS accounts whose concurrency limit is still 10 cannot reserve
-   * any: deploy there with `-c reservedConcurrency=false`.
+   * grow past it. It reserves 40 and Lambda keeps 10 unreserved, so an account whose
+   * concurrency limit is below 50 (new accounts may start at 10) fails the deploy:
+   * deploy there with `-c reservedConcurrency=false`.
    */
   reservedConcurrency: boolean;
   /**

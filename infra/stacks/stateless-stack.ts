@@ -64,7 +64,7 @@ export const EXPENSIVE_ROUTE_THROTTLES: Record<string, { rateLimit: number; burs
  * Lambda concurrency reserved for (and capped at) the functions that plan restores:
  * at most a second's plans from the route above for ~20 s each, plus the other
  * restore routes; and the state machine's continuation of big plans. Off with
- * `-c reservedConcurrency=false` (accounts whose limit is still 10).
+ * `-c reservedConcurrency=false` (accounts whose concurrency limit is below 50).
  */
 export const RESERVED_CONCURRENCY: Partial<Record<FunctionName, number>> = {
   'restores-api': 30,
