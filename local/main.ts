@@ -15,7 +15,14 @@ const reauthenticateDownloads = envFlag(process.env, 'REAUTHENTICATE_DOWNLOADS')
 
 const started = Date.now();
 console.log(`Starting crm-backup locally (data in ${dataDir}); the first start seeds demo data and takes a little longer...`);
-const runtime = await startLocalRuntime({ dataDir, port, recordsPerType, runSchedules: true, reauthenticateDownloads });
+const runtime = await startLocalRuntime({
+  dataDir,
+  port,
+  recordsPerType,
+  runSchedules: true,
+  reauthenticateDownloads,
+  onListening: (url) => console.log(`Listening at ${url}; the API answers 503 "starting" until the demo data is ready.`),
+});
 
 const banner = await runtime.banner();
 console.log(`

@@ -196,7 +196,7 @@ export class StatefulStack extends Stack {
       serverAccessLogsBucket: logsBucket,
       serverAccessLogsPrefix: 'web-bucket/',
       // Only built assets live here; RETAIN keeps `cdk destroy` from failing on a
-      // non-empty bucket without a custom resource to empty it (README: teardown).
+      // non-empty bucket without a custom resource to empty it (docs/deploy.md, Teardown).
       removalPolicy: RemovalPolicy.RETAIN,
     });
 

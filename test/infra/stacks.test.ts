@@ -293,7 +293,7 @@ describe('the stateless stack', () => {
         }),
       );
     }
-    // The promise of issue 6 by value: a restore that fails, times out or is stopped frees the lock.
+    // The promise by value: a restore that fails, times out or is stopped frees the lock.
     const lockRelease = EXECUTION_STATUS_RULES.find((rule) => rule.stateMachine === 'restore');
     expect(lockRelease?.statuses.sort()).toEqual(['ABORTED', 'FAILED', 'TIMED_OUT']);
   });
