@@ -32,6 +32,17 @@ export class ValidationError extends ClientError {
   }
 }
 
+/**
+ * 400: a page cursor this API did not hand out for this list: edited, cut, replayed on
+ * another list, object type or account, or naming a position no list can have.
+ */
+export class InvalidCursorError extends ClientError {
+  constructor(message = 'The cursor is not one this API gave out for this list; start again without it.') {
+    super(400, 'INVALID_CURSOR', message, { field: 'cursor' });
+    this.name = 'InvalidCursorError';
+  }
+}
+
 /** 401: no token, a bad token, or a failed re-authentication. */
 export class UnauthorizedError extends ClientError {
   constructor(message = 'Sign in first: this call needs a valid bearer token.', code = 'UNAUTHORIZED') {

@@ -341,15 +341,16 @@ describe('hostile and broken input', () => {
 
   it('refuses broken paging and query parameters on every list endpoint', async () => {
     const lists = ROUTES.filter((key) => key.startsWith('GET ') && !/\{id\}$|\{planId\}$/.test(key) && !['GET /v1/objects', 'GET /v1/backup-schedule', 'GET /v1/backup-quota', 'GET /v1/backups/{id}/download'].includes(key));
-    const queries: Array<[string, string]> = [
-      ['limit=0', 'limit=0'],
-      ['limit=501', 'limit=501'],
-      ['limit=-1', 'limit=-1'],
-      ['limit=abc', 'limit=abc'],
-      ['limit=1.5', 'limit=1.5'],
-      ['a cursor that is not ours', 'cursor=%21%21not-a-cursor'],
-      ['a cursor naming another partition', `cursor=${Buffer.from(JSON.stringify({ pk: 'ACCOUNT#globex', sk: 'x' })).toString('base64url')}`],
-      ['a 5,000-character cursor', `cursor=${'A'.repeat(5000)}`],
+    const queries: Array<[string, string, string]> = [
+      ['limit=0', 'limit=0', 'VALIDATION_ERROR'],
+      ['limit=501', 'limit=501', 'VALIDATION_ERROR'],
+      ['limit=-1', 'limit=-1', 'VALIDATION_ERROR'],
+      ['limit=abc', 'limit=abc', 'VALIDATION_ERROR'],
+      ['limit=1.5', 'limit=1.5', 'VALIDATION_ERROR'],
+      ['a cursor that is not ours', 'cursor=%21%21not-a-cursor', 'INVALID_CURSOR'],
+      ['a cursor naming another partition', `cursor=${Buffer.from(JSON.stringify({ pk: 'ACCOUNT#globex', sk: 'x' })).toString('base64url')}`, 'INVALID_CURSOR'],
+      ['a 5,000-character cursor', `cursor=${'A'.repeat(5000)}`, 'INVALID_CURSOR'],
+      ['an empty cursor', 'cursor=', 'INVALID_CURSOR'],
     ];
     const table: BadInput[] = [];
     for (const routeKey of lists) {
