@@ -43,6 +43,14 @@ export class InvalidCursorError extends ClientError {
   }
 }
 
+/** 400: a one-time link's token that is unknown, already used, replaced by a newer one, or someone else's. */
+export class InvalidConfirmationError extends ClientError {
+  constructor(message: string) {
+    super(400, 'INVALID_CONFIRMATION', message, { field: 'token' });
+    this.name = 'InvalidConfirmationError';
+  }
+}
+
 /** 401: no token, a bad token, or a failed re-authentication. */
 export class UnauthorizedError extends ClientError {
   constructor(message = 'Sign in first: this call needs a valid bearer token.', code = 'UNAUTHORIZED') {
