@@ -99,18 +99,33 @@ export class PayloadTooLargeError extends ClientError {
   }
 }
 
-/** 429: the account's backup quota is spent until `nextAllowedAt`. */
+/**
+ * A quota claim whose backup is still being started: it holds the slot, and lapses at
+ * `expiresAt` if its start never completes (the claimer crashed).
+ */
+export interface ClaimInProgress {
+  backupId: string;
+  expiresAt: string;
+}
+
+/**
+ * 429: the account's backup quota is spent until `nextAllowedAt`, always the claim's own
+ * end. While the claiming backup is still being started, `claimInProgress` says so.
+ */
 export class QuotaExceededError extends ClientError {
   readonly nextAllowedAt: string;
   /** Whole seconds until `nextAllowedAt`, from the domain's clock (the `Retry-After` header). */
   readonly retryAfterSeconds: number;
 
-  constructor(nextAllowedAt: string, tierLabel: string, period: string, now: Date) {
+  constructor(nextAllowedAt: string, tierLabel: string, period: string, now: Date, claimInProgress?: ClaimInProgress) {
     super(
       429,
       'QUOTA_EXCEEDED',
-      `${tierLabel} accounts can create one backup every ${period}. The next backup is allowed at ${nextAllowedAt}.`,
-      { nextAllowedAt },
+      `${tierLabel} accounts can create one backup every ${period}. The next backup is allowed at ${nextAllowedAt}.` +
+        (claimInProgress
+          ? ` Backup ${claimInProgress.backupId} took this period's slot and is being started; if it never starts, its claim lapses at ${claimInProgress.expiresAt}.`
+          : ''),
+      { nextAllowedAt, ...(claimInProgress ? { claimInProgress } : {}) },
     );
     this.name = 'QuotaExceededError';
     this.nextAllowedAt = nextAllowedAt;
