@@ -56,6 +56,7 @@ describe('hostile and broken input', () => {
       'PUT /v1/backup-schedule': { enabled: true },
       'POST /v1/backups/{id}/restore-plans': { objectType: 'deals', properties: ['dealname'] },
       'POST /v1/restores': { planId: ids.acmePlan, acknowledge: ACKNOWLEDGE },
+      'POST /v1/me/totp-enrolment/confirmation': { token: 'a-token-from-an-email', totp: '123456' },
     };
     return { method, path, ...(routeKey in bodies ? { body: bodies[routeKey] } : {}) };
   }
