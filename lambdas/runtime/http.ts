@@ -107,13 +107,6 @@ function parseJsonBody(event: ApiEvent): unknown {
   }
 }
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-
 /**
  * Refuses JSON text nested deeper than MAX_JSON_DEPTH, in one pass over the characters
  * and before anything parses it. Brackets inside strings do not count; text that is
@@ -123,18 +116,18 @@ function refuseDeepNesting(text: string): void {
   let depth = 0;
   let inString = false;
   for (let index = 0; index < text.length; index += 1) {
-    const char = text.charCodeAt(index);
+    const char = text[index];
     if (inString) {
-      if (char === BACKSLASH) index += 1;
-      else if (char === QUOTE) inString = false;
-    } else if (char === QUOTE) {
+      if (char === '\\') index += 1;
+      else if (char === '"') inString = false;
+    } else if (char === '"') {
       inString = true;
-    } else if (char === OPEN_BRACKET || char === OPEN_BRACE) {
+    } else if (char === '[' || char === '{') {
       depth += 1;
       if (depth > MAX_JSON_DEPTH) {
         throw new ValidationError(`The request body nests arrays or objects more than ${MAX_JSON_DEPTH} levels deep; no request needs that.`, { field: 'body' });
       }
-    } else if (char === CLOSE_BRACKET || char === CLOSE_BRACE) {
+    } else if (char === ']' || char === '}') {
       depth -= 1;
     }
   }
