@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * The reliability suite (issue 9): concurrency, injected faults, hostile input, damaged
+ * The reliability suite: concurrency, injected faults, hostile input, damaged
  * archives, exact round trips. Slow, so `npm test` (vitest.config.ts) leaves it out and
  * CI runs it next with `npm run test:reliability`.
  */

@@ -12,12 +12,12 @@ import { S3Client, GetObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { ZipArchive } from 'archiver';
 import { stringify } from 'csv-stringify';
-import { CSV_OPTIONS, recordRows } from '#core/backups/csv-format.ts';
+import { CSV_OPTIONS, recordRows } from '../test/support/csv-oracle.ts';
 import { encodeCsvRows } from '#core/csv/csv-rows.ts';
 import { S3ZipAssemblyTarget } from '#adapters/s3-zip-assembly-target.ts';
 import { assembleZip } from '#core/zip/assemble-zip.ts';
 import { planZipAssembly, type SegmentedEntry, type Span } from '#core/zip/assembly-plan.ts';
-import { DeflatePool, deflateFileInSegments } from '#core/zip/deflate-pool.ts';
+import { DeflatePool, deflateFileInSegments } from './deflate-pool.ts';
 import { PROPERTY_NAMES, recordPages, recordPool } from './fixtures.ts';
 import { peakRssMb } from './peak-rss.ts';
 

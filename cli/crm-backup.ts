@@ -2,49 +2,21 @@
 /**
  * crm-backup: the command-line tool for super admins and scripts. It uses only the
  * public HTTP API (docs/API.md) and, for `sign-in`, the local runtime's helper.
- * Exit codes: 0 done, 1 failed (the API refused, a backup failed, a zip does not
- * verify), 2 usage error.
+ * Exit codes: 0 done, 1 failed (the API refused or could not be reached, a backup or
+ * restore failed, a zip does not verify), 2 usage error.
  */
 import { createWriteStream } from 'node:fs';
 import { readFile, rename, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { parseArgs } from 'node:util';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import packageJson from '../package.json' with { type: 'json' };
 import { ApiError, readJsonBody } from '../web/src/api-error.ts';
+import { bytes, count } from '../web/src/format.ts';
 import type { Backup, BackupQuota, Page, Restore, RestorePlan } from '../web/src/types.ts';
 import { CorruptZipError, verifyBackupZip, type VerifyReport } from './verify-zip.ts';
 
-const HELP = `crm-backup: back up and restore CRM data from the command line
-
-Usage: crm-backup <command> [options]
-
-Commands:
-  backup create [--wait]                 start a backup of your account; --wait shows progress until it ends
-  backup list [--limit N] [--cursor C]   the backup history, newest first
-  backup show <id>                       one backup, with its object types
-  backup download <id> [-o FILE]         download the zip, then verify it against its manifest
-  backup quota                           whether a backup is allowed now, else when the next one is
-  verify <file.zip>                      check a downloaded zip offline (counts, SHA-256, damage)
-  restore plan <backupId> --object TYPE --properties a,b [--no-wait]
-                                         compute what a restore would change (changes nothing);
-                                         big object types take a while: progress is shown unless --no-wait
-  restore plan-show <planId>             a plan, or how far its computation is
-  restore apply <planId> --yes [--totp CODE] [--no-wait]
-                                         run a plan: it changes data and cannot be undone
-  restore list [--limit N] [--cursor C]  the restore history, newest first
-  restore show <restoreId>               a restore's progress and counts
-  sign-in <email>                        local runtime only: print a token for a demo user
-
-Options:
-  --json               machine-readable output on stdout
-  --token-file FILE    read the bearer token from FILE (else CRM_BACKUP_TOKEN)
-  --url URL            the service address (else CRM_BACKUP_URL, default http://localhost:3000)
-  -h, --help           this help
-
-Environment: CRM_BACKUP_URL, CRM_BACKUP_TOKEN.
-Exit codes: 0 success, 1 failure, 2 usage error.`;
-
-/** A mistake in how the command was typed: exit code 2. */
+/** A mistake in how the command was typed, or in its environment (no token): exit code 2. */
 class UsageError extends Error {
   constructor(message: string) {
     super(message);
@@ -52,110 +24,30 @@ class UsageError extends Error {
   }
 }
 
-/** A refusal or failure worth a clear sentence: exit code 1 (like an ApiError, the API's own refusal). */
+/** A failure worth a clear sentence (the service unreachable, a backup failed): exit code 1. */
 class CommandFailedError extends Error {
-  constructor(message: string) {
+  readonly code: string;
+  /** The command already printed its JSON answer (a FAILED backup, say): print no error object. */
+  readonly reported: boolean;
+
+  constructor(code: string, message: string, options: { reported?: boolean } = {}) {
     super(message);
     this.name = 'CommandFailedError';
+    this.code = code;
+    this.reported = options.reported ?? false;
   }
 }
 
-interface Options {
+/** What every command that talks to the service accepts. */
+interface ServiceOptions {
   json: boolean;
-  wait: boolean;
-  yes: boolean;
-  noWait: boolean;
-  output?: string;
-  tokenFile?: string;
   url: string;
-  limit?: string;
-  cursor?: string;
-  object?: string;
-  properties?: string;
-  totp?: string;
-  maxEntryBytes?: string;
-}
-
-async function main(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        json: { type: 'boolean', default: false },
-        wait: { type: 'boolean', default: false },
-        yes: { type: 'boolean', default: false },
-        'no-wait': { type: 'boolean', default: false },
-        output: { type: 'string', short: 'o' },
-        'token-file': { type: 'string' },
-        url: { type: 'string' },
-        limit: { type: 'string' },
-        cursor: { type: 'string' },
-        object: { type: 'string' },
-        properties: { type: 'string' },
-        totp: { type: 'string' },
-        'max-entry-bytes': { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const { values, positionals } = parsed;
-  if (values.help || positionals.length === 0) {
-    process.stdout.write(`${HELP}\n`);
-    return positionals.length === 0 && !values.help ? 2 : 0;
-  }
-  const options: Options = {
-    json: values.json,
-    wait: values.wait,
-    yes: values.yes,
-    noWait: values['no-wait'],
-    output: values.output,
-    tokenFile: values['token-file'],
-    url: (values.url ?? process.env.CRM_BACKUP_URL ?? 'http://localhost:3000').replace(/\/+$/, ''),
-    limit: values.limit,
-    cursor: values.cursor,
-    object: values.object,
-    properties: values.properties,
-    totp: values.totp,
-    maxEntryBytes: values['max-entry-bytes'],
-  };
-  const [command, sub, ...rest] = positionals;
-  const key = command === 'backup' || command === 'restore' ? `${command} ${sub ?? ''}`.trim() : command!;
-  const args = command === 'backup' || command === 'restore' ? rest : [sub, ...rest].filter((value): value is string => value !== undefined);
-  switch (key) {
-    case 'sign-in': return signIn(options, one(args, 'sign-in <email>'));
-    case 'verify': return verify(options, one(args, 'verify <file.zip>'));
-    case 'backup create': return none(args, 'backup create'), backupCreate(options);
-    case 'backup list': return none(args, 'backup list'), backupList(options);
-    case 'backup show': return backupShow(options, one(args, 'backup show <id>'));
-    case 'backup quota': return none(args, 'backup quota'), backupQuota(options);
-    case 'backup download': return backupDownload(options, one(args, 'backup download <id>'));
-    case 'restore plan': return restorePlan(options, one(args, 'restore plan <backupId>'));
-    case 'restore plan-show': return restorePlanShow(options, one(args, 'restore plan-show <planId>'));
-    case 'restore apply': return restoreApply(options, one(args, 'restore apply <planId>'));
-    case 'restore show': return restoreShow(options, one(args, 'restore show <restoreId>'));
-    case 'restore list': return none(args, 'restore list'), restoreList(options);
-    default:
-      throw new UsageError(`unknown command "${positionals.join(' ')}". Run crm-backup --help for the commands.`);
-  }
-}
-
-function one(args: string[], usage: string): string {
-  if (args.length !== 1) throw new UsageError(`expected exactly one argument: crm-backup ${usage}`);
-  return args[0]!;
-}
-
-function none(args: string[], usage: string): void {
-  if (args.length) throw new UsageError(`unexpected argument "${args[0]}": crm-backup ${usage} takes none`);
+  tokenFile?: string;
 }
 
 // ---------------------------------------------------------------- the API
 
-async function token(options: Options): Promise<string> {
+async function token(options: ServiceOptions): Promise<string> {
   if (options.tokenFile) {
     const text = await readFile(options.tokenFile, 'utf8').catch((error: NodeJS.ErrnoException) => {
       throw new UsageError(`cannot read the token file ${options.tokenFile}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
@@ -169,7 +61,7 @@ async function token(options: Options): Promise<string> {
   return value;
 }
 
-async function call<T>(options: Options, method: string, path: string, body?: unknown, auth = true): Promise<T> {
+async function call<T>(options: ServiceOptions, method: string, path: string, body?: unknown, auth = true): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (auth) headers.authorization = `Bearer ${await token(options)}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
@@ -177,7 +69,8 @@ async function call<T>(options: Options, method: string, path: string, body?: un
   try {
     response = await fetch(`${options.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), redirect: 'manual' });
   } catch (error) {
-    throw new CommandFailedError(`cannot reach ${options.url} (${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}). Is the service running? Set CRM_BACKUP_URL to its address.`);
+    const reason = (error as Error & { cause?: Error }).cause?.message ?? (error as Error).message;
+    throw new CommandFailedError('SERVICE_UNREACHABLE', `cannot reach ${options.url} (${reason}). Is the service running? Set CRM_BACKUP_URL or --url to its address.`);
   }
   const answer = await readJsonBody(response);
   if (response.ok) return answer as T;
@@ -186,29 +79,17 @@ async function call<T>(options: Options, method: string, path: string, body?: un
 
 // ---------------------------------------------------------------- output
 
-function print(options: Options, json: unknown, human: () => string): void {
+function print(options: { json: boolean }, json: unknown, human: () => string): void {
   process.stdout.write(options.json ? `${JSON.stringify(json, null, 2)}\n` : `${human()}\n`);
 }
 
 /** A plain-text table, right-aligning numbers. */
 function textTable(headers: string[], rows: Array<Array<string | number>>): string {
-  const cells = rows.map((row) => row.map((cell) => (typeof cell === 'number' ? cell.toLocaleString('en') : cell)));
+  const cells = rows.map((row) => row.map((cell) => (typeof cell === 'number' ? count(cell) : cell)));
   const numeric = headers.map((_, index) => rows.length > 0 && rows.every((row) => typeof row[index] === 'number'));
   const widths = headers.map((header, index) => Math.max(header.length, ...cells.map((row) => row[index]!.length)));
   const line = (row: string[]) => row.map((cell, index) => (numeric[index] ? cell.padStart(widths[index]!) : cell.padEnd(widths[index]!))).join('  ').trimEnd();
   return [line(headers), line(widths.map((width) => '-'.repeat(width))), ...cells.map(line)].join('\n');
-}
-
-function bytes(value: number | undefined): string {
-  if (value === undefined) return '-';
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let size = value;
-  let unit = 0;
-  while (size >= 1024 && unit < units.length - 1) {
-    size /= 1024;
-    unit++;
-  }
-  return `${unit === 0 ? size : size.toFixed(1)} ${units[unit]}`;
 }
 
 /**
@@ -242,16 +123,15 @@ const POLL_MS = Number(process.env.CRM_BACKUP_POLL_MS ?? 1000);
 
 const totalRecords = (backup: Backup) => backup.objects?.reduce((sum, object) => sum + object.records, 0);
 
-async function signIn(options: Options, email: string): Promise<number> {
-  const answer = await call<{ token: string }>(options, 'POST', '/local/sign-in', { email }, false).catch((error: unknown) => {
-    if (error instanceof ApiError && error.status === 404) throw new CommandFailedError(`${options.url} has no /local/sign-in: sign-in is a local-runtime helper; in AWS, sign in on the web page and use its token.`);
+async function signIn(email: string, options: Pick<ServiceOptions, 'json' | 'url'>): Promise<void> {
+  const answer = await call<{ token: string }>({ ...options }, 'POST', '/local/sign-in', { email }, false).catch((error: unknown) => {
+    if (error instanceof ApiError && error.status === 404) throw new CommandFailedError('NOT_LOCAL', `${options.url} has no /local/sign-in: sign-in is a local-runtime helper; in AWS, sign in on the web page and use its token.`);
     throw error;
   });
   print(options, { token: answer.token }, () => answer.token);
-  return 0;
 }
 
-async function backupCreate(options: Options): Promise<number> {
+async function backupCreate(options: ServiceOptions & { wait: boolean }): Promise<void> {
   let backup = await call<Backup>(options, 'POST', '/v1/backups', {}).catch((error: unknown) => {
     if (error instanceof ApiError && error.status === 429 && error.details.nextAllowedAt) {
       throw new ApiError(error.status, error.code, `${error.message} (try again after ${error.details.nextAllowedAt})`, error.details);
@@ -260,7 +140,7 @@ async function backupCreate(options: Options): Promise<number> {
   });
   if (!options.wait) {
     print(options, backup, () => `Backup ${backup.id} started (${backup.status}). Follow it with: crm-backup backup show ${backup.id}`);
-    return 0;
+    return;
   }
   const progress = new Progress();
   while (backup.status === 'QUEUED' || backup.status === 'RUNNING') {
@@ -273,20 +153,21 @@ async function backupCreate(options: Options): Promise<number> {
   progress.end();
   if (backup.status !== 'SUCCEEDED') {
     if (options.json) print(options, backup, () => '');
-    throw new CommandFailedError(`backup ${backup.id} ${backup.status.toLowerCase()}: ${backup.error ?? 'no reason given'}`);
+    throw new CommandFailedError('BACKUP_FAILED', `backup ${backup.id} ${backup.status.toLowerCase()}: ${backup.error ?? 'no reason given'}`, { reported: options.json });
   }
   print(options, backup, () => `Backup ${backup.id} is ready: ${totalRecords(backup)} records in ${backup.objects?.length ?? 0} object types, ${bytes(backup.sizeBytes)}. Download it with: crm-backup backup download ${backup.id}`);
-  return 0;
 }
 
-/** `?limit=&cursor=` from the options, checked. */
-function pageQuery(options: Options): string {
-  const limit = options.limit ?? '50';
-  if (!/^\d+$/.test(limit)) throw new UsageError('--limit must be a whole number');
-  return `limit=${limit}${options.cursor ? `&cursor=${encodeURIComponent(options.cursor)}` : ''}`;
+interface PageOptions {
+  limit: number;
+  cursor?: string;
 }
 
-async function backupList(options: Options): Promise<number> {
+function pageQuery(options: PageOptions): string {
+  return `limit=${options.limit}${options.cursor ? `&cursor=${encodeURIComponent(options.cursor)}` : ''}`;
+}
+
+async function backupList(options: ServiceOptions & PageOptions): Promise<void> {
   const page = await call<Page<Backup>>(options, 'GET', `/v1/backups?${pageQuery(options)}`);
   print(options, page, () =>
     page.items.length
@@ -294,23 +175,21 @@ async function backupList(options: Options): Promise<number> {
           ['ID', 'STATUS', 'CREATED', 'BY', 'SIZE', 'RECORDS', 'EXPIRES'],
           page.items.map((backup) => [backup.id, backup.status, backup.createdAt, backup.trigger === 'schedule' ? 'schedule' : backup.requestedBy, bytes(backup.sizeBytes), totalRecords(backup) ?? '-', backup.expiresAt ?? '-']),
         ) + (page.nextCursor ? `\nMore: crm-backup backup list --cursor ${page.nextCursor}` : '')
-      : 'No backups yet. Start one with: crm-backup backup create --wait',
+      : 'No backups yet. Start one with: crm-backup backup create',
   );
-  return 0;
 }
 
-/** `backup quota`: reads GET /v1/backup-quota; a spent quota is an answer, not a failure (exit 0). */
-async function backupQuota(options: Options): Promise<number> {
+/** A spent quota is an answer, not a failure (exit 0). */
+async function backupQuota(options: ServiceOptions): Promise<void> {
   const quota = await call<BackupQuota>(options, 'GET', '/v1/backup-quota');
   print(options, quota, () =>
     quota.allowed
-      ? `A backup is allowed now (${quota.tier} accounts: one backup every ${quota.period}). Start one with: crm-backup backup create --wait`
+      ? `A backup is allowed now (${quota.tier} accounts: one backup every ${quota.period}). Start one with: crm-backup backup create`
       : `Not allowed now. ${quota.message ?? `The next backup is allowed at ${quota.nextAllowedAt}.`}`,
   );
-  return 0;
 }
 
-async function backupShow(options: Options, id: string): Promise<number> {
+async function backupShow(id: string, options: ServiceOptions): Promise<void> {
   const backup = await call<Backup>(options, 'GET', `/v1/backups/${encodeURIComponent(id)}`);
   print(options, backup, () =>
     [
@@ -322,10 +201,9 @@ async function backupShow(options: Options, id: string): Promise<number> {
       textTable(['OBJECT TYPE', 'RECORDS', 'FILE', 'SHA-256'], (backup.objects ?? []).map((object) => [object.objectType, object.records, object.file ?? '-', object.sha256 ?? '-'])),
     ].filter((line) => line !== undefined).join('\n'),
   );
-  return 0;
 }
 
-async function backupDownload(options: Options, id: string): Promise<number> {
+async function backupDownload(id: string, options: ServiceOptions & { output?: string; maxEntryBytes?: number }): Promise<void> {
   const link = await call<{ url: string; expiresAt: string }>(options, 'GET', `/v1/backups/${encodeURIComponent(id)}/download?redirect=false`);
   const file = options.output ?? `crm-backup-${id}.zip`;
   const partial = `${file}.part`;
@@ -333,9 +211,9 @@ async function backupDownload(options: Options, id: string): Promise<number> {
   try {
     response = await fetch(link.url);
   } catch (error) {
-    throw new CommandFailedError(`the download failed: ${(error as Error).message}`);
+    throw new CommandFailedError('DOWNLOAD_FAILED', `the download failed: ${(error as Error).message}`);
   }
-  if (!response.ok || !response.body) throw new CommandFailedError(`the download failed: storage answered HTTP ${response.status}`);
+  if (!response.ok || !response.body) throw new CommandFailedError('DOWNLOAD_FAILED', `the download failed: storage answered HTTP ${response.status}`);
   const total = Number(response.headers.get('content-length') ?? 0);
   const progress = new Progress();
   let received = 0;
@@ -350,11 +228,11 @@ async function backupDownload(options: Options, id: string): Promise<number> {
     await rename(partial, file);
   } catch (error) {
     await rm(partial, { force: true });
-    throw new CommandFailedError(`the download failed: ${(error as Error).message}`);
+    throw new CommandFailedError('DOWNLOAD_FAILED', `the download failed: ${(error as Error).message}`);
   } finally {
     progress.end();
   }
-  const report = await verifyOrExplain(file, options);
+  const report = await verifyOrExplain(file, options.maxEntryBytes);
   if (report.ok && report.manifest?.backupId !== id) report.problems.push(`the manifest names backup ${report.manifest?.backupId}, not ${id}.`);
   const ok = report.ok && report.problems.length === 0;
   print(options, { file, backupId: id, bytes: received, verified: ok, ...report, ok }, () =>
@@ -362,12 +240,10 @@ async function backupDownload(options: Options, id: string): Promise<number> {
       ? `Saved ${file} (${bytes(received)}). Verified: ${report.files.length} files, ${report.files.reduce((sum, f) => sum + f.records, 0)} records, every count and SHA-256 matches the manifest.\nIt holds sensitive data: store it somewhere safe.`
       : `Saved ${file}, but it does NOT match its manifest:\n${report.problems.map((problem) => `  - ${problem}`).join('\n')}`,
   );
-  return ok ? 0 : 1;
+  if (!ok) throw new CommandFailedError('ZIP_NOT_VERIFIED', `${file} does not match its manifest`, { reported: true });
 }
 
-async function verifyOrExplain(file: string, options: Options): Promise<VerifyReport> {
-  const maxEntryBytes = options.maxEntryBytes === undefined ? undefined : Number(options.maxEntryBytes);
-  if (maxEntryBytes !== undefined && !(maxEntryBytes > 0)) throw new UsageError('--max-entry-bytes must be a positive number');
+async function verifyOrExplain(file: string, maxEntryBytes: number | undefined): Promise<VerifyReport> {
   try {
     return await verifyBackupZip(file, { maxEntryBytes });
   } catch (error) {
@@ -379,26 +255,22 @@ async function verifyOrExplain(file: string, options: Options): Promise<VerifyRe
   }
 }
 
-async function verify(options: Options, file: string): Promise<number> {
-  const report = await verifyOrExplain(file, options);
+async function verify(file: string, options: { json: boolean; maxEntryBytes?: number }): Promise<void> {
+  const report = await verifyOrExplain(file, options.maxEntryBytes);
   print(options, { file, ...report }, () =>
     report.ok
       ? `${file}: OK. Backup ${report.manifest!.backupId} of account ${report.manifest!.accountId}, completed ${report.manifest!.completedAt}.\n\n` +
         textTable(['FILE', 'OBJECT TYPE', 'RECORDS', 'BYTES', 'SHA-256'], report.files.map((f) => [f.name, f.objectType, f.records, f.bytes, f.sha256]))
       : `${file}: FAILED verification.\n${report.problems.map((problem) => `  - ${problem}`).join('\n')}`,
   );
-  if (!report.ok && !options.json) process.stderr.write(`crm-backup: ${file} does not match its manifest\n`);
-  return report.ok ? 0 : 1;
+  if (!report.ok) throw new CommandFailedError('ZIP_NOT_VERIFIED', `${file} does not match its manifest`, { reported: true });
 }
 
-async function restorePlan(options: Options, backupId: string): Promise<number> {
-  if (!options.object) throw new UsageError('restore plan needs --object TYPE (e.g. --object deals)');
-  if (!options.properties) throw new UsageError('restore plan needs --properties a,b (the internal property names)');
-  const properties = options.properties.split(',').map((name) => name.trim()).filter(Boolean);
-  let plan = await call<RestorePlan>(options, 'POST', `/v1/backups/${encodeURIComponent(backupId)}/restore-plans`, { objectType: options.object, properties });
-  if (plan.status === 'PLANNING' && options.noWait) {
+async function restorePlan(backupId: string, options: ServiceOptions & { object: string; properties: string[]; wait: boolean }): Promise<void> {
+  let plan = await call<RestorePlan>(options, 'POST', `/v1/backups/${encodeURIComponent(backupId)}/restore-plans`, { objectType: options.object, properties: options.properties });
+  if (plan.status === 'PLANNING' && !options.wait) {
     print(options, plan, () => `Restore plan ${plan.id} is being computed (${plan.progress?.done ?? 0}/${plan.progress?.total ?? '?'} records compared). Show it with: crm-backup restore plan-show ${plan.id}`);
-    return 0;
+    return;
   }
   if (plan.status === 'PLANNING') {
     const progress = new Progress();
@@ -409,23 +281,23 @@ async function restorePlan(options: Options, backupId: string): Promise<number> 
     }
     progress.end();
   }
-  return printPlan(options, plan);
+  printPlan(options, plan);
 }
 
-async function restorePlanShow(options: Options, planId: string): Promise<number> {
+async function restorePlanShow(planId: string, options: ServiceOptions): Promise<void> {
   const plan = await call<RestorePlan>(options, 'GET', `/v1/restore-plans/${encodeURIComponent(planId)}`);
   if (plan.status === 'PLANNING') {
     print(options, plan, () => `Restore plan ${plan.id} is being computed (${plan.progress?.done ?? 0}/${plan.progress?.total ?? '?'} records compared).`);
-    return 0;
+    return;
   }
-  return printPlan(options, plan);
+  printPlan(options, plan);
 }
 
 /** A READY plan as tables; a FAILED one as its reason (exit 1). */
-function printPlan(options: Options, plan: RestorePlan): number {
+function printPlan(options: ServiceOptions, plan: RestorePlan): void {
   if (plan.status === 'FAILED') {
     if (options.json) print(options, plan, () => '');
-    throw new CommandFailedError(`restore plan ${plan.id} failed: ${plan.error ?? 'no reason given'}`);
+    throw new CommandFailedError('PLAN_FAILED', `restore plan ${plan.id} failed: ${plan.error ?? 'no reason given'}`, { reported: options.json });
   }
   const quote = (value: string) => (value === '' ? '(blank)' : JSON.stringify(value));
   print(options, plan, () =>
@@ -441,12 +313,10 @@ function printPlan(options: Options, plan: RestorePlan): number {
       `Apply it (before ${plan.expiresAt}) with: crm-backup restore apply ${plan.id} --yes --totp <code>`,
     ].join('\n'),
   );
-  return 0;
 }
 
-async function restoreApply(options: Options, planId: string): Promise<number> {
+async function restoreApply(planId: string, options: ServiceOptions & { yes?: boolean; totp?: string; wait: boolean }): Promise<void> {
   if (!options.yes) throw new UsageError('a restore changes CRM data and cannot be undone: pass --yes to confirm');
-  if (options.totp !== undefined && !/^\d{6}$/.test(options.totp)) throw new UsageError('--totp must be the 6-digit code from your authenticator app');
   const answer = await call<Restore | { restore: Restore }>(options, 'POST', '/v1/restores', {
     planId,
     acknowledge: { changesData: true, cannotBeUndone: true },
@@ -456,9 +326,9 @@ async function restoreApply(options: Options, planId: string): Promise<number> {
     throw error;
   });
   let restore = 'restore' in answer ? answer.restore : answer;
-  if (options.noWait) {
+  if (!options.wait) {
     print(options, restore, () => `Restore ${restore.id} started. Follow it with: crm-backup restore show ${restore.id}`);
-    return 0;
+    return;
   }
   const progress = new Progress();
   while (restore.status === 'RUNNING') {
@@ -469,7 +339,7 @@ async function restoreApply(options: Options, planId: string): Promise<number> {
   progress.update('Restoring', restore.progress?.done ?? 0, restore.progress?.total ?? 0, 'records');
   progress.end();
   print(options, restore, () => restoreSummary(restore));
-  return restore.status === 'SUCCEEDED' ? 0 : 1;
+  if (restore.status !== 'SUCCEEDED') throw new CommandFailedError('RESTORE_FAILED', `restore ${restore.id} ${restore.status.toLowerCase()}: ${restore.error ?? 'no reason given'}`, { reported: true });
 }
 
 function restoreSummary(restore: Restore): string {
@@ -478,7 +348,7 @@ function restoreSummary(restore: Restore): string {
     `${counts.updated} updated, ${counts.unchanged} unchanged, ${counts.missing} no longer exist, ${counts.failed} failed.`;
 }
 
-async function restoreList(options: Options): Promise<number> {
+async function restoreList(options: ServiceOptions & PageOptions): Promise<void> {
   const page = await call<Page<Restore>>(options, 'GET', `/v1/restores?${pageQuery(options)}`);
   print(options, page, () =>
     page.items.length
@@ -488,30 +358,171 @@ async function restoreList(options: Options): Promise<number> {
         ) + (page.nextCursor ? `\nMore: crm-backup restore list --cursor ${page.nextCursor}` : '')
       : 'No restores yet.',
   );
-  return 0;
 }
 
-async function restoreShow(options: Options, id: string): Promise<number> {
+async function restoreShow(id: string, options: ServiceOptions): Promise<void> {
   const restore = await call<Restore>(options, 'GET', `/v1/restores/${encodeURIComponent(id)}`);
   print(options, restore, () => `${restoreSummary(restore)}\nProgress: ${restore.progress?.done ?? 0}/${restore.progress?.total ?? 0} records.`);
-  return 0;
 }
 
-// ---------------------------------------------------------------- entry
+// ---------------------------------------------------------------- the command line
 
-try {
-  process.exitCode = await main(process.argv.slice(2));
-} catch (error) {
-  if (error instanceof UsageError) {
-    process.stderr.write(`crm-backup: ${error.message}\n`);
-    process.exitCode = 2;
-  } else if (error instanceof CommandFailedError || error instanceof ApiError) {
-    const json = process.argv.includes('--json');
-    if (json && error instanceof ApiError) process.stdout.write(`${JSON.stringify({ error: { code: error.code, message: error.message, ...error.details } }, null, 2)}\n`);
-    process.stderr.write(`crm-backup: ${error.message}\n`);
-    process.exitCode = 1;
-  } else {
-    process.stderr.write(`crm-backup: unexpected error: ${(error as Error).stack ?? String(error)}\n`);
-    process.exitCode = 1;
+function positiveInteger(value: string): number {
+  if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError('Give a whole number above 0.');
+  return Number(value);
+}
+
+function serviceUrl(value: string): string {
+  try {
+    return new URL(value).href.replace(/\/+$/, '');
+  } catch {
+    throw new InvalidArgumentError('Give a URL, such as http://localhost:3000.');
   }
+}
+
+const jsonOption = () => new Option('--json', 'machine-readable output on stdout (errors too, as {"error": {code, message}})');
+const urlOption = () => new Option('--url <url>', 'the service address').env('CRM_BACKUP_URL').default('http://localhost:3000').argParser(serviceUrl);
+const maxEntryOption = () => new Option('--max-entry-bytes <n>', 'refuse zip entries bigger than this without unpacking them (default 64 GiB)').argParser(positiveInteger);
+
+/** A leaf command that talks to the service: --json, --url, --token-file, and an example in its help. */
+function serviceCommand(parent: Command, usage: string, description: string, example: string): Command {
+  return parent
+    .command(usage)
+    .description(description)
+    .addOption(jsonOption())
+    .addOption(urlOption())
+    .option('--token-file <file>', 'read the bearer token from this file (else CRM_BACKUP_TOKEN)')
+    .addHelpText('after', `\nExample:\n  ${example}`);
+}
+
+function pagedCommand(parent: Command, usage: string, description: string, example: string): Command {
+  return serviceCommand(parent, usage, description, example)
+    .addOption(new Option('--limit <n>', 'how many per page (at most 100)').default(50).argParser(positiveInteger))
+    .option('--cursor <cursor>', 'the next page, as printed under the previous one');
+}
+
+const WAIT_HELP = 'return at once instead of waiting with a progress bar on stderr';
+
+function buildProgram(): Command {
+  const program = new Command('crm-backup')
+    .description('Back up and restore CRM data from the command line, through the public API.')
+    .version(packageJson.version, '-V, --version', 'print the version')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ export CRM_BACKUP_TOKEN=$(crm-backup sign-in admin@acme.example)   # local runtime
+  $ crm-backup backup create
+  $ crm-backup backup download bk_... -o acme.zip
+  $ crm-backup restore plan bk_... --object deals --properties dealstage,amount
+
+Environment: CRM_BACKUP_URL (default http://localhost:3000), CRM_BACKUP_TOKEN.
+Exit codes: 0 success, 1 failure (refused, unreachable, failed, not verified), 2 usage error.`,
+    );
+
+  const backup = program.command('backup').description('backup create | list | show | download | quota');
+  serviceCommand(backup, 'create', 'back up every object type of your account, and wait until the zip is ready', '$ crm-backup backup create --json > backup.json')
+    .option('--no-wait', WAIT_HELP)
+    .action((options) => backupCreate(options));
+  pagedCommand(backup, 'list', 'the backup history, newest first', '$ crm-backup backup list --limit 10')
+    .action((options) => backupList(options));
+  serviceCommand(backup, 'show <backupId>', 'one backup: status, object types, files and SHA-256', '$ crm-backup backup show bk_01J...')
+    .action((id: string, options) => backupShow(id, options));
+  serviceCommand(backup, 'download <backupId>', 'download the zip (mode 0600), then verify it against its manifest', '$ crm-backup backup download bk_01J... -o acme.zip')
+    .option('-o, --output <file>', 'where to save it (default crm-backup-<id>.zip)')
+    .addOption(maxEntryOption())
+    .action((id: string, options) => backupDownload(id, options));
+  serviceCommand(backup, 'quota', 'whether a backup is allowed now, else when the next one is', '$ crm-backup backup quota')
+    .action((options) => backupQuota(options));
+
+  program
+    .command('verify <file>')
+    .description('check a downloaded zip offline: counts, sizes, SHA-256, CRC-32, unsafe names')
+    .addOption(jsonOption())
+    .addOption(maxEntryOption())
+    .addHelpText('after', '\nExample:\n  $ crm-backup verify acme.zip')
+    .action((file: string, options) => verify(file, options));
+
+  const restore = program.command('restore').description('restore plan | plan-show | apply | list | show');
+  serviceCommand(restore, 'plan <backupId>', 'compute what restoring properties of one object type would change (changes nothing)', '$ crm-backup restore plan bk_01J... --object deals --properties dealstage,amount')
+    .requiredOption('--object <type>', 'the object type, by internal name (deals, p_vehicles)')
+    .requiredOption('--properties <names>', 'comma-separated internal property names', (value: string) => {
+      const names = value.split(',').map((name) => name.trim()).filter(Boolean);
+      if (!names.length) throw new InvalidArgumentError('Name at least one property.');
+      return names;
+    })
+    .option('--no-wait', WAIT_HELP)
+    .action((backupId: string, options) => restorePlan(backupId, options));
+  serviceCommand(restore, 'plan-show <planId>', 'a plan, or how far its computation is', '$ crm-backup restore plan-show rp_01J...')
+    .action((planId: string, options) => restorePlanShow(planId, options));
+  serviceCommand(restore, 'apply <planId>', 'run a plan: it changes data and cannot be undone', '$ crm-backup restore apply rp_01J... --yes --totp 123456')
+    .option('--yes', 'confirm that the restore changes data and cannot be undone')
+    .option('--totp <code>', 'the 6-digit code from your authenticator app (not asked of SSO sign-ins)', (value: string) => {
+      if (!/^\d{6}$/.test(value)) throw new InvalidArgumentError('The code from your authenticator app has 6 digits.');
+      return value;
+    })
+    .option('--no-wait', WAIT_HELP)
+    .action((planId: string, options) => restoreApply(planId, options));
+  pagedCommand(restore, 'list', 'the restore history, newest first', '$ crm-backup restore list --json')
+    .action((options) => restoreList(options));
+  serviceCommand(restore, 'show <restoreId>', "a restore's progress and counts", '$ crm-backup restore show rs_01J...')
+    .action((id: string, options) => restoreShow(id, options));
+
+  program
+    .command('sign-in <email>')
+    .description('local runtime only: print a token for a demo user')
+    .addOption(jsonOption())
+    .addOption(urlOption())
+    .addHelpText('after', '\nExample:\n  $ export CRM_BACKUP_TOKEN=$(crm-backup sign-in admin@acme.example)')
+    .action((email: string, options) => signIn(email, options));
+
+  // Every command: errors reported by report() (as "crm-backup: <sentence>", and JSON with --json),
+  // naming the command whose help explains it.
+  const configure = (command: Command) => {
+    command
+      .exitOverride((error) => {
+        throw Object.assign(error, { command });
+      })
+      .configureOutput({ outputError: () => {} })
+      .showSuggestionAfterError(true);
+    command.commands.forEach(configure);
+  };
+  configure(program);
+  return program;
+}
+
+/** The exit code, after printing the outcome of a failure on stderr (and on stdout as JSON with --json). */
+function report(error: unknown, json: boolean): number {
+  const fail = (code: string, message: string, exitCode: number, details: Record<string, unknown> = {}) => {
+    if (json) process.stdout.write(`${JSON.stringify({ error: { code, message, ...details } }, null, 2)}\n`);
+    process.stderr.write(`crm-backup: ${message}\n`);
+    return exitCode;
+  };
+  if (error instanceof CommanderError) {
+    // Help and --version were printed and end with 0; a bare `crm-backup` or `crm-backup backup` printed help to stderr.
+    if (error.exitCode === 0) return 0;
+    if (error.code === 'commander.help') return 2;
+    const names: string[] = [];
+    for (let command = (error as CommanderError & { command?: Command }).command; command; command = command.parent ?? undefined) names.unshift(command.name());
+    const message = error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ');
+    return fail('USAGE_ERROR', `${message} (see ${names.join(' ')} --help)`, 2);
+  }
+  if (error instanceof UsageError) return fail('USAGE_ERROR', error.message, 2);
+  if (error instanceof ApiError) return fail(error.code, error.message, 1, error.details);
+  if (error instanceof CommandFailedError) {
+    if (error.reported) {
+      process.stderr.write(`crm-backup: ${error.message}\n`);
+      return 1;
+    }
+    return fail(error.code, error.message, 1);
+  }
+  process.stderr.write(`crm-backup: unexpected error: ${(error as Error).stack ?? String(error)}\n`);
+  return 1;
+}
+
+const program = buildProgram();
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  process.exitCode = report(error, process.argv.slice(2).includes('--json'));
 }

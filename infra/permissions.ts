@@ -103,7 +103,7 @@ export function permissionsFor(functionName: string): FunctionPermissions {
   const entry = PERMISSIONS[functionName];
   if (!entry)
     throw new Error(
-      `Function "${functionName}" is in lambdas/handlers/catalog.ts but has no entry in infra/permissions.ts: add what it may touch (tables, bucket, state machines, email, events)`,
+      `Function "${functionName}" is in lambdas/service/catalog.ts but has no entry in infra/permissions.ts: add what it may touch (tables, bucket, state machines, email, events)`,
     );
   return entry;
 }

@@ -24,7 +24,7 @@ export interface DeploySettings {
   logRetentionDays: number;
   /**
    * Cognito MFA for password sign-ins: `required` (default) or `optional`. Restores
-   * ask for the service's own TOTP code either way (README: Restores).
+   * ask for the service's own TOTP code either way (docs/restores.md).
    */
   mfa: 'required' | 'optional';
   /**

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import { TABLES } from '../infra/tables.ts';
+import { TABLES } from '#service/tables.ts';
 
 /** The DynamoDB stand-in: dynalite keeping LevelDB files under `directory`. */
 export async function startDynamoDb(directory: string): Promise<{ endpoint: string; stop(): Promise<void> }> {

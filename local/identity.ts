@@ -53,14 +53,14 @@ export class LocalIssuer {
     return new LocalIssuer(privateKey, publicKey);
   }
 
-  /** Signs an ID token for a demo user, with Cognito's claim names. */
-  async signIn(user: DemoUser): Promise<string> {
+  /** Signs an ID token for a demo user, with Cognito's claim names (tests shorten its `lifetime`, a jose time span). */
+  async signIn(user: DemoUser, lifetime: string = TOKEN_LIFETIME): Promise<string> {
     return this.sign({
       email: user.email,
       'custom:accountId': user.accountId,
       'cognito:groups': user.superAdmin ? ['super-admins'] : [],
       ...(user.sso ? { identities: JSON.stringify([{ providerName: 'AcmeSSO', providerType: 'SAML' }]) } : {}),
-    }, user.sub);
+    }, user.sub, lifetime);
   }
 
   /** Signs arbitrary claims (tests use it for tokens with missing or odd claims). */

@@ -11,7 +11,13 @@ const recordsPerType = process.env.DEMO_RECORDS_PER_TYPE ? Number(process.env.DE
 
 const started = Date.now();
 console.log(`Starting crm-backup locally (data in ${dataDir}); the first start seeds demo data and takes a little longer...`);
-const runtime = await startLocalRuntime({ dataDir, port, recordsPerType, runSchedules: true });
+const runtime = await startLocalRuntime({
+  dataDir,
+  port,
+  recordsPerType,
+  runSchedules: true,
+  onListening: (url) => console.log(`Listening at ${url}; the API answers 503 "starting" until the demo data is ready.`),
+});
 
 const banner = await runtime.banner();
 console.log(`

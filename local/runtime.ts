@@ -15,7 +15,7 @@ import {
   aslSubstitutions,
   substituteAsl,
   type FunctionName,
-} from '#handlers/catalog.ts';
+} from '#service/catalog.ts';
 import type { AppConfig } from '#runtime/config.ts';
 import { LOCAL_CREDENTIALS } from '#runtime/clients.ts';
 import { buildDeps, type AppDeps } from '#runtime/deps.ts';
@@ -57,6 +57,11 @@ export interface LocalRuntimeOptions {
   runSchedules?: boolean;
   /** More local-only HTTP routes (the web page mounts itself here). */
   extraRoutes?: LocalRoute[];
+  /**
+   * Called once the HTTP server listens, before the tables, functions and demo data
+   * are ready: until then the API answers 503 with Retry-After (`npm start` prints the address early).
+   */
+  onListening?: (url: string) => void;
 }
 
 export interface LocalRuntime {
@@ -148,7 +153,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 
   // The HTTP server must be up before the config is final: emails link to its URL.
   // The admin web page goes last: it answers every other GET outside /v1 and /local (SPA fallback).
-  const localRoutes: LocalRoute[] = [...(options.extraRoutes ?? []), localOnlyRoutes(issuer, () => outbox.list()), webPageRoute()];
+  // What the runtime is doing until it is ready; the API answers 503 meanwhile, so that an
+  // early request reads "starting" rather than a missing account.
+  let starting: string | undefined = 'creating the tables';
+  const localRoutes: LocalRoute[] = [
+    startingRoute(() => starting),
+    ...(options.extraRoutes ?? []),
+    localOnlyRoutes(issuer, () => outbox.list()),
+    webPageRoute(),
+  ];
   const { url, server } = await startHttpServer({
     port: options.port,
     routes: API_ROUTES,
@@ -157,6 +170,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     localRoutes,
   });
   config.appUrl = url;
+  options.onListening?.(url);
   config.local!.stepFunctions = await stepFunctions.start().catch(async (error) => {
     server.close();
     throw error;
@@ -164,13 +178,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 
   const deps = buildDeps(config, { clock: options.clock, wrap: options.wrapDeps });
   await createTables(new DynamoDBClient({ region: REGION, endpoint: dynamo.endpoint, credentials: LOCAL_CREDENTIALS }), names);
+  starting = 'loading the functions';
   for (const name of Object.keys(FUNCTIONS) as FunctionName[]) {
     const module = (await import(join(ROOT, 'lambdas', 'handlers', FUNCTIONS[name].entry))) as { createHandler: (deps: AppDeps) => LoadedHandler };
     handlers.set(name, module.createHandler(deps));
   }
+  starting = 'seeding demo data';
   await seedDemoData(deps.records, { recordsPerType: options.recordsPerType ?? 2500 });
   const demoTotp = await ensureDemoTotp(deps);
+  starting = 'recovering interrupted executions';
   await stepFunctions.abortInterrupted();
+  starting = undefined;
 
   const timers = (options.runSchedules ? SCHEDULED_FUNCTIONS : []).map((schedule) =>
     setInterval(() => {
@@ -198,6 +216,23 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       await s3.stop();
       await dynamo.stop();
     },
+  };
+}
+
+/** Seconds a client should wait before asking again while the runtime starts. */
+const STARTING_RETRY_AFTER_SECONDS = 2;
+
+/**
+ * While the runtime starts, the API answers 503 with Retry-After and what it is doing.
+ * The web page and `/local/...` are served already: the page shows the sentence and
+ * tries again by itself.
+ */
+function startingRoute(activity: () => string | undefined): LocalRoute {
+  return async (request, response) => {
+    const doing = activity();
+    if (doing === undefined || !/^\/v1(\/|$)/.test(new URL(request.url ?? '/', 'http://localhost').pathname)) return false;
+    send(response, 503, apiError('SERVICE_UNAVAILABLE', `The service is starting: ${doing}. Try again in a few seconds.`), { 'retry-after': String(STARTING_RETRY_AFTER_SECONDS) });
+    return true;
   };
 }
 

@@ -8,7 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { functionArnPlaceholder, substituteAsl, type FunctionName } from '#handlers/catalog.ts';
+import { functionArnPlaceholder, substituteAsl, type FunctionName } from '#service/catalog.ts';
 import { PROJECT_ROOT } from '../paths.ts';
 
 /** What a definition may refer to, by the placeholder names of catalog.ts. */

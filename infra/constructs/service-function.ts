@@ -5,7 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { FunctionSpec } from '#handlers/catalog.ts';
+import type { FunctionSpec } from '#service/catalog.ts';
 import { PROJECT_ROOT } from '../paths.ts';
 
 export interface ServiceFunctionProps {
@@ -69,15 +69,6 @@ export class ServiceFunction extends Construct {
         sourcesContent: false,
         // Some CommonJS dependencies (yauzl, for one) call require() inside an ESM bundle.
         banner: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-        // Worker threads are entry points of their own: bundle them next to index.mjs.
-        commandHooks: {
-          beforeBundling: () => [],
-          beforeInstall: () => [],
-          // grep first: starting Node for each of a dozen bundles costs seconds of synth.
-          afterBundling: (_inputDir: string, outputDir: string) => [
-            `if grep -qE 'new URL\\(["'"'"']\\./' "${outputDir}/index.mjs"; then "${process.execPath}" "${join(PROJECT_ROOT, 'infra', 'bundle-workers.ts')}" "${outputDir}"; fi`,
-          ],
-        },
       },
     });
   }

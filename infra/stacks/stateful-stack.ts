@@ -9,7 +9,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import type { Construct } from 'constructs';
-import { TABLES, type TableSchema } from '../tables.ts';
+import { TABLES, type TableSchema } from '#service/tables.ts';
 import type { DeploySettings } from '../settings.ts';
 
 /** Days a backup zip (and the plan files computed from it) can be downloaded: PRODUCT.md. */
@@ -148,7 +148,7 @@ export class StatefulStack extends Stack {
       serverAccessLogsBucket: logsBucket,
       serverAccessLogsPrefix: 'web-bucket/',
       // Only built assets live here; RETAIN keeps `cdk destroy` from failing on a
-      // non-empty bucket without a custom resource to empty it (README: teardown).
+      // non-empty bucket without a custom resource to empty it (docs/deploy.md, Teardown).
       removalPolicy: RemovalPolicy.RETAIN,
     });
     const certificate = settings.certificateArn ? acm.Certificate.fromCertificateArn(this, 'WebCertificate', settings.certificateArn) : undefined;

@@ -25,7 +25,7 @@ import {
   STATE_MACHINES,
   aslSubstitutions,
   type FunctionName,
-} from '#handlers/catalog.ts';
+} from '#service/catalog.ts';
 import { AslStateMachine, functionsByPlaceholder } from '../constructs/asl-state-machine.ts';
 import { ServiceFunction } from '../constructs/service-function.ts';
 import { permissionsFor, type FunctionPermissions } from '../permissions.ts';
@@ -53,7 +53,7 @@ export const stateMachineEnvName = (name: string): string =>
 const CONFIG_STATE_MACHINES = ['backup', 'restore'];
 
 /**
- * Code and wiring, all derived from lambdas/handlers/catalog.ts: one Lambda per
+ * Code and wiring, all derived from lambdas/service/catalog.ts: one Lambda per
  * FUNCTIONS entry, one HTTP API route per API_ROUTES entry (every route behind the
  * Cognito JWT authorizer), one state machine per STATE_MACHINES entry, EventBridge rules
  * for EXECUTION_STATUS_RULES and SCHEDULED_FUNCTIONS, alarms for all of it, and the web

@@ -133,7 +133,7 @@ describe('data plane API', () => {
       expect((await runtime.api('GET', `/v1/objects/companies/records/${id}`)).body).toEqual(before);
     });
 
-    // JSON.parse keeps these as own keys; copied into a plain object `__proto__` used to vanish
+    // JSON.parse keeps these as own keys; copied into a plain object `__proto__` would vanish
     // (a 200 that changed nothing, or only the other properties).
     it.each([
       ['{"properties": {"__proto__": "x"}}', 'properties.__proto__'],

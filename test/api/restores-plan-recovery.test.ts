@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FUNCTIONS } from '#handlers/catalog.ts';
+import { FUNCTIONS } from '#service/catalog.ts';
 import { PLANNING_STOPPED, type RestoreTuning } from '#core/restores/plan-restore.ts';
 import { PLAN_START_GRACE_MS } from '#core/restores/recover-plan.ts';
 import type { AppDeps } from '#runtime/deps.ts';

@@ -33,8 +33,8 @@ describe('crm-backup against the local runtime', () => {
     expect(list.stdout).toContain('No backups yet.');
   });
 
-  it('creates a backup and waits for it with a progress bar on stderr', async () => {
-    const result = await runCli(['backup', 'create', '--wait', '--json'], env);
+  it('creates a backup and, by default, waits for it with a progress bar on stderr', async () => {
+    const result = await runCli(['backup', 'create', '--json'], env);
     expect(result.code).toBe(0);
     const backup = JSON.parse(result.stdout);
     expect(backup.status).toBe('SUCCEEDED');
@@ -88,7 +88,7 @@ describe('crm-backup against the local runtime', () => {
     expect(other.code).toBe(0);
     expect(JSON.parse(other.stdout)).toEqual({ tier: 'professional', period: '7 days', allowed: true });
     const allowed = await runCli(['backup', 'quota'], globex);
-    expect(allowed.stdout).toBe('A backup is allowed now (professional accounts: one backup every 7 days). Start one with: crm-backup backup create --wait\n');
+    expect(allowed.stdout).toBe('A backup is allowed now (professional accounts: one backup every 7 days). Start one with: crm-backup backup create\n');
     const spent = await runCli(['backup', 'quota'], env);
     expect(spent.code).toBe(0);
     expect(spent.stdout).toMatch(/^Not allowed now\. Enterprise accounts can create one backup every 24 hours\. The next backup is allowed at \d{4}-\d\d-\d\dT[\d:.]+Z\.\n$/);
@@ -96,6 +96,15 @@ describe('crm-backup against the local runtime', () => {
     expect(json).toMatchObject({ tier: 'enterprise', period: '24 hours', allowed: false });
     expect(json.nextAllowedAt).toBe((await runtime.api('GET', '/v1/backup-quota')).body.nextAllowedAt);
     expect((await runCli(['backup', 'quota', 'extra'], env)).code).toBe(2);
+  });
+
+  it('with --no-wait answers as soon as the backup is queued', async () => {
+    const globex = { ...env, CRM_BACKUP_TOKEN: (await runCli(['sign-in', 'admin@globex.example'], env)).stdout.trim() };
+    const result = await runCli(['backup', 'create', '--no-wait', '--json'], globex);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout).status).toBe('QUEUED');
+    await runtime.idle();
   });
 
   it('says when the quota is spent, with the next allowed time, and exits 1', async () => {
@@ -122,19 +131,15 @@ describe('crm-backup against the local runtime', () => {
     expect(badToken.stderr).toContain('Sign in first');
   });
 
-  it('answers usage mistakes with exit code 2 and help with 0', async () => {
-    expect((await runCli(['--help'])).code).toBe(0);
-    expect((await runCli(['--help'])).stdout).toContain('backup download <id> [-o FILE]');
-    const none = await runCli([]);
-    expect(none.code).toBe(2);
+  it('answers usage mistakes with exit code 2, naming the help to read', async () => {
     const unknown = await runCli(['backup', 'explode'], env);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain('unknown command "backup explode"');
+    expect(unknown.stderr).toBe("crm-backup: unknown command 'explode' (see crm-backup backup --help)\n");
     const noYes = await runCli(['restore', 'apply', 'rp_x'], env);
     expect(noYes.code).toBe(2);
     expect(noYes.stderr).toContain('pass --yes to confirm');
     const noObject = await runCli(['restore', 'plan', backupId], env);
     expect(noObject.code).toBe(2);
-    expect(noObject.stderr).toContain('restore plan needs --object TYPE');
+    expect(noObject.stderr).toBe("crm-backup: required option '--object <type>' not specified (see crm-backup restore plan --help)\n");
   });
 });

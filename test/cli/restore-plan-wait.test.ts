@@ -16,7 +16,7 @@ describe('crm-backup restore plan (a plan computed in the background)', () => {
   beforeAll(async () => {
     runtime = await startTestRuntime({ wrapDeps: planInBackground });
     env = { CRM_BACKUP_URL: runtime.url, CRM_BACKUP_TOKEN: await runtime.tokenFor('admin@acme.example') };
-    const created = await runCli(['backup', 'create', '--wait', '--json'], env);
+    const created = await runCli(['backup', 'create', '--json'], env);
     expect(created.code).toBe(0);
     backupId = JSON.parse(created.stdout).id;
   });

@@ -13,7 +13,7 @@ describe('crm-backup restore', () => {
   beforeAll(async () => {
     runtime = await startTestRuntime();
     env = { CRM_BACKUP_URL: runtime.url, CRM_BACKUP_TOKEN: await runtime.tokenFor('admin@acme.example') };
-    const created = await runCli(['backup', 'create', '--wait', '--json'], env);
+    const created = await runCli(['backup', 'create', '--json'], env);
     expect(created.code).toBe(0);
     backupId = JSON.parse(created.stdout).id;
     const deals = (await runtime.api('GET', '/v1/objects/deals/records?limit=5')).body.items as Array<{ id: string; properties: Record<string, string> }>;

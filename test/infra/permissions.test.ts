@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FUNCTIONS, STATE_MACHINES } from '#handlers/catalog.ts';
+import { FUNCTIONS, STATE_MACHINES } from '#service/catalog.ts';
 import { PERMISSIONS, permissionsFor } from '../../infra/permissions.ts';
 
 describe('infra/permissions.ts', () => {

@@ -5,10 +5,10 @@ import { Match } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_ROUTES, EXECUTION_STATUS_RULES, FUNCTIONS, SCHEDULED_FUNCTIONS, STATE_MACHINES, functionArnPlaceholder } from '#handlers/catalog.ts';
+import { API_ROUTES, EXECUTION_STATUS_RULES, FUNCTIONS, SCHEDULED_FUNCTIONS, STATE_MACHINES, functionArnPlaceholder } from '#service/catalog.ts';
 import { PERMISSIONS } from '../../infra/permissions.ts';
 import { PROJECT_ROOT } from '../../infra/paths.ts';
-import { TABLES } from '../../infra/tables.ts';
+import { TABLES } from '#service/tables.ts';
 import { removeSynthesizedApps, resourceStartingWith, synthesizeApp, type SynthesizedApp } from './infra-app.ts';
 
 let synthesized: SynthesizedApp;
@@ -84,7 +84,7 @@ describe('the stateful stack', () => {
     expect(resourcesOf(synthesized.stateful$, 'AWS::DynamoDB::Table')).toHaveLength(TABLES.length);
   });
 
-  it('builds every table of infra/tables.ts on demand with point-in-time recovery, its KMS key and TTL', () => {
+  it('builds every table of lambdas/service/tables.ts on demand with point-in-time recovery, its KMS key and TTL', () => {
     for (const schema of TABLES) {
       const { resource } = resourceStartingWith(synthesized.stateful$, 'AWS::DynamoDB::Table', schema.id);
       const table = resource.Properties;
@@ -287,7 +287,7 @@ describe('the stateless stack', () => {
         }),
       );
     }
-    // The promise of issue 6 by value: a restore that fails, times out or is stopped frees the lock.
+    // The promise by value: a restore that fails, times out or is stopped frees the lock.
     const lockRelease = EXECUTION_STATUS_RULES.find((rule) => rule.stateMachine === 'restore');
     expect(lockRelease?.statuses.sort()).toEqual(['ABORTED', 'FAILED', 'TIMED_OUT']);
   });

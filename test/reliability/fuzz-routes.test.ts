@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_ROUTES } from '#handlers/catalog.ts';
+import { API_ROUTES } from '#service/catalog.ts';
 import { startTestRuntime, type ApiResponse, type TestRuntime } from '../support/local-runtime.ts';
 import { dataTableHash } from '../support/data-plane.ts';
 import { ACKNOWLEDGE, ACME_ADMIN, ACME_SSO_ADMIN, ACME_USER, GLOBEX_ADMIN, allRecords, expectNoInternals } from './support.ts';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as errors from '#core/errors.ts';
-import { EXECUTION_STATUS_RULES, FUNCTIONS, SCHEDULED_FUNCTIONS, STATE_MACHINES, aslSubstitutions, substituteAsl, type FunctionName } from '#handlers/catalog.ts';
+import { EXECUTION_STATUS_RULES, FUNCTIONS, SCHEDULED_FUNCTIONS, STATE_MACHINES, aslSubstitutions, substituteAsl, type FunctionName } from '#service/catalog.ts';
 
 const LAMBDA_TRANSIENT = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'];
 const ERROR_NAMES = new Set(
@@ -84,7 +84,7 @@ describe('state machine definitions', () => {
     }
     EXECUTION_STATUS_RULES.forEach((rule) => used.add(rule.function));
     SCHEDULED_FUNCTIONS.forEach((schedule) => used.add(schedule.function));
-    const { API_ROUTES } = await import('#handlers/catalog.ts');
+    const { API_ROUTES } = await import('#service/catalog.ts');
     Object.values(API_ROUTES).forEach((name) => used.add(name));
     expect(Object.keys(FUNCTIONS).filter((name) => !used.has(name))).toEqual([]);
   });

@@ -65,8 +65,8 @@ describe('the web page: backups', () => {
     await expect.poll(() => page.getByRole('button', { name: 'Back up now' }).isDisabled()).toBe(true);
     const quota = (await suite.runtime.api('GET', '/v1/backup-quota')).body;
     expect(quota.allowed).toBe(false);
-    // A new browser context: nothing remembered from a refusal, no 429 seen yet.
-    const context = await suite.browser.newContext({ viewport: { width: 1100, height: 800 } });
+    // A new browser context: nothing remembered from a refusal, no 429 seen yet; a reader in Berlin.
+    const context = await suite.browser.newContext({ viewport: { width: 1100, height: 800 }, locale: 'de-DE', timezoneId: 'Europe/Berlin' });
     const fresh = await context.newPage();
     await fresh.goto(`${suite.runtime.url}/backups`);
     await signIn(fresh, 'admin@acme.example');
@@ -78,11 +78,16 @@ describe('the web page: backups', () => {
     const refusal = await suite.runtime.api('POST', '/v1/backups', { body: {} });
     expect(refusal.status).toBe(429);
     expect(refusal.body.error.nextAllowedAt).toBe(quota.nextAllowedAt);
-    const shown = new Date(quota.nextAllowedAt).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
-    expect(await reason.textContent()).toContain(shown);
-    expect(await reason.textContent()).toContain(quota.message);
-    await screenshot(fresh, 'backups');
+    // The time appears once, in the reader's locale and time zone, never as the API's ISO timestamp.
+    const shown = await fresh.evaluate((iso) => new Date(iso).toLocaleString('de-DE', { timeZone: 'Europe/Berlin', dateStyle: 'medium', timeStyle: 'short' }), quota.nextAllowedAt as string);
+    const text = (await reason.textContent())!;
+    expect(text).toBe(`Enterprise accounts can create one backup every 24 hours. Next backup allowed: ${shown}.`);
+    expect(text).not.toContain(quota.nextAllowedAt);
     await context.close();
+    // The documentation's picture, in the browser's default (English) locale.
+    await page.reload();
+    await expect.poll(() => page.locator('#quota-reason').textContent()).toMatch(/Next backup allowed: /);
+    await screenshot(page, 'backups');
   });
 
   it('still answers a 429 on click: the quota was spent after the page loaded', async () => {

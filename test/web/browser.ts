@@ -57,7 +57,7 @@ export function withLatency<T extends object>(port: T, method: keyof T, ms: numb
 }
 
 /**
- * `npm run screenshots` (UPDATE_SCREENSHOTS=1) refreshes the README's pictures in
+ * `npm run screenshots` (UPDATE_SCREENSHOTS=1) refreshes the documentation's pictures in
  * docs/screenshots; plain test runs still take them (rendering is exercised) but into
  * a temporary folder, so that `npm test` leaves the work tree clean.
  */

@@ -4,10 +4,11 @@ import type { WebConfig } from './auth.ts';
 /** Calls `/v1/...` with the bearer token; every non-2xx becomes an ApiError with the API's sentence. */
 export class Api {
   private readonly config: WebConfig;
-  private readonly token: () => string | undefined;
+  private readonly token: () => Promise<string | undefined>;
   private readonly onUnauthorized: () => void;
 
-  constructor(config: WebConfig, token: () => string | undefined, onUnauthorized: () => void) {
+  /** `token` answers a bearer token that is not about to expire (renewing it if needed), or none when signed out. */
+  constructor(config: WebConfig, token: () => Promise<string | undefined>, onUnauthorized: () => void) {
     this.config = config;
     this.token = token;
     this.onUnauthorized = onUnauthorized;
@@ -26,7 +27,7 @@ export class Api {
   }
 
   async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
-    const token = this.token();
+    const token = await this.token();
     let response: Response;
     try {
       response = await fetch(`${this.config.apiUrl}${path}`, {
@@ -42,6 +43,9 @@ export class Api {
     const answer = await readJsonBody(response);
     if (response.ok) return answer as T;
     const error = ApiError.fromAnswer(response.status, answer, { code: 'HTTP_ERROR', message: `The service answered HTTP ${response.status}.` });
+    // A 503 says when to ask again (the local runtime while it starts, a throttled service).
+    const retryAfter = Number(response.headers.get('retry-after'));
+    if (response.status === 503 && retryAfter > 0) error.details.retryAfterSeconds = retryAfter;
     if (error.status === 401 && error.code !== 'REAUTH_REQUIRED' && error.code !== 'REAUTH_FAILED') this.onUnauthorized();
     throw error;
   }

@@ -1,9 +1,14 @@
+import { ErrorResponse, UserManager, type User } from 'oidc-client-ts';
+
 /**
  * Who is signed in. Locally: pick a demo user (POST /local/sign-in). In AWS: the
- * Cognito hosted UI with the OAuth 2.0 authorization code flow and PKCE (no client
- * secret in the page; the verifier never leaves this tab). The ID token is the
- * bearer token: it carries `email`, `custom:accountId`, `cognito:groups` and, for
- * SSO users, `identities`, which is what the API and this page read.
+ * Cognito hosted UI with the OAuth 2.0 authorization code flow and PKCE, through
+ * oidc-client-ts (no client secret in the page). The ID token is the bearer token: it
+ * carries `email`, `custom:accountId`, `cognito:groups` and, for SSO users,
+ * `identities`, which is what the API and this page read. It lives an hour, so the
+ * session is kept alive with Cognito's refresh token, renewed shortly before the ID
+ * token expires; when that fails (the refresh token expired or was revoked), the
+ * user is signed out and asked to sign in again.
  */
 
 /**
@@ -29,26 +34,25 @@ export interface Session {
   expiresAt: number;
 }
 
-const TOKEN_KEY = 'crm-backup.token';
+/** Signing in and out, and the current session with a usable token, in either mode. */
+export interface Sessions {
+  /** The signed-in user with an ID token that is not about to expire; undefined when signed out. */
+  current(): Promise<Session | undefined>;
+  /** True once, after a session ended by itself (expired, could not be renewed, or refused by the API). */
+  takeEnded(): boolean;
+  /** Drops the session here because the API refused its token. */
+  end(): Promise<void>;
+  /** Forgets the session here; answers where to send the browser to end it at the identity provider too. */
+  signOut(): Promise<string | undefined>;
+}
+
 const RETURN_KEY = 'crm-backup.returnTo';
-const PKCE_KEY = 'crm-backup.pkce';
+const STALE_SIGN_IN = 'This sign-in link is stale or was not started here; sign in again.';
 
 export async function loadConfig(): Promise<WebConfig> {
   const response = await fetch('/config.json', { cache: 'no-store' });
   if (!response.ok) throw new Error('The page could not load its configuration (/config.json).');
   return (await response.json()) as WebConfig;
-}
-
-/** The current session, or undefined when signed out or the token has expired. */
-export function currentSession(): Session | undefined {
-  const token = sessionStorage.getItem(TOKEN_KEY);
-  if (!token) return undefined;
-  const session = sessionFromToken(token);
-  if (!session || session.expiresAt <= Date.now()) {
-    sessionStorage.removeItem(TOKEN_KEY);
-    return undefined;
-  }
-  return session;
 }
 
 /** Reads the claims the page needs; the API verifies the signature, the page only displays. */
@@ -69,12 +73,15 @@ export function sessionFromToken(token: string): Session | undefined {
   }
 }
 
-export function storeToken(token: string): void {
-  sessionStorage.setItem(TOKEN_KEY, token);
-}
-
-export function signOutLocally(): void {
-  sessionStorage.removeItem(TOKEN_KEY);
+/**
+ * How long before its expiry a token is renewed: a minute, or a quarter of its
+ * lifetime for shorter-lived tokens, so a request never leaves with a token that
+ * expires on the way.
+ */
+function renewBefore(token: string): number {
+  const payload = JSON.parse(base64UrlDecode(token.split('.')[1] ?? '')) as { iat?: number; exp?: number };
+  const lifetime = payload.exp !== undefined && payload.iat !== undefined ? (payload.exp - payload.iat) * 1000 : 3600_000;
+  return Math.min(60_000, lifetime / 4);
 }
 
 /** Remembers where to go after signing in (the email link's `/backups/{id}`). */
@@ -89,73 +96,148 @@ export function takeReturnTo(): string {
   return path.startsWith('/') && !path.startsWith('//') ? path : '/backups';
 }
 
-/** Local runtime: a token for a demo user. */
-export async function signInLocally(apiUrl: string, email: string): Promise<void> {
-  const response = await fetch(`${apiUrl}/local/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email }) });
-  const body = (await response.json().catch(() => ({}))) as { token?: string; error?: { message?: string } };
-  if (!response.ok || !body.token) throw new Error(body.error?.message ?? `Sign-in failed (HTTP ${response.status}).`);
-  storeToken(body.token);
+/** The local runtime: a demo user's token in sessionStorage; it cannot be renewed (it lasts 8 hours). */
+export class LocalSessions implements Sessions {
+  private static readonly KEY = 'crm-backup.token';
+  private readonly apiUrl: string;
+  private ended = false;
+
+  constructor(apiUrl: string) {
+    this.apiUrl = apiUrl;
+  }
+
+  async current(): Promise<Session | undefined> {
+    const token = sessionStorage.getItem(LocalSessions.KEY);
+    if (!token) return undefined;
+    const session = sessionFromToken(token);
+    if (session && session.expiresAt - Date.now() > renewBefore(token)) return session;
+    sessionStorage.removeItem(LocalSessions.KEY);
+    this.ended = true;
+    return undefined;
+  }
+
+  takeEnded(): boolean {
+    const ended = this.ended;
+    this.ended = false;
+    return ended;
+  }
+
+  async end(): Promise<void> {
+    sessionStorage.removeItem(LocalSessions.KEY);
+    this.ended = true;
+  }
+
+  async signIn(email: string): Promise<void> {
+    const response = await fetch(`${this.apiUrl}/local/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email }) });
+    const body = (await response.json().catch(() => ({}))) as { token?: string; error?: { message?: string } };
+    if (!response.ok || !body.token) throw new Error(body.error?.message ?? `Sign-in failed (HTTP ${response.status}).`);
+    sessionStorage.setItem(LocalSessions.KEY, body.token);
+  }
+
+  async signOut(): Promise<string | undefined> {
+    sessionStorage.removeItem(LocalSessions.KEY);
+    return undefined;
+  }
 }
 
-/** AWS: sends the browser to the Cognito hosted UI with a PKCE challenge. */
-export async function startCognitoSignIn(config: WebConfig): Promise<void> {
-  if (!config.cognitoDomain || !config.clientId) throw new Error('Sign-in is not configured: /config.json has no cognitoDomain or clientId.');
-  const verifier = base64UrlEncode(crypto.getRandomValues(new Uint8Array(32)));
-  const state = base64UrlEncode(crypto.getRandomValues(new Uint8Array(16)));
-  const challenge = base64UrlEncode(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))));
-  sessionStorage.setItem(PKCE_KEY, JSON.stringify({ verifier, state }));
-  const url = new URL('/oauth2/authorize', config.cognitoDomain);
-  url.search = new URLSearchParams({
-    response_type: 'code',
-    client_id: config.clientId,
-    redirect_uri: redirectUri(),
-    scope: 'openid email profile',
-    code_challenge_method: 'S256',
-    code_challenge: challenge,
-    state,
-  }).toString();
-  location.assign(url.toString());
-}
+/**
+ * AWS: Cognito's hosted UI through oidc-client-ts. The user (tokens included) is kept
+ * where the library keeps it by default, in this tab's sessionStorage; the sign-in's
+ * state and PKCE verifier in localStorage until the callback uses them.
+ */
+export class CognitoSessions implements Sessions {
+  private readonly manager: UserManager;
+  private readonly config: WebConfig & { cognitoDomain: string; clientId: string };
+  private renewing: Promise<User | undefined> | undefined;
+  private ended = false;
 
-/** AWS: `/?code&state` → exchanges the code (with the PKCE verifier) for tokens. */
-export async function finishCognitoSignIn(config: WebConfig, query: URLSearchParams): Promise<void> {
-  const stored = JSON.parse(sessionStorage.getItem(PKCE_KEY) ?? 'null') as { verifier: string; state: string } | null;
-  sessionStorage.removeItem(PKCE_KEY);
-  if (query.get('error')) throw new Error(query.get('error_description') ?? `Sign-in failed: ${query.get('error')}.`);
-  const code = query.get('code');
-  if (!stored || !code || query.get('state') !== stored.state) throw new Error('This sign-in link is stale or was not started here; sign in again.');
-  const response = await fetch(new URL('/oauth2/token', config.cognitoDomain).toString(), {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'authorization_code', client_id: config.clientId ?? '', code, redirect_uri: redirectUri(), code_verifier: stored.verifier }),
-  });
-  const body = (await response.json().catch(() => ({}))) as { id_token?: string; error?: string };
-  if (!response.ok || !body.id_token) throw new Error(`Sign-in failed: ${body.error ?? `HTTP ${response.status}`}.`);
-  storeToken(body.id_token);
-}
+  constructor(config: WebConfig) {
+    if (!config.cognitoDomain || !config.clientId) throw new Error('Sign-in is not configured: /config.json has no cognitoDomain or clientId.');
+    this.config = { ...config, cognitoDomain: config.cognitoDomain, clientId: config.clientId };
+    const endpoint = (path: string) => new URL(path, config.cognitoDomain).toString();
+    this.manager = new UserManager({
+      authority: config.cognitoDomain,
+      // Cognito's hosted UI publishes no discovery document; the endpoints are fixed paths.
+      // The issuer is only a label here: API Gateway verifies the tokens, the page reads them.
+      metadata: {
+        issuer: config.cognitoDomain,
+        authorization_endpoint: endpoint('/oauth2/authorize'),
+        token_endpoint: endpoint('/oauth2/token'),
+        revocation_endpoint: endpoint('/oauth2/revoke'),
+      },
+      client_id: config.clientId,
+      redirect_uri: `${location.origin}/`,
+      response_type: 'code',
+      scope: 'openid email profile',
+      // Renewed on demand against the ID token's own expiry (the bearer token), not the
+      // access token's, which the library's timer would follow.
+      automaticSilentRenew: false,
+    });
+  }
 
-/** AWS: ends the hosted UI session too, then comes back to the page. */
-export function cognitoSignOutUrl(config: WebConfig): string | undefined {
-  if (config.mode !== 'aws' || !config.cognitoDomain || !config.clientId) return undefined;
-  const url = new URL('/logout', config.cognitoDomain);
-  url.search = new URLSearchParams({ client_id: config.clientId, logout_uri: `${location.origin}/` }).toString();
-  return url.toString();
-}
+  /** Sends the browser to the hosted UI (code flow with a PKCE challenge). */
+  async signIn(): Promise<void> {
+    await this.manager.signinRedirect();
+  }
 
-/** The app client's callback URL, as the CDK registers it: the page's root. */
-function redirectUri(): string {
-  return `${location.origin}/`;
+  /** `/?code&state` → exchanges the code (with the PKCE verifier) for tokens. */
+  async finishSignIn(): Promise<void> {
+    try {
+      await this.manager.signinRedirectCallback();
+    } catch (error) {
+      if (error instanceof ErrorResponse) throw new Error(error.error_description ?? `Sign-in failed: ${error.error}.`);
+      throw new Error(STALE_SIGN_IN);
+    }
+  }
+
+  async current(): Promise<Session | undefined> {
+    const user = await this.manager.getUser();
+    if (!user?.id_token) return undefined;
+    const session = sessionFromToken(user.id_token);
+    if (session && session.expiresAt - Date.now() > renewBefore(user.id_token)) return session;
+    const renewed = await this.renew();
+    return renewed?.id_token ? sessionFromToken(renewed.id_token) : undefined;
+  }
+
+  takeEnded(): boolean {
+    const ended = this.ended;
+    this.ended = false;
+    return ended;
+  }
+
+  async end(): Promise<void> {
+    await this.manager.removeUser();
+    this.ended = true;
+  }
+
+  /** One refresh-token grant at a time, however many requests need a fresh token. */
+  private renew(): Promise<User | undefined> {
+    this.renewing ??= this.manager
+      .signinSilent()
+      .then((user) => user ?? undefined)
+      .catch(async () => {
+        // The refresh token expired or was revoked: the session is over.
+        await this.end();
+        return undefined;
+      })
+      .finally(() => (this.renewing = undefined));
+    return this.renewing;
+  }
+
+  async signOut(): Promise<string | undefined> {
+    // Revoking the refresh token ends the session for good, not just in this tab; if
+    // Cognito cannot be reached, signing out here still goes on.
+    await this.manager.revokeTokens(['refresh_token']).catch(() => undefined);
+    await this.manager.removeUser();
+    const url = new URL('/logout', this.config.cognitoDomain);
+    url.search = new URLSearchParams({ client_id: this.config.clientId, logout_uri: `${location.origin}/` }).toString();
+    return url.toString();
+  }
 }
 
 /** Cognito came back to the page with a code (or an error) to finish the sign-in. */
 export function isSignInCallback(query: URLSearchParams): boolean {
   return query.has('state') && (query.has('code') || query.has('error'));
-}
-
-function base64UrlEncode(bytes: Uint8Array): string {
-  let binary = '';
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
 function base64UrlDecode(text: string): string {

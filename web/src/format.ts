@@ -1,4 +1,4 @@
-/** Formatting for people: sizes, counts, dates and the time left before expiry. */
+/** Formatting for people: sizes, counts, dates and the time left before expiry. Shared with the CLI. */
 
 const numberFormat = new Intl.NumberFormat('en');
 
@@ -18,10 +18,11 @@ export function bytes(value: number | undefined): string {
   return `${unit === 0 ? size : size.toFixed(size < 10 ? 1 : 0)} ${units[unit]}`;
 }
 
+/** A moment in the reader's own locale and time zone (the browser's, or the system's for the CLI). */
 export function dateTime(iso: string | undefined): string {
   if (!iso) return '—';
   const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
+  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
 
 /** "13 days 4 h left", "3 h 20 min left", or "expired". */

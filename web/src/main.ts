@@ -1,7 +1,7 @@
 import { ApiError } from './api-error.ts';
 import { Api } from './api.ts';
-import { cognitoSignOutUrl, currentSession, finishCognitoSignIn, isSignInCallback, loadConfig, rememberReturnTo, signOutLocally, takeReturnTo, type WebConfig } from './auth.ts';
-import type { ViewContext } from './context.ts';
+import { CognitoSessions, LocalSessions, isSignInCallback, loadConfig, rememberReturnTo, takeReturnTo, type Sessions, type WebConfig } from './auth.ts';
+import { sleep, type ViewContext } from './context.ts';
 import { errorBox, h, replace } from './dom.ts';
 import { renderBackup, renderBackups } from './views/backups.ts';
 import { renderAuditLog, renderImports } from './views/lists.ts';
@@ -30,20 +30,22 @@ const ROUTES: Array<{ pattern: RegExp; view: View; title: string; nav?: string }
 
 const main = document.getElementById('main')!;
 let config: WebConfig;
+let sessions: LocalSessions | CognitoSessions;
 let current: AbortController | undefined;
 // The first screen after the page loads (through the sign-in if needed) is where an
 // email link pointed: the backup page starts the download only then, not on in-app clicks.
 let landingPending = true;
 
 let api: Api;
-const startApi = () => new Api(
+const startApi = (signIn: Sessions) => new Api(
   config,
-  () => currentSession()?.token,
+  async () => (await signIn.current())?.token,
   () => {
-    // The token expired or was revoked: sign in again and come back here.
-    signOutLocally();
-    rememberReturnTo(location.pathname + location.search + location.hash);
-    navigate('/sign-in', true);
+    // The API refused the token (expired, revoked): sign in again and come back here.
+    void signIn.end().then(() => {
+      rememberReturnTo(location.pathname + location.search + location.hash);
+      navigate('/sign-in', true);
+    });
   },
 );
 
@@ -63,22 +65,24 @@ async function render(): Promise<void> {
   const path = location.pathname;
   const query = new URLSearchParams(location.search);
 
-  if (config.mode === 'aws' && path === '/' && isSignInCallback(query)) {
+  if (sessions instanceof CognitoSessions && path === '/' && isSignInCallback(query)) {
     try {
-      await finishCognitoSignIn(config, query);
+      await sessions.finishSignIn();
       return navigate(takeReturnTo(), true);
     } catch (error) {
       return show('Sign-in failed', errorBox((error as Error).message), h('p', {}, h('a', { href: '/sign-in' }, 'Sign in again')));
     }
   }
 
-  const session = currentSession();
+  // Renews the ID token first when it is about to expire; undefined once the session is over.
+  const session = await sessions.current();
+  if (controller.signal.aborted) return;
   updateHeader(session?.email);
   if (path === '/sign-in' || !session) {
     // Keep where the user was going (an email link, its fragment too) for after the sign-in.
     if (path !== '/sign-in') rememberReturnTo(path + location.search + location.hash);
     document.title = 'Sign in · CRM backups';
-    return renderSignIn({ main, config, onSignedIn: () => navigate(takeReturnTo(), true) });
+    return renderSignIn({ main, sessions, ended: sessions.takeEnded(), onSignedIn: () => navigate(takeReturnTo(), true) });
   }
   if (path === '/') return navigate('/backups', true);
 
@@ -106,8 +110,18 @@ async function render(): Promise<void> {
     if (controller.signal.aborted) return;
     if (error instanceof ApiError && error.status === 403) return renderForbidden(main, error.message);
     if (error instanceof ApiError && error.status === 401) return;
+    if (error instanceof ApiError && typeof error.details.retryAfterSeconds === 'number') return retryLater(error, error.details.retryAfterSeconds, controller.signal);
     show(route.title, errorBox((error as Error).message));
   }
+}
+
+/** The service cannot answer yet (the local runtime is starting): say so, then try the screen again. */
+function retryLater(error: ApiError, seconds: number, signal: AbortSignal): void {
+  document.title = 'Starting · CRM backups';
+  show('One moment', h('p', { role: 'status' }, error.message), h('p', { class: 'muted' }, 'This page tries again by itself.'));
+  void sleep(seconds * 1000, signal).then(() => {
+    if (!signal.aborted) void render();
+  });
 }
 
 function show(title: string, ...content: Node[]): void {
@@ -124,9 +138,8 @@ function updateHeader(email: string | undefined): void {
     h('button', {
       type: 'button',
       class: 'secondary',
-      onclick: () => {
-        signOutLocally();
-        const url = cognitoSignOutUrl(config);
+      onclick: async () => {
+        const url = await sessions.signOut();
         if (url) location.assign(url);
         else navigate('/sign-in');
       },
@@ -154,7 +167,8 @@ window.addEventListener('popstate', () => void render());
 
 try {
   config = await loadConfig();
-  api = startApi();
+  sessions = config.mode === 'aws' ? new CognitoSessions(config) : new LocalSessions(config.apiUrl);
+  api = startApi(sessions);
   await render();
 } catch (error) {
   show('The page could not start', errorBox((error as Error).message));

@@ -2,7 +2,7 @@ import type { CrmRecord } from '../model.ts';
 
 /**
  * The backup CSV rows of a page of records, written by hand: byte for byte what
- * csv-stringify produces with the backup dialect (lambdas/core/backups/csv-format.ts:
+ * csv-stringify produces with the backup dialect (test/support/csv-oracle.ts:
  * comma, `"` quoting, CRLF after every row, a field quoted when it holds a comma, a
  * quote, CR or LF; quotes doubled; blanks as empty fields), about 5× faster.
  *

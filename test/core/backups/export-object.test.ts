@@ -4,7 +4,7 @@ import { parse } from 'csv-parse/sync';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { exportObject, type ExportObjectInput, type ExportObjectOutput } from '#core/backups/export-object.ts';
-import { headerRow, recordRows } from '#core/backups/csv-format.ts';
+import { headerRow, recordRows } from '../../support/csv-oracle.ts';
 import { failBackup } from '#core/backups/fail-backup.ts';
 import { TransientError } from '#core/errors.ts';
 import type { CrmRecord, ObjectType } from '#core/model.ts';

@@ -1,7 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { headerRow, recordRows } from '#core/backups/csv-format.ts';
+import { headerRow, recordRows } from '../../support/csv-oracle.ts';
 import { encodeCsvHeader, encodeCsvRows } from '#core/csv/csv-rows.ts';
 
 const NAMES = ['firstname', 'notes', 'email'];

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assembleZip } from '#core/zip/assemble-zip.ts';
 import { planZipAssembly, type StoredSegment, type ZipEntrySource } from '#core/zip/assembly-plan.ts';
 import { crc32Combine, crc32CombineAll } from '#core/zip/crc32-combine.ts';
-import { DeflatePool, deflateFileInSegments } from '#core/zip/deflate-pool.ts';
+import { DeflatePool, deflateFileInSegments } from '../../../bench/deflate-pool.ts';
 import { createSegmentDeflater, deflateSegmentSync } from '#core/zip/segment-deflate.ts';
 import { FileZipTarget, readStored } from '../../support/file-zip-target.ts';
 import { verifyBackupZip } from '../../../cli/verify-zip.ts';

@@ -33,7 +33,10 @@ export async function renderBackups(context: ViewContext): Promise<void> {
     // The browser's clock may pass nextAllowedAt before the next read: enable the button then.
     const spent = !quota.allowed && quota.nextAllowedAt !== undefined && Date.parse(quota.nextAllowedAt) > Date.now();
     backUpNow.disabled = spent;
-    replace(reason, spent ? [quota.message ?? '', ' ', h('strong', {}, `Next backup allowed: ${dateTime(quota.nextAllowedAt)}.`)] : 'Backs up every object type of the account into one zip of CSV files.');
+    // The page words the refusal itself: the API's sentence carries the time as an ISO
+    // timestamp, and the reader wants it once, in their own locale and time zone.
+    const tier = `${quota.tier.charAt(0).toUpperCase()}${quota.tier.slice(1)}`;
+    replace(reason, spent ? [`${tier} accounts can create one backup every ${quota.period}. `, h('strong', {}, `Next backup allowed: ${dateTime(quota.nextAllowedAt)}.`)] : 'Backs up every object type of the account into one zip of CSV files.');
   };
   const refreshQuota = async () => {
     const fresh = await api.get<BackupQuota>('/v1/backup-quota', signal).catch(() => undefined);
@@ -49,7 +52,7 @@ export async function renderBackups(context: ViewContext): Promise<void> {
     } catch (error) {
       if (error instanceof ApiError && error.status === 429 && typeof error.details.nextAllowedAt === 'string') {
         // Spent in between (another admin, the schedule): the refusal says until when.
-        quota = { ...quota, allowed: false, message: error.message, nextAllowedAt: error.details.nextAllowedAt };
+        quota = { ...quota, allowed: false, nextAllowedAt: error.details.nextAllowedAt };
         replace(actionStatus);
         showQuota();
         backUpNow.focus();

@@ -1,4 +1,4 @@
-import { signInLocally, startCognitoSignIn, type WebConfig } from '../auth.ts';
+import { CognitoSessions, type LocalSessions } from '../auth.ts';
 import { errorBox, h, replace } from '../dom.ts';
 
 /** The local runtime's demo users (docs/API.md, "Only in the local runtime"). */
@@ -9,18 +9,23 @@ const DEMO_USERS = [
   { email: 'admin@globex.example', who: 'Super admin of Globex (Professional)' },
 ];
 
-/** Sign-in: demo users locally, the Cognito hosted UI in AWS. */
-export async function renderSignIn(options: { main: HTMLElement; config: WebConfig; onSignedIn(): void }): Promise<void> {
-  const { main, config } = options;
+/**
+ * Sign-in: demo users locally, the Cognito hosted UI in AWS. `ended`: the previous
+ * session ran out (or was refused) rather than being signed out, which the page says.
+ */
+export async function renderSignIn(options: { main: HTMLElement; sessions: LocalSessions | CognitoSessions; ended: boolean; onSignedIn(): void }): Promise<void> {
+  const { main, sessions } = options;
   const status = h('div', { 'aria-live': 'polite' });
-  if (config.mode === 'aws') {
+  const ended = options.ended ? h('div', { class: 'note', role: 'status' }, 'Your session has ended. Sign in again to continue where you were.') : null;
+  if (sessions instanceof CognitoSessions) {
     replace(
       main,
       h('h1', {}, 'Sign in'),
+      ended,
       h('p', {}, 'Sign in with your CRM account. Super admins can back up and restore the account’s CRM data.'),
       h('button', {
         type: 'button',
-        onclick: () => startCognitoSignIn(config).catch((error: Error) => replace(status, errorBox(error.message))),
+        onclick: () => sessions.signIn().catch((error: Error) => replace(status, errorBox(error.message))),
       }, 'Sign in'),
       status,
     );
@@ -29,7 +34,7 @@ export async function renderSignIn(options: { main: HTMLElement; config: WebConf
   const pick = async (email: string) => {
     replace(status, h('p', {}, `Signing in as ${email}…`));
     try {
-      await signInLocally(config.apiUrl, email);
+      await sessions.signIn(email);
       options.onSignedIn();
     } catch (error) {
       replace(status, errorBox((error as Error).message));
@@ -38,6 +43,7 @@ export async function renderSignIn(options: { main: HTMLElement; config: WebConf
   replace(
     main,
     h('h1', {}, 'Sign in'),
+    ended,
     h('p', {}, 'This is the local runtime: pick a demo user.'),
     h('div', { class: 'users', role: 'list' }, DEMO_USERS.map((user) =>
       h('div', { role: 'listitem' }, h('button', { type: 'button', class: 'secondary', onclick: () => pick(user.email) }, h('strong', {}, user.email), h('br'), h('span', { class: 'muted' }, user.who))),

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { stat } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
-import type { SegmentDigest } from './segment-deflate.ts';
+import type { SegmentDigest } from '#core/zip/segment-deflate.ts';
 
 /** One byte range [start, end) of `source` to deflate into the file `target`. */
 export interface FileSegmentTask {

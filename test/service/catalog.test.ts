@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { API_ROUTES, FUNCTIONS, functionArnPlaceholder, substituteAsl, type FunctionName } from '#handlers/catalog.ts';
+import { API_ROUTES, FUNCTIONS, functionArnPlaceholder, substituteAsl, type FunctionName } from '#service/catalog.ts';
 import { buildDeps } from '#runtime/deps.ts';
 
 // Clients are built but never used: every call below is refused before any I/O.

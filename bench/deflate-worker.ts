@@ -3,7 +3,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { open, writeFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { parentPort } from 'node:worker_threads';
-import { createSegmentDeflater, deflateSegmentSync, type SegmentDigest } from './segment-deflate.ts';
+import { createSegmentDeflater, deflateSegmentSync, type SegmentDigest } from '#core/zip/segment-deflate.ts';
 import type { FileSegmentTask } from './deflate-pool.ts';
 
 /**
