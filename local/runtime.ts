@@ -57,6 +57,8 @@ export interface LocalRuntimeOptions {
   runSchedules?: boolean;
   /** More local-only HTTP routes (the web page mounts itself here). */
   extraRoutes?: LocalRoute[];
+  /** Downloads ask for a TOTP code like restores, as in a deployment with `-c mfa=optional`. */
+  reauthenticateDownloads?: boolean;
   /**
    * Called once the HTTP server listens, before the tables, functions and demo data
    * are ready: until then the API answers 503 with Retry-After (`npm start` prints the address early).
@@ -136,6 +138,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     restorePlanStateMachineArn: stateMachineArn('restore-plan'),
     senderEmail: 'backups@crm-backup.local',
     appUrl: '',
+    reauthenticateDownloads: options.reauthenticateDownloads ?? false,
     local: {
       dynamodb: dynamo.endpoint,
       s3: s3.endpoint,
