@@ -118,7 +118,7 @@ describe('fuzzing every route', () => {
     fc.array(
       fc.oneof(
         { weight: 3, arbitrary: fc.tuple(fc.constant('cursor'), cursorValue()) },
-        { weight: 3, arbitrary: fc.tuple(fc.constantFrom('limit', 'cursor', 'redirect', 'recordId', '__proto__', 'constructor', 'with', 'x'), queryValue()) },
+        { weight: 3, arbitrary: fc.tuple(fc.constantFrom('limit', 'cursor', 'redirect', 'recordId', 'totp', '__proto__', 'constructor', 'with', 'x'), queryValue()) },
       ),
       { maxLength: 4 },
     );
