@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { confirmTotpEnrolment, enrolTotp } from '#core/restores/reauthenticate.ts';
+import { confirmTotpEnrolment } from '#core/totp/confirm-totp-enrolment.ts';
+import { enrolTotp } from '#core/totp/enrol-totp.ts';
 import { planRestore } from '#core/restores/plan-restore.ts';
 import { tuningOf } from '#core/restores/restore-policy.ts';
 import { readRestorePlan } from '#core/restores/read-restore-plan.ts';

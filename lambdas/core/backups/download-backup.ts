@@ -1,6 +1,6 @@
 import { requireSuperAdmin, type Caller } from '../caller.ts';
 import { ConflictError, GoneError, NotFoundError, UnauthorizedError } from '../errors.ts';
-import { reauthenticate, type ReauthDeps } from '../restores/reauthenticate.ts';
+import { reauthenticate, type ReauthDeps } from '../totp/reauthenticate.ts';
 import type { BackupDeps } from './backup-deps.ts';
 import { DOWNLOAD_URL_SECONDS, zipFileName } from './backup-policy.ts';
 

@@ -2,7 +2,7 @@ import type { Caller } from '../caller.ts';
 import { requireSuperAdmin } from '../caller.ts';
 import { ConflictError, ValidationError } from '../errors.ts';
 import { ZERO_COUNTS, type RestoreView, type StoredRestore } from '../restore-model.ts';
-import { reauthenticate, type ReauthDeps } from './reauthenticate.ts';
+import { reauthenticate, type ReauthDeps } from '../totp/reauthenticate.ts';
 import type { RestoreDeps } from './restore-deps.ts';
 import { describeProperties, LOCK_LEASE_MS, requireLivePlan, requireRestorableBackup, toRestoreView } from './restore-policy.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { startBackup } from '#core/backups/request-backup.ts';
+import { startBackup } from '#core/backups/backup-start.ts';
 import { runScheduledBackups } from '#core/backups/run-scheduled-backups.ts';
 import { NOT_STARTED_REASON, START_GRACE_MS, whyStuck } from '#core/backups/stale-backups.ts';
 import type { WorkflowExecution } from '#core/ports/workflow-starter.ts';
