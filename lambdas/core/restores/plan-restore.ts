@@ -1,6 +1,6 @@
 import type { Caller } from '../caller.ts';
 import { requireSuperAdmin } from '../caller.ts';
-import { ArchiveIntegrityError, ConflictError } from '../errors.ts';
+import { ArchiveIntegrityError, BackupDamagedError } from '../errors.ts';
 import type { Backup, ObjectType } from '../model.ts';
 import type { RestorePlanView, StoredPlan } from '../restore-model.ts';
 import type { RestoreDeps } from './restore-deps.ts';
@@ -101,13 +101,13 @@ function newPlan(caller: Caller, backup: Backup, request: PlanRequest, source: P
   };
 }
 
-/** Plans within the API call; a failure leaves no segment files, and a damaged backup is a 409. */
+/** Plans within the API call; a failure leaves no segment files, and a damaged backup is a BackupDamagedError. */
 async function firstStep(plan: StoredPlan, source: PlanSource, objectType: ObjectType, deps: PlanRestoreDeps, run: PlanningRun): Promise<PlanStep> {
   try {
     return await advancePlan(plan, source, objectType, deps, run);
   } catch (error) {
     await deps.blobs.deletePrefix(planPrefix(plan.accountId, plan.id)).catch(() => undefined);
-    if (error instanceof ArchiveIntegrityError) throw new ConflictError('BACKUP_DAMAGED', damagedSentence(error));
+    if (error instanceof ArchiveIntegrityError) throw new BackupDamagedError(damagedSentence(error));
     throw error;
   }
 }

@@ -47,7 +47,7 @@ export interface PlanSource {
   records: number;
 }
 
-/** The object type's CSV in a backup; 400 when the backup holds no records of it. */
+/** The object type's CSV in a backup; ValidationError when the backup holds no records of it. */
 export function planSource(backup: Backup, objectType: ObjectType): PlanSource {
   const backupObject = backup.objects?.find((object) => object.objectType === objectType.name);
   if (!backupObject?.file || !backupObject.sha256 || backupObject.bytes === undefined || !backup.zipKey) {

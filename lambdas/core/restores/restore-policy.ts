@@ -1,4 +1,4 @@
-import { ConflictError, GoneError, NotFoundError, ValidationError } from '../errors.ts';
+import { BackupExpiredError, BackupNotReadyError, NotFoundError, PlanExpiredError, ValidationError } from '../errors.ts';
 import { isRestorable, isRestorableProperty, type Backup, type CrmRecord, type ObjectType } from '../model.ts';
 import type { PlannedChange, RestoreCounts, RestorePlanView, RestoreView, StoredPlan, StoredRestore } from '../restore-model.ts';
 import type { Clock } from '../ports/clock.ts';
@@ -57,7 +57,7 @@ export function planSegmentKey(accountId: string, planId: string, segment: numbe
   return `${planPrefix(accountId, planId)}segment-${String(segment).padStart(5, '0')}.ndjson`;
 }
 
-/** A backup of the account that a restore may read: 404, 409 BACKUP_NOT_READY or 410 BACKUP_EXPIRED otherwise. */
+/** A backup of the account that a restore may read: NotFoundError, BackupNotReadyError or BackupExpiredError otherwise. */
 export async function requireRestorableBackup(
   accountId: string,
   backupId: string,
@@ -66,19 +66,19 @@ export async function requireRestorableBackup(
   const backup = await deps.backups.getBackup(accountId, backupId);
   if (!backup) throw new NotFoundError(`Backup "${backupId}"`);
   if (backup.status === 'EXPIRED' || (backup.expiresAt && Date.parse(backup.expiresAt) <= deps.clock.now().getTime())) {
-    throw new GoneError('BACKUP_EXPIRED', `This backup expired at ${backup.expiresAt} and its file is deleted; it can no longer be restored.`, {
+    throw new BackupExpiredError(`This backup expired at ${backup.expiresAt} and its file is deleted; it can no longer be restored.`, {
       expiresAt: backup.expiresAt,
     });
   }
   if (backup.status !== 'SUCCEEDED' || !backup.expiresAt) {
-    throw new ConflictError('BACKUP_NOT_READY', `This backup is ${backup.status.toLowerCase()}; only a completed backup can be restored.`, {
+    throw new BackupNotReadyError(`This backup is ${backup.status.toLowerCase()}; only a completed backup can be restored.`, {
       status: backup.status,
     });
   }
   return backup;
 }
 
-/** An object type of the account that may be restored, and properties of it that may be written: 400 otherwise. */
+/** An object type of the account that may be restored, and properties of it that may be written: ValidationError otherwise. */
 export async function requireRestorableSelection(
   accountId: string,
   selection: { objectType: string; properties: string[] },
@@ -101,12 +101,12 @@ export async function requireRestorableSelection(
   return objectType;
 }
 
-/** A plan that can still be executed, or 404; 410 once it expired (a plan previews data that moves on). */
+/** A plan that can still be executed, or NotFoundError; PlanExpiredError once it expired (a plan previews data that moves on). */
 export async function requireLivePlan(accountId: string, planId: string, deps: { restores: Pick<RestoreRepository, 'getPlan'>; clock: Clock }): Promise<StoredPlan> {
   const plan = await deps.restores.getPlan(accountId, planId);
   if (!plan) throw new NotFoundError(`Restore plan "${planId}"`);
   if (Date.parse(plan.expiresAt) <= deps.clock.now().getTime()) {
-    throw new GoneError('PLAN_EXPIRED', `This restore plan expired at ${plan.expiresAt}; make a new plan to see today's changes.`, { expiresAt: plan.expiresAt });
+    throw new PlanExpiredError(`This restore plan expired at ${plan.expiresAt}; make a new plan to see today's changes.`, { expiresAt: plan.expiresAt });
   }
   return plan;
 }

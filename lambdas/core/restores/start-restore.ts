@@ -1,6 +1,6 @@
 import type { Caller } from '../caller.ts';
 import { requireSuperAdmin } from '../caller.ts';
-import { ConflictError, ValidationError } from '../errors.ts';
+import { PlanNotReadyError, RestoreInProgressError, ValidationError } from '../errors.ts';
 import { ZERO_COUNTS, type RestoreView, type StoredRestore } from '../restore-model.ts';
 import { reauthenticate, type ReauthDeps } from '../totp/reauthenticate.ts';
 import type { RestoreDeps } from './restore-deps.ts';
@@ -45,8 +45,7 @@ export async function startRestore(caller: Caller, request: StartRestoreRequest,
   }
   const plan = await requireLivePlan(caller.accountId, request.planId, deps);
   if (plan.status === 'PLANNING' || plan.status === 'FAILED') {
-    throw new ConflictError(
-      'PLAN_NOT_READY',
+    throw new PlanNotReadyError(
       plan.status === 'PLANNING'
         ? `This plan is still being made (${plan.progress?.done ?? 0} of ${plan.progress?.total ?? '?'} records compared); wait until it is READY.`
         : `This plan failed and cannot be executed: ${plan.error ?? 'make a new plan.'}`,
@@ -60,7 +59,7 @@ export async function startRestore(caller: Caller, request: StartRestoreRequest,
   const now = deps.clock.now();
   const lock = await deps.lock.acquire(caller.accountId, restoreId, { now: now.getTime(), durationMs: LOCK_LEASE_MS });
   if (!lock.acquired) {
-    throw new ConflictError('RESTORE_IN_PROGRESS', 'Another restore of this account is running; wait for it to finish.', {
+    throw new RestoreInProgressError('Another restore of this account is running; wait for it to finish.', {
       restoreId: lock.holder,
     });
   }

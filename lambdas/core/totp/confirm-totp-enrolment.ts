@@ -1,6 +1,6 @@
 import type { Caller } from '../caller.ts';
 import { requireSuperAdmin } from '../caller.ts';
-import { GoneError, InvalidConfirmationError } from '../errors.ts';
+import { ConfirmationExpiredError, InvalidConfirmationError } from '../errors.ts';
 import { checkTotpCode, type ReauthDeps } from './reauthenticate.ts';
 import { hashToken, sameHash } from './totp-enrolment.ts';
 
@@ -27,7 +27,7 @@ export async function confirmTotpEnrolment(caller: Caller, request: { token: str
   }
   const now = deps.clock.now();
   if (Date.parse(pending.expiresAt) <= now.getTime()) {
-    throw new GoneError('CONFIRMATION_EXPIRED', `This confirmation link expired at ${pending.expiresAt}; enrol again with POST /v1/me/totp-enrolment for a new one.`, {
+    throw new ConfirmationExpiredError(`This confirmation link expired at ${pending.expiresAt}; enrol again with POST /v1/me/totp-enrolment for a new one.`, {
       expiredAt: pending.expiresAt,
     });
   }

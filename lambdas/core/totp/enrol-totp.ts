@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Caller } from '../caller.ts';
 import { requireSuperAdmin } from '../caller.ts';
-import { ConflictError } from '../errors.ts';
+import { EmailRequiredError, TotpAlreadyEnrolledError } from '../errors.ts';
 import type { Mailer } from '../ports/mailer.ts';
 import type { ReauthDeps } from './reauthenticate.ts';
 import { CONFIRMATION_LINK_MINUTES, confirmationUrl, createTotpSecret, hashToken, totpConfirmationEmail, type PendingTotpEnrolment } from './totp-enrolment.ts';
@@ -30,11 +30,11 @@ export interface TotpEnrolmentDeps extends ReauthDeps {
 export async function enrolTotp(caller: Caller, deps: TotpEnrolmentDeps): Promise<PendingTotpEnrolment> {
   requireSuperAdmin(caller);
   const alreadyEnrolled = () =>
-    new ConflictError('TOTP_ALREADY_ENROLLED', 'An authenticator app is already enrolled and confirmed for you; ask an operator to reset it to enrol another.');
+    new TotpAlreadyEnrolledError('An authenticator app is already enrolled and confirmed for you; ask an operator to reset it to enrol another.');
   const existing = await deps.totp.get(caller.userId);
   if (existing && !existing.pendingConfirmation) throw alreadyEnrolled();
   if (!caller.email) {
-    throw new ConflictError('EMAIL_REQUIRED', 'Enrolling an authenticator app is confirmed by email, and your sign-in has no email address; ask an operator to add one.');
+    throw new EmailRequiredError('Enrolling an authenticator app is confirmed by email, and your sign-in has no email address; ask an operator to add one.');
   }
   const now = deps.clock.now();
   const token = randomBytes(32).toString('base64url');

@@ -1,6 +1,6 @@
 import { verify } from 'otplib';
 import type { Caller } from '../caller.ts';
-import { UnauthorizedError } from '../errors.ts';
+import { ReauthFailedError, ReauthRequiredError } from '../errors.ts';
 import type { AuditLog } from '../ports/audit-log.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { IdGenerator } from '../ports/ids.ts';
@@ -40,16 +40,15 @@ const EPOCH_TOLERANCE_SECONDS = 30;
 export async function reauthenticate(caller: Caller, code: string | undefined, deps: ReauthDeps, action = 'Restoring data'): Promise<void> {
   if (caller.sso) return;
   if (!code) {
-    throw new UnauthorizedError(`${action} needs a code from your authenticator app: send it as "totp".`, 'REAUTH_REQUIRED');
+    throw new ReauthRequiredError(`${action} needs a code from your authenticator app: send it as "totp".`);
   }
   const state = await deps.totp.get(caller.userId);
   if (!state) {
-    throw new UnauthorizedError(
+    throw new ReauthRequiredError(
       `${action} needs a code from an authenticator app, and you have none enrolled: enrol one with POST /v1/me/totp-enrolment and confirm it from the link we email you.`,
-      'REAUTH_REQUIRED',
     );
   }
-  if (state.pendingConfirmation) throw new UnauthorizedError(unconfirmedSentence(caller, state.pendingConfirmation.expiresAt, deps.clock.now()), 'REAUTH_REQUIRED');
+  if (state.pendingConfirmation) throw new ReauthRequiredError(unconfirmedSentence(caller, state.pendingConfirmation.expiresAt, deps.clock.now()));
   await checkTotpCode(caller, code, state, deps, (timeStep) => deps.totp.acceptTimeStep(caller.userId, timeStep));
 }
 
@@ -69,7 +68,7 @@ function unconfirmedSentence(caller: Caller, expiresAt: string, now: Date): stri
 export async function checkTotpCode(caller: Caller, code: string, state: TotpState, deps: ReauthDeps, accept: (timeStep: number) => Promise<boolean>): Promise<void> {
   const now = deps.clock.now();
   const claim = await deps.totp.claimAttempt(caller.userId, { now, windowMs: LOCKOUT_MINUTES * 60_000, maxAttempts: MAX_TOTP_ATTEMPTS });
-  if (!claim.claimed) throw new UnauthorizedError(`Too many wrong codes: try again after ${claim.retryAfter}.`, 'REAUTH_FAILED');
+  if (!claim.claimed) throw new ReauthFailedError(`Too many wrong codes: try again after ${claim.retryAfter}.`);
   const secret = await deps.secrets.decrypt(state.encryptedSecret, cipherContext(caller.userId));
   const timeStep = await matchingTimeStep(secret, code, now, state.lastTimeStep);
   if (timeStep !== undefined && (await accept(timeStep))) return;
@@ -85,9 +84,8 @@ export async function checkTotpCode(caller: Caller, code: string, state: TotpSta
       ? `${caller.email} gave a wrong authenticator code; that was the ${MAX_TOTP_ATTEMPTS}th code checked since ${new Date(Date.parse(claim.windowEndsAt) - LOCKOUT_MINUTES * 60_000).toISOString()}, so codes are refused until ${claim.windowEndsAt}.`
       : `${caller.email} gave a wrong or already used authenticator code.`,
   });
-  throw new UnauthorizedError(
+  throw new ReauthFailedError(
     windowFull ? `Wrong code. Too many wrong codes: try again after ${claim.windowEndsAt}.` : 'The authenticator code is wrong or was already used.',
-    'REAUTH_FAILED',
   );
 }
 

@@ -21,7 +21,7 @@ describe('startBackup', () => {
     const deps = withAccount(tier);
     await startBackup({ accountId: 'acme', requestedBy: 'a@x', trigger: 'api' }, deps);
     deps.clock.set(new Date(Date.parse(nextAllowedAt) - 1).toISOString());
-    await expect(startBackup({ accountId: 'acme', requestedBy: 'a@x', trigger: 'api' }, deps)).rejects.toMatchObject({ code: 'QUOTA_EXCEEDED', nextAllowedAt });
+    await expect(startBackup({ accountId: 'acme', requestedBy: 'a@x', trigger: 'api' }, deps)).rejects.toMatchObject({ name: 'QuotaExceededError', nextAllowedAt });
     deps.clock.set(nextAllowedAt);
     await expect(startBackup({ accountId: 'acme', requestedBy: 'a@x', trigger: 'api' }, deps)).resolves.toMatchObject({ status: 'QUEUED' });
     expect(deps.started).toHaveLength(2);

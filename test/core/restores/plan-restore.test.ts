@@ -119,7 +119,7 @@ describe('planRestore', () => {
     // The manifest promises other bytes: the CSV streams to its end and fails its SHA-256 there.
     deps.backups.backups.get(`acme/${backupId}`)!.objects = backup.objects!.map((object) => ({ ...object, sha256: '0'.repeat(64) }));
     await expect(planRestore(ADMIN, backupId, { objectType: 'deals', properties: CHOSEN }, deps, { keepGoing: () => true })).rejects.toMatchObject({
-      code: 'BACKUP_DAMAGED',
+      name: 'BackupDamagedError',
       message: expect.stringMatching(/SHA-256.*Nothing was planned or changed/),
     });
     expect(deps.restores.plans.size).toBe(0);
