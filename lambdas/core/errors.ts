@@ -11,23 +11,23 @@
  *   ASL `Retry` can match them; the rest fail the step and are reported generically.
  */
 
-/** Base of every refusal that a caller should see. */
-export class ClientError extends Error {
-  readonly details: Record<string, unknown>;
+/**
+ * Base of every refusal that a caller should see: a sentence for people, and details
+ * that join it in the answer's error object (required where `Details` has required keys).
+ */
+export class ClientError<Details extends Record<string, unknown> = Record<string, unknown>> extends Error {
+  readonly details: Details;
 
-  constructor(message: string, details: Record<string, unknown> = {}) {
+  constructor(message: string, ...[details]: {} extends Details ? [details?: Details] : [details: Details]) {
     super(message);
     this.name = 'ClientError';
-    this.details = details;
+    this.details = details ?? ({} as Details);
   }
 }
 
 /** The request is malformed; `field` says which part. */
-export class ValidationError extends ClientError {
-  constructor(message: string, details: { field?: string; [key: string]: unknown } = {}) {
-    super(message, details);
-    this.name = 'ValidationError';
-  }
+export class ValidationError extends ClientError<{ field?: string; [key: string]: unknown }> {
+  override readonly name = 'ValidationError';
 }
 
 /**
@@ -35,145 +35,115 @@ export class ValidationError extends ClientError {
  * another list, object type or account, or naming a position no list can have.
  */
 export class InvalidCursorError extends ClientError {
+  override readonly name = 'InvalidCursorError';
+
   constructor(message = 'The cursor is not one this API gave out for this list; start again without it.') {
     super(message, { field: 'cursor' });
-    this.name = 'InvalidCursorError';
   }
 }
 
 /** A one-time link's token that is unknown, already used, replaced by a newer one, or someone else's. */
 export class InvalidConfirmationError extends ClientError {
+  override readonly name = 'InvalidConfirmationError';
+
   constructor(message: string) {
     super(message, { field: 'token' });
-    this.name = 'InvalidConfirmationError';
   }
 }
 
 /** No token, or a token that does not name a user and an account. */
 export class UnauthorizedError extends ClientError {
+  override readonly name = 'UnauthorizedError';
+
   constructor(message = 'Sign in first: this call needs a valid bearer token.') {
     super(message);
-    this.name = 'UnauthorizedError';
   }
 }
 
 /** A sensitive action asked without the re-authentication it needs: no code, no enrolment, or one not confirmed. */
 export class ReauthRequiredError extends ClientError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ReauthRequiredError';
-  }
+  override readonly name = 'ReauthRequiredError';
 }
 
 /** A re-authentication code that is wrong, already used, or refused after too many attempts. */
 export class ReauthFailedError extends ClientError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ReauthFailedError';
-  }
+  override readonly name = 'ReauthFailedError';
 }
 
 /** Signed in, but the role does not allow it. */
 export class ForbiddenError extends ClientError {
+  override readonly name = 'ForbiddenError';
+
   constructor(message = 'Only super admins can back up or restore CRM data.') {
     super(message);
-    this.name = 'ForbiddenError';
   }
 }
 
 /** Unknown id, or an id that belongs to another account (never tell which). */
 export class NotFoundError extends ClientError {
+  override readonly name = 'NotFoundError';
+
   constructor(what: string) {
     super(`${what} was not found.`);
-    this.name = 'NotFoundError';
   }
 }
 
 /** A backup that has not completed (queued, running or failed): nothing to download or restore. */
-export class BackupNotReadyError extends ClientError {
-  constructor(message: string, details: { status: string }) {
-    super(message, details);
-    this.name = 'BackupNotReadyError';
-  }
+export class BackupNotReadyError extends ClientError<{ status: string }> {
+  override readonly name = 'BackupNotReadyError';
 }
 
 /** A backup past its 14 days: its file is deleted. */
-export class BackupExpiredError extends ClientError {
-  constructor(message: string, details: Record<string, unknown>) {
-    super(message, details);
-    this.name = 'BackupExpiredError';
-  }
+export class BackupExpiredError extends ClientError<{ expiresAt?: string; expiredAt?: string }> {
+  override readonly name = 'BackupExpiredError';
 }
 
 /** A backup archive that does not match its manifest, found while a plan read it (see ArchiveIntegrityError). */
 export class BackupDamagedError extends ClientError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'BackupDamagedError';
-  }
+  override readonly name = 'BackupDamagedError';
 }
 
 /** A restore plan past its lifetime: the data it previewed has moved on. */
-export class PlanExpiredError extends ClientError {
-  constructor(message: string, details: { expiresAt: string }) {
-    super(message, details);
-    this.name = 'PlanExpiredError';
-  }
+export class PlanExpiredError extends ClientError<{ expiresAt: string }> {
+  override readonly name = 'PlanExpiredError';
 }
 
 /** A restore plan still PLANNING, or FAILED: it cannot be executed. */
-export class PlanNotReadyError extends ClientError {
-  constructor(message: string, details: { status: string }) {
-    super(message, details);
-    this.name = 'PlanNotReadyError';
-  }
+export class PlanNotReadyError extends ClientError<{ status: string }> {
+  override readonly name = 'PlanNotReadyError';
 }
 
 /** Another restore of the account holds its restore lock. */
-export class RestoreInProgressError extends ClientError {
-  constructor(message: string, details: { restoreId: string }) {
-    super(message, details);
-    this.name = 'RestoreInProgressError';
-  }
+export class RestoreInProgressError extends ClientError<{ restoreId: string }> {
+  override readonly name = 'RestoreInProgressError';
 }
 
 /** A record edited by someone else between reading it and writing it. */
 export class EditConflictError extends ClientError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'EditConflictError';
-  }
+  override readonly name = 'EditConflictError';
 }
 
 /** A confirmed authenticator app exists already: an operator resets it before another is enrolled. */
 export class TotpAlreadyEnrolledError extends ClientError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'TotpAlreadyEnrolledError';
-  }
+  override readonly name = 'TotpAlreadyEnrolledError';
 }
 
 /** An action that confirms by email, asked by a sign-in without an email address. */
 export class EmailRequiredError extends ClientError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'EmailRequiredError';
-  }
+  override readonly name = 'EmailRequiredError';
 }
 
 /** A one-time confirmation link used after its expiry. */
-export class ConfirmationExpiredError extends ClientError {
-  constructor(message: string, details: { expiredAt: string }) {
-    super(message, details);
-    this.name = 'ConfirmationExpiredError';
-  }
+export class ConfirmationExpiredError extends ClientError<{ expiredAt: string }> {
+  override readonly name = 'ConfirmationExpiredError';
 }
 
 /** A request body larger than we accept. */
-export class PayloadTooLargeError extends ClientError {
+export class PayloadTooLargeError extends ClientError<{ limitBytes: number }> {
+  override readonly name = 'PayloadTooLargeError';
+
   constructor(limitBytes: number) {
     super(`The request body is larger than ${limitBytes} bytes.`, { limitBytes });
-    this.name = 'PayloadTooLargeError';
   }
 }
 
@@ -191,6 +161,7 @@ export interface ClaimInProgress {
  * end. While the claiming backup is still being started, `claimInProgress` says so.
  */
 export class QuotaExceededError extends ClientError {
+  override readonly name = 'QuotaExceededError';
   readonly nextAllowedAt: string;
   /** Whole seconds until `nextAllowedAt`, from the domain's clock (the `Retry-After` header). */
   readonly retryAfterSeconds: number;
@@ -203,7 +174,6 @@ export class QuotaExceededError extends ClientError {
           : ''),
       { nextAllowedAt, ...(claimInProgress ? { claimInProgress } : {}) },
     );
-    this.name = 'QuotaExceededError';
     this.nextAllowedAt = nextAllowedAt;
     this.retryAfterSeconds = Math.max(1, Math.ceil((Date.parse(nextAllowedAt) - now.getTime()) / 1000));
   }
