@@ -58,7 +58,10 @@ export async function startHubSpotStandIn(options: Partial<DemoPortalOptions> & 
   };
 }
 
-const RetryDecorator = (RetryDecoratorModule as unknown as { default: { prototype: Record<string, unknown> } }).default;
+// A CommonJS module with `exports.default`: Node's ESM loader gives the exports object, vitest the class.
+type RetryDecoratorClass = { prototype: Record<string, unknown> };
+const RetryDecorator: RetryDecoratorClass =
+  (RetryDecoratorModule as unknown as { default?: RetryDecoratorClass }).default ?? (RetryDecoratorModule as unknown as RetryDecoratorClass);
 
 /**
  * Makes the client's retry waits (10 s × attempt after a TEN_SECONDLY_ROLLING 429,
