@@ -9,9 +9,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startHttpServer } from '../local/http-server.ts';
 import { DEMO_PORTAL_ID, seedContacts, seedDemoPortal } from '../local/hubspot/demo-portal.ts';
-import { HubSpotStandIn, HUBSPOT_PATH_PREFIX } from '../local/hubspot/stand-in.ts';
+import { serveStandInAlone } from '../local/hubspot/serve-alone.ts';
+import { HubSpotStandIn } from '../local/hubspot/stand-in.ts';
 import { peakRssMb } from './peak-rss.ts';
 
 const { values } = parseArgs({ options: { contacts: { type: 'string' } } });
@@ -25,13 +25,7 @@ try {
   const seedSeconds = (performance.now() - started) / 1000;
   const properties = standIn.objectTypes(DEMO_PORTAL_ID).find((type) => type.name === 'contacts')!.properties.filter((property) => !property.archived).map((property) => property.name);
 
-  const { url, server } = await startHttpServer({
-    port: 0,
-    routes: {},
-    invoke: () => Promise.reject(new Error('no API here')),
-    verifyToken: () => Promise.reject(new Error('no API here')),
-    localRoutes: [standIn.route()],
-  });
+  const { baseUrl, close } = await serveStandInAlone(standIn);
   const pageTimes: number[] = [];
   let records = 0;
   let bytes = 0;
@@ -41,7 +35,7 @@ try {
     const pageStarted = performance.now();
     const query = new URLSearchParams({ limit: '100', ...(after ? { after } : {}) });
     for (const name of properties) query.append('properties', name);
-    const response = await fetch(`${url}${HUBSPOT_PATH_PREFIX}/crm/v3/objects/contacts?${query}`, { headers: { authorization: `Bearer ${accessToken}` } });
+    const response = await fetch(`${baseUrl}/crm/v3/objects/contacts?${query}`, { headers: { authorization: `Bearer ${accessToken}` } });
     const text = await response.text();
     if (response.status !== 200) throw new Error(`page answered ${response.status}: ${text}`);
     const page = JSON.parse(text) as { results: unknown[]; paging?: { next?: { after: string } } };
@@ -51,7 +45,7 @@ try {
     pageTimes.push(performance.now() - pageStarted);
   } while (after);
   const seconds = (performance.now() - started) / 1000;
-  server.close();
+  await close();
   const mean = (times: number[]) => times.reduce((sum, time) => sum + time, 0) / times.length;
   console.log(
     JSON.stringify(

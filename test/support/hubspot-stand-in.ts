@@ -1,13 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Server } from 'node:http';
 import { vi } from 'vitest';
 import { Client } from '@hubspot/api-client';
 import RetryDecoratorModule from '@hubspot/api-client/lib/src/services/decorators/RetryDecorator.js';
-import { startHttpServer } from '../../local/http-server.ts';
 import { seedDemoPortal, type DemoPortalOptions } from '../../local/hubspot/demo-portal.ts';
-import { HubSpotStandIn, HUBSPOT_PATH_PREFIX } from '../../local/hubspot/stand-in.ts';
+import { serveStandInAlone } from '../../local/hubspot/serve-alone.ts';
+import { HubSpotStandIn } from '../../local/hubspot/stand-in.ts';
 import { movableClock } from './movable-clock.ts';
 
 export interface StandInUnderTest {
@@ -24,8 +23,7 @@ export interface StandInUnderTest {
 }
 
 /**
- * The HubSpot stand-in with a seeded demo portal behind the local runtime's own HTTP
- * server (the same route the runtime mounts), on a free port, in a fresh directory,
+ * The HubSpot stand-in with a seeded demo portal on a free port, in a fresh directory,
  * with time the test moves.
  */
 export async function startHubSpotStandIn(options: Partial<DemoPortalOptions> & { dataDir?: string } = {}): Promise<StandInUnderTest> {
@@ -33,14 +31,7 @@ export async function startHubSpotStandIn(options: Partial<DemoPortalOptions> & 
   const clock = movableClock();
   const standIn = HubSpotStandIn.open(dataDir, { clock });
   const { portalId, accessToken } = seedDemoPortal(standIn, { recordsPerType: options.recordsPerType ?? 30, limits: options.limits });
-  const { url, server } = await startHttpServer({
-    port: 0,
-    routes: {},
-    invoke: () => Promise.reject(new Error('no API functions here')),
-    verifyToken: () => Promise.reject(new Error('no API here')),
-    localRoutes: [standIn.route()],
-  });
-  const baseUrl = `${url}${HUBSPOT_PATH_PREFIX}`;
+  const { baseUrl, close } = await serveStandInAlone(standIn);
   return {
     standIn,
     clock,
@@ -51,7 +42,7 @@ export async function startHubSpotStandIn(options: Partial<DemoPortalOptions> & 
     fetch: (path, { token = accessToken, headers, ...init } = {}) =>
       fetch(`${baseUrl}${path}`, { ...init, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(headers as Record<string, string>) } }),
     async stop() {
-      await closeServer(server);
+      await close();
       standIn.close();
       if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
     },
@@ -76,11 +67,4 @@ export function clientWaitsOnClock(clock: ReturnType<typeof movableClock>): { wa
     clock.advance(timeout * attempt);
   });
   return { waits, restore: () => spy.mockRestore() };
-}
-
-async function closeServer(server: Server): Promise<void> {
-  await new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
 }
