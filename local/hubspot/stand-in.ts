@@ -279,7 +279,13 @@ export class HubSpotStandIn {
       } catch {
         return errorReply(400, 'VALIDATION_ERROR', 'The path is not valid percent-encoding.');
       }
-      return endpoint.handle(context, params);
+      try {
+        return endpoint.handle(context, params);
+      } catch (error) {
+        // A bug or a broken store: answer as HubSpot's 5xx do (JSON, so the client can retry it).
+        console.error('[hubspot stand-in] request failed:', error);
+        return errorReply(500, 'INTERNAL_ERROR', 'Internal error. Retry the request.');
+      }
     }
     return pathMatched
       ? errorReply(405, 'METHOD_NOT_ALLOWED', `HTTP method ${context.method} is not supported by this resource.`)
