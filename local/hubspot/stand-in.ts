@@ -56,6 +56,7 @@ export class HubSpotStandIn {
   private readonly maxUrlBytes: number;
   private readonly stats = new Map<number, PortalStats>();
   private readonly endpoints: Endpoint[];
+  private readonly serverErrors = new Map<number, InjectedServerError[]>();
 
   private constructor(store: HubSpotStore, options: HubSpotStandInOptions) {
     this.store = store;
@@ -199,6 +200,19 @@ export class HubSpotStandIn {
 
   clearFailures(): void {
     this.api.clearFailures();
+    this.serverErrors.clear();
+  }
+
+  /**
+   * Makes a portal's next `count` admitted requests fail with a 5xx whose body is JSON,
+   * a gateway's HTML page, or nothing at all. The client retries the first two
+   * (200 ms × attempt); on a body without a content type it throws an Error without
+   * `code` and never retries (HUBSPOT.md §7).
+   */
+  failNextRequests(portalId: number, options: { count: number; status?: number; body?: InjectedServerError['body'] }): void {
+    const queue = this.serverErrors.get(portalId) ?? [];
+    for (let i = 0; i < options.count; i += 1) queue.push({ status: options.status ?? 502, body: options.body ?? 'json' });
+    this.serverErrors.set(portalId, queue);
   }
 
   /** What the stand-in answered for a portal since start (or `resetStats`). */
@@ -260,7 +274,12 @@ export class HubSpotStandIn {
     if (!portal) return invalidAuthentication();
 
     const admission = this.limiter.admit(portal);
-    const reply = admission.admitted ? this.dispatch({ portal, grant, now, url: new URL(target, 'http://hubspot.local'), method: request.method ?? 'GET', body }) : rateLimited(admission.policy, {});
+    const serverError = admission.admitted ? this.serverErrors.get(portal.portalId)?.shift() : undefined;
+    const reply = !admission.admitted
+      ? rateLimited(admission.policy, {})
+      : serverError
+        ? injectedServerError(serverError)
+        : this.dispatch({ portal, grant, now, url: new URL(target, 'http://hubspot.local'), method: request.method ?? 'GET', body });
     const headers = admission.admitted ? this.limiter.headers(portal) : admission.headers;
     this.count(portal.portalId, reply.status, admission.admitted ? undefined : admission.policy);
     return { ...reply, headers: { ...headers, ...reply.headers } };
@@ -313,6 +332,17 @@ export class HubSpotStandIn {
   }
 }
 
+interface InjectedServerError {
+  status: number;
+  body: 'json' | 'html' | 'none';
+}
+
+function injectedServerError({ status, body }: InjectedServerError): HubSpotReply {
+  if (body === 'json') return errorReply(status, 'INTERNAL_ERROR', 'Internal error. Retry the request.');
+  if (body === 'none') return { status };
+  return { status, body: `<html><head><title>${status} Bad Gateway</title></head><body><h1>${status} Bad Gateway</h1></body></html>`, headers: { 'Content-Type': 'text/html' } };
+}
+
 function emptyStats(): PortalStats {
   return { requests: 0, byStatus: {}, rateLimited: { TEN_SECONDLY_ROLLING: 0, DAILY: 0 } };
 }
@@ -325,5 +355,5 @@ function write(response: ServerResponse, reply: HubSpotReply): void {
     return;
   }
   response.writeHead(reply.status, { 'Content-Type': 'application/json;charset=utf-8', ...headers });
-  response.end(JSON.stringify(reply.body));
+  response.end(typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body));
 }

@@ -122,6 +122,25 @@ describe('the ten-second window', () => {
   });
 });
 
+describe('server errors', () => {
+  it('are retried after 200 ms × attempt when their body is JSON or a gateway page, never when it has no content type', async () => {
+    waits = clientWaitsOnClock(hub.clock);
+    hub.standIn.failNextRequests(hub.portalId, { count: 1, status: 502 });
+    hub.standIn.failNextRequests(hub.portalId, { count: 1, status: 502, body: 'html' });
+    const page = await hub.client({ numberOfApiCallRetries: 3 }).crm.contacts.basicApi.getPage(1);
+    expect(page.results).toHaveLength(1);
+    expect(waits.waits).toEqual([200, 400]);
+
+    hub.standIn.failNextRequests(hub.portalId, { count: 1, status: 502, body: 'none' });
+    hub.standIn.resetStats(hub.portalId);
+    const error = (await rejection(hub.client({ numberOfApiCallRetries: 6 }).crm.contacts.basicApi.getPage(1))) as { code?: number; message?: string };
+    expect(error.code).toBeUndefined();
+    expect(error.message).toMatch(/No Content-Type/);
+    expect(hub.standIn.statsFor(hub.portalId).requests).toBe(1);
+    expect(waits.waits).toEqual([200, 400]);
+  });
+});
+
 describe('the daily limit', () => {
   it('refuses with the DAILY body once the day is spent, which the client never retries, and resets at midnight in the portal time zone', async () => {
     const before = await dailyUsage();
