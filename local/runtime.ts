@@ -17,6 +17,7 @@ import {
   type FunctionName,
 } from '#service/catalog.ts';
 import type { AppConfig } from '#runtime/config.ts';
+import { LOCAL_CREDENTIALS } from '#runtime/clients.ts';
 import { buildDeps, type AppDeps } from '#runtime/deps.ts';
 import type { ApiEvent } from '#runtime/http.ts';
 import { createTables, startDynamoDb } from './dynamodb.ts';
@@ -98,7 +99,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const bucket = 'crm-backup-local';
 
   const dynamo = await startDynamoDb(join(dataDir, 'dynamodb'));
-  const s3 = await startS3(join(dataDir, 's3'), bucket);
+  const s3 = await startS3(join(dataDir, 's3'), bucket, { ...LOCAL_CREDENTIALS, region: REGION });
   const outbox = await startEmailOutbox(join(dataDir, 'outbox.jsonl'));
   const issuer = await LocalIssuer.open(join(dataDir, 'local-issuer-key.json'));
   const hubspot = HubSpotStandIn.open(join(dataDir, 'hubspot'), { clock: options.clock });
@@ -185,7 +186,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   });
 
   const deps = buildDeps(config, { clock: options.clock, wrap: options.wrapDeps });
-  await createTables(new DynamoDBClient({ region: REGION, endpoint: dynamo.endpoint, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } }), names);
+  await createTables(new DynamoDBClient({ region: REGION, endpoint: dynamo.endpoint, credentials: LOCAL_CREDENTIALS }), names);
   starting = 'loading the functions';
   for (const name of Object.keys(FUNCTIONS) as FunctionName[]) {
     const module = (await import(join(ROOT, 'lambdas', 'handlers', FUNCTIONS[name].entry))) as { createHandler: (deps: AppDeps) => LoadedHandler };

@@ -19,8 +19,8 @@ export interface AwsClients {
   eventBridge: EventBridgeClient;
 }
 
-/** Credentials the embedded stand-ins accept (s3rver insists on these). */
-const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+/** Credentials the embedded stand-ins accept (the S3 stand-in checks every signature made with them). */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
 /**
  * Builds the clients. The only difference between Lambda and the local runtime is
