@@ -376,7 +376,8 @@ async function restoreApply(planId: string, options: ServiceOptions & { yes?: bo
 function restoreSummary(restore: Restore): string {
   const counts = restore.counts ?? { updated: 0, unchanged: 0, missing: 0, failed: 0 };
   return `Restore ${restore.id} of ${restore.objectType}: ${restore.status}${restore.error ? ` (${restore.error})` : ''}. ` +
-    `${counts.updated} updated, ${counts.unchanged} unchanged, ${counts.missing} no longer exist, ${counts.failed} failed.`;
+    `${counts.updated} updated, ${counts.unchanged} unchanged, ${counts.missing} no longer exist, ${counts.failed} failed.` +
+    (restore.failures?.length ? `\nNot restored:\n${restore.failures.map((failure) => `  ${failure.recordId}: ${failure.reason}`).join('\n')}` : '');
 }
 
 async function restoreList(options: ServiceOptions & PageOptions): Promise<void> {

@@ -201,5 +201,5 @@ function toRestore(item: Record<string, any>): StoredRestore {
 }
 
 function toProgress(item: Record<string, any>): SegmentProgress {
-  return { cursor: item.cursor, counts: item.counts, ahead: item.ahead ?? {} };
+  return { cursor: item.cursor, counts: item.counts, ahead: item.ahead ?? {}, ...(item.failures?.length ? { failures: item.failures } : {}) };
 }

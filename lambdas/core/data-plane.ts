@@ -4,6 +4,7 @@ import { EditConflictError, NotFoundError, ValidationError } from './errors.ts';
 import { isRestorable, type ChangeEvent, type CrmRecord, type ObjectType, type Page } from './model.ts';
 import type { Clock } from './ports/clock.ts';
 import type { IdGenerator } from './ports/ids.ts';
+import type { DataSources, SourceObjectType } from './ports/data-source.ts';
 import type { ObjectTypeWithCount, RecordStore } from './ports/record-store.ts';
 
 /**
@@ -13,17 +14,22 @@ import type { ObjectTypeWithCount, RecordStore } from './ports/record-store.ts';
 
 export interface DataPlaneDeps {
   records: RecordStore;
+  /** The account's data source: the object types a backup holds and a restore may write. */
+  sources: DataSources;
   clock: Clock;
   ids: IdGenerator;
 }
 
-export interface ObjectTypeSummary extends ObjectTypeWithCount {
+export interface ObjectTypeSummary extends SourceObjectType {
   restorable: boolean;
 }
 
-/** Lists the caller's account's object types with their record counts. */
+/**
+ * Lists the object types of the caller's account's data source (what a backup holds and
+ * a restore may write), with their record counts where the source knows them.
+ */
 export async function listObjectTypes(caller: Caller, deps: DataPlaneDeps): Promise<{ items: ObjectTypeSummary[] }> {
-  const types = await deps.records.listObjectTypes(caller.accountId);
+  const types = await (await deps.sources.forAccount(caller.accountId)).listObjectTypes();
   return { items: types.map((type) => ({ ...type, restorable: isRestorable(type) })) };
 }
 

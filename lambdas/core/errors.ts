@@ -180,6 +180,37 @@ export class QuotaExceededError extends ClientError {
 }
 
 /**
+ * The account's connected data source refused the credentials it was connected with
+ * (revoked, rotated, expired): nothing works until a super admin connects it again.
+ */
+export class SourceReconnectRequiredError extends ClientError<{ source: string }> {
+  override readonly name = 'SourceReconnectRequiredError';
+}
+
+/** The connected data source's token lacks scopes a call needs; `missingScopes` names them (one of them suffices). */
+export class SourceScopesMissingError extends ClientError<{ source: string; missingScopes: string[] }> {
+  override readonly name = 'SourceScopesMissingError';
+}
+
+/**
+ * The connected data source's daily API limit is used up until `resetsAt`: retrying
+ * sooner only spends requests that other integrations of the account need too.
+ */
+export class SourceLimitReachedError extends ClientError<{ source: string; resetsAt: string }> {
+  override readonly name = 'SourceLimitReachedError';
+  /** Whole seconds until `resetsAt` (the `Retry-After` header). */
+  readonly retryAfterSeconds: number;
+
+  constructor(message: string, details: { source: string; resetsAt: string }, now: Date) {
+    super(message, details);
+    this.retryAfterSeconds = Math.max(1, Math.ceil((Date.parse(details.resetsAt) - now.getTime()) / 1000));
+  }
+}
+
+/** Errors of a data source whose messages are written for people: a failed step says them as they are. */
+export const SOURCE_ERROR_NAMES: readonly string[] = ['SourceReconnectRequiredError', 'SourceScopesMissingError', 'SourceLimitReachedError'];
+
+/**
  * A transient failure of a store or service (throttling, a timeout, a 5xx).
  * State machines retry it with backoff; the HTTP layer answers 503.
  */

@@ -82,9 +82,18 @@ export interface RestoreCounts {
   unchanged: number;
   /** Backed-up records that no longer exist (never re-created). */
   missing: number;
-  /** Records that kept changing under the restore and were left as they were. */
+  /** Records the restore could not write (they kept changing, or the source refused them), left as they were. */
   failed: number;
 }
+
+/** A record a restore could not write, and why, in the words of its data source. */
+export interface RestoreFailure {
+  recordId: string;
+  reason: string;
+}
+
+/** Failed records a restore lists with their reason, per segment and in all (the counts are always whole). */
+export const FAILURES_KEPT = 100;
 
 /** A restore as the API answers it. */
 export interface RestoreView {
@@ -99,6 +108,8 @@ export interface RestoreView {
   completedAt?: string;
   progress: { done: number; total: number };
   counts: RestoreCounts;
+  /** The first FAILURES_KEPT records counted as `failed`, with why; absent when none failed. */
+  failures?: RestoreFailure[];
   error?: string;
 }
 
@@ -130,6 +141,8 @@ export interface SegmentProgress {
    * with the one that failed), with their outcome, so that they are counted exactly once.
    */
   ahead: Record<string, keyof RestoreCounts>;
+  /** Records of this segment counted (or kept `ahead`) as failed, with why: the first FAILURES_KEPT. */
+  failures?: RestoreFailure[];
 }
 
 /** An entry of the account's completed imports (API.md, GET /v1/imports). */

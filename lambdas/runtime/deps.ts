@@ -24,6 +24,8 @@ import type { Mailer } from '#core/ports/mailer.ts';
 import { systemClock, type Clock } from '#core/ports/clock.ts';
 import { timeOrderedIds, type IdGenerator } from '#core/ports/ids.ts';
 import type { RecordStore } from '#core/ports/record-store.ts';
+import type { DataSources } from '#core/ports/data-source.ts';
+import { builtInSources } from '#core/sources/built-in-source.ts';
 import { createAwsClients } from './clients.ts';
 import type { AppConfig } from './config.ts';
 
@@ -35,7 +37,10 @@ export interface AppDeps {
   config: AppConfig;
   clock: Clock;
   ids: IdGenerator;
+  /** The built-in CRM's data plane (accounts, object types, records, change events). */
   records: RecordStore;
+  /** Each account's data source, which backups read and restores write. */
+  sources: DataSources;
   audit: AuditLog;
   mailer: Mailer;
   /** The backup bucket. */
@@ -71,11 +76,16 @@ export interface DepsOverrides {
 export function buildDeps(config: AppConfig, overrides: DepsOverrides = {}): AppDeps {
   const clients = createAwsClients(config);
   const clock = overrides.clock ?? systemClock;
+  const ids = timeOrderedIds(clock);
+  const records = new DynamoDbRecordStore(clients.dynamodb, config.dataTableName);
+  const events = config.eventBusName ? new EventBridgeEventPublisher(clients.eventBridge, config.eventBusName) : noEventPublisher;
   const deps: AppDeps = {
     config,
     clock,
-    ids: timeOrderedIds(clock),
-    records: new DynamoDbRecordStore(clients.dynamodb, config.dataTableName),
+    ids,
+    records,
+    // Built over the final ports, so that a wrapped record store (fault injection) is the one sources use.
+    sources: { forAccount: async (accountId) => builtInSources(built).forAccount(accountId) },
     audit: new DynamoDbAuditLog(clients.dynamodb, config.appTableName),
     mailer: new SesMailer(clients.ses, config.senderEmail),
     blobs: new S3BlobStore(clients.s3, config.backupBucketName),
@@ -91,7 +101,8 @@ export function buildDeps(config: AppConfig, overrides: DepsOverrides = {}): App
     lock: new DynamoDbRestoreLock(clients.dynamodb, config.appTableName),
     totp: new DynamoDbTotpSecrets(clients.dynamodb, config.appTableName),
     secrets: config.local ? new AesGcmSecretCipher(config.local.secretsKey) : new KmsSecretCipher(clients.kms, config.secretsKeyId),
-    events: config.eventBusName ? new EventBridgeEventPublisher(clients.eventBridge, config.eventBusName) : noEventPublisher,
+    events,
   };
-  return overrides.wrap ? overrides.wrap(deps) : deps;
+  const built = overrides.wrap ? overrides.wrap(deps) : deps;
+  return built;
 }

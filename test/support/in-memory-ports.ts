@@ -12,6 +12,8 @@ import type { ImportEntry, RestoreStatus, SegmentProgress, StoredPlan, StoredRes
 import type { BackupDeps } from '#core/backups/backup-deps.ts';
 import type { RestoreDeps } from '#core/restores/restore-deps.ts';
 import type { RestoreTuning } from '#core/restores/restore-policy.ts';
+import type { EventPublisher } from '#core/ports/event-publisher.ts';
+import { builtInSources } from '#core/sources/built-in-source.ts';
 import { PartsZipTarget } from './parts-zip-target.ts';
 
 /**
@@ -347,6 +349,8 @@ export interface TestDeps extends BackupDeps, RestoreDeps {
   restores: MemoryRestores;
   imports: MemoryRestores;
   lock: MemoryRestoreLock;
+  /** Where the built-in source publishes the change events it stores. */
+  events: EventPublisher;
   sent: Email[];
   audited: AuditEntry[];
   published: ChangeEvent[];
@@ -364,24 +368,29 @@ export function memoryDeps(now = '2026-11-26T10:00:00.000Z'): TestDeps {
   const started: Array<{ name: string; input: Record<string, unknown> }> = [];
   const blobs = new MemoryBlobs();
   const restores = new MemoryRestores();
+  const records = new MemoryRecords();
+  const events: EventPublisher = { publish: async (batch) => void published.push(...batch) };
+  const clock = { now: () => new Date(time), set: (iso: string) => void (time = Date.parse(iso)) };
+  const ids = { next: (prefix: string) => `${prefix}_${String(++sequence).padStart(6, '0')}` };
   return {
     backups: new MemoryBackups(),
     blobs,
     zipAssembly: new MemoryZipTarget(blobs),
-    records: new MemoryRecords(),
+    records,
+    sources: builtInSources({ records, events, ids, clock }),
     restores,
     imports: restores,
     lock: new MemoryRestoreLock(),
     audit: { append: async (entry) => void audited.push(entry), list: async () => ({ items: audited }) },
     mailer: { send: async (email) => void sent.push(email) },
-    events: { publish: async (events) => void published.push(...events) },
+    events,
     workflows: {
       start: async (_workflow, name, input) => void started.push({ name, input }),
       // Started executions run until a test says otherwise.
       describe: async (_workflow, name) => (started.some((execution) => execution.name === name) ? { status: 'RUNNING' } : undefined),
     },
-    clock: { now: () => new Date(time), set: (iso) => void (time = Date.parse(iso)) },
-    ids: { next: (prefix) => `${prefix}_${String(++sequence).padStart(6, '0')}` },
+    clock,
+    ids,
     config: { appUrl: 'https://app.example', restoreTuning: {} },
     sent,
     audited,

@@ -14,7 +14,8 @@ export interface ObjectTypeInfo {
   label: string;
   pluralLabel: string;
   custom: boolean;
-  records: number;
+  /** Absent where the data source has no count (HubSpot). */
+  records?: number;
   restorable: boolean;
   properties: Array<{ name: string; label: string; type: string; readOnly: boolean; calculated: boolean; sensitive: boolean }>;
 }

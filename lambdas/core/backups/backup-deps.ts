@@ -2,6 +2,7 @@ import type { AuditLog } from '../ports/audit-log.ts';
 import type { BackupRepository } from '../ports/backup-repository.ts';
 import type { BlobStore } from '../ports/blob-store.ts';
 import type { Clock } from '../ports/clock.ts';
+import type { DataSources } from '../ports/data-source.ts';
 import type { IdGenerator } from '../ports/ids.ts';
 import type { Mailer } from '../ports/mailer.ts';
 import type { RecordStore } from '../ports/record-store.ts';
@@ -11,7 +12,10 @@ import type { WorkflowStarter } from '../ports/workflow-starter.ts';
 export interface BackupDeps {
   backups: BackupRepository;
   blobs: BlobStore;
-  records: RecordStore;
+  /** Accounts (tier, name). */
+  records: Pick<RecordStore, 'getAccount'>;
+  /** Where each account's CRM data is read from. */
+  sources: DataSources;
   audit: AuditLog;
   mailer: Mailer;
   workflows: WorkflowStarter;

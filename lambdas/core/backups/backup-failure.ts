@@ -1,3 +1,4 @@
+import { SOURCE_ERROR_NAMES } from '../errors.ts';
 import type { BackupDeps } from './backup-deps.ts';
 import { backupFailedEmail } from './backup-emails.ts';
 import { backupPrefix } from './backup-policy.ts';
@@ -16,8 +17,8 @@ export interface BackupFailure {
  */
 export const NOTICE_LEASE_MS = 15 * 60_000;
 
-/** Step errors whose messages are written for people (errors.ts: StepFailedError and kin). */
-const READABLE_ERRORS = new Set(['StepFailedError', 'ArchiveIntegrityError', 'LockLostError']);
+/** Step errors whose messages are written for people (errors.ts: StepFailedError and kin, a data source's refusals). */
+const READABLE_ERRORS = new Set(['StepFailedError', 'ArchiveIntegrityError', 'LockLostError', ...SOURCE_ERROR_NAMES]);
 
 /**
  * Turns what Step Functions reports about a failure (an error name and a Cause, which

@@ -9,7 +9,11 @@ import type { BackupDeps } from './backup-deps.ts';
 import { partKey, partsPrefix } from './backup-policy.ts';
 import { readPartDigest, writePartDigest } from './part-digests.ts';
 
-/** Where an object type's export resumes: the next part file and each unfinished segment's position. */
+/**
+ * Where an object type's export resumes: the next part file and the position of each
+ * unfinished page stream of the data source (`segment` is the stream's number: one per
+ * storage segment in the built-in CRM, a single one for HubSpot).
+ */
 export interface ExportCursor {
   part: number;
   pending: Array<{ segment: number; resumeAfter?: string }>;
@@ -48,9 +52,7 @@ export interface TimeBudget {
   remainingMs(): number;
 }
 
-/** Records per DynamoDB page (a page is also capped at 1 MB by DynamoDB). */
-const PAGE_SIZE = 1000;
-/** Segments read at once: overlaps DynamoDB latency with CSV work without hogging the table. */
+/** Streams read at once, where the source has several: overlaps its latency with CSV work without hogging it. */
 const READERS = 4;
 /** csv-stringify output is gathered into chunks this big before the upload sees it (STACK.md). */
 const FLUSH_BYTES = 256 * 1024;
@@ -68,7 +70,8 @@ const MAX_RESERVE_MS = 60_000;
  *  2. First invocation: write part 0, the header row, from the current definition
  *     (later invocations read its columns back from part 0's digest, so every part has
  *     the same columns); later ones resume the SHA-256 from the previous part's digest.
- *  3. Read the type's segments a few at a time, page by page, and stream the rows,
+ *  3. Read the type's page streams (a few at a time where the data source has several),
+ *     page by page, and stream the rows,
  *     batched into ~256 KB chunks, through the SHA-256 and the deflater into one
  *     multipart upload: this invocation's part.
  *  4. When the invocation's time runs low, stop after the current pages, finish the
@@ -83,7 +86,7 @@ const MAX_RESERVE_MS = 60_000;
  * count. A retried invocation rewrites the same part and digest from the same cursor
  * and the same previous digest: idempotent.
  */
-export async function exportObject(input: ExportObjectInput, deps: Pick<BackupDeps, 'backups' | 'blobs' | 'records'>, budget: TimeBudget): Promise<ExportObjectOutput> {
+export async function exportObject(input: ExportObjectInput, deps: Pick<BackupDeps, 'backups' | 'blobs' | 'sources'>, budget: TimeBudget): Promise<ExportObjectOutput> {
   const backup = await deps.backups.getBackup(input.accountId, input.backupId);
   if (!backup || backup.status !== 'RUNNING') throw new StepFailedError(`Backup ${input.backupId} is no longer running.`);
   try {
@@ -95,14 +98,15 @@ export async function exportObject(input: ExportObjectInput, deps: Pick<BackupDe
   }
 }
 
-async function exportPart(input: ExportObjectInput, deps: Pick<BackupDeps, 'backups' | 'blobs' | 'records'>, budget: TimeBudget): Promise<ExportObjectOutput> {
+async function exportPart(input: ExportObjectInput, deps: Pick<BackupDeps, 'backups' | 'blobs' | 'sources'>, budget: TimeBudget): Promise<ExportObjectOutput> {
   const { accountId, backupId, objectType } = input;
+  const source = await deps.sources.forAccount(accountId);
   const reserveMs = Math.min(MAX_RESERVE_MS, budget.remainingMs() / 4);
   let cursor = input.cursor;
   let propertyNames: string[];
   let sha: ResumableSha256;
   if (!cursor) {
-    const type = await deps.records.getObjectType(accountId, objectType);
+    const type = await source.getObjectType(objectType);
     if (!type) throw new StepFailedError(`The object type ${objectType} no longer exists.`);
     propertyNames = type.properties.map((property) => property.name);
     const header = encodeCsvHeader(propertyNames);
@@ -111,7 +115,7 @@ async function exportPart(input: ExportObjectInput, deps: Pick<BackupDeps, 'back
     await deps.blobs.upload(partKey(accountId, backupId, objectType, 0), Readable.from([segment.data]), { contentType: 'application/octet-stream' });
     const { data: _data, ...digest } = segment;
     await writePartDigest(deps, accountId, backupId, objectType, 0, { ...digest, sha256State: sha.save(), propertyNames });
-    cursor = { part: 1, pending: Array.from({ length: deps.records.segmentCount }, (_, segment) => ({ segment })) };
+    cursor = { part: 1, pending: Array.from({ length: source.streams }, (_, segment) => ({ segment })) };
     await deps.backups.setObjectProgress(accountId, backupId, { objectType, records: 0, status: 'EXPORTING' }, input.index);
   } else {
     propertyNames = (await readPartDigest(deps, accountId, backupId, objectType, 0)).propertyNames ?? [];
@@ -148,7 +152,7 @@ async function exportPart(input: ExportObjectInput, deps: Pick<BackupDeps, 'back
           unfinished.push({ segment: position.segment, ...(resumeAfter ? { resumeAfter } : {}) });
           return;
         }
-        const page = await deps.records.readSegmentPage(accountId, objectType, position.segment, { limit: PAGE_SIZE, resumeAfter });
+        const page = await source.readPage(objectType, propertyNames, { stream: position.segment, resumeAfter });
         pages += 1;
         if (page.records.length > 0) {
           // One page becomes one string, appended in one go: pages never interleave.

@@ -12,14 +12,14 @@ export interface BackupPlan extends BackupRef {
  *
  * Primary course:
  *  1. Move the backup from QUEUED to RUNNING (a retried step finds it RUNNING: fine).
- *  2. List the account's object types, standard and custom, in their stored order.
+ *  2. List the object types of the account's data source, standard and custom, in its order.
  *  3. Record each as PENDING, so that the API shows progress per object type.
  *  4. Answer their names for the Map state.
  */
-export async function listBackupObjects(input: BackupRef, deps: Pick<BackupDeps, 'backups' | 'records'>): Promise<BackupPlan> {
+export async function listBackupObjects(input: BackupRef, deps: Pick<BackupDeps, 'backups' | 'sources'>): Promise<BackupPlan> {
   const started = await deps.backups.updateBackup(input.accountId, input.backupId, { status: 'RUNNING' }, ['QUEUED', 'RUNNING']);
   if (!started) throw new StepFailedError(`Backup ${input.backupId} is no longer waiting to run.`);
-  const types = await deps.records.listObjectTypes(input.accountId);
+  const types = await (await deps.sources.forAccount(input.accountId)).listObjectTypes();
   const objectTypes = types.map((type) => type.name);
   await deps.backups.updateBackup(
     input.accountId,

@@ -1,11 +1,12 @@
 import type { Page } from '../model.ts';
-import type { ImportEntry, RestoreCounts, RestoreStatus, SegmentProgress, StoredPlan, StoredRestore } from '../restore-model.ts';
+import type { ImportEntry, RestoreCounts, RestoreFailure, RestoreStatus, SegmentProgress, StoredPlan, StoredRestore } from '../restore-model.ts';
 
 /** What a step may change on a restore; absent fields stay as they are. */
 export interface RestorePatch {
   status?: RestoreStatus;
   completedAt?: string;
   counts?: RestoreCounts;
+  failures?: RestoreFailure[];
   progress?: { done: number; total: number };
   error?: string;
 }

@@ -2,13 +2,12 @@ import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { StepFailedError } from '../errors.ts';
 import type { PlannedRecord, SegmentProgress, StoredRestore } from '../restore-model.ts';
-import { restoreRecord, type TodaysRecord } from './record-restore.ts';
+import { ApplyInterruptedError, type AppliedChange, type DataSource } from '../ports/data-source.ts';
 import type { RestoreDeps } from './restore-deps.ts';
-import { RestoreEventWriter } from './restore-events.ts';
 import { LOCK_LEASE_MS, planSegmentKey, tuningOf } from './restore-policy.ts';
-import { advanceProgress, startingProgress, type Outcome, type PlannedRow, type RowResult } from './segment-progress.ts';
+import { advanceProgress, startingProgress, type PlannedRow, type RowResult } from './segment-progress.ts';
 
-export type ApplyBatchDeps = Pick<RestoreDeps, 'records' | 'blobs' | 'restores' | 'lock' | 'events' | 'clock' | 'ids' | 'config'>;
+export type ApplyBatchDeps = Pick<RestoreDeps, 'sources' | 'blobs' | 'restores' | 'lock' | 'clock' | 'config'>;
 
 /** What the state machine passes to each apply-batch invocation (ids only). */
 export interface ApplyBatchInput {
@@ -22,10 +21,8 @@ export interface ApplyBatchOutput extends ApplyBatchInput {
   done: boolean;
 }
 
-/** Records per round: one BatchGet (of those the plan found unchanged or missing), then conditional updates. */
+/** Records per round: one batch for the data source (HubSpot's batch calls take 100). */
 const ROUND_RECORDS = 100;
-/** Conditional updates in flight at once (the bench measures the raw write rate with as many). */
-export const UPDATE_CONCURRENCY = 10;
 /** Hand back a cursor while this much of the Lambda's time is left (a hard kill otherwise). */
 const SAFETY_MARGIN_MS = 30_000;
 
@@ -40,15 +37,15 @@ const SAFETY_MARGIN_MS = 30_000;
  *  1. Load the restore (stop if it is no longer running) and the segment's progress;
  *     check the segment file against the plan's SHA-256 (StepFailedError if it differs).
  *  2. Stream the segment file from the saved byte offset, 100 records at a time:
- *     renew the lock (stop with LockLostError if it was lost) while reading the
- *     records that need reading, before any write, then restore each record
- *     (record-restore.ts), 10 at a time.
- *  3. Store a RESTORE change event per changed record and publish it, 25 at a time
- *     as they accumulate, all before the round's progress is saved.
- *  4. Save the cursor and counts conditionally, then continue until the segment ends,
- *     the batch size is reached or the Lambda's time runs short.
- * Alternate course: when a write fails, the records settled before it are saved as
- *  progress (so a FAILED restore reports what it applied), then the error propagates
+ *     renew the lock (stop with LockLostError if it was lost) while the account's data
+ *     source reads what it needs, then hand it the round (`applyChanges`: it writes
+ *     only where a record still differs, and reports each record: updated, unchanged,
+ *     missing, or failed with a reason). The built-in CRM also stores a RESTORE change
+ *     event per record it changed before it answers.
+ *  3. Save the cursor, counts and failure reasons conditionally, then continue until
+ *     the segment ends, the batch size is reached or the Lambda's time runs short.
+ * Alternate course: when the source fails part-way, the records it settled are saved
+ *  as progress (so a FAILED restore reports what it applied), then the error propagates
  *  to the state machine's Retry/Catch.
  */
 export async function applyRestoreBatch(input: ApplyBatchInput, deps: ApplyBatchDeps, budget: { remainingMs(): number }): Promise<ApplyBatchOutput> {
@@ -64,6 +61,7 @@ export async function applyRestoreBatch(input: ApplyBatchInput, deps: ApplyBatch
   if (progress.cursor.offset >= size) return { ...input, done: true };
   await checkSegmentFile(deps, key, restore.segmentSha256?.[segment]);
 
+  const source = await deps.sources.forAccount(accountId);
   const limit = tuningOf(deps.config).batchRecords;
   const stream = await deps.blobs.read(key, { start: progress.cursor.offset, end: size - 1 });
   const lines = createInterface({ input: stream, crlfDelay: Infinity })[Symbol.asyncIterator]();
@@ -72,7 +70,7 @@ export async function applyRestoreBatch(input: ApplyBatchInput, deps: ApplyBatch
     for (;;) {
       const rows = await readRows(lines, Math.min(ROUND_RECORDS, limit - handled));
       if (rows.length === 0) return { ...input, done: true };
-      const round = await applyRound(restore, segment, rows, progress, deps);
+      const round = await applyRound(restore, segment, rows, progress, deps, source);
       if (!round.saved) return { ...input, done: false }; // another invocation of this segment got ahead: let it lead
       if ('error' in round) throw round.error;
       progress = round.next;
@@ -119,54 +117,36 @@ async function applyRound(
   rows: PlannedRow[],
   progress: SegmentProgress,
   deps: ApplyBatchDeps,
+  source: DataSource,
 ): Promise<{ next: SegmentProgress; saved: boolean; error?: unknown }> {
-  const today = await readAndRenew(restore, rows, progress, deps);
-  const events = new RestoreEventWriter(deps);
-  const results = await settleRows(rows, UPDATE_CONCURRENCY, async (row) => {
+  // Renewing the lease is the fence: the source reads meanwhile, but writes nothing
+  // before it answers, so a lost lock stops the round before any write.
+  const writeAllowed = deps.lock.renew(restore.accountId, restore.id, { now: deps.clock.now().getTime(), durationMs: LOCK_LEASE_MS });
+  writeAllowed.catch(() => undefined); // awaited below, or by the source
+  // Rows an earlier attempt settled past its cursor are counted from `ahead`, never written again.
+  const targets = rows.filter((row) => !progress.ahead[row.id]).map(({ id, values, differs }) => ({ id, values, ...(differs ? { differs } : {}) }));
+  let applied: AppliedChange[];
+  let interruption: unknown;
+  try {
+    const request = { objectType: restore.objectType, restoreId: restore.id, batchId: `${segment}:${progress.cursor.index}`, actor: restore.requestedBy, records: targets };
+    applied = targets.length ? await source.applyChanges(request, writeAllowed) : [];
+    await writeAllowed;
+  } catch (error) {
+    // A failure of the source part-way: count what it settled, then let the step retry.
+    if (!(error instanceof ApplyInterruptedError)) throw error;
+    applied = error.settled;
+    interruption = error.cause;
+  }
+  const byId = new Map(applied.map((change) => [change.id, change]));
+  const results = rows.map((row): RowResult => {
     const settled = progress.ahead[row.id];
-    if (settled) return settled;
-    const restored = await restoreRecord(restore, row, today.get(row.id), deps);
-    // Whoever fills a batch of events stores it while the others keep writing (a failure
-    // is thrown by flush below, before any progress is saved).
-    if (restored.event) await events.add(restored.event);
-    return restored.outcome;
+    if (settled) return { outcome: settled };
+    const change = byId.get(row.id);
+    if (!change) return { error: interruption ?? new StepFailedError(`The data source did not say what became of record ${row.id}.`) };
+    return change.outcome === 'failed' ? { outcome: 'failed', reason: change.reason } : { outcome: change.outcome };
   });
-  // Events before progress: a crash in between re-runs these rows, which then find the
-  // records already restored (their `rid` is ours) and count them without writing again.
-  await events.flush();
   const { next, ...failure } = advanceProgress(progress, rows, results);
   const saved = await deps.restores.saveSegmentProgress(restore.accountId, restore.id, segment, next, progress.cursor.index);
   return { next, saved, ...failure };
 }
 
-/**
- * Today's version of the rows that need reading (those the plan did not mark `differs`,
- * and not settled by an earlier attempt), while the lock's lease is renewed: neither
- * is written before both answer, so a lost lock stops the round before any write.
- */
-async function readAndRenew(restore: StoredRestore, rows: PlannedRow[], progress: SegmentProgress, deps: ApplyBatchDeps): Promise<Map<string, TodaysRecord>> {
-  const toRead = rows.filter((row) => !row.differs && !progress.ahead[row.id]).map((row) => row.id);
-  const [today] = await Promise.all([
-    toRead.length ? deps.records.getRecordsWithRestoreId(restore.accountId, restore.objectType, toRead) : new Map<string, TodaysRecord>(),
-    deps.lock.renew(restore.accountId, restore.id, { now: deps.clock.now().getTime(), durationMs: LOCK_LEASE_MS }),
-  ]);
-  return today;
-}
-
-/** Runs `settle` over the rows, `concurrency` at a time; answers each row's outcome or error, in row order. */
-async function settleRows(rows: PlannedRow[], concurrency: number, settle: (row: PlannedRow) => Promise<Outcome>): Promise<RowResult[]> {
-  const results: RowResult[] = new Array(rows.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < rows.length) {
-      const index = next++;
-      try {
-        results[index] = { outcome: await settle(rows[index]!) };
-      } catch (error) {
-        results[index] = { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, rows.length) }, worker));
-  return results;
-}

@@ -5,7 +5,7 @@ import type { RestoreDeps } from './restore-deps.ts';
 import { advancePlan, auditPlanned, damagedSentence, failPlan, PLANNING_STOPPED, planSource, readyPlan, type PlanJob, type PlanningRun, type PlanStep } from './restore-planning.ts';
 import { planPrefix, requireRestorableBackup } from './restore-policy.ts';
 
-export type BuildRestorePlanDeps = Pick<RestoreDeps, 'backups' | 'blobs' | 'records' | 'restores' | 'audit' | 'clock' | 'ids' | 'config'>;
+export type BuildRestorePlanDeps = Pick<RestoreDeps, 'backups' | 'blobs' | 'sources' | 'restores' | 'audit' | 'clock' | 'ids' | 'config'>;
 
 /**
  * Goes on with a PLANNING plan from its checkpoint, for as long as `run` allows
@@ -56,7 +56,7 @@ export async function failRestorePlan(job: PlanJob, deps: Pick<RestoreDeps, 'res
 /** The plan's backup and object type checked again (either may have gone meanwhile), then the next stretch of planning. */
 async function nextStep(plan: StoredPlan, deps: BuildRestorePlanDeps, run: PlanningRun): Promise<PlanStep & { objectType: ObjectType }> {
   const backup = await requireRestorableBackup(plan.accountId, plan.backupId, deps);
-  const objectType = await deps.records.getObjectType(plan.accountId, plan.objectType);
+  const objectType = await (await deps.sources.forAccount(plan.accountId)).getObjectType(plan.objectType);
   if (!objectType) throw new ValidationError(`"${plan.objectType}" is no longer an object type of this account.`, { field: 'objectType' });
   return { ...(await advancePlan(plan, planSource(backup, objectType), objectType, deps, run)), objectType };
 }

@@ -1,3 +1,4 @@
+import { SOURCE_ERROR_NAMES } from '../errors.ts';
 import type { RestoreStatus } from '../restore-model.ts';
 import { concludeRestore, type ConcludeRestoreDeps, type RestoreStepInput } from './restore-conclusion.ts';
 
@@ -7,7 +8,7 @@ export interface FailRestoreInput extends RestoreStepInput {
 }
 
 /** Names of our errors whose message is written for people (errors.ts, StepFailedError and its subclasses). */
-const READABLE_ERRORS = new Set(['StepFailedError', 'ArchiveIntegrityError', 'LockLostError']);
+const READABLE_ERRORS = new Set(['StepFailedError', 'ArchiveIntegrityError', 'LockLostError', ...SOURCE_ERROR_NAMES]);
 
 /**
  * Marks a restore FAILED after the state machine caught an error, or after EventBridge

@@ -19,7 +19,7 @@ import {
 } from './restore-planning.ts';
 import { PLAN_LIFETIME_HOURS, planPrefix, requireRestorableBackup, requireRestorableSelection, toPlanView } from './restore-policy.ts';
 
-export type PlanRestoreDeps = Pick<RestoreDeps, 'backups' | 'blobs' | 'records' | 'restores' | 'audit' | 'clock' | 'ids' | 'workflows' | 'config'>;
+export type PlanRestoreDeps = Pick<RestoreDeps, 'backups' | 'blobs' | 'sources' | 'restores' | 'audit' | 'clock' | 'ids' | 'workflows' | 'config'>;
 
 export interface PlanRequest {
   objectType: string;

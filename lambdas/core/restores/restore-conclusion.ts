@@ -3,7 +3,7 @@ import { totalOf, type ImportEntry, type RestoreCounts, type RestoreStatus, type
 import type { RestoreDeps } from './restore-deps.ts';
 import { restoreEndedEmail, type ObjectTypeNames } from './restore-emails.ts';
 import { describeCounts, describeProperties } from './restore-policy.ts';
-import { sumProgress } from './segment-progress.ts';
+import { failuresOf, sumProgress } from './segment-progress.ts';
 
 /**
  * How a restore ends, the same whether it succeeded (finalizeRestore) or failed
@@ -11,7 +11,7 @@ import { sumProgress } from './segment-progress.ts';
  * and the account's restore lock released.
  */
 
-export type ConcludeRestoreDeps = Pick<RestoreDeps, 'restores' | 'imports' | 'lock' | 'records' | 'audit' | 'mailer' | 'clock' | 'config'>;
+export type ConcludeRestoreDeps = Pick<RestoreDeps, 'restores' | 'imports' | 'lock' | 'sources' | 'audit' | 'mailer' | 'clock' | 'config'>;
 
 /** What the restore state machine hands its last steps: ids only. */
 export interface RestoreStepInput {
@@ -56,11 +56,15 @@ async function endRestore(
   const { accountId, restoreId } = input;
   const restore = await deps.restores.getRestore(accountId, restoreId);
   if (restore?.status !== 'RUNNING') return restore;
-  const counts = outcome.status === 'FAILED' ? await settledCounts(input, deps) : sumProgress(await deps.restores.listSegmentProgress(accountId, restoreId));
+  if (outcome.status === 'FAILED') await settledCounts(input, deps);
+  const segments = await deps.restores.listSegmentProgress(accountId, restoreId);
+  const counts = sumProgress(segments);
+  const failures = failuresOf(segments);
   const patch = {
     status: outcome.status,
     completedAt: deps.clock.now().toISOString(),
     counts,
+    ...(failures.length ? { failures } : {}),
     progress: { done: totalOf(counts), total: restore.progress.total },
     ...(outcome.error ? { error: outcome.error } : {}),
   };
@@ -87,9 +91,12 @@ async function settledCounts({ accountId, restoreId }: RestoreStepInput, deps: C
   return counts;
 }
 
-/** The object type's labels, or its name when the type is gone meanwhile. */
-async function objectTypeNames(restore: StoredRestore, deps: Pick<RestoreDeps, 'records'>): Promise<ObjectTypeNames> {
-  const objectType = await deps.records.getObjectType(restore.accountId, restore.objectType);
+/** The object type's labels, or its name when the type is gone meanwhile or its source does not answer (the restore still ends). */
+async function objectTypeNames(restore: StoredRestore, deps: Pick<RestoreDeps, 'sources'>): Promise<ObjectTypeNames> {
+  const objectType = await deps.sources
+    .forAccount(restore.accountId)
+    .then((source) => source.getObjectType(restore.objectType))
+    .catch(() => undefined);
   return { label: objectType?.label ?? restore.objectType, plural: (objectType?.pluralLabel ?? restore.objectType).toLowerCase() };
 }
 

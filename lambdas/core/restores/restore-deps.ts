@@ -2,10 +2,9 @@ import type { Backup } from '../model.ts';
 import type { AuditLog } from '../ports/audit-log.ts';
 import type { BlobStore } from '../ports/blob-store.ts';
 import type { Clock } from '../ports/clock.ts';
-import type { EventPublisher } from '../ports/event-publisher.ts';
+import type { DataSources } from '../ports/data-source.ts';
 import type { IdGenerator } from '../ports/ids.ts';
 import type { Mailer } from '../ports/mailer.ts';
-import type { RecordStore } from '../ports/record-store.ts';
 import type { RestoreLock } from '../ports/restore-lock.ts';
 import type { ImportLog, RestoreRepository } from '../ports/restore-repository.ts';
 import type { WorkflowStarter } from '../ports/workflow-starter.ts';
@@ -17,14 +16,13 @@ export interface RestoreDeps {
   backups: { getBackup(accountId: string, backupId: string): Promise<Backup | undefined> };
   /** The backup bucket: backup zips, and the plans' segment files. */
   blobs: BlobStore;
-  /** The CRM's records: read when planning, written when applying. */
-  records: RecordStore;
+  /** Where each account's CRM data is: read when planning, written when applying. */
+  sources: DataSources;
   restores: RestoreRepository;
   imports: ImportLog;
   lock: RestoreLock;
   audit: AuditLog;
   mailer: Mailer;
-  events: EventPublisher;
   workflows: WorkflowStarter;
   clock: Clock;
   ids: IdGenerator;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { ValidationError, type ArchiveIntegrityError } from '../errors.ts';
 import type { Backup, CrmRecord, ObjectType } from '../model.ts';
+import type { DataSource } from '../ports/data-source.ts';
 import type { PlanSegment, StoredPlan } from '../restore-model.ts';
 import { readBackedUpRecords, type BackedUpRecord } from './backed-up-records.ts';
 import { PlanTally } from './plan-tally.ts';
@@ -15,7 +16,7 @@ import { openVerifiedZipEntry } from './zip-entry-reader.ts';
  * checkpoint, and ending it READY or FAILED.
  */
 
-export type PlanningDeps = Pick<RestoreDeps, 'blobs' | 'records' | 'config'>;
+export type PlanningDeps = Pick<RestoreDeps, 'blobs' | 'sources' | 'config'>;
 
 /** What the `restore-plan` state machine hands its steps: ids only. */
 export interface PlanJob {
@@ -34,9 +35,9 @@ export interface PlanningRun {
 /** What a plan failed by an unexpected error says (the details are in the logs). */
 export const PLANNING_STOPPED = 'An internal error stopped the planning; nothing was changed. Make a new plan.';
 
-/** Records compared per BatchGet round. */
+/** Records compared per lookup (a DynamoDB BatchGet, a HubSpot batch read). */
 const LOOKUP_BATCH = 100;
-/** BatchGet rounds in flight while the CSV streams on. */
+/** Lookups in flight while the CSV streams on. */
 const LOOKUPS_IN_FLIGHT = 4;
 
 /** Where the backed-up records of a plan are: one CSV in the backup zip, and what the manifest says of it. */
@@ -71,7 +72,7 @@ export interface PlanStep {
 export async function advancePlan(plan: StoredPlan, source: PlanSource, objectType: ObjectType, deps: PlanningDeps, run: PlanningRun): Promise<PlanStep> {
   const { segmentRecords } = tuningOf(deps.config);
   const builder = new PlanBuilder(plan, source.records, segmentRecords, deps);
-  const lookups = new RecordLookups(deps, plan.accountId, objectType.name);
+  const lookups = new RecordLookups(await deps.sources.forAccount(plan.accountId), objectType.name, plan.properties);
   const csv = await openVerifiedZipEntry(deps.blobs, source.zipKey, source.entry);
   let row = 0;
   let batch: BackedUpRecord[] = [];
@@ -101,21 +102,21 @@ interface LookedUp {
   today: Map<string, CrmRecord>;
 }
 
-/** BatchGets of today's records, run ahead of the comparison (in order) so DynamoDB latency overlaps CSV parsing. */
+/** Lookups of today's records, run ahead of the comparison (in order) so the source's latency overlaps CSV parsing. */
 class RecordLookups {
   private readonly inFlight: Array<{ rows: BackedUpRecord[]; today: Promise<Map<string, CrmRecord>> }> = [];
-  private readonly deps: Pick<RestoreDeps, 'records'>;
-  private readonly accountId: string;
+  private readonly source: DataSource;
   private readonly objectType: string;
+  private readonly properties: string[];
 
-  constructor(deps: Pick<RestoreDeps, 'records'>, accountId: string, objectType: string) {
-    this.deps = deps;
-    this.accountId = accountId;
+  constructor(source: DataSource, objectType: string, properties: string[]) {
+    this.source = source;
     this.objectType = objectType;
+    this.properties = properties;
   }
 
   start(rows: BackedUpRecord[]): void {
-    const today = this.deps.records.getRecords(this.accountId, this.objectType, rows.map((row) => row.id));
+    const today = this.source.readRecords(this.objectType, rows.map((row) => row.id), this.properties);
     today.catch(() => undefined); // awaited in settled() (or abandoned at a stop); avoids an unhandled rejection
     this.inFlight.push({ rows, today });
   }

@@ -2,7 +2,7 @@ import { BackupExpiredError, BackupNotReadyError, NotFoundError, PlanExpiredErro
 import { isRestorable, isRestorableProperty, type Backup, type CrmRecord, type ObjectType } from '../model.ts';
 import type { PlannedChange, RestoreCounts, RestorePlanView, RestoreView, StoredPlan, StoredRestore } from '../restore-model.ts';
 import type { Clock } from '../ports/clock.ts';
-import type { RecordStore } from '../ports/record-store.ts';
+import type { DataSources } from '../ports/data-source.ts';
 import type { RestoreRepository } from '../ports/restore-repository.ts';
 
 /**
@@ -82,12 +82,12 @@ export async function requireRestorableBackup(
 export async function requireRestorableSelection(
   accountId: string,
   selection: { objectType: string; properties: string[] },
-  deps: { records: Pick<RecordStore, 'getObjectType'> },
+  deps: { sources: DataSources },
 ): Promise<ObjectType> {
   if (!isRestorable({ name: selection.objectType })) {
     throw new ValidationError(`${capitalize(selection.objectType)} cannot be restored; restore another object type.`, { field: 'objectType' });
   }
-  const objectType = await deps.records.getObjectType(accountId, selection.objectType);
+  const objectType = await (await deps.sources.forAccount(accountId)).getObjectType(selection.objectType);
   if (!objectType) throw new ValidationError(`"${selection.objectType}" is not an object type of this account.`, { field: 'objectType' });
   for (const name of selection.properties) {
     const definition = objectType.properties.find((property) => property.name === name);

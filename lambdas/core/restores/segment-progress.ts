@@ -1,4 +1,4 @@
-import { addCounts, ZERO_COUNTS, type PlannedRecord, type RestoreCounts, type SegmentProgress } from '../restore-model.ts';
+import { addCounts, FAILURES_KEPT, ZERO_COUNTS, type PlannedRecord, type RestoreCounts, type RestoreFailure, type SegmentProgress } from '../restore-model.ts';
 
 /**
  * The bookkeeping of a restore's progress through its plan segments: where each
@@ -12,8 +12,11 @@ export type Outcome = keyof RestoreCounts;
 /** A line of a segment file, with its length in the file (the cursor moves by it). */
 export type PlannedRow = PlannedRecord & { bytes: number };
 
-/** What became of one row of a round: counted, or the error that stopped it. */
-export type RowResult = { outcome: Outcome } | { error: unknown };
+/**
+ * What became of one row of a round: counted (a failure settled in this round with its
+ * reason), or the error that stopped it.
+ */
+export type RowResult = { outcome: Outcome; reason?: string } | { error: unknown };
 
 /** A segment nobody has worked on yet. */
 export function startingProgress(): SegmentProgress {
@@ -24,24 +27,29 @@ export function startingProgress(): SegmentProgress {
  * The progress after a round of rows (in file order) settled. The cursor moves past the
  * rows before the first failure, which are counted; rows after it that did settle are
  * kept in `ahead` with their outcome, so a retry that reaches them counts them once
- * without writing again. Answers the first failure's error too.
+ * without writing again. A failure's reason is kept when it settles (in the prefix or
+ * `ahead`), so once. Answers the first failure's error too.
  */
 export function advanceProgress(progress: SegmentProgress, rows: PlannedRow[], results: RowResult[]): { next: SegmentProgress; error?: unknown } {
   const firstFailure = results.findIndex((result) => 'error' in result);
   const settledPrefix = firstFailure < 0 ? rows.length : firstFailure;
   const counts = { ...progress.counts };
   const ahead = { ...progress.ahead };
+  const failures = [...(progress.failures ?? [])];
   let offset = progress.cursor.offset;
-  for (let i = 0; i < settledPrefix; i += 1) {
-    counts[(results[i] as { outcome: Outcome }).outcome] += 1;
-    offset += rows[i]!.bytes;
-    delete ahead[rows[i]!.id];
-  }
-  for (let i = settledPrefix + 1; i < rows.length; i += 1) {
+  for (let i = 0; i < rows.length; i += 1) {
     const result = results[i]!;
-    if ('outcome' in result) ahead[rows[i]!.id] = result.outcome;
+    if (i === firstFailure || !('outcome' in result)) continue;
+    if (result.reason !== undefined && failures.length < FAILURES_KEPT) failures.push({ recordId: rows[i]!.id, reason: result.reason });
+    if (i < settledPrefix) {
+      counts[result.outcome] += 1;
+      offset += rows[i]!.bytes;
+      delete ahead[rows[i]!.id];
+    } else {
+      ahead[rows[i]!.id] = result.outcome;
+    }
   }
-  const next: SegmentProgress = { cursor: { index: progress.cursor.index + settledPrefix, offset }, counts, ahead };
+  const next: SegmentProgress = { cursor: { index: progress.cursor.index + settledPrefix, offset }, counts, ahead, ...(failures.length ? { failures } : {}) };
   return firstFailure < 0 ? { next } : { next, error: (results[firstFailure] as { error: unknown }).error };
 }
 
@@ -56,4 +64,9 @@ export function sumProgress(segments: SegmentProgress[]): RestoreCounts {
     for (const outcome of Object.values(segment.ahead)) counts[outcome] += 1;
   }
   return counts;
+}
+
+/** The failed records the segments list, the first FAILURES_KEPT of them in segment order. */
+export function failuresOf(segments: SegmentProgress[]): RestoreFailure[] {
+  return segments.flatMap((segment) => segment.failures ?? []).slice(0, FAILURES_KEPT);
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { UpdateOutcome } from '#core/ports/record-store.ts';
 import { applyRestoreBatch } from '#core/restores/apply-restore-batch.ts';
-import { MAX_CONFLICT_RETRIES } from '#core/restores/record-restore.ts';
+import { MAX_CONFLICT_RETRIES } from '#core/sources/built-in-source.ts';
 import { LOCK_LEASE_MS, planSegmentKey } from '#core/restores/restore-policy.ts';
 import { sumProgress } from '#core/restores/segment-progress.ts';
 import type { TestDeps } from '../../support/in-memory-ports.ts';

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { FAILURES_KEPT } from '#core/restore-model.ts';
 import { advanceProgress, startingProgress, sumProgress, type PlannedRow } from '#core/restores/segment-progress.ts';
 
 const rows: PlannedRow[] = ['r1', 'r2', 'r3', 'r4'].map((id) => ({ id, values: {}, bytes: 10 }));
@@ -18,6 +19,26 @@ describe('advanceProgress', () => {
     // The retry settles r2 to r4 (r3 from `ahead`, without writing): r3 leaves `ahead` as it is counted.
     const retried = advanceProgress(next, rows.slice(1), [{ outcome: 'unchanged' }, { outcome: 'updated' }, { outcome: 'missing' }]);
     expect(retried.next).toEqual({ cursor: { index: 4, offset: 40 }, counts: { updated: 2, unchanged: 1, missing: 1, failed: 0 }, ahead: {} });
+  });
+
+  it('keeps a failed record\'s reason once: when it settles, in the counted rows or aside, never again when counted from aside', () => {
+    const { next } = advanceProgress(startingProgress(), rows, [
+      { outcome: 'failed', reason: 'refused r1' },
+      { error: new Error('throttled') },
+      { outcome: 'failed', reason: 'refused r3' },
+      { outcome: 'updated' },
+    ]);
+    expect(next.failures).toEqual([{ recordId: 'r1', reason: 'refused r1' }, { recordId: 'r3', reason: 'refused r3' }]);
+    const retried = advanceProgress(next, rows.slice(1), [{ outcome: 'updated' }, { outcome: 'failed' }, { outcome: 'updated' }]);
+    expect(retried.next.counts).toEqual({ updated: 2, unchanged: 0, missing: 0, failed: 2 });
+    expect(retried.next.failures).toEqual(next.failures);
+  });
+
+  it('keeps at most FAILURES_KEPT reasons, and counts every failure', () => {
+    const many: PlannedRow[] = Array.from({ length: FAILURES_KEPT + 5 }, (_, index) => ({ id: `r${index}`, values: {}, bytes: 1 }));
+    const { next } = advanceProgress(startingProgress(), many, many.map((row) => ({ outcome: 'failed' as const, reason: `no ${row.id}` })));
+    expect(next.counts.failed).toBe(FAILURES_KEPT + 5);
+    expect(next.failures).toHaveLength(FAILURES_KEPT);
   });
 });
 

@@ -279,6 +279,11 @@ function restoreDetails(restore: Restore): HTMLElement {
       stat('No longer exist', counts?.missing ?? 0, 'restore-missing'),
       stat('Failed', counts?.failed ?? 0, 'restore-failed'),
     ),
+    restore.failures?.length
+      ? table(['Record', 'Why it was not restored'], restore.failures.map((failure) => [failure.recordId, failure.reason]), {
+          caption: restore.counts.failed > restore.failures.length ? `The first ${count(restore.failures.length)} of ${count(restore.counts.failed)} records that failed` : 'Records that failed',
+        })
+      : null,
     restore.status === 'FAILED' ? errorBox(restore.error ?? 'The restore failed. The records already updated keep their restored values; run it again to finish.') : null,
     restore.status !== 'RUNNING'
       ? h('p', { class: 'row' }, h('a', { href: '/imports' }, 'See it in the imports'), h('a', { href: '/audit-log' }, 'Open the audit log'))

@@ -1,0 +1,129 @@
+import type { CrmRecord, ObjectType } from '../model.ts';
+import type { PlannedChange, RestoreCounts } from '../restore-model.ts';
+
+/**
+ * Where an account's CRM data lives, as backups and restores see it: the built-in CRM
+ * (the default) or a connected one such as a HubSpot portal. Each account has exactly
+ * one source; `DataSources.forAccount` answers it, bound to that account, so no call
+ * can name another tenant's data.
+ *
+ * A backup lists the object types, then reads each type's records page by page, in as
+ * many parallel streams as the source allows, resumably (a page's `resumeAfter` carries
+ * on across Lambda invocations). A restore reads today's records by id in batches and
+ * applies property changes to many records at once, each record reported with what
+ * happened to it.
+ */
+export interface DataSource {
+  /** The kind of source (`builtin`, `hubspot`): for logs and messages, never for decisions. */
+  readonly kind: string;
+  /**
+   * Independent page streams of one object type (0 to streams - 1), each resumable on
+   * its own: an export reads several at once. The built-in CRM has one per storage
+   * segment; a source paged by a single cursor has one.
+   */
+  readonly streams: number;
+  /**
+   * Whether `applyChanges` writes on condition that the record still holds what was
+   * read. Without it, a record edited between the read and the write is overwritten.
+   */
+  readonly conditionalWrites: boolean;
+
+  /** Object types with their property definitions, standard ones first, then custom ones. */
+  listObjectTypes(): Promise<SourceObjectType[]>;
+  /** One object type by name, or undefined when the source has none of that name. */
+  getObjectType(name: string): Promise<SourceObjectType | undefined>;
+  /**
+   * One page of one stream of an object type's records, with the named properties
+   * (more may come; blanks may be absent). `resumeAfter` is opaque: pass the previous
+   * page's to continue that stream; the last page has none.
+   */
+  readPage(objectType: string, properties: string[], position: StreamPosition): Promise<SourcePage>;
+  /** Today's records of these ids with the named properties; ids that do not exist (or are archived) are absent. */
+  readRecords(objectType: string, ids: string[], properties: string[]): Promise<Map<string, CrmRecord>>;
+  /**
+   * Makes each record's properties hold the given values where they differ ("" clears),
+   * never creating a record, and answers what happened to each, in the order given.
+   * A source with a change history of its own keeps the writes there; the built-in CRM
+   * stores one change event per record it changed, tagged with the restore.
+   *
+   * Nothing is written before `writeAllowed` resolves (the caller's fencing: the restore
+   * still holds its lock); the source may read meanwhile. Its rejection stops the batch.
+   *
+   * Throws `ApplyInterruptedError` when a failure of the source (not of one record)
+   * stopped the batch part-way: it carries the records settled before it stopped.
+   */
+  applyChanges(request: ApplyRequest, writeAllowed?: Promise<void>): Promise<AppliedChange[]>;
+}
+
+/** An object type as a source describes it. Which properties a restore may write: `isRestorableProperty`. */
+export interface SourceObjectType extends ObjectType {
+  /** Records it holds, where the source knows without counting; absent otherwise (HubSpot's lists have no total). */
+  records?: number;
+}
+
+export interface StreamPosition {
+  stream: number;
+  resumeAfter?: string;
+}
+
+export interface SourcePage {
+  records: CrmRecord[];
+  /** Where this stream continues; absent when it is exhausted. */
+  resumeAfter?: string;
+}
+
+/** A batch of changes, with what a source needs to attribute them and tell a retry from a new write. */
+export interface ApplyRequest {
+  objectType: string;
+  /** The restore making the changes: the built-in CRM stamps records and change events with it. */
+  restoreId: string;
+  /**
+   * This batch's identity within its restore, the same on every retry of the batch
+   * (`<segment>:<index of its first record>`): what makes per-batch ids deterministic.
+   */
+  batchId: string;
+  /** Who asked for the changes (the restore's requester): change events name them. */
+  actor: string;
+  records: RecordTarget[];
+}
+
+/** What one record's properties should hold. */
+export interface RecordTarget {
+  id: string;
+  /** The value each property should hold; "" is a blank. */
+  values: Record<string, string>;
+  /**
+   * The caller found the record different lately (the plan did): a source with
+   * conditional writes may write at once, on condition that a difference is still there.
+   */
+  differs?: boolean;
+}
+
+/** What became of one record of a batch: an outcome a restore counts, and for a failure why. */
+export type AppliedChange =
+  | { id: string; outcome: 'updated'; changes: PlannedChange[] }
+  | { id: string; outcome: 'unchanged' | 'missing' }
+  | { id: string; outcome: 'failed'; reason: string };
+
+/** The outcomes a restore counts: the keys of its counts. */
+export type ApplyOutcome = keyof RestoreCounts;
+
+/**
+ * A batch stopped by a failure of the source (a store error, a network failure that
+ * outlasted its retries), not by any one record. `settled` are the records written or
+ * decided before it stopped; the others were not touched, or will read as written.
+ */
+export class ApplyInterruptedError extends Error {
+  readonly settled: AppliedChange[];
+
+  constructor(settled: AppliedChange[], cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.name = 'ApplyInterruptedError';
+    this.settled = settled;
+  }
+}
+
+/** Resolves each account's one source: the built-in CRM unless the account connected another. */
+export interface DataSources {
+  forAccount(accountId: string): Promise<DataSource>;
+}

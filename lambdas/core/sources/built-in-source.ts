@@ -1,0 +1,248 @@
+import { storableChanges } from '../change-events.ts';
+import type { ChangeEvent, CrmRecord } from '../model.ts';
+import type { Clock } from '../ports/clock.ts';
+import {
+  ApplyInterruptedError,
+  type AppliedChange,
+  type ApplyRequest,
+  type DataSource,
+  type DataSources,
+  type RecordTarget,
+  type SourceObjectType,
+  type SourcePage,
+  type StreamPosition,
+} from '../ports/data-source.ts';
+import type { EventPublisher } from '../ports/event-publisher.ts';
+import type { IdGenerator } from '../ports/ids.ts';
+import type { RecordStore } from '../ports/record-store.ts';
+import type { PlannedChange } from '../restore-model.ts';
+
+/** What the built-in CRM's source is made of: its record store, and where its change events go. */
+export interface BuiltInSourceDeps {
+  records: RecordStore;
+  events: EventPublisher;
+  ids: IdGenerator;
+  clock: Clock;
+}
+
+/** Records per page of one storage segment (a DynamoDB page is also capped at 1 MB). */
+const PAGE_SIZE = 1000;
+/** Conditional updates in flight at once within a batch. */
+export const UPDATE_CONCURRENCY = 10;
+/** Re-reads after a record changed between our read and our write, before giving up on it. */
+export const MAX_CONFLICT_RETRIES = 3;
+/** Change events stored per write (DynamoDB's BatchWriteItem limit). */
+export const EVENT_BATCH = 25;
+
+/** Why a record that kept changing was left alone. */
+export const KEPT_CHANGING = 'The record kept changing while it was being restored, so it was left as people left it.';
+
+/**
+ * The CRM data plane this service ships with, as a data source: one account's records in
+ * the record store, read in its 16 storage segments at once, written with conditional
+ * writes only (a record deleted meanwhile stays deleted, an edit made meanwhile is never
+ * overwritten unseen), each write stamped with the restore that made it and described by
+ * a RESTORE change event (stored, then published): the built-in CRM's change history.
+ */
+export class BuiltInSource implements DataSource {
+  readonly kind = 'builtin';
+  readonly conditionalWrites = true;
+  readonly streams: number;
+  private readonly accountId: string;
+  private readonly deps: BuiltInSourceDeps;
+
+  constructor(accountId: string, deps: BuiltInSourceDeps) {
+    this.accountId = accountId;
+    this.deps = deps;
+    this.streams = deps.records.segmentCount;
+  }
+
+  listObjectTypes(): Promise<SourceObjectType[]> {
+    return this.deps.records.listObjectTypes(this.accountId);
+  }
+
+  getObjectType(name: string): Promise<SourceObjectType | undefined> {
+    return this.deps.records.getObjectType(this.accountId, name);
+  }
+
+  async readPage(objectType: string, _properties: string[], position: StreamPosition): Promise<SourcePage> {
+    // Records come whole: every property they hold.
+    return this.deps.records.readSegmentPage(this.accountId, objectType, position.stream, { limit: PAGE_SIZE, resumeAfter: position.resumeAfter });
+  }
+
+  readRecords(objectType: string, ids: string[]): Promise<Map<string, CrmRecord>> {
+    return this.deps.records.getRecords(this.accountId, objectType, ids);
+  }
+
+  /**
+   * A record the caller found different is written at once, on condition that it
+   * exists and still differs; any other is read first and written only where it
+   * differs, on condition that it still holds what was read. The reads run while the
+   * caller's `writeAllowed` settles; nothing is written before it does. Counts
+   * `updated` also when an earlier attempt of this same restore already wrote it (the
+   * record's stamp), so retries count exactly. Change events are stored before this
+   * answers, so a caller that saves progress afterwards never loses one.
+   */
+  async applyChanges(request: ApplyRequest, writeAllowed: Promise<void> = Promise.resolve()): Promise<AppliedChange[]> {
+    const toRead = request.records.filter((target) => !target.differs).map((target) => target.id);
+    const today = toRead.length ? await this.deps.records.getRecordsWithRestoreId(this.accountId, request.objectType, toRead) : new Map<string, TodaysRecord>();
+    await writeAllowed;
+    const events = new ChangeEventWriter(this.deps);
+    const results = await settleEach(request.records, UPDATE_CONCURRENCY, async (target) => {
+      const restored = await this.restoreRecord(request, target, today.get(target.id));
+      // Whoever fills a batch of events stores it while the others keep writing.
+      if (restored.event) await events.add(restored.event);
+      return restored.applied;
+    });
+    await events.flush();
+    const failure = results.find((result) => 'error' in result);
+    if (failure) throw new ApplyInterruptedError(results.filter((result): result is AppliedChange => !('error' in result)), (failure as { error: unknown }).error);
+    return results as AppliedChange[];
+  }
+
+  private async restoreRecord(request: ApplyRequest, target: RecordTarget, today: TodaysRecord | undefined): Promise<Restored> {
+    if (!target.differs) return this.restoreIfDifferent(request, target, today);
+    // No read: the write's condition checks that a difference is still there, and the
+    // record's values before the write (returned by it) tell what changed.
+    const outcome = await this.deps.records.updateRecord(this.accountId, request.objectType, target.id, { set: target.values }, { onlyIfDifferent: true, restoreId: request.restoreId });
+    if (outcome.status === 'UPDATED') return this.updated(request, target.id, differences(outcome.before, target.values));
+    if (outcome.status === 'MISSING') return { applied: { id: target.id, outcome: 'missing' } };
+    // Nothing differs any more: edited back meanwhile, or written by an earlier attempt
+    // of this restore. The read tells which.
+    return this.restoreIfDifferent(request, target, await this.readOne(request.objectType, target.id));
+  }
+
+  /** Writes the properties that differ from `current`, re-reading on a conflict, a few times at most. */
+  private async restoreIfDifferent(request: ApplyRequest, target: RecordTarget, current: TodaysRecord | undefined): Promise<Restored> {
+    for (let attempt = 0; attempt <= MAX_CONFLICT_RETRIES; attempt += 1) {
+      if (!current) return { applied: { id: target.id, outcome: 'missing' } };
+      const changes = differences(current.record, target.values);
+      if (changes.length === 0) return this.alreadyRestored(request, target, current);
+      const outcome = await this.deps.records.updateRecord(
+        this.accountId,
+        request.objectType,
+        target.id,
+        { set: Object.fromEntries(changes.map((change) => [change.property, change.to])) },
+        { expect: Object.fromEntries(changes.map((change) => [change.property, change.from])), restoreId: request.restoreId },
+      );
+      if (outcome.status === 'UPDATED') return this.updated(request, target.id, changes);
+      if (outcome.status === 'MISSING') return { applied: { id: target.id, outcome: 'missing' } };
+      // CONFLICT: someone edited the record between our read and our write; read it again.
+      current = await this.readOne(request.objectType, target.id);
+    }
+    return { applied: { id: target.id, outcome: 'failed', reason: KEPT_CHANGING } };
+  }
+
+  /**
+   * A record that already holds the values: unchanged, unless this restore wrote them
+   * in an attempt that died before storing its change event. Then it counts as updated
+   * and gets its event now, unless one exists; the values it had before are lost with
+   * that attempt, so the event lists the restored values with an empty `from`.
+   */
+  private async alreadyRestored(request: ApplyRequest, target: RecordTarget, current: TodaysRecord): Promise<Restored> {
+    if (current.restoreId !== request.restoreId) return { applied: { id: target.id, outcome: 'unchanged' } };
+    const changes = Object.entries(target.values).map(([property, to]) => ({ property, from: '', to }));
+    if (await this.hasRestoreEvent(request.restoreId, target.id)) return { applied: { id: target.id, outcome: 'updated', changes } };
+    return this.updated(request, target.id, changes);
+  }
+
+  private updated(request: ApplyRequest, recordId: string, changes: PlannedChange[]): Restored {
+    const event: ChangeEvent = {
+      id: this.deps.ids.next('ce'),
+      accountId: this.accountId,
+      objectType: request.objectType,
+      recordId,
+      source: 'RESTORE',
+      restoreId: request.restoreId,
+      actor: request.actor,
+      kind: 'UPDATED',
+      changes: storableChanges(changes),
+      occurredAt: this.deps.clock.now().toISOString(),
+    };
+    return { applied: { id: recordId, outcome: 'updated', changes }, event };
+  }
+
+  /** Whether this restore already stored an event for the record (among the record's recent events). */
+  private async hasRestoreEvent(restoreId: string, recordId: string): Promise<boolean> {
+    const recent = await this.deps.records.listChangeEvents(this.accountId, { recordId, limit: 20 });
+    return recent.items.some((event) => event.restoreId === restoreId);
+  }
+
+  private async readOne(objectType: string, recordId: string): Promise<TodaysRecord | undefined> {
+    return (await this.deps.records.getRecordsWithRestoreId(this.accountId, objectType, [recordId])).get(recordId);
+  }
+}
+
+/** A record as read before writing it, with the restore that last wrote it (its stamp). */
+type TodaysRecord = { record: CrmRecord; restoreId?: string };
+
+/** How a record came out, and the change event to store when this attempt changed it. */
+interface Restored {
+  applied: AppliedChange;
+  event?: ChangeEvent;
+}
+
+/** The properties whose value today differs from the wanted one (a blank is ""). */
+function differences(current: CrmRecord, values: Record<string, string>): PlannedChange[] {
+  const changes: PlannedChange[] = [];
+  for (const [property, to] of Object.entries(values)) {
+    const from = current.properties[property] ?? '';
+    if (from !== to) changes.push({ property, from, to });
+  }
+  return changes;
+}
+
+/**
+ * Stores change events EVENT_BATCH at a time as they come, each batch then published:
+ * whoever adds the event that fills a batch stores it, while other writers go on.
+ */
+class ChangeEventWriter {
+  private pending: ChangeEvent[] = [];
+  private readonly writes: Array<Promise<void>> = [];
+  private readonly deps: Pick<BuiltInSourceDeps, 'records' | 'events'>;
+
+  constructor(deps: Pick<BuiltInSourceDeps, 'records' | 'events'>) {
+    this.deps = deps;
+  }
+
+  /** Adds an event; resolves once a batch it filled is stored (a failure there surfaces in `flush`). */
+  async add(event: ChangeEvent): Promise<void> {
+    this.pending.push(event);
+    if (this.pending.length >= EVENT_BATCH) await this.store(this.pending.splice(0, EVENT_BATCH)).catch(() => undefined);
+  }
+
+  /** Stores what is left and waits for every batch; rejects if any batch failed. */
+  async flush(): Promise<void> {
+    if (this.pending.length) void this.store(this.pending.splice(0)).catch(() => undefined);
+    await Promise.all(this.writes);
+  }
+
+  private store(batch: ChangeEvent[]): Promise<void> {
+    const written = this.deps.records.appendChangeEvents(batch).then(() => this.deps.events.publish(batch));
+    this.writes.push(written);
+    return written;
+  }
+}
+
+/** Runs `settle` over the items, `concurrency` at a time; answers each one's result or error, in order. */
+async function settleEach<T, R>(items: T[], concurrency: number, settle: (item: T) => Promise<R>): Promise<Array<R | { error: unknown }>> {
+  const results: Array<R | { error: unknown }> = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      try {
+        results[index] = await settle(items[index]!);
+      } catch (error) {
+        results[index] = { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return results;
+}
+
+/** Every account's source is the built-in CRM (what a deployment without connected CRMs runs). */
+export function builtInSources(deps: BuiltInSourceDeps): DataSources {
+  return { forAccount: async (accountId) => new BuiltInSource(accountId, deps) };
+}
