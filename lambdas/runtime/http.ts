@@ -21,6 +21,9 @@ import {
   ReauthFailedError,
   ReauthRequiredError,
   RestoreInProgressError,
+  SourceLimitReachedError,
+  SourceReconnectRequiredError,
+  SourceScopesMissingError,
   TotpAlreadyEnrolledError,
   TransientError,
   UnauthorizedError,
@@ -106,18 +109,22 @@ export const REFUSALS = new Map<abstract new (...args: never[]) => ClientError, 
   [EditConflictError, { status: 409, code: 'EDIT_CONFLICT' }],
   [TotpAlreadyEnrolledError, { status: 409, code: 'TOTP_ALREADY_ENROLLED' }],
   [EmailRequiredError, { status: 409, code: 'EMAIL_REQUIRED' }],
+  [SourceReconnectRequiredError, { status: 409, code: 'SOURCE_RECONNECT_REQUIRED' }],
+  [SourceScopesMissingError, { status: 409, code: 'SOURCE_SCOPES_MISSING' }],
   [BackupExpiredError, { status: 410, code: 'BACKUP_EXPIRED' }],
   [PlanExpiredError, { status: 410, code: 'PLAN_EXPIRED' }],
   [ConfirmationExpiredError, { status: 410, code: 'CONFIRMATION_EXPIRED' }],
   [PayloadTooLargeError, { status: 413, code: 'PAYLOAD_TOO_LARGE' }],
   [QuotaExceededError, { status: 429, code: 'QUOTA_EXCEEDED' }],
+  [SourceLimitReachedError, { status: 503, code: 'SOURCE_LIMIT_REACHED' }],
 ]);
 
 /** Maps any error to a response: refusals with their status, code and sentence, others as 500/503 without internals. */
 export function errorResult(error: unknown): ApiResult {
   const refusal = error instanceof ClientError ? REFUSALS.get(error.constructor as new () => ClientError) : undefined;
   if (error instanceof ClientError && refusal) {
-    const headers: Record<string, string> = error instanceof QuotaExceededError ? { 'retry-after': String(error.retryAfterSeconds) } : {};
+    const headers: Record<string, string> =
+      error instanceof QuotaExceededError || error instanceof SourceLimitReachedError ? { 'retry-after': String(error.retryAfterSeconds) } : {};
     return json(refusal.status, { error: { code: refusal.code, message: error.message, ...error.details } }, headers);
   }
   if (error instanceof TransientError) {

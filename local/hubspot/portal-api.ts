@@ -1,6 +1,7 @@
 import { batchError, errorReply, missingScopes, notFound, validationError, type BatchError, type HubSpotReply } from './errors.ts';
 import type { DataSensitivity, HubSpotObjectType, PortalSettings, TokenGrant } from './model.ts';
-import { nextLocalMidnight, utcOffsetMs, type PortalRateLimiter } from './rate-limits.ts';
+import { nextLocalMidnight, utcOffsetMs } from '#adapters/hubspot/portal-day.ts';
+import type { PortalRateLimiter } from './rate-limits.ts';
 import {
   applyUpdate,
   checkUpdate,
