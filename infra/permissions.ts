@@ -51,7 +51,9 @@ export type BucketPrefix = 'backups/' | 'plans/';
 
 export const PERMISSIONS: Record<string, FunctionPermissions> = {
   // Serves any user of an account: records and change events in the data table only.
-  'data-plane-api': { dataTable: 'readWrite' },
+  // Lists the object types of the account's data source: its connection (app table) and, for a
+  // connected CRM, the token's decryption.
+  'data-plane-api': { dataTable: 'readWrite', appTable: 'read', secretsKey: 'decrypt' },
 
   // Backups. requestBackup reads the account (tier) and, if the start fails, runs
   // failBackup inline (cleanup of backups/, refund, email): hence delete and SES. A
@@ -73,12 +75,15 @@ export const PERMISSIONS: Record<string, FunctionPermissions> = {
     stateMachines: { backup: ['start', 'describe'] },
     sendEmail: true,
   },
-  'list-backup-objects': { dataTable: 'read', appTable: 'readWrite' },
+  // Steps that read or write the account's data source decrypt a connected CRM's token, and
+  // pace a HubSpot portal with its shared request budget (app table).
+  'list-backup-objects': { dataTable: 'read', appTable: 'readWrite', secretsKey: 'decrypt' },
   // Streams records into CSV parts; a retried export first deletes its own partial parts.
   'export-object': {
     dataTable: 'read',
     appTable: 'readWrite',
     backupBucket: { read: ['backups/'], write: ['backups/'], delete: ['backups/'] },
+    secretsKey: 'decrypt',
   },
   // Reads the parts, writes the zip, deletes the parts. Assembling the zip with
   // UploadPartCopy needs GetObject on the parts (read) and PutObject/AbortMultipartUpload
@@ -108,12 +113,17 @@ export const PERMISSIONS: Record<string, FunctionPermissions> = {
     appTable: 'readWrite',
     auditLog: true,
     backupBucket: { read: ['backups/', 'plans/'], write: ['plans/'], delete: ['plans/'] },
+    secretsKey: 'decrypt',
   },
   // Applies plan segments to records, renews the lock, publishes change events. Its
   // module reaches the restore audit code through shared imports, so it may append too.
-  'apply-restore-batch': { dataTable: 'readWrite', appTable: 'readWrite', backupBucket: { read: ['plans/'] }, putEvents: true },
-  'finalize-restore': { dataTable: 'read', appTable: 'readWrite', auditLog: true, sendEmail: true },
-  'fail-restore': { dataTable: 'read', appTable: 'readWrite', auditLog: true, sendEmail: true },
+  'apply-restore-batch': { dataTable: 'readWrite', appTable: 'readWrite', backupBucket: { read: ['plans/'] }, putEvents: true, secretsKey: 'decrypt' },
+  // The ending's email names the object type, read from the data source.
+  'finalize-restore': { dataTable: 'read', appTable: 'readWrite', auditLog: true, sendEmail: true, secretsKey: 'decrypt' },
+  'fail-restore': { dataTable: 'read', appTable: 'readWrite', auditLog: true, sendEmail: true, secretsKey: 'decrypt' },
+  // Connecting a CRM checks the token live, stores it encrypted, refuses while a backup or
+  // restore runs (backups, lock), re-authenticates like a restore, and audits.
+  'sources-api': { appTable: 'readWrite', auditLog: true, totp: true, secretsKey: 'encryptDecrypt' },
   // Completed imports and the audit log: reads only.
   'activity-api': { appTable: 'read' },
 };

@@ -17,6 +17,9 @@ export const DEMO_USERS: DemoUser[] = [
   { email: 'sso-admin@acme.example', sub: 'user-acme-sso-admin', accountId: 'acme', superAdmin: true, sso: true },
   { email: 'user@acme.example', sub: 'user-acme-user', accountId: 'acme', superAdmin: false, sso: false },
   { email: 'admin@globex.example', sub: 'user-globex-admin', accountId: 'globex', superAdmin: true, sso: false },
+  // initech's data source is the demo HubSpot portal (local/demo-source.ts).
+  { email: 'admin@initech.example', sub: 'user-initech-admin', accountId: 'initech', superAdmin: true, sso: false },
+  { email: 'sso-admin@initech.example', sub: 'user-initech-sso-admin', accountId: 'initech', superAdmin: true, sso: true },
 ];
 
 const ISSUER = 'crm-backup-local';

@@ -27,7 +27,8 @@ import { DEMO_USERS, LocalIssuer } from './identity.ts';
 import { webPageRoute } from './web-assets.ts';
 import { startS3 } from './s3.ts';
 import { seedDemoPortal } from './hubspot/demo-portal.ts';
-import { HubSpotStandIn } from './hubspot/stand-in.ts';
+import { seedInitech } from './demo-source.ts';
+import { HUBSPOT_PATH_PREFIX, HubSpotStandIn } from './hubspot/stand-in.ts';
 import { seedDemoData } from './seed.ts';
 import { ensureDemoTotp, totpBanner } from './demo-totp.ts';
 import { LocalStepFunctions, type ExecutionStatusChange } from './step-functions.ts';
@@ -179,6 +180,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     localRoutes,
   });
   config.appUrl = url;
+  config.hubspotApiUrl = `${url}${HUBSPOT_PATH_PREFIX}`;
   options.onListening?.(url);
   config.local!.stepFunctions = await stepFunctions.start().catch(async (error) => {
     server.close();
@@ -194,7 +196,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   }
   starting = 'seeding demo data';
   await seedDemoData(deps.records, { recordsPerType: options.recordsPerType ?? 2500 });
-  seedDemoPortal(hubspot, { recordsPerType: options.recordsPerType ?? 2500 });
+  await seedInitech(deps, hubspot, seedDemoPortal(hubspot, { recordsPerType: options.recordsPerType ?? 2500 }));
   const demoTotp = await ensureDemoTotp(deps);
   starting = 'recovering interrupted executions';
   await stepFunctions.abortInterrupted();

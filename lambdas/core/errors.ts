@@ -207,6 +207,11 @@ export class SourceLimitReachedError extends ClientError<{ source: string; reset
   }
 }
 
+/** The account's data source cannot change while a backup or restore reads or writes it. */
+export class SourceInUseError extends ClientError<{ backupId?: string; restoreId?: string }> {
+  override readonly name = 'SourceInUseError';
+}
+
 /** Errors of a data source whose messages are written for people: a failed step says them as they are. */
 export const SOURCE_ERROR_NAMES: readonly string[] = ['SourceReconnectRequiredError', 'SourceScopesMissingError', 'SourceLimitReachedError'];
 

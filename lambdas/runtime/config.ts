@@ -29,6 +29,8 @@ export interface AppConfig {
    * set when Cognito lets a password alone sign in (`-c mfa=optional`). Absent: false.
    */
   reauthenticateDownloads?: boolean;
+  /** HubSpot's API (absent: https://api.hubapi.com); the local runtime points it at its stand-in. */
+  hubspotApiUrl?: string;
   /** Restore plan segment and batch sizes; tests shrink them (defaults: DEFAULT_TUNING in core/restores/restore-policy.ts). */
   restoreTuning?: RestoreTuning;
   /** Only in the local runtime: the stand-ins' addresses and their fixed credentials. */
@@ -64,6 +66,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
     secretsKeyId: env.SECRETS_KEY_ID,
     eventBusName: env.EVENT_BUS_NAME,
     reauthenticateDownloads: envFlag(env, 'REAUTHENTICATE_DOWNLOADS'),
+    ...(env.HUBSPOT_API_URL ? { hubspotApiUrl: env.HUBSPOT_API_URL } : {}),
   };
 }
 

@@ -25,7 +25,12 @@ import { systemClock, type Clock } from '#core/ports/clock.ts';
 import { timeOrderedIds, type IdGenerator } from '#core/ports/ids.ts';
 import type { RecordStore } from '#core/ports/record-store.ts';
 import type { DataSources } from '#core/ports/data-source.ts';
-import { builtInSources } from '#core/sources/built-in-source.ts';
+import type { SourceConnections, SourceInspector } from '#core/ports/source-connections.ts';
+import { ConnectedSources } from '#adapters/connected-sources.ts';
+import { DynamoDbSourceConnections } from '#adapters/dynamodb-source-connections.ts';
+import { DynamoDbBudgetStore } from '#adapters/hubspot/dynamodb-budget-store.ts';
+import { HUBSPOT_API_URL } from '#adapters/hubspot/hubspot-api.ts';
+import { HubSpotInspector } from '#adapters/hubspot/hubspot-inspector.ts';
 import { createAwsClients } from './clients.ts';
 import type { AppConfig } from './config.ts';
 
@@ -63,6 +68,10 @@ export interface AppDeps {
   secrets: SecretCipher;
   /** Publishes change events (EventBridge when a bus is configured). */
   events: EventPublisher;
+  /** Each account's connected CRM, if any (its token encrypted by `secrets`). */
+  connections: SourceConnections;
+  /** Checks a CRM token live before it is stored. */
+  inspector: SourceInspector;
 }
 
 /** Options the local runtime and tests use to steer time or inject faults. */
@@ -79,13 +88,26 @@ export function buildDeps(config: AppConfig, overrides: DepsOverrides = {}): App
   const ids = timeOrderedIds(clock);
   const records = new DynamoDbRecordStore(clients.dynamodb, config.dataTableName);
   const events = config.eventBusName ? new EventBridgeEventPublisher(clients.eventBridge, config.eventBusName) : noEventPublisher;
+  const hubspotApiUrl = config.hubspotApiUrl ?? HUBSPOT_API_URL;
+  const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+  // Built once, over the final ports, so that a wrapped port (fault injection) is the one sources use.
+  let sources: ConnectedSources | undefined;
+  const connectedSources = () =>
+    (sources ??= new ConnectedSources({
+      connections: built.connections,
+      secrets: built.secrets,
+      builtIn: built,
+      budgets: new DynamoDbBudgetStore(clients.dynamodb, config.appTableName),
+      hubspotApiUrl,
+      clock: built.clock,
+      sleep,
+    }));
   const deps: AppDeps = {
     config,
     clock,
     ids,
     records,
-    // Built over the final ports, so that a wrapped record store (fault injection) is the one sources use.
-    sources: { forAccount: async (accountId) => builtInSources(built).forAccount(accountId) },
+    sources: { forAccount: (accountId) => connectedSources().forAccount(accountId) },
     audit: new DynamoDbAuditLog(clients.dynamodb, config.appTableName),
     mailer: new SesMailer(clients.ses, config.senderEmail),
     blobs: new S3BlobStore(clients.s3, config.backupBucketName),
@@ -102,6 +124,8 @@ export function buildDeps(config: AppConfig, overrides: DepsOverrides = {}): App
     totp: new DynamoDbTotpSecrets(clients.dynamodb, config.appTableName),
     secrets: config.local ? new AesGcmSecretCipher(config.local.secretsKey) : new KmsSecretCipher(clients.kms, config.secretsKeyId),
     events,
+    connections: new DynamoDbSourceConnections(clients.dynamodb, config.appTableName),
+    inspector: new HubSpotInspector({ baseUrl: hubspotApiUrl, clock, sleep }),
   };
   const built = overrides.wrap ? overrides.wrap(deps) : deps;
   return built;

@@ -79,6 +79,12 @@ export const FUNCTIONS = {
     memoryMb: 512,
     description: 'Activity API: completed imports and the audit log',
   },
+  'sources-api': {
+    entry: 'sources-api.ts',
+    timeoutSeconds: 29,
+    memoryMb: 512,
+    description: 'Data source API: connect, show and disconnect the CRM (HubSpot) an account backs up',
+  },
   // Hands back a cursor with 30 s left, so a batch never meets the hard kill; the lock's
   // 5-minute lease is renewed every 100 records.
   'apply-restore-batch': {
@@ -133,6 +139,9 @@ export const API_ROUTES: Record<string, FunctionName> = {
   'GET /v1/restores/{id}': 'restores-api',
   'POST /v1/me/totp-enrolment': 'restores-api',
   'POST /v1/me/totp-enrolment/confirmation': 'restores-api',
+  'GET /v1/source': 'sources-api',
+  'PUT /v1/source': 'sources-api',
+  'DELETE /v1/source': 'sources-api',
   'GET /v1/imports': 'activity-api',
   'GET /v1/audit-log': 'activity-api',
 };

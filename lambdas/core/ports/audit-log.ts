@@ -13,7 +13,9 @@ export type AuditAction =
   | 'RESTORE_FAILED'
   | 'REAUTH_FAILED'
   | 'TOTP_ENROLMENT_REQUESTED'
-  | 'TOTP_ENROLMENT_CONFIRMED';
+  | 'TOTP_ENROLMENT_CONFIRMED'
+  | 'SOURCE_CONNECTED'
+  | 'SOURCE_DISCONNECTED';
 
 export interface AuditEntry {
   id: string;
