@@ -64,6 +64,15 @@ export const TOTP_ENCRYPTION_CONTEXT: Record<string, Record<string, unknown>> = 
   Null: { 'kms:EncryptionContext:userId': 'false' },
 };
 
+/**
+ * The encryption context of a connected CRM's token (`sourceCipherContext` in
+ * lambdas/core/ports/source-connections.ts): bound to its account.
+ */
+export const SOURCE_TOKEN_ENCRYPTION_CONTEXT: Record<string, Record<string, unknown>> = {
+  StringEquals: { 'kms:EncryptionContext:purpose': 'source-token' },
+  Null: { 'kms:EncryptionContext:accountId': 'false' },
+};
+
 /** The functions whose entry satisfies `predicate`, as the ARN patterns of their roles. */
 function rolesOf(stack: Stack, trusted: TrustedPrincipals, predicate: (entry: FunctionPermissions) => boolean): string[] {
   return Object.entries(trusted.permissions)
@@ -124,9 +133,10 @@ export function backupKeyPolicy(stack: Stack, trusted: TrustedPrincipals): iam.P
 }
 
 /**
- * The secrets key wraps TOTP secrets and nothing else: Encrypt (enrolment) and Decrypt
- * (code checks) only, only with the encryption context the cipher sets
- * (`purpose=totp`, `userId`), only for the functions that enrol or check codes.
+ * The secrets key wraps TOTP secrets and connected CRMs' tokens and nothing else:
+ * Encrypt (enrolment, connecting) and Decrypt (code checks, calls to the CRM) only,
+ * only with the encryption context the cipher sets for each (`purpose=totp` and
+ * `userId`; `purpose=source-token` and `accountId`), only for the functions that do so.
  */
 export function secretsKeyPolicy(stack: Stack, trusted: TrustedPrincipals): iam.PolicyDocument {
   return new iam.PolicyDocument({
@@ -134,6 +144,8 @@ export function secretsKeyPolicy(stack: Stack, trusted: TrustedPrincipals): iam.
       administration(stack, trusted.keyAdmin),
       ...onlyRoles(rolesOf(stack, trusted, (entry) => entry.secretsKey !== undefined), TOTP_ENCRYPTION_CONTEXT, { sid: 'DecryptTotpSecrets', actions: ['kms:Decrypt'] }),
       ...onlyRoles(rolesOf(stack, trusted, (entry) => entry.secretsKey === 'encryptDecrypt'), TOTP_ENCRYPTION_CONTEXT, { sid: 'EncryptTotpSecrets', actions: ['kms:Encrypt'] }),
+      ...onlyRoles(rolesOf(stack, trusted, (entry) => entry.sourceTokens === 'decrypt'), SOURCE_TOKEN_ENCRYPTION_CONTEXT, { sid: 'DecryptSourceTokens', actions: ['kms:Decrypt'] }),
+      ...onlyRoles(rolesOf(stack, trusted, (entry) => entry.sourceTokens === 'encrypt'), SOURCE_TOKEN_ENCRYPTION_CONTEXT, { sid: 'EncryptSourceTokens', actions: ['kms:Encrypt'] }),
     ],
   });
 }

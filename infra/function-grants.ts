@@ -2,7 +2,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
-import { THROUGH_S3, TOTP_ENCRYPTION_CONTEXT } from './data-access-policies.ts';
+import { SOURCE_TOKEN_ENCRYPTION_CONTEXT, THROUGH_S3, TOTP_ENCRYPTION_CONTEXT } from './data-access-policies.ts';
 import type { FunctionPermissions } from './permissions.ts';
 
 /**
@@ -80,5 +80,15 @@ export function grantSecretsKey(fn: iam.IGrantable, key: kms.IKey, access: NonNu
     actions: access === 'encryptDecrypt' ? ['kms:Encrypt', 'kms:Decrypt'] : ['kms:Decrypt'],
     resourceArns: [key.keyArn],
     conditions: TOTP_ENCRYPTION_CONTEXT,
+  });
+}
+
+/** Encrypt (connecting a CRM) or Decrypt (calling it) of a connected CRM's token, only under its encryption context. */
+export function grantSourceTokens(fn: iam.IGrantable, key: kms.IKey, access: NonNullable<FunctionPermissions['sourceTokens']>): void {
+  iam.Grant.addToPrincipal({
+    grantee: fn,
+    actions: access === 'encrypt' ? ['kms:Encrypt'] : ['kms:Decrypt'],
+    resourceArns: [key.keyArn],
+    conditions: SOURCE_TOKEN_ENCRYPTION_CONTEXT,
   });
 }

@@ -37,6 +37,11 @@ export interface FunctionPermissions {
   backupBucket?: { read?: BucketPrefix[]; write?: BucketPrefix[]; delete?: BucketPrefix[] };
   /** The KMS key that wraps per-user TOTP secrets (SECRETS_KEY_ID). */
   secretsKey?: 'decrypt' | 'encryptDecrypt';
+  /**
+   * The same key, under the other encryption context it allows: a connected CRM's token
+   * (`purpose=source-token`, `accountId`). `encrypt` to connect one, `decrypt` to call the CRM.
+   */
+  sourceTokens?: 'decrypt' | 'encrypt';
   /** Step Functions, by catalog state machine name: start, describe or stop executions. */
   stateMachines?: Record<string, Array<'start' | 'describe' | 'stop'>>;
   /** SES SendEmail from the configured sender identity. */
@@ -53,7 +58,7 @@ export const PERMISSIONS: Record<string, FunctionPermissions> = {
   // Serves any user of an account: records and change events in the data table only.
   // Lists the object types of the account's data source: its connection (app table) and, for a
   // connected CRM, the token's decryption.
-  'data-plane-api': { dataTable: 'readWrite', appTable: 'read', secretsKey: 'decrypt' },
+  'data-plane-api': { dataTable: 'readWrite', appTable: 'read', sourceTokens: 'decrypt' },
 
   // Backups. requestBackup reads the account (tier) and, if the start fails, runs
   // failBackup inline (cleanup of backups/, refund, email): hence delete and SES. A
@@ -77,13 +82,13 @@ export const PERMISSIONS: Record<string, FunctionPermissions> = {
   },
   // Steps that read or write the account's data source decrypt a connected CRM's token, and
   // pace a HubSpot portal with its shared request budget (app table).
-  'list-backup-objects': { dataTable: 'read', appTable: 'readWrite', secretsKey: 'decrypt' },
+  'list-backup-objects': { dataTable: 'read', appTable: 'readWrite', sourceTokens: 'decrypt' },
   // Streams records into CSV parts; a retried export first deletes its own partial parts.
   'export-object': {
     dataTable: 'read',
     appTable: 'readWrite',
     backupBucket: { read: ['backups/'], write: ['backups/'], delete: ['backups/'] },
-    secretsKey: 'decrypt',
+    sourceTokens: 'decrypt',
   },
   // Reads the parts, writes the zip, deletes the parts. Assembling the zip with
   // UploadPartCopy needs GetObject on the parts (read) and PutObject/AbortMultipartUpload
@@ -101,6 +106,8 @@ export const PERMISSIONS: Record<string, FunctionPermissions> = {
     totp: true,
     backupBucket: { read: ['backups/', 'plans/'], write: ['plans/'], delete: ['plans/'] },
     secretsKey: 'encryptDecrypt',
+    // Planning reads today's records from the account's data source.
+    sourceTokens: 'decrypt',
     // A plan's GET checks its execution and starts it if the API call that planned it died first.
     stateMachines: { restore: ['start'], 'restore-plan': ['start', 'describe'] },
     // TOTP enrolment emails its one-time confirmation link.
@@ -113,17 +120,17 @@ export const PERMISSIONS: Record<string, FunctionPermissions> = {
     appTable: 'readWrite',
     auditLog: true,
     backupBucket: { read: ['backups/', 'plans/'], write: ['plans/'], delete: ['plans/'] },
-    secretsKey: 'decrypt',
+    sourceTokens: 'decrypt',
   },
   // Applies plan segments to records, renews the lock, publishes change events. Its
   // module reaches the restore audit code through shared imports, so it may append too.
-  'apply-restore-batch': { dataTable: 'readWrite', appTable: 'readWrite', backupBucket: { read: ['plans/'] }, putEvents: true, secretsKey: 'decrypt' },
+  'apply-restore-batch': { dataTable: 'readWrite', appTable: 'readWrite', backupBucket: { read: ['plans/'] }, putEvents: true, sourceTokens: 'decrypt' },
   // The ending's email names the object type, read from the data source.
-  'finalize-restore': { dataTable: 'read', appTable: 'readWrite', auditLog: true, sendEmail: true, secretsKey: 'decrypt' },
-  'fail-restore': { dataTable: 'read', appTable: 'readWrite', auditLog: true, sendEmail: true, secretsKey: 'decrypt' },
+  'finalize-restore': { dataTable: 'read', appTable: 'readWrite', auditLog: true, sendEmail: true, sourceTokens: 'decrypt' },
+  'fail-restore': { dataTable: 'read', appTable: 'readWrite', auditLog: true, sendEmail: true, sourceTokens: 'decrypt' },
   // Connecting a CRM checks the token live, stores it encrypted, refuses while a backup or
   // restore runs (backups, lock), re-authenticates like a restore, and audits.
-  'sources-api': { appTable: 'readWrite', auditLog: true, totp: true, secretsKey: 'encryptDecrypt' },
+  'sources-api': { appTable: 'readWrite', auditLog: true, totp: true, secretsKey: 'decrypt', sourceTokens: 'encrypt' },
   // Completed imports and the audit log: reads only.
   'activity-api': { appTable: 'read' },
 };

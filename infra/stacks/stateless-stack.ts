@@ -29,7 +29,7 @@ import {
 } from '#service/catalog.ts';
 import { AslStateMachine, functionsByPlaceholder } from '../constructs/asl-state-machine.ts';
 import { ServiceFunction } from '../constructs/service-function.ts';
-import { fencedAppPartitions, grantBackupBucket, grantSecretsKey, grantTable } from '../function-grants.ts';
+import { fencedAppPartitions, grantBackupBucket, grantSecretsKey, grantSourceTokens, grantTable } from '../function-grants.ts';
 import { permissionsFor, type FunctionPermissions } from '../permissions.ts';
 import type { DeploySettings } from '../settings.ts';
 import { functionRolePath } from '../trusted-roles.ts';
@@ -115,6 +115,8 @@ export class StatelessStack extends Stack {
       EVENT_BUS_NAME: stateful.changeEventBus.eventBusName,
       // Cognito MFA optional: a download asks for the same re-authentication as a restore.
       REAUTHENTICATE_DOWNLOADS: String(settings.mfa === 'optional'),
+      // A connected HubSpot portal's API (lambdas/adapters/hubspot/hubspot-api.ts: HUBSPOT_API_URL).
+      HUBSPOT_API_URL: 'https://api.hubapi.com',
     };
     for (const name of new Set([...CONFIG_STATE_MACHINES, ...Object.keys(STATE_MACHINES)])) environment[stateMachineEnvName(name)] = stateMachineArn(name);
 
@@ -254,6 +256,7 @@ export class StatelessStack extends Stack {
     // carries the signer's permissions (and its KMS Decrypt).
     if (permissions.backupBucket) grantBackupBucket(fn, stateful.backupBucket, permissions.backupBucket);
     if (permissions.secretsKey) grantSecretsKey(fn, stateful.secretsKey, permissions.secretsKey);
+    if (permissions.sourceTokens) grantSourceTokens(fn, stateful.secretsKey, permissions.sourceTokens);
     if (permissions.sendEmail) {
       stateful.senderIdentity.grantSendEmail(fn);
       // In the SES sandbox, SES also authorizes against each (verified) recipient's

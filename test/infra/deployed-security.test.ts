@@ -13,7 +13,7 @@ import { PROJECT_ROOT } from '../../infra/paths.ts';
 import { PERMISSIONS, REAUTHENTICATED_DOWNLOAD_PERMISSIONS, permissionsTable, type FunctionPermissions } from '../../infra/permissions.ts';
 import { EXPENSIVE_ROUTE_THROTTLES, RESERVED_CONCURRENCY } from '../../infra/stacks/stateless-stack.ts';
 import { reviewWildcards } from '../../infra/wildcard-review.ts';
-import { TOTP_ENCRYPTION_CONTEXT } from '../../infra/data-access-policies.ts';
+import { SOURCE_TOKEN_ENCRYPTION_CONTEXT, TOTP_ENCRYPTION_CONTEXT } from '../../infra/data-access-policies.ts';
 import { PROTECTED_PARTITIONS } from '../../infra/function-grants.ts';
 import { startTestRuntime } from '../support/local-runtime.ts';
 import { clientsOf } from '../support/stand-ins.ts';
@@ -91,7 +91,8 @@ describe('finding 11: key and bucket policies trust named roles, not the whole a
   it('lets the secrets key only encrypt and decrypt TOTP secrets (encryption context purpose=totp), for the functions that check codes', () => {
     const check = (app: SynthesizedApp, decrypters: string[], encrypters: string[]) => {
       const statements = keyPolicy(app, 'SecretsKey');
-      const use = statements.filter((s) => !list(s.Action).includes('kms:PutKeyPolicy'));
+      // Connected CRMs' tokens have statements of their own (the next test).
+      const use = statements.filter((s) => !list(s.Action).includes('kms:PutKeyPolicy') && !String(s.Sid).includes('SourceTokens'));
       expect(use.flatMap((s) => list(s.Action)).sort()).toEqual([...new Set(use.flatMap((s) => list(s.Action)))].sort());
       for (const statement of use) {
         expect(list(statement.Action).every((action) => action === 'kms:Encrypt' || action === 'kms:Decrypt'), JSON.stringify(statement.Action)).toBe(true);
@@ -101,9 +102,22 @@ describe('finding 11: key and bucket policies trust named roles, not the whole a
       expect(allowing(use, 'kms:Decrypt').flatMap(trustedArns).sort()).toEqual(decrypters.map(rolePattern).sort());
       expect(allowing(use, 'kms:Encrypt').flatMap(trustedArns).sort()).toEqual(encrypters.map(rolePattern).sort());
     };
-    check(synthesized, ['restores-api'], ['restores-api']);
+    // Connecting a data source asks for a code like a restore (sources-api).
+    check(synthesized, ['restores-api', 'sources-api'], ['restores-api']);
     // With -c mfa=optional the backups API checks codes before a download (finding 13).
-    check(optionalMfa, ['backups-api', 'restores-api'], ['restores-api']);
+    check(optionalMfa, ['backups-api', 'restores-api', 'sources-api'], ['restores-api']);
+  });
+
+  it('lets the secrets key encrypt and decrypt CRM tokens only under their context (purpose=source-token, accountId), for the functions that connect or call a CRM', () => {
+    const statements = keyPolicy(synthesized, 'SecretsKey').filter((s) => String(s.Sid).includes('SourceTokens'));
+    for (const statement of statements) {
+      expect(statement.Condition?.StringEquals?.['kms:EncryptionContext:purpose']).toBe('source-token');
+      expect(statement.Condition?.Null?.['kms:EncryptionContext:accountId']).toBe('false');
+    }
+    const holders = (access: string) => Object.entries(PERMISSIONS).filter(([, entry]) => entry.sourceTokens === access).map(([name]) => rolePattern(name)).sort();
+    expect(allowing(statements, 'kms:Decrypt').flatMap(trustedArns).sort()).toEqual(holders('decrypt'));
+    expect(allowing(statements, 'kms:Encrypt').flatMap(trustedArns).sort()).toEqual(holders('encrypt'));
+    expect(holders('encrypt')).toEqual([rolePattern('sources-api')]);
   });
 
   it('gives every function role the IAM path the key and bucket policies trust', () => {
@@ -175,8 +189,8 @@ describe('finding 11: key and bucket policies trust named roles, not the whole a
       const bucket = entry.backupBucket ?? {};
       expect(onKey('BackupKey', 'kms:Decrypt'), `${name} decrypts backups`).toBe((bucket.read?.length ?? 0) + (bucket.write?.length ?? 0) > 0);
       expect(onKey('BackupKey', 'kms:GenerateDataKey'), `${name} writes backups`).toBe((bucket.write?.length ?? 0) > 0);
-      expect(onKey('SecretsKey', 'kms:Encrypt'), `${name} encrypts secrets`).toBe(entry.secretsKey === 'encryptDecrypt');
-      expect(onKey('SecretsKey', 'kms:Decrypt'), `${name} decrypts secrets`).toBe(entry.secretsKey === 'encryptDecrypt' || entry.secretsKey === 'decrypt');
+      expect(onKey('SecretsKey', 'kms:Encrypt'), `${name} encrypts secrets`).toBe(entry.secretsKey === 'encryptDecrypt' || entry.sourceTokens === 'encrypt');
+      expect(onKey('SecretsKey', 'kms:Decrypt'), `${name} decrypts secrets`).toBe(entry.secretsKey === 'encryptDecrypt' || entry.secretsKey === 'decrypt' || entry.sourceTokens === 'decrypt');
     }
   });
 });
@@ -427,7 +441,12 @@ describe('the names the policies rely on are the ones the code uses', () => {
       expect(pks((item) => item.sk?.S === 'TOTP')).toEqual([PROTECTED_PARTITIONS.totp]);
       expect(pks((item) => item.entry?.M?.action !== undefined)).toEqual([PROTECTED_PARTITIONS.audit]);
       expect(contexts.length).toBeGreaterThan(0);
+      // The runtime also connected initech's demo portal: a token under its own context.
       for (const context of contexts) {
+        if (context.purpose === SOURCE_TOKEN_ENCRYPTION_CONTEXT.StringEquals!['kms:EncryptionContext:purpose']) {
+          expect(Object.keys(context).sort()).toEqual(['accountId', 'purpose']);
+          continue;
+        }
         expect(context.purpose).toBe(TOTP_ENCRYPTION_CONTEXT.StringEquals!['kms:EncryptionContext:purpose']);
         expect(Object.keys(context).sort()).toEqual(['purpose', 'userId']);
       }

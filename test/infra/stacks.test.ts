@@ -429,8 +429,10 @@ describe('least privilege', () => {
         expect(objects.some((p) => p.startsWith('s3:DeleteObject')), `${name} deletes ${prefix}/`).toBe(bucket.delete?.includes(`${prefix}/` as never) ?? false);
       }
       expect(on('BackupKey').length > 0, `${name} backup key`).toBe(Object.keys(bucket).length > 0);
-      expect(on('SecretsKey').some((p) => p.startsWith('kms:Encrypt')), `${name} encrypts secrets`).toBe(allowed.secretsKey === 'encryptDecrypt');
-      expect(on('SecretsKey').some((p) => p.startsWith('kms:Decrypt')), `${name} decrypts secrets`).toBe(allowed.secretsKey === 'decrypt' || allowed.secretsKey === 'encryptDecrypt');
+      expect(on('SecretsKey').some((p) => p.startsWith('kms:Encrypt')), `${name} encrypts secrets`).toBe(allowed.secretsKey === 'encryptDecrypt' || allowed.sourceTokens === 'encrypt');
+      expect(on('SecretsKey').some((p) => p.startsWith('kms:Decrypt')), `${name} decrypts secrets`).toBe(
+        allowed.secretsKey === 'decrypt' || allowed.secretsKey === 'encryptDecrypt' || allowed.sourceTokens === 'decrypt',
+      );
       expect(access.some((p) => p.startsWith('ses:SendEmail ')), `${name} email`).toBe(allowed.sendEmail === true);
       expect(access.some((p) => p.startsWith('events:PutEvents ')), `${name} events`).toBe(allowed.putEvents === true);
       for (const machine of Object.keys(STATE_MACHINES)) {

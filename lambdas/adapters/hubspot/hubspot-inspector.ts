@@ -54,7 +54,11 @@ export class HubSpotInspector implements SourceInspector {
         await call();
         scopes.push(scope);
       } catch (error) {
-        if (error instanceof SourceScopesMissingError) missingScopes.push(scope);
+        // HubSpot names the scopes the call lacked: another one (the type's read scope, already
+        // reported) says nothing of this one.
+        if (error instanceof SourceScopesMissingError) {
+          if (error.details.missingScopes.length === 0 || error.details.missingScopes.includes(scope)) missingScopes.push(scope);
+        }
         else if (error instanceof HubSpotRequestError) scopes.push(scope); // refused for another reason: the scope was granted
         else throw error;
       }
