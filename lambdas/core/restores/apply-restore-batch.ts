@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { StepFailedError } from '../errors.ts';
+import type { StampedRecord } from '../ports/record-store.ts';
 import type { PlannedRecord, SegmentProgress, StoredRestore } from '../restore-model.ts';
-import { restoreRecord, type TodaysRecord } from './record-restore.ts';
+import { restoreRecord } from './record-restore.ts';
 import type { RestoreDeps } from './restore-deps.ts';
 import { RestoreEventWriter } from './restore-events.ts';
 import { LOCK_LEASE_MS, planSegmentKey, tuningOf } from './restore-policy.ts';
@@ -144,10 +145,10 @@ async function applyRound(
  * and not settled by an earlier attempt), while the lock's lease is renewed: neither
  * is written before both answer, so a lost lock stops the round before any write.
  */
-async function readAndRenew(restore: StoredRestore, rows: PlannedRow[], progress: SegmentProgress, deps: ApplyBatchDeps): Promise<Map<string, TodaysRecord>> {
+async function readAndRenew(restore: StoredRestore, rows: PlannedRow[], progress: SegmentProgress, deps: ApplyBatchDeps): Promise<Map<string, StampedRecord>> {
   const toRead = rows.filter((row) => !row.differs && !progress.ahead[row.id]).map((row) => row.id);
   const [today] = await Promise.all([
-    toRead.length ? deps.records.getRecordsWithRestoreId(restore.accountId, restore.objectType, toRead) : new Map<string, TodaysRecord>(),
+    toRead.length ? deps.records.getStampedRecords(restore.accountId, restore.objectType, toRead) : new Map<string, StampedRecord>(),
     deps.lock.renew(restore.accountId, restore.id, { now: deps.clock.now().getTime(), durationMs: LOCK_LEASE_MS }),
   ]);
   return today;
