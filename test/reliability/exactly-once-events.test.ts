@@ -16,8 +16,14 @@ import { ACKNOWLEDGE, ACME_SSO_ADMIN, allRecords, movableClock } from './support
 
 type KillPoint = 'before the record write' | 'between the record write and its event' | 'after the event write';
 
-/** The kill in force: which restore write it waits for, and whether the invocation is dead. */
-const kill: { point?: KillPoint; atWrite: number; writes: number; target?: string; dead: boolean; fired: number } = { atWrite: 0, writes: 0, dead: false, fired: 0 };
+/** The kill in force: which write (a restore's, or a person's edit) it waits for, and whether the invocation is dead. */
+const kill: { point?: KillPoint; of: 'restore' | 'edit'; atWrite: number; writes: number; target?: string; dead: boolean; fired: number } = {
+  of: 'restore',
+  atWrite: 0,
+  writes: 0,
+  dead: false,
+  fired: 0,
+};
 
 /** What a killed invocation's calls see: Step Functions reports a killed Lambda as `Lambda.Unknown`. */
 function killed(): Error {
@@ -55,8 +61,8 @@ function withKills(deps: AppDeps): AppDeps {
   const records = deps.records;
   const killableRecords = mortal(records, {
     updateRecord: async (...args: Parameters<typeof records.updateRecord>) => {
-      const isRestoreWrite = Boolean(args[4]?.stamp?.restoreId);
-      const write = isRestoreWrite ? ++kill.writes : 0;
+      const counted = Boolean(args[4]?.stamp?.restoreId) === (kill.of === 'restore');
+      const write = counted ? ++kill.writes : 0;
       const point = kill.point;
       const targeted = point !== undefined && write === kill.atWrite;
       if (targeted) kill.target = args[2];
@@ -97,7 +103,7 @@ describe('exactly one change event per changed record when the apply step is kil
       wrapDeps: withKills,
       // The killed invocation has ended: the next one (Step Functions' retry) lives.
       onInvoke: (name) => {
-        if (name === 'apply-restore-batch') kill.dead = false;
+        if (name === 'apply-restore-batch' || name === 'data-plane-api') kill.dead = false;
       },
     });
     const requested = await runtime.api('POST', '/v1/backups', { as: ACME_SSO_ADMIN });
@@ -124,7 +130,7 @@ describe('exactly one change event per changed record when the apply step is kil
     expect(planned.status, JSON.stringify(planned.body)).toBe(201);
     expect(planned.body.recordsToChange).toBe(count);
 
-    Object.assign(kill, { point, atWrite, writes: 0, target: undefined, dead: false });
+    Object.assign(kill, { point, of: 'restore', atWrite, writes: 0, target: undefined, dead: false });
     const firedBefore = kill.fired;
     let restore;
     try {
@@ -176,6 +182,29 @@ describe('exactly one change event per changed record when the apply step is kil
       }
       expect(feed.map((event) => event.recordId).sort()).toEqual(changed);
       expect(new Set(feed.map((event) => event.id)).size).toBe(12);
+    });
+  });
+  describe.each(points.filter((point) => point !== 'before the record write'))('a person\'s edit (PATCH) killed %s', (point) => {
+    it('is retried by its client: the edit has exactly one USER event, with what it changed', async () => {
+      const id = ids.at(-1)!;
+      const before = (await allRecords(runtime, 'acme', 'tasks')).get(id)!.properties.hs_task_status;
+      const value = `edit killed ${point}`;
+      Object.assign(kill, { point, of: 'edit', atWrite: 1, writes: 0, target: undefined, dead: false });
+      const firedBefore = kill.fired;
+      const edit = () => runtime.api('PATCH', `/v1/objects/tasks/records/${id}`, { as: ACME_SSO_ADMIN, body: { properties: { hs_task_status: value } } });
+      try {
+        expect((await edit()).status).toBe(500);
+      } finally {
+        kill.point = undefined;
+        kill.dead = false;
+      }
+      expect(kill.fired - firedBefore, 'the kill fired once').toBe(1);
+      // The client does not know whether the edit happened, and sends it again.
+      expect((await edit()).status).toBe(200);
+      expect((await edit()).status).toBe(200);
+      const events = (await runtime.deps.records.listChangeEvents('acme', { recordId: id, limit: 100 })).items.filter((event) => event.source === 'USER' && event.changes.some((change) => change.to === value));
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({ actor: ACME_SSO_ADMIN, kind: 'UPDATED', changes: [{ property: 'hs_task_status', from: before, to: value }] });
     });
   });
 });
