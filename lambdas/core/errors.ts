@@ -53,8 +53,8 @@ export class InvalidConfirmationError extends ClientError {
 
 /** 401: no token, a bad token, or a failed re-authentication. */
 export class UnauthorizedError extends ClientError {
-  constructor(message = 'Sign in first: this call needs a valid bearer token.', code = 'UNAUTHORIZED') {
-    super(401, code, message);
+  constructor(message = 'Sign in first: this call needs a valid bearer token.', code = 'UNAUTHORIZED', details: Record<string, unknown> = {}) {
+    super(401, code, message, details);
     this.name = 'UnauthorizedError';
   }
 }

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { confirmTotpEnrolment, enrolTotp } from '#core/restores/reauthenticate.ts';
 import { planRestore } from '#core/restores/plan-restore.ts';
 import { readRestorePlan } from '#core/restores/recover-plan.ts';
 import { getRestore, listRestores } from '#core/restores/restore-queries.ts';
 import { startRestore } from '#core/restores/start-restore.ts';
+import { confirmTotpEnrolment, enrolTotp, totpEnrolmentStatus } from '#core/restores/totp-enrolment.ts';
 import { buildDeps, type AppDeps } from '#runtime/deps.ts';
 import { configFromEnv } from '#runtime/config.ts';
 import { httpApi, json, pageQuery, parseInput, safeName } from '#runtime/http.ts';
@@ -35,6 +35,9 @@ const restoreBody = z.strictObject({
   acknowledge: z.object({ changesData: z.unknown().optional(), cannotBeUndone: z.unknown().optional() }).optional(),
   totp: z.string().max(16).optional(),
 });
+
+// No body enrols; `replace` resets a confirmed enrolment (its emailed link confirms the new app).
+const enrolmentBody = z.strictObject({ replace: z.boolean().optional() }).optional();
 
 const confirmationBody = z.strictObject({
   token: z.string().min(1).max(128),
@@ -71,7 +74,8 @@ export function createHandler(deps: AppDeps) {
     },
     'GET /v1/restores': async ({ caller, query }) => json(200, await listRestores(caller, parseInput(pageQuery, query, 'query'), deps)),
     'GET /v1/restores/{id}': async ({ caller, params }) => json(200, await getRestore(caller, parseInput(idParam, params.id, 'path'), deps)),
-    'POST /v1/me/totp-enrolment': async ({ caller }) => json(201, await enrolTotp(caller, deps)),
+    'GET /v1/me/totp-enrolment': async ({ caller }) => json(200, await totpEnrolmentStatus(caller, deps)),
+    'POST /v1/me/totp-enrolment': async ({ caller, body }) => json(201, await enrolTotp(caller, parseInput(enrolmentBody, body) ?? {}, deps)),
     'POST /v1/me/totp-enrolment/confirmation': async ({ caller, body }) => json(200, await confirmTotpEnrolment(caller, parseInput(confirmationBody, body), deps)),
   });
 }

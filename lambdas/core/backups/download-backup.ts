@@ -1,5 +1,5 @@
 import { requireSuperAdmin, type Caller } from '../caller.ts';
-import { ConflictError, GoneError, NotFoundError, UnauthorizedError } from '../errors.ts';
+import { ConflictError, GoneError, NotFoundError } from '../errors.ts';
 import { reauthenticate, type ReauthDeps } from '../restores/reauthenticate.ts';
 import type { BackupDeps } from './backup-deps.ts';
 import { DOWNLOAD_URL_SECONDS, zipFileName } from './backup-policy.ts';
@@ -49,9 +49,7 @@ export async function downloadBackup(caller: Caller, backupId: string, totp: str
     });
   }
   if (deps.config.reauthenticateDownloads) {
-    // reauthenticate's own sentence for a missing code speaks of restoring.
-    if (!caller.sso && !totp) throw new UnauthorizedError('Downloading a backup needs a code from your authenticator app: send it as "totp".', 'REAUTH_REQUIRED');
-    await reauthenticate(caller, totp, deps);
+    await reauthenticate(caller, totp, deps, 'Downloading a backup');
   }
   const url = await deps.blobs.presignDownload(backup.zipKey, {
     expiresInSeconds: DOWNLOAD_URL_SECONDS,
