@@ -26,6 +26,8 @@ import { apiError, lambdaContext, send, startHttpServer, type LocalRoute } from 
 import { DEMO_USERS, LocalIssuer } from './identity.ts';
 import { webPageRoute } from './web-assets.ts';
 import { startS3 } from './s3.ts';
+import { seedDemoPortal } from './hubspot/demo-portal.ts';
+import { HubSpotStandIn } from './hubspot/stand-in.ts';
 import { seedDemoData } from './seed.ts';
 import { ensureDemoTotp, totpBanner } from './demo-totp.ts';
 import { LocalStepFunctions, type ExecutionStatusChange } from './step-functions.ts';
@@ -72,6 +74,8 @@ export interface LocalRuntime {
   deps: AppDeps;
   issuer: LocalIssuer;
   stepFunctions: LocalStepFunctions;
+  /** The HubSpot stand-in served under `/hubspot` (docs/hubspot-stand-in.md). */
+  hubspot: HubSpotStandIn;
   /** Invokes a function by name, exactly as Step Functions or EventBridge would. */
   invoke(functionName: FunctionName, payload: unknown): Promise<unknown>;
   outbox(): Promise<OutboxEmail[]>;
@@ -98,6 +102,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const s3 = await startS3(join(dataDir, 's3'), bucket, { ...LOCAL_CREDENTIALS, region: REGION });
   const outbox = await startEmailOutbox(join(dataDir, 'outbox.jsonl'));
   const issuer = await LocalIssuer.open(join(dataDir, 'local-issuer-key.json'));
+  const hubspot = HubSpotStandIn.open(join(dataDir, 'hubspot'), { clock: options.clock });
 
   const functionArn = (name: FunctionName) => `arn:aws:lambda:${REGION}:${LOCAL_ACCOUNT}:function:${name}`;
   const stateMachineArn = (name: string) => `arn:aws:states:${REGION}:${LOCAL_ACCOUNT}:stateMachine:${name}`;
@@ -163,6 +168,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     startingRoute(() => starting),
     ...(options.extraRoutes ?? []),
     localOnlyRoutes(issuer, () => outbox.list()),
+    hubspot.route(),
     webPageRoute(),
   ];
   const { url, server } = await startHttpServer({
@@ -188,6 +194,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   }
   starting = 'seeding demo data';
   await seedDemoData(deps.records, { recordsPerType: options.recordsPerType ?? 2500 });
+  seedDemoPortal(hubspot, { recordsPerType: options.recordsPerType ?? 2500 });
   const demoTotp = await ensureDemoTotp(deps);
   starting = 'recovering interrupted executions';
   await stepFunctions.abortInterrupted();
@@ -207,6 +214,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     deps,
     issuer,
     stepFunctions,
+    hubspot,
     invoke,
     outbox: () => outbox.list(),
     idle: () => stepFunctions.idle(),
@@ -214,6 +222,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     async stop() {
       timers.forEach(clearInterval);
       await closeServer(server);
+      hubspot.close();
       await stepFunctions.stop();
       await outbox.stop();
       await s3.stop();
