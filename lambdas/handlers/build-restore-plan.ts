@@ -1,6 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
-import { buildRestorePlan, failPlan, PLANNING_STOPPED } from '#core/restores/plan-restore.ts';
+import { buildRestorePlan, failRestorePlan } from '#core/restores/build-restore-plan.ts';
+import { tuningOf } from '#core/restores/restore-policy.ts';
 import { buildDeps, type AppDeps } from '#runtime/deps.ts';
 import { configFromEnv } from '#runtime/config.ts';
 import { lazyHandler } from '#runtime/lazy-handler.ts';
@@ -25,16 +26,14 @@ export function createHandler(deps: AppDeps) {
     // The EventBridge rule on restore-plan executions that ended FAILED, TIMED_OUT or ABORTED.
     const ended = executionStatusChange.safeParse(event);
     if (ended.success) {
-      await failPlan({ accountId: executionAccountId(ended.data.detail), id: ended.data.detail.name }, PLANNING_STOPPED, deps);
-      return { done: true };
+      return failRestorePlan({ accountId: executionAccountId(ended.data.detail), planId: ended.data.detail.name }, deps);
     }
     const job = input.parse(event);
     if (job.failure !== undefined) {
       console.error(JSON.stringify({ level: 'ERROR', message: 'Restore planning failed', planId: job.planId, failure: job.failure }));
-      await failPlan({ accountId: job.accountId, id: job.planId }, PLANNING_STOPPED, deps);
-      return { done: true };
+      return failRestorePlan({ accountId: job.accountId, planId: job.planId }, deps);
     }
-    const most = deps.config.restoreTuning?.planSegmentsPerInvocation ?? Number.POSITIVE_INFINITY;
+    const most = tuningOf(deps.config).planSegmentsPerInvocation;
     return buildRestorePlan({ accountId: job.accountId, planId: job.planId }, deps, {
       // At least one segment per invocation, so a plan always moves on.
       keepGoing: (segments) => segments < 1 || (segments < most && context.getRemainingTimeInMillis() > RESERVE_MS),

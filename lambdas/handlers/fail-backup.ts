@@ -1,7 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import type { BackupDeps } from '#core/backups/backup-deps.ts';
-import { describeStepFailure, failBackup, type FailBackupInput } from '#core/backups/fail-backup.ts';
+import { failBackup, type FailBackupInput } from '#core/backups/fail-backup.ts';
 import { buildDeps } from '#runtime/deps.ts';
 import { configFromEnv } from '#runtime/config.ts';
 import { lazyHandler } from '#runtime/lazy-handler.ts';
@@ -29,11 +29,10 @@ function toFailure(event: unknown): FailBackupInput {
   if (change.success) {
     const { detail } = change.data;
     const input = parseInput(caught, JSON.parse(detail.input));
-    const error = endedExecutionError(detail);
-    return { accountId: input.accountId, backupId: input.backupId, reason: describeStepFailure(error.Error, error.Cause) };
+    return { accountId: input.accountId, backupId: input.backupId, error: endedExecutionError(detail) };
   }
   const input = parseInput(caught, event);
-  return { accountId: input.accountId, backupId: input.backupId, reason: describeStepFailure(input.error?.Error, input.error?.Cause) };
+  return { accountId: input.accountId, backupId: input.backupId, ...(input.error ? { error: input.error } : {}) };
 }
 
 export const handler = lazyHandler(() => createHandler(buildDeps(configFromEnv())));

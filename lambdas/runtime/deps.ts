@@ -24,7 +24,7 @@ import type { Mailer } from '#core/ports/mailer.ts';
 import { systemClock, type Clock } from '#core/ports/clock.ts';
 import { timeOrderedIds, type IdGenerator } from '#core/ports/ids.ts';
 import type { RecordStore } from '#core/ports/record-store.ts';
-import { createAwsClients, type AwsClients } from './clients.ts';
+import { createAwsClients } from './clients.ts';
 import type { AppConfig } from './config.ts';
 
 /**
@@ -33,7 +33,6 @@ import type { AppConfig } from './config.ts';
  */
 export interface AppDeps {
   config: AppConfig;
-  clients: AwsClients;
   clock: Clock;
   ids: IdGenerator;
   records: RecordStore;
@@ -74,7 +73,6 @@ export function buildDeps(config: AppConfig, overrides: DepsOverrides = {}): App
   const clock = overrides.clock ?? systemClock;
   const deps: AppDeps = {
     config,
-    clients,
     clock,
     ids: timeOrderedIds(clock),
     records: new DynamoDbRecordStore(clients.dynamodb, config.dataTableName),

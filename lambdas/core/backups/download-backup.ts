@@ -1,6 +1,6 @@
 import { requireSuperAdmin, type Caller } from '../caller.ts';
-import { ConflictError, GoneError, NotFoundError } from '../errors.ts';
-import { reauthenticate, type ReauthDeps } from '../restores/reauthenticate.ts';
+import { BackupExpiredError, BackupNotReadyError, NotFoundError } from '../errors.ts';
+import { reauthenticate, type ReauthDeps } from '../totp/reauthenticate.ts';
 import type { BackupDeps } from './backup-deps.ts';
 import { DOWNLOAD_URL_SECONDS, zipFileName } from './backup-policy.ts';
 
@@ -39,12 +39,12 @@ export async function downloadBackup(caller: Caller, backupId: string, totp: str
   if (!backup) throw new NotFoundError(`Backup "${backupId}"`);
   const now = deps.clock.now();
   if (backup.status !== 'SUCCEEDED' || !backup.zipKey) {
-    throw new ConflictError('BACKUP_NOT_READY', `Backup ${backupId} is ${backup.status.toLowerCase()}; only a completed backup can be downloaded.`, {
+    throw new BackupNotReadyError(`Backup ${backupId} is ${backup.status.toLowerCase()}; only a completed backup can be downloaded.`, {
       status: backup.status,
     });
   }
   if (backup.expiresAt && now.getTime() > Date.parse(backup.expiresAt)) {
-    throw new GoneError('BACKUP_EXPIRED', `Backup ${backupId} expired at ${backup.expiresAt}; backups can be downloaded for 14 days.`, {
+    throw new BackupExpiredError(`Backup ${backupId} expired at ${backup.expiresAt}; backups can be downloaded for 14 days.`, {
       expiredAt: backup.expiresAt,
     });
   }

@@ -1,10 +1,11 @@
 import { verify } from 'otplib';
 import type { Caller } from '../caller.ts';
-import { UnauthorizedError } from '../errors.ts';
+import { ReauthFailedError, ReauthRequiredError } from '../errors.ts';
 import type { AuditLog } from '../ports/audit-log.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { IdGenerator } from '../ports/ids.ts';
-import type { SecretCipher, TotpSecrets } from '../ports/totp-secrets.ts';
+import type { SecretCipher, TotpSecrets, TotpState } from '../ports/totp-secrets.ts';
+import { cipherContext } from './totp-enrolment.ts';
 
 export interface ReauthDeps {
   totp: TotpSecrets;
@@ -22,14 +23,9 @@ const EPOCH_TOLERANCE_SECONDS = 30;
 
 /**
  * Where a password admin without a usable authenticator goes: the page's Authenticator
- * screen, the CLI, or the API. Part of the sentences of `reauthenticate`'s refusals.
+ * screen, the CLI, or the API. Part of the sentences of the refusals that ask to enrol.
  */
 export const HOW_TO_ENROL = 'on the Authenticator screen of the web page (CLI: crm-backup totp enrol; API: POST /v1/me/totp-enrolment)';
-
-/** The secret is bound to its user: a ciphertext copied to another user's item does not decrypt. */
-export function cipherContext(userId: string): Record<string, string> {
-  return { purpose: 'totp', userId };
-}
 
 /**
  * Re-authenticates a caller before a sensitive action (PRODUCT.md, Restore 3): SSO
@@ -40,7 +36,7 @@ export function cipherContext(userId: string): Record<string, string> {
  * Primary course:
  *  1. SSO callers pass.
  *  2. Without a confirmed enrolment, 401 REAUTH_REQUIRED saying what to do, with
- *     `authenticator` (NONE, PENDING_CONFIRMATION) so the page and the CLI can send the
+ *     `authenticator` (NONE, PENDING_CONFIRMATION) so the page and the CLI send the
  *     admin to enrol rather than ask for a code they cannot have.
  *  3. Without a code, 401 REAUTH_REQUIRED asking for one.
  *  4. Claim an attempt atomically (at most MAX_TOTP_ATTEMPTS per LOCKOUT_MINUTES window,
@@ -54,19 +50,16 @@ export async function reauthenticate(caller: Caller, code: string | undefined, d
   if (caller.sso) return;
   const state = await deps.totp.get(caller.userId);
   if (!state) {
-    throw new UnauthorizedError(
+    throw new ReauthRequiredError(
       `${action} needs a code from an authenticator app, and you have none enrolled: enrol one ${HOW_TO_ENROL} and confirm it from the link we email you.`,
-      'REAUTH_REQUIRED',
       { authenticator: 'NONE' },
     );
   }
   if (state.pendingConfirmation) {
-    throw new UnauthorizedError(unconfirmedSentence(caller, state.pendingConfirmation.expiresAt, deps.clock.now()), 'REAUTH_REQUIRED', { authenticator: 'PENDING_CONFIRMATION' });
+    throw new ReauthRequiredError(unconfirmedSentence(caller, state.pendingConfirmation.expiresAt, deps.clock.now()), { authenticator: 'PENDING_CONFIRMATION' });
   }
-  if (!code) throw new UnauthorizedError(`${action} needs a code from your authenticator app: send it as "totp".`, 'REAUTH_REQUIRED');
-  await checkCode(caller, code, { encryptedSecret: state.encryptedSecret, afterTimeStep: state.lastTimeStep }, deps, (timeStep) =>
-    deps.totp.acceptTimeStep(caller.userId, timeStep),
-  );
+  if (!code) throw new ReauthRequiredError(`${action} needs a code from your authenticator app: send it as "totp".`);
+  await checkTotpCode(caller, code, state, deps, (timeStep) => deps.totp.acceptTimeStep(caller.userId, timeStep));
 }
 
 /** Why an enrolment does not count yet, and what to do about it. */
@@ -79,22 +72,22 @@ function unconfirmedSentence(caller: Caller, expiresAt: string, now: Date): stri
 
 /**
  * Checks one code against a secret of the caller's within the attempt limit (codes of
- * `afterTimeStep` or earlier are refused); `accept` records a matching time step (and
+ * `lastTimeStep` or earlier are refused); `accept` records a matching time step (and
  * whatever else must happen in the same conditional write). Throws 401 REAUTH_FAILED
  * for a wrong, replayed or refused code.
  */
-export async function checkCode(
+export async function checkTotpCode(
   caller: Caller,
   code: string,
-  secret: { encryptedSecret: string; afterTimeStep?: number | undefined },
+  state: Pick<TotpState, 'encryptedSecret' | 'lastTimeStep'>,
   deps: ReauthDeps,
   accept: (timeStep: number) => Promise<boolean>,
 ): Promise<void> {
   const now = deps.clock.now();
   const claim = await deps.totp.claimAttempt(caller.userId, { now, windowMs: LOCKOUT_MINUTES * 60_000, maxAttempts: MAX_TOTP_ATTEMPTS });
-  if (!claim.claimed) throw new UnauthorizedError(`Too many wrong codes: try again after ${claim.retryAfter}.`, 'REAUTH_FAILED');
-  const plaintext = await deps.secrets.decrypt(secret.encryptedSecret, cipherContext(caller.userId));
-  const timeStep = await matchingTimeStep(plaintext, code, now, secret.afterTimeStep);
+  if (!claim.claimed) throw new ReauthFailedError(`Too many wrong codes: try again after ${claim.retryAfter}.`);
+  const secret = await deps.secrets.decrypt(state.encryptedSecret, cipherContext(caller.userId));
+  const timeStep = await matchingTimeStep(secret, code, now, state.lastTimeStep);
   if (timeStep !== undefined && (await accept(timeStep))) return;
 
   const windowFull = claim.attempt >= MAX_TOTP_ATTEMPTS;
@@ -108,9 +101,8 @@ export async function checkCode(
       ? `${caller.email} gave a wrong authenticator code; that was the ${MAX_TOTP_ATTEMPTS}th code checked since ${new Date(Date.parse(claim.windowEndsAt) - LOCKOUT_MINUTES * 60_000).toISOString()}, so codes are refused until ${claim.windowEndsAt}.`
       : `${caller.email} gave a wrong or already used authenticator code.`,
   });
-  throw new UnauthorizedError(
+  throw new ReauthFailedError(
     windowFull ? `Wrong code. Too many wrong codes: try again after ${claim.windowEndsAt}.` : 'The authenticator code is wrong or was already used.',
-    'REAUTH_FAILED',
   );
 }
 
@@ -131,4 +123,3 @@ async function matchingTimeStep(secret: string, code: string, now: Date, afterTi
     return undefined;
   }
 }
-
