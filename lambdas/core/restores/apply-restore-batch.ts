@@ -133,7 +133,8 @@ async function applyRound(
     return restored.outcome;
   });
   // Events before progress: a crash in between re-runs these rows, which then find the
-  // records already restored (their `rid` is ours) and count them without writing again.
+  // records stamped by this restore, count them without writing again and store their
+  // events again from the stamps (one each: same keys).
   await events.flush();
   const { next, ...failure } = advanceProgress(progress, rows, results);
   const saved = await deps.restores.saveSegmentProgress(restore.accountId, restore.id, segment, next, progress.cursor.index);
