@@ -3,6 +3,8 @@
 export type { Backup, BackupObject } from '../../lambdas/core/model.ts';
 export type { BackupQuotaView as BackupQuota } from '../../lambdas/core/backups/backup-quota.ts';
 export type { RestorePlanView as RestorePlan, RestoreView as Restore } from '../../lambdas/core/restore-model.ts';
+export type { PendingTotpEnrolment } from '../../lambdas/core/totp/totp-enrolment.ts';
+export type { TotpEnrolmentStatus } from '../../lambdas/core/totp/totp-enrolment-status.ts';
 
 export interface Page<T> {
   items: T[];
@@ -39,3 +41,8 @@ export interface ImportEntry {
   counts?: Record<string, number>;
   [key: string]: unknown;
 }
+
+/** The account's data source (GET /v1/source): the built-in CRM, or a connected HubSpot portal (never its token). */
+export type DataSource =
+  | { type: 'builtin' }
+  | { type: 'hubspot'; portalId: number; timeZone: string; connectedAt: string; connectedBy: string; scopes: string[]; missingScopes: string[] };

@@ -93,10 +93,11 @@ export interface RecordTarget {
   /** The value each property should hold; "" is a blank. */
   values: Record<string, string>;
   /**
-   * The caller found the record different lately (the plan did): a source with
-   * conditional writes may write at once, on condition that a difference is still there.
+   * The values of the properties in `values` the caller found lately (the plan did),
+   * when they differed: a source with conditional writes may write at once, on
+   * condition that the record still holds them; others read the record first.
    */
-  differs?: boolean;
+  expect?: Record<string, string>;
 }
 
 /** What became of one record of a batch: an outcome a restore counts, and for a failure why. */

@@ -124,7 +124,7 @@ async function applyRound(
   const writeAllowed = deps.lock.renew(restore.accountId, restore.id, { now: deps.clock.now().getTime(), durationMs: LOCK_LEASE_MS });
   writeAllowed.catch(() => undefined); // awaited below, or by the source
   // Rows an earlier attempt settled past its cursor are counted from `ahead`, never written again.
-  const targets = rows.filter((row) => !progress.ahead[row.id]).map(({ id, values, differs }) => ({ id, values, ...(differs ? { differs } : {}) }));
+  const targets = rows.filter((row) => !progress.ahead[row.id]).map(({ id, values, differs, expect }) => ({ id, values, ...(differs && expect ? { expect } : {}) }));
   let applied: AppliedChange[];
   let interruption: unknown;
   try {

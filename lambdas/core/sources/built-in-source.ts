@@ -1,5 +1,5 @@
-import { storableChanges } from '../change-events.ts';
-import type { ChangeEvent, CrmRecord } from '../model.ts';
+import { restoreEventId, stampedEvent } from '../change-events.ts';
+import type { ChangeEvent, ChangeStamp, CrmRecord } from '../model.ts';
 import type { Clock } from '../ports/clock.ts';
 import {
   ApplyInterruptedError,
@@ -13,15 +13,13 @@ import {
   type StreamPosition,
 } from '../ports/data-source.ts';
 import type { EventPublisher } from '../ports/event-publisher.ts';
-import type { IdGenerator } from '../ports/ids.ts';
-import type { RecordStore } from '../ports/record-store.ts';
+import type { RecordStore, StampedRecord } from '../ports/record-store.ts';
 import type { PlannedChange } from '../restore-model.ts';
 
 /** What the built-in CRM's source is made of: its record store, and where its change events go. */
 export interface BuiltInSourceDeps {
   records: RecordStore;
   events: EventPublisher;
-  ids: IdGenerator;
   clock: Clock;
 }
 
@@ -75,17 +73,20 @@ export class BuiltInSource implements DataSource {
   }
 
   /**
-   * A record the caller found different is written at once, on condition that it
-   * exists and still differs; any other is read first and written only where it
-   * differs, on condition that it still holds what was read. The reads run while the
-   * caller's `writeAllowed` settles; nothing is written before it does. Counts
-   * `updated` also when an earlier attempt of this same restore already wrote it (the
-   * record's stamp), so retries count exactly. Change events are stored before this
-   * answers, so a caller that saves progress afterwards never loses one.
+   * A record the caller found different (`expect`) is written at once, on condition
+   * that it still holds what the caller found; any other (or one changed since) is
+   * read first and written only where it differs, on condition that it still holds
+   * what was read. Every write stamps the record with its change event (less the new
+   * values, which the record holds), so a retry that finds the record already written
+   * by this restore counts it `updated` and stores the same event again (same id and
+   * time: one event), rather than none or a second one. The reads run while the
+   * caller's `writeAllowed` settles; nothing is written before it does. Change events
+   * are stored before this answers, so a caller that saves progress afterwards never
+   * loses one.
    */
   async applyChanges(request: ApplyRequest, writeAllowed: Promise<void> = Promise.resolve()): Promise<AppliedChange[]> {
-    const toRead = request.records.filter((target) => !target.differs).map((target) => target.id);
-    const today = toRead.length ? await this.deps.records.getRecordsWithRestoreId(this.accountId, request.objectType, toRead) : new Map<string, TodaysRecord>();
+    const toRead = request.records.filter((target) => !target.expect).map((target) => target.id);
+    const today = toRead.length ? await this.deps.records.getStampedRecords(this.accountId, request.objectType, toRead) : new Map<string, StampedRecord>();
     await writeAllowed;
     const events = new ChangeEventWriter(this.deps);
     const results = await settleEach(request.records, UPDATE_CONCURRENCY, async (target) => {
@@ -100,33 +101,23 @@ export class BuiltInSource implements DataSource {
     return results as AppliedChange[];
   }
 
-  private async restoreRecord(request: ApplyRequest, target: RecordTarget, today: TodaysRecord | undefined): Promise<Restored> {
-    if (!target.differs) return this.restoreIfDifferent(request, target, today);
-    // No read: the write's condition checks that a difference is still there, and the
-    // record's values before the write (returned by it) tell what changed.
-    const outcome = await this.deps.records.updateRecord(this.accountId, request.objectType, target.id, { set: target.values }, { onlyIfDifferent: true, restoreId: request.restoreId });
-    if (outcome.status === 'UPDATED') return this.updated(request, target.id, differences(outcome.before, target.values));
-    if (outcome.status === 'MISSING') return { applied: { id: target.id, outcome: 'missing' } };
-    // Nothing differs any more: edited back meanwhile, or written by an earlier attempt
-    // of this restore. The read tells which.
+  private async restoreRecord(request: ApplyRequest, target: RecordTarget, today: StampedRecord | undefined): Promise<Restored> {
+    if (!target.expect) return this.restoreIfDifferent(request, target, today);
+    // No read: the condition is what the caller found, so the changes are known before the write.
+    const written = await this.write(request, target, differences({ id: target.id, properties: target.expect }, target.values), target.expect);
+    if (written) return written;
+    // Changed since the caller looked, or already written by an earlier attempt: the read tells which.
     return this.restoreIfDifferent(request, target, await this.readOne(request.objectType, target.id));
   }
 
   /** Writes the properties that differ from `current`, re-reading on a conflict, a few times at most. */
-  private async restoreIfDifferent(request: ApplyRequest, target: RecordTarget, current: TodaysRecord | undefined): Promise<Restored> {
+  private async restoreIfDifferent(request: ApplyRequest, target: RecordTarget, current: StampedRecord | undefined): Promise<Restored> {
     for (let attempt = 0; attempt <= MAX_CONFLICT_RETRIES; attempt += 1) {
       if (!current) return { applied: { id: target.id, outcome: 'missing' } };
       const changes = differences(current.record, target.values);
       if (changes.length === 0) return this.alreadyRestored(request, target, current);
-      const outcome = await this.deps.records.updateRecord(
-        this.accountId,
-        request.objectType,
-        target.id,
-        { set: Object.fromEntries(changes.map((change) => [change.property, change.to])) },
-        { expect: Object.fromEntries(changes.map((change) => [change.property, change.from])), restoreId: request.restoreId },
-      );
-      if (outcome.status === 'UPDATED') return this.updated(request, target.id, changes);
-      if (outcome.status === 'MISSING') return { applied: { id: target.id, outcome: 'missing' } };
+      const written = await this.write(request, target, changes, Object.fromEntries(changes.map((change) => [change.property, change.from])));
+      if (written) return written;
       // CONFLICT: someone edited the record between our read and our write; read it again.
       current = await this.readOne(request.objectType, target.id);
     }
@@ -134,47 +125,49 @@ export class BuiltInSource implements DataSource {
   }
 
   /**
-   * A record that already holds the values: unchanged, unless this restore wrote them
-   * in an attempt that died before storing its change event. Then it counts as updated
-   * and gets its event now, unless one exists; the values it had before are lost with
-   * that attempt, so the event lists the restored values with an empty `from`.
+   * One conditional write of `changes`, stamped; answers the record's outcome, or
+   * undefined when the record no longer held `expect` (a conflict: read it again).
    */
-  private async alreadyRestored(request: ApplyRequest, target: RecordTarget, current: TodaysRecord): Promise<Restored> {
-    if (current.restoreId !== request.restoreId) return { applied: { id: target.id, outcome: 'unchanged' } };
-    const changes = Object.entries(target.values).map(([property, to]) => ({ property, from: '', to }));
-    if (await this.hasRestoreEvent(request.restoreId, target.id)) return { applied: { id: target.id, outcome: 'updated', changes } };
-    return this.updated(request, target.id, changes);
-  }
-
-  private updated(request: ApplyRequest, recordId: string, changes: PlannedChange[]): Restored {
-    const event: ChangeEvent = {
-      id: this.deps.ids.next('ce'),
-      accountId: this.accountId,
-      objectType: request.objectType,
-      recordId,
+  private async write(request: ApplyRequest, target: RecordTarget, changes: PlannedChange[], expect: Record<string, string>): Promise<Restored | undefined> {
+    if (changes.length === 0) return undefined;
+    const at = this.deps.clock.now().toISOString();
+    const stamp: ChangeStamp = {
+      eventId: restoreEventId(request.restoreId, target.id, at),
+      at,
       source: 'RESTORE',
-      restoreId: request.restoreId,
       actor: request.actor,
-      kind: 'UPDATED',
-      changes: storableChanges(changes),
-      occurredAt: this.deps.clock.now().toISOString(),
+      restoreId: request.restoreId,
+      before: Object.fromEntries(changes.map((change) => [change.property, change.from])),
     };
-    return { applied: { id: recordId, outcome: 'updated', changes }, event };
+    const set = Object.fromEntries(changes.map((change) => [change.property, change.to]));
+    const outcome = await this.deps.records.updateRecord(this.accountId, request.objectType, target.id, { set }, { expect, stamp });
+    if (outcome.status === 'UPDATED') return { applied: { id: target.id, outcome: 'updated', changes }, event: this.eventOf(request, target.id, stamp, target.values) };
+    if (outcome.status === 'MISSING') return { applied: { id: target.id, outcome: 'missing' } };
+    return undefined;
   }
 
-  /** Whether this restore already stored an event for the record (among the record's recent events). */
-  private async hasRestoreEvent(restoreId: string, recordId: string): Promise<boolean> {
-    const recent = await this.deps.records.listChangeEvents(this.accountId, { recordId, limit: 20 });
-    return recent.items.some((event) => event.restoreId === restoreId);
+  /**
+   * A record that already holds the values: unchanged, unless this restore wrote them
+   * (its stamp is the last on the record) in an attempt that died before it counted
+   * them. Then it counts as updated, and its change event, rebuilt from the stamp, is
+   * stored again: with the same id and time, so once whether or not the dead attempt
+   * stored it.
+   */
+  private alreadyRestored(request: ApplyRequest, target: RecordTarget, current: StampedRecord): Restored {
+    const stamp = current.stamp;
+    if (stamp?.restoreId !== request.restoreId) return { applied: { id: target.id, outcome: 'unchanged' } };
+    const event = this.eventOf(request, target.id, stamp, current.record.properties);
+    return { applied: { id: target.id, outcome: 'updated', changes: event.changes.map(({ property, from, to }) => ({ property, from, to })) }, event };
   }
 
-  private async readOne(objectType: string, recordId: string): Promise<TodaysRecord | undefined> {
-    return (await this.deps.records.getRecordsWithRestoreId(this.accountId, objectType, [recordId])).get(recordId);
+  private eventOf(request: ApplyRequest, recordId: string, stamp: ChangeStamp, after: Record<string, string>): ChangeEvent {
+    return stampedEvent({ accountId: this.accountId, objectType: request.objectType, recordId }, stamp, after);
+  }
+
+  private async readOne(objectType: string, recordId: string): Promise<StampedRecord | undefined> {
+    return (await this.deps.records.getStampedRecords(this.accountId, objectType, [recordId])).get(recordId);
   }
 }
-
-/** A record as read before writing it, with the restore that last wrote it (its stamp). */
-type TodaysRecord = { record: CrmRecord; restoreId?: string };
 
 /** How a record came out, and the change event to store when this attempt changed it. */
 interface Restored {

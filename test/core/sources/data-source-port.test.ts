@@ -106,7 +106,7 @@ describe('the data-source port: backups and restores over a source with one stre
     expect(source.records.get('d03')!.properties.dealname).toBe('Deal 3');
     // The batch names the restore, a batch id stable across retries, and who asked.
     expect(source.batches[0]).toMatchObject({ objectType: 'deals', restoreId: restore.id, batchId: '0:0', actor: ADMIN.email });
-    expect(source.batches[0]!.records.filter((target) => target.differs).map((target) => target.id)).toEqual(['d02', 'd03', 'd06']);
+    expect(source.batches[0]!.records.filter((target) => target.expect).map((target) => target.id)).toEqual(['d02', 'd03', 'd06']);
     expect(deps.records.changeEvents).toEqual([]);
     expect(deps.sent.at(-1)!.text).toContain('1 failed');
     expect(deps.sent.at(-1)!.text).toContain('d06: Property values were not valid: dealstage');
