@@ -26,6 +26,10 @@ export class Api {
     return this.request<T>('PUT', path, body);
   }
 
+  delete<T>(path: string, body?: unknown): Promise<T> {
+    return this.request<T>('DELETE', path, body);
+  }
+
   async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
     const token = await this.token();
     let response: Response;

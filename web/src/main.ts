@@ -5,6 +5,7 @@ import { sleep, type ViewContext } from './context.ts';
 import { errorBox, h, replace } from './dom.ts';
 import { renderAuthenticator } from './views/authenticator.ts';
 import { renderBackup, renderBackups } from './views/backups.ts';
+import { renderDataSource } from './views/data-source.ts';
 import { renderAuditLog, renderImports } from './views/lists.ts';
 import { renderRestore, renderRestoreWizard } from './views/restore.ts';
 import { renderForbidden, renderSignIn } from './views/sign-in.ts';
@@ -26,6 +27,7 @@ const ROUTES: Array<{ pattern: RegExp; view: View; title: string; nav?: string }
   { pattern: /^\/imports\/?$/, view: renderImports, title: 'Imports', nav: '/imports' },
   { pattern: /^\/audit-log\/?$/, view: renderAuditLog, title: 'Audit log', nav: '/audit-log' },
   { pattern: /^\/authenticator\/?$/, view: renderAuthenticator, title: 'Authenticator', nav: '/authenticator' },
+  { pattern: /^\/data-source\/?$/, view: renderDataSource, title: 'Data source', nav: '/data-source' },
   // The emailed link of a TOTP enrolment; its token is in the fragment.
   { pattern: /^\/totp-confirmation\/?$/, view: renderTotpConfirmation, title: 'Confirm authenticator' },
 ];

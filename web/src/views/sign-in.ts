@@ -7,6 +7,8 @@ const DEMO_USERS = [
   { email: 'sso-admin@acme.example', who: 'Super admin of Acme, signed in through SSO' },
   { email: 'user@acme.example', who: 'A user of Acme, not a super admin' },
   { email: 'admin@globex.example', who: 'Super admin of Globex (Professional)' },
+  { email: 'admin@initech.example', who: 'Super admin of Initech (Professional), whose data source is the demo HubSpot portal; signs with a TOTP code' },
+  { email: 'sso-admin@initech.example', who: 'Super admin of Initech, signed in through SSO' },
 ];
 
 /**
