@@ -1,0 +1,125 @@
+/**
+ * `node bench/hubspot-scale.ts --contacts 100000 [--mode backup|restore]`: backing up
+ * and restoring contacts through the HubSpot adapter against the stand-in, at a
+ * Professional budget (190 requests per 10 s), in one process per measurement (its
+ * peak RSS is the adapter's alone: the stand-in runs in a child process, `--serve`).
+ *
+ * backup: every contact with every property, page by page as export-object reads them
+ * (HubSpotSource.readPage), turned into CSV (encodeCsvRows) and hashed: the S3 upload
+ * is left out (other rows measure it). restore: applyChanges over every contact, 100 a
+ * batch as apply-restore-batch hands them, each record set to a value it does not hold
+ * (so every batch reads and writes: two requests per 100 records).
+ *
+ * The ceiling is records per request × requests allowed per second: 100 × 19 = 1,900
+ * records/s for a backup, 50 × 19 = 950 for a restore.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { systemClock } from '#core/ports/clock.ts';
+import { encodeCsvRows } from '#core/csv/csv-rows.ts';
+import { HubSpotApi } from '#adapters/hubspot/hubspot-api.ts';
+import { OneProcessBudgetStore } from '#adapters/hubspot/hubspot-inspector.ts';
+import { HubSpotSource } from '#adapters/hubspot/hubspot-source.ts';
+import { RequestBudget } from '#adapters/hubspot/request-budget.ts';
+import { peakRssMb } from './peak-rss.ts';
+
+const { values } = parseArgs({ options: { contacts: { type: 'string' }, mode: { type: 'string' }, serve: { type: 'boolean' } } });
+const contacts = Number(values.contacts ?? 100_000);
+const PROFESSIONAL = { perWindow: 190, windowMs: 10_000 };
+
+if (values.serve) {
+  // The child: a stand-in with `contacts` contacts at Professional limits, until killed.
+  const { DEMO_PORTAL_ID, seedContacts, seedDemoPortal } = await import('../local/hubspot/demo-portal.ts');
+  const { serveStandInAlone } = await import('../local/hubspot/serve-alone.ts');
+  const { HubSpotStandIn } = await import('../local/hubspot/stand-in.ts');
+  const dataDir = await mkdtemp(join(tmpdir(), 'hubspot-scale-'));
+  const standIn = HubSpotStandIn.open(dataDir);
+  const { accessToken } = seedDemoPortal(standIn, { recordsPerType: 1, limits: { ...PROFESSIONAL, daily: 1_000_000_000 } });
+  seedContacts(standIn, DEMO_PORTAL_ID, contacts - 1);
+  const { baseUrl, close } = await serveStandInAlone(standIn);
+  process.send!({ baseUrl, accessToken, portalId: DEMO_PORTAL_ID });
+  process.on('message', async (message) => {
+    if (message === 'stats') return process.send!(standIn.statsFor(DEMO_PORTAL_ID));
+    await close();
+    standIn.close();
+    await rm(dataDir, { recursive: true, force: true });
+    process.exit(0);
+  });
+} else {
+  const child = fork(fileURLToPath(import.meta.url), ['--serve', '--contacts', String(contacts)], { execArgv: ['--openssl-legacy-provider'] });
+  const portal = await nextMessage<{ baseUrl: string; accessToken: string; portalId: number }>(child);
+  try {
+    const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+    const budget = new RequestBudget({ portalId: portal.portalId, timeZone: 'US/Eastern', limits: PROFESSIONAL, store: new OneProcessBudgetStore(), clock: systemClock, sleep });
+    const source = new HubSpotSource({ api: new HubSpotApi({ accessToken: portal.accessToken, baseUrl: portal.baseUrl, budget, sleep }), portalId: portal.portalId, baseUrl: portal.baseUrl });
+    const type = (await source.getObjectType('contacts'))!;
+    const names = type.properties.map((property) => property.name);
+    const mode = values.mode ?? 'backup';
+    let records = 0;
+    const timing: { restoreMs?: number } = {};
+    const started = performance.now();
+    if (mode === 'backup') {
+      const sha = createHash('sha256');
+      let resumeAfter: string | undefined;
+      do {
+        const page = await source.readPage('contacts', names, { stream: 0, resumeAfter });
+        sha.update(encodeCsvRows(page.records, names));
+        records += page.records.length;
+        resumeAfter = page.resumeAfter;
+      } while (resumeAfter);
+    } else {
+      // The ids, read page by page as a plan's backup CSV would list them (not timed).
+      const ids: string[] = [];
+      let resumeAfter: string | undefined;
+      do {
+        const page = await source.readPage('contacts', ['hs_object_id'], { stream: 0, resumeAfter });
+        ids.push(...page.records.map((record) => record.id));
+        resumeAfter = page.resumeAfter;
+      } while (resumeAfter);
+      const restoreStarted = performance.now();
+      for (let start = 0; start < ids.length; start += 100) {
+        const batch = ids.slice(start, start + 100);
+        const applied = await source.applyChanges({ objectType: 'contacts', restoreId: 'rs_bench', batchId: `0:${start}`, actor: 'bench', records: batch.map((id) => ({ id, values: { jobtitle: `Restored ${id}` } })) });
+        const notUpdated = applied.filter((change) => change.outcome !== 'updated');
+        if (notUpdated.length) throw new Error(`${notUpdated.length} records not updated: ${JSON.stringify(notUpdated[0])}`);
+        records += applied.length;
+      }
+      timing.restoreMs = performance.now() - restoreStarted;
+    }
+    const seconds = (mode === 'backup' ? performance.now() - started : timing.restoreMs!) / 1000;
+    child.send('stats');
+    const stats = await nextMessage<{ requests: number; byStatus: Record<string, number>; rateLimited: Record<string, number> }>(child);
+    const perRequest = mode === 'backup' ? 100 : 50;
+    const ceiling = perRequest * (PROFESSIONAL.perWindow / (PROFESSIONAL.windowMs / 1000));
+    const failed = Object.entries(stats.byStatus).filter(([status]) => Number(status) >= 400).reduce((sum, [, n]) => sum + n, 0);
+    console.log(
+      JSON.stringify({
+        mode,
+        contacts: records,
+        properties: names.length,
+        seconds: +seconds.toFixed(1),
+        recordsPerSecond: Math.round(records / seconds),
+        ceilingRecordsPerSecond: ceiling,
+        fractionOfCeiling: +((records / seconds) / ceiling).toFixed(3),
+        requests: stats.requests,
+        failedRequests: failed,
+        rateLimited: stats.rateLimited,
+        peakRssMb: peakRssMb(),
+      }),
+    );
+  } finally {
+    child.send('stop');
+  }
+}
+
+function nextMessage<T>(child: ChildProcess): Promise<T> {
+  return new Promise((resolve, reject) => {
+    child.once('message', (message) => resolve(message as T));
+    child.once('exit', (code) => reject(new Error(`the stand-in exited with ${code}`)));
+  });
+}
