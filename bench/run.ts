@@ -3,7 +3,8 @@
  * of repeats (the machine is noisy), printed as a table and written to
  * bench/results/latest.json as [{name, value, unit, baseline, ratio, ...}].
  *
- * --quick (default) stays under 3 minutes; --full uses 1M-row CSVs and adds the 1 GB
+ * --quick (default) stays under 3 minutes; --hubspot adds the HubSpot adapter rows (about
+ * 6 minutes: the budget sets the pace); --full uses 1M-row CSVs and adds the 1 GB
  * assembly. Every measured step runs in a child process of its own (bench/tasks.ts),
  * so the peak RSS reported is that step's alone.
  */
@@ -31,7 +32,7 @@ const ZIP_LEVEL = 5;
 const TASKS = fileURLToPath(new URL('./tasks.ts', import.meta.url));
 const RESULTS = fileURLToPath(new URL('./results/latest.json', import.meta.url));
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean' }, full: { type: 'boolean' }, export: { type: 'boolean' }, repeats: { type: 'string' } } });
+const { values } = parseArgs({ options: { quick: { type: 'boolean' }, full: { type: 'boolean' }, export: { type: 'boolean' }, hubspot: { type: 'boolean' }, repeats: { type: 'string' } } });
 const full = values.full === true;
 const settings = full
   ? { csvRows: 1_000_000, files: { 'contacts.csv': 600_000, 'companies.csv': 300_000, 'deals.csv': 100_000 }, repeats: 5, assemblies: [10, 256, 1024] }
@@ -354,6 +355,37 @@ try {
     stage('export (all types, in parallel)', b.exportMs, Object.entries(b.exportPerTypeMs).map(([type, ms]) => `${type} ${round(ms / 1000)} s`).join(', '));
     stage('zip', b.zipMs);
     stage('finalize', b.finalizeMs);
+  }
+
+  // 6. A HubSpot portal through the adapter and the stand-in, at a Professional budget
+  // (bench/hubspot-scale.ts): bound by the budget, so minutes of wall time: only with
+  // --hubspot or --full. One run each (the budget, not the machine, sets the pace).
+  if (values.hubspot || full) {
+    type HubSpotReport = { recordsPerSecond: number; ceilingRecordsPerSecond: number; fractionOfCeiling: number; seconds: number; requests: number; failedRequests: number; rateLimited: Record<string, number>; peakRssMb: number };
+    for (const mode of ['backup', 'restore'] as const) {
+      log(`HubSpot ${mode} of 10,000 and 100,000 contacts at 190 requests per 10 s …`);
+      const small = await scaleReport<HubSpotReport>('hubspot-scale.ts', ['--contacts', '10000', '--mode', mode]);
+      const big = await scaleReport<HubSpotReport>('hubspot-scale.ts', ['--contacts', '100000', '--mode', mode]);
+      rows.push({
+        name: `HubSpot ${mode}, 100,000 contacts from the stand-in at a Professional budget: records/s vs the budget's ceiling`,
+        value: big.recordsPerSecond,
+        unit: 'records/s',
+        baseline: { name: `ceiling: ${mode === 'backup' ? 100 : 50} records per request × 19 requests/s`, value: big.ceilingRecordsPerSecond },
+        ratio: big.fractionOfCeiling,
+        target: '≥ 0.9× with 0 failed requests',
+        met: big.fractionOfCeiling >= 0.9 && big.failedRequests === 0,
+        note: `${big.seconds} s, ${big.requests} requests, ${big.failedRequests} failed, 429s ${JSON.stringify(big.rateLimited)}; 10,000: ${small.recordsPerSecond} records/s (${small.fractionOfCeiling}×)`,
+      });
+      rows.push({
+        name: `HubSpot ${mode}: peak RSS at 100,000 contacts vs 10,000`,
+        value: big.peakRssMb,
+        unit: 'MB',
+        baseline: { name: '10,000 contacts', value: small.peakRssMb },
+        ratio: round(big.peakRssMb / small.peakRssMb),
+        target: '≤ 1.2×',
+        met: big.peakRssMb / small.peakRssMb <= 1.2,
+      });
+    }
   }
 
   const report = { startedAt: new Date(startedAt).toISOString(), mode: full ? 'full' : 'quick', repeats, cores: availableParallelism(), seconds: round((Date.now() - startedAt) / 1000, 1), results: rows };
