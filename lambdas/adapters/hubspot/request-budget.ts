@@ -12,7 +12,8 @@ import { nextLocalMidnight } from './portal-day.ts';
  * next request may go out, and each request takes that slot and moves it on by one
  * interval (window ÷ (limit × BUDGET_SHARE)) with one conditional write. However many
  * Lambdas read the portal, their requests leave evenly spaced, so no rolling window
- * ever holds more than the share, and nothing is burst and then refused. The limit and
+ * holds more than the share (plus the few requests that catch up after a late one:
+ * CATCH_UP_INTERVALS), and nothing is burst and then refused. The limit and
  * window are learned from each answer's `X-HubSpot-RateLimit-*` headers.
  *
  * A 429 of the window (another integration took its share, or HubSpot's clock saw the
@@ -23,6 +24,14 @@ import { nextLocalMidnight } from './portal-day.ts';
 
 /** Of the window's limit, what crm-backup paces itself to: the rest is headroom for jitter and other integrations. */
 export const BUDGET_SHARE = 0.95;
+/**
+ * How far behind its pace a portal's requests may fall and then catch up, in
+ * intervals: a request that comes late (a slow answer, a timer that fired late) may
+ * take a slot up to this far in the past, so the time lost is made up by the next ones
+ * rather than lost for good. A window then holds at most BUDGET_SHARE of the limit plus
+ * this many requests: 183 of Professional's 190.
+ */
+export const CATCH_UP_INTERVALS = 2;
 /** The first back-off after a window 429; it doubles with each one in a row, up to the window's length. */
 const FIRST_BACKOFF_MS = 1000;
 
@@ -119,7 +128,7 @@ export class RequestBudget {
     await this.update((current) => {
       const now = this.now();
       if (current.dayEndsAt && current.dayEndsAt > now) throw this.dayRefusal(current.dayEndsAt);
-      slot = Math.max(current.next, now);
+      slot = Math.max(current.next, now - CATCH_UP_INTERVALS * current.intervalMs);
       return { ...current, next: slot + current.intervalMs };
     });
     return slot;
