@@ -20,6 +20,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { systemClock } from '#core/ports/clock.ts';
 import { encodeCsvRows } from '#core/csv/csv-rows.ts';
 import { HubSpotApi } from '#adapters/hubspot/hubspot-api.ts';
@@ -110,6 +112,8 @@ if (values.serve) {
         failedRequests: failed,
         rateLimited: stats.rateLimited,
         peakRssMb: peakRssMb(),
+        // What is still held once garbage is collected: flat when nothing grows with the records.
+        heapAfterGcMb: heapAfterGcMb(),
       }),
     );
   } finally {
@@ -122,4 +126,10 @@ function nextMessage<T>(child: ChildProcess): Promise<T> {
     child.once('message', (message) => resolve(message as T));
     child.once('exit', (code) => reject(new Error(`the stand-in exited with ${code}`)));
   });
+}
+
+function heapAfterGcMb(): number {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+  return Math.round(process.memoryUsage().heapUsed / 1024 / 1024);
 }
