@@ -32,6 +32,7 @@ crm-backup is running at ${runtime.url}  (ready in ${((Date.now() - started) / 1
   API             ${runtime.url}/v1/...   (see docs/API.md)
   Sent emails     ${runtime.url}/local/outbox
   HubSpot portal  ${runtime.url}/hubspot   (its token: ${runtime.url}/local/hubspot; docs/hubspot-stand-in.md)
+                  the data source of the initech account (docs/hubspot.md)
 
 Sign in as a demo user (or pick one on the web page):
   curl -s -X POST ${runtime.url}/local/sign-in -H 'content-type: application/json' -d '{"email":"admin@acme.example"}'
