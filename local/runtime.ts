@@ -16,7 +16,7 @@ import {
   substituteAsl,
   type FunctionName,
 } from '#service/catalog.ts';
-import type { AppConfig } from '#runtime/config.ts';
+import { configToEnv, type AppConfig } from '#runtime/config.ts';
 import { buildDeps, type AppDeps } from '#runtime/deps.ts';
 import type { ApiEvent } from '#runtime/http.ts';
 import { createTables, startDynamoDb } from './dynamodb.ts';
@@ -56,6 +56,12 @@ export interface LocalRuntimeOptions {
   runSchedules?: boolean;
   /** More local-only HTTP routes (the web page mounts itself here). */
   extraRoutes?: LocalRoute[];
+  /**
+   * Run these bundles (`index.mjs` per function, as `cdk synth` wrote them to cdk.out)
+   * instead of the TypeScript sources: each is configured only by the environment, as
+   * in Lambda, and builds its own dependencies, so `wrapDeps` and `clock` do not reach it.
+   */
+  bundledFunctions?: Record<FunctionName, string>;
   /**
    * Called once the HTTP server listens, before the tables, functions and demo data
    * are ready: until then the API answers 503 with Retry-After (`npm start` prints the address early).
@@ -178,7 +184,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const deps = buildDeps(config, { clock: options.clock, wrap: options.wrapDeps });
   await createTables(new DynamoDBClient({ region: REGION, endpoint: dynamo.endpoint, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } }), names);
   starting = 'loading the functions';
+  if (options.bundledFunctions) Object.assign(process.env, configToEnv(config));
   for (const name of Object.keys(FUNCTIONS) as FunctionName[]) {
+    const bundle = options.bundledFunctions?.[name];
+    if (bundle) {
+      handlers.set(name, ((await import(bundle)) as { handler: LoadedHandler }).handler);
+      continue;
+    }
     const module = (await import(join(ROOT, 'lambdas', 'handlers', FUNCTIONS[name].entry))) as { createHandler: (deps: AppDeps) => LoadedHandler };
     handlers.set(name, module.createHandler(deps));
   }

@@ -37,6 +37,12 @@ export interface LocalEndpoints {
   secretsKey: string;
 }
 
+/**
+ * Only the local runtime sets it: the stand-ins' endpoints as JSON, so that the bundles
+ * `cdk synth` writes run against them with the very code Lambda runs (test/infra/synth.test.ts).
+ */
+export const LOCAL_ENDPOINTS_VARIABLE = 'CRM_BACKUP_LOCAL_ENDPOINTS';
+
 /** Reads the Lambda environment; names the missing variable rather than failing later. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const required = (name: string): string => {
@@ -44,6 +50,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
     if (!value) throw new Error(`Environment variable ${name} is not set`);
     return value;
   };
+  const local = env[LOCAL_ENDPOINTS_VARIABLE];
   return {
     region: env.AWS_REGION ?? required('AWS_DEFAULT_REGION'),
     dataTableName: required('DATA_TABLE_NAME'),
@@ -56,5 +63,28 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
     appUrl: env.APP_URL ?? '',
     secretsKeyId: env.SECRETS_KEY_ID,
     eventBusName: env.EVENT_BUS_NAME,
+    ...(local ? { local: JSON.parse(local) as LocalEndpoints } : {}),
+  };
+}
+
+/**
+ * The environment that `configFromEnv` reads back as `config`: what the local runtime
+ * gives the bundled functions (the stack sets the same names from its resources).
+ */
+export function configToEnv(config: AppConfig): Record<string, string> {
+  const optional = (name: string, value: string | undefined) => (value ? { [name]: value } : {});
+  return {
+    AWS_REGION: config.region,
+    DATA_TABLE_NAME: config.dataTableName,
+    APP_TABLE_NAME: config.appTableName,
+    BACKUP_BUCKET_NAME: config.backupBucketName,
+    BACKUP_STATE_MACHINE_ARN: config.backupStateMachineArn,
+    RESTORE_STATE_MACHINE_ARN: config.restoreStateMachineArn,
+    ...optional('RESTORE_PLAN_STATE_MACHINE_ARN', config.restorePlanStateMachineArn),
+    SENDER_EMAIL: config.senderEmail,
+    APP_URL: config.appUrl,
+    ...optional('SECRETS_KEY_ID', config.secretsKeyId),
+    ...optional('EVENT_BUS_NAME', config.eventBusName),
+    ...(config.local ? { [LOCAL_ENDPOINTS_VARIABLE]: JSON.stringify(config.local) } : {}),
   };
 }

@@ -6,6 +6,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_ROUTES, EXECUTION_STATUS_RULES, FUNCTIONS, SCHEDULED_FUNCTIONS, STATE_MACHINES, functionArnPlaceholder } from '#service/catalog.ts';
+import { configFromEnv, configToEnv, LOCAL_ENDPOINTS_VARIABLE, type AppConfig } from '#runtime/config.ts';
 import { PERMISSIONS } from '../../infra/permissions.ts';
 import { PROJECT_ROOT } from '../../infra/paths.ts';
 import { TABLES } from '#service/tables.ts';
@@ -164,16 +165,30 @@ describe('the stateless stack', () => {
   });
 
   it('gives every function each environment variable lambdas/runtime/config.ts reads', () => {
-    const source = readFileSync(join(PROJECT_ROOT, 'lambdas', 'runtime', 'config.ts'), 'utf8');
-    const body = source.slice(source.indexOf('export function configFromEnv'));
-    const names = new Set([...body.matchAll(/required\('(\w+)'\)|env\.(\w+)|env\[['"](\w+)['"]\]/g)].map((match) => match[1] ?? match[2] ?? match[3]!));
+    const full: AppConfig = {
+      region: 'eu-west-1',
+      dataTableName: 'data',
+      appTableName: 'app',
+      backupBucketName: 'bucket',
+      backupStateMachineArn: 'arn:backup',
+      restoreStateMachineArn: 'arn:restore',
+      restorePlanStateMachineArn: 'arn:restore-plan',
+      senderEmail: 'backups@crm.test',
+      appUrl: 'https://app',
+      secretsKeyId: 'key',
+      eventBusName: 'bus',
+    };
+    // configToEnv is what configFromEnv reads: the round trip proves the list is complete.
+    expect(configFromEnv(configToEnv(full))).toEqual(full);
+    const names = new Set(Object.keys(configToEnv(full)));
     // Lambda sets the region itself.
     names.delete('AWS_REGION');
-    names.delete('AWS_DEFAULT_REGION');
-    expect(names.size).toBeGreaterThanOrEqual(9);
+    expect(names.size).toBeGreaterThanOrEqual(10);
     for (const name of Object.keys(FUNCTIONS)) {
       const variables = synthesized.stateless$.toJSON().Resources[functionId(name)].Properties.Environment.Variables;
       for (const variable of names) expect(variables[variable], `${name} ${variable}`).toBeDefined();
+      // The local endpoints are the local runtime's alone.
+      expect(variables[LOCAL_ENDPOINTS_VARIABLE], name).toBeUndefined();
       expect(variables.SENDER_EMAIL).toBe('backups@crm.test');
       expect(JSON.stringify(variables.BACKUP_STATE_MACHINE_ARN)).toContain(':stateMachine:CrmBackup-test-Stateless-backup');
       expect(JSON.stringify(variables.RESTORE_STATE_MACHINE_ARN)).toContain(':stateMachine:CrmBackup-test-Stateless-restore');
