@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
@@ -21,9 +20,11 @@ import { buildDeps, type AppDeps } from '#runtime/deps.ts';
 import type { ApiEvent } from '#runtime/http.ts';
 import { createTables, startDynamoDb } from './dynamodb.ts';
 import { startEmailOutbox, type OutboxEmail } from './email-outbox.ts';
+import { startEventBus, type BusEvent } from './event-bus.ts';
 import { apiError, lambdaContext, send, startHttpServer, type LocalRoute } from './http-server.ts';
 import { DEMO_USERS, LocalIssuer } from './identity.ts';
 import { webPageRoute } from './web-assets.ts';
+import { startKms } from './kms.ts';
 import { startS3 } from './s3.ts';
 import { seedDemoData } from './seed.ts';
 import { ensureDemoTotp, totpBanner } from './demo-totp.ts';
@@ -34,6 +35,8 @@ const REGION = 'us-east-1';
 /** Table names in the local stand-in (in AWS the CDK names them). */
 export const LOCAL_TABLE_NAMES = { DataTable: 'crm-data', AppTable: 'crm-backup-app' };
 const LOCAL_ACCOUNT = '000000000000';
+/** The record change bus locally (in AWS the stateful stack's bus). */
+const LOCAL_EVENT_BUS = 'crm-record-changes';
 
 export interface LocalRuntimeOptions {
   /** Where all state lives (tables, objects, outbox, keys). */
@@ -78,6 +81,8 @@ export interface LocalRuntime {
   /** Invokes a function by name, exactly as Step Functions or EventBridge would. */
   invoke(functionName: FunctionName, payload: unknown): Promise<unknown>;
   outbox(): Promise<OutboxEmail[]>;
+  /** Events put on the record change bus (EventBridge), oldest first. */
+  busEvents(): Promise<BusEvent[]>;
   /** Extra lines for the start-up printout (e.g. the demo TOTP secret). */
   banner(): Promise<string>;
   /** Resolves once no state machine execution is running. */
@@ -100,6 +105,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const dynamo = await startDynamoDb(join(dataDir, 'dynamodb'));
   const s3 = await startS3(join(dataDir, 's3'), bucket);
   const outbox = await startEmailOutbox(join(dataDir, 'outbox.jsonl'));
+  const kms = await startKms(join(dataDir, 'local-secrets-key'));
+  const eventBus = await startEventBus(join(dataDir, 'change-events.jsonl'));
   const issuer = await LocalIssuer.open(join(dataDir, 'local-issuer-key.json'));
 
   const functionArn = (name: FunctionName) => `arn:aws:lambda:${REGION}:${LOCAL_ACCOUNT}:function:${name}`;
@@ -141,12 +148,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     restorePlanStateMachineArn: stateMachineArn('restore-plan'),
     senderEmail: 'backups@crm-backup.local',
     appUrl: '',
+    secretsKeyId: kms.keyArn,
+    eventBusName: LOCAL_EVENT_BUS,
     local: {
       dynamodb: dynamo.endpoint,
       s3: s3.endpoint,
       stepFunctions: '',
       ses: outbox.endpoint,
-      secretsKey: await localSecretsKey(join(dataDir, 'local-secrets-key')),
+      kms: kms.endpoint,
+      eventBridge: eventBus.endpoint,
     },
   };
 
@@ -217,6 +227,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     stepFunctions,
     invoke,
     outbox: () => outbox.list(),
+    busEvents: () => eventBus.events(),
     idle: () => stepFunctions.idle(),
     banner: async () => totpBanner(demoTotp),
     async stop() {
@@ -224,6 +235,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       await closeServer(server);
       await stepFunctions.stop();
       await outbox.stop();
+      await kms.stop();
+      await eventBus.stop();
       await s3.stop();
       await dynamo.stop();
     },
@@ -273,15 +286,6 @@ function localOnlyRoutes(issuer: LocalIssuer, listOutbox: () => Promise<OutboxEm
     }
     return false;
   };
-}
-
-/** The local stand-in for a KMS key: a random AES-256 key kept in DATA_DIR. */
-async function localSecretsKey(file: string): Promise<string> {
-  const existing = await readFile(file, 'utf8').catch(() => undefined);
-  if (existing) return existing.trim();
-  const key = randomBytes(32).toString('base64');
-  await writeFile(file, key, { mode: 0o600 });
-  return key;
 }
 
 async function closeServer(server: Server): Promise<void> {

@@ -13,7 +13,7 @@ export interface AwsClients {
   s3: S3Client;
   stepFunctions: SFNClient;
   ses: SESv2Client;
-  /** Encrypts TOTP secrets in AWS (the local runtime uses an AES-GCM stand-in instead). */
+  /** Encrypts TOTP secrets. */
   kms: KMSClient;
   /** Publishes record change events when config.eventBusName is set. */
   eventBridge: EventBridgeClient;
@@ -46,7 +46,7 @@ export function createAwsClients(config: AppConfig): AwsClients {
     }),
     stepFunctions: new SFNClient({ ...common, ...(local ? { endpoint: local.stepFunctions } : {}) }),
     ses: new SESv2Client({ ...common, ...(local ? { endpoint: local.ses } : {}) }),
-    kms: new KMSClient(common),
-    eventBridge: new EventBridgeClient(common),
+    kms: new KMSClient({ ...common, ...(local ? { endpoint: local.kms } : {}) }),
+    eventBridge: new EventBridgeClient({ ...common, ...(local ? { endpoint: local.eventBridge } : {}) }),
   };
 }

@@ -18,7 +18,7 @@ export interface AppConfig {
   senderEmail: string;
   /** Base URL of the web page, for links in emails (`${appUrl}/backups/{id}`). */
   appUrl: string;
-  /** KMS key that encrypts per-user TOTP secrets (absent locally: see SecretCipher). */
+  /** KMS key that encrypts per-user TOTP secrets. */
   secretsKeyId?: string;
   /** EventBridge bus for record change events (absent: events are only stored). */
   eventBusName?: string;
@@ -33,8 +33,8 @@ export interface LocalEndpoints {
   s3: string;
   stepFunctions: string;
   ses: string;
-  /** Secret for the local stand-in of KMS (AES-256-GCM key, base64). */
-  secretsKey: string;
+  kms: string;
+  eventBridge: string;
 }
 
 /**

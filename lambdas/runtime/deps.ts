@@ -6,7 +6,6 @@ import { S3ZipAssemblyTarget } from '#adapters/s3-zip-assembly-target.ts';
 import type { ZipAssemblyTarget } from '#core/ports/zip-assembly-target.ts';
 import { SesMailer } from '#adapters/ses-mailer.ts';
 import { SfnWorkflowStarter } from '#adapters/sfn-workflow-starter.ts';
-import { AesGcmSecretCipher } from '#adapters/aes-gcm-secret-cipher.ts';
 import { DynamoDbRestoreLock } from '#adapters/dynamodb-restore-lock.ts';
 import { DynamoDbRestoreRepository } from '#adapters/dynamodb-restore-repository.ts';
 import { DynamoDbTotpSecrets } from '#adapters/dynamodb-totp-secrets.ts';
@@ -55,7 +54,7 @@ export interface AppDeps {
   lock: RestoreLock;
   /** Per-user TOTP enrolments for re-authentication. */
   totp: TotpSecrets;
-  /** Encrypts TOTP secrets: KMS in AWS, AES-GCM locally. */
+  /** Encrypts TOTP secrets with the KMS key. */
   secrets: SecretCipher;
   /** Publishes change events (EventBridge when a bus is configured). */
   events: EventPublisher;
@@ -92,7 +91,7 @@ export function buildDeps(config: AppConfig, overrides: DepsOverrides = {}): App
     imports: new DynamoDbRestoreRepository(clients.dynamodb, config.appTableName),
     lock: new DynamoDbRestoreLock(clients.dynamodb, config.appTableName),
     totp: new DynamoDbTotpSecrets(clients.dynamodb, config.appTableName),
-    secrets: config.local ? new AesGcmSecretCipher(config.local.secretsKey) : new KmsSecretCipher(clients.kms, config.secretsKeyId),
+    secrets: new KmsSecretCipher(clients.kms, config.secretsKeyId),
     events: config.eventBusName ? new EventBridgeEventPublisher(clients.eventBridge, config.eventBusName) : noEventPublisher,
   };
   return overrides.wrap ? overrides.wrap(deps) : deps;
