@@ -18,6 +18,7 @@ import {
 import { configToEnv, type AppConfig } from '#runtime/config.ts';
 import { buildDeps, type AppDeps } from '#runtime/deps.ts';
 import type { ApiEvent } from '#runtime/http.ts';
+import { currentFunction, recordAwsCalls, type AwsCall } from './aws-calls.ts';
 import { createTables, startDynamoDb } from './dynamodb.ts';
 import { startEmailOutbox, type OutboxEmail } from './email-outbox.ts';
 import { startEventBus, type BusEvent } from './event-bus.ts';
@@ -35,8 +36,18 @@ const REGION = 'us-east-1';
 /** Table names in the local stand-in (in AWS the CDK names them). */
 export const LOCAL_TABLE_NAMES = { DataTable: 'crm-data', AppTable: 'crm-backup-app' };
 const LOCAL_ACCOUNT = '000000000000';
-/** The record change bus locally (in AWS the stateful stack's bus). */
-const LOCAL_EVENT_BUS = 'crm-record-changes';
+
+/** How the local runtime names what the stacks create in AWS (the permission check maps one onto the other). */
+export const LOCAL_RESOURCES = {
+  region: REGION,
+  tables: LOCAL_TABLE_NAMES,
+  bucket: 'crm-backup-local',
+  senderEmail: 'backups@crm-backup.local',
+  /** The record change bus. */
+  eventBus: 'crm-record-changes',
+  functionArn: (name: FunctionName) => `arn:aws:lambda:${REGION}:${LOCAL_ACCOUNT}:function:${name}`,
+  stateMachineArn: (name: string) => `arn:aws:states:${REGION}:${LOCAL_ACCOUNT}:stateMachine:${name}`,
+};
 
 export interface LocalRuntimeOptions {
   /** Where all state lives (tables, objects, outbox, keys). */
@@ -49,6 +60,8 @@ export interface LocalRuntimeOptions {
   clock?: Clock;
   /** Wraps the handlers' dependencies: fault injection in tests. */
   wrapDeps?: (deps: AppDeps) => AppDeps;
+  /** Told every AWS SDK call a function makes (the permission check evaluates them against IAM). */
+  onAwsCall?: (call: AwsCall) => void;
   /** Called after every local Lambda invocation (benchmarks time the backup's stages with it). */
   onInvoke?: (name: FunctionName, payload: unknown, startedAt: number, endedAt: number) => void;
   /** Shorter Lambda time budgets, to make long work continue across invocations in tests. */
@@ -100,7 +113,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const dataDir = resolve(options.dataDir);
   await mkdir(dataDir, { recursive: true });
   const names = LOCAL_TABLE_NAMES;
-  const bucket = 'crm-backup-local';
+  const { bucket, functionArn, stateMachineArn } = LOCAL_RESOURCES;
 
   const dynamo = await startDynamoDb(join(dataDir, 'dynamodb'));
   const s3 = await startS3(join(dataDir, 's3'), bucket);
@@ -109,8 +122,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const eventBus = await startEventBus(join(dataDir, 'change-events.jsonl'));
   const issuer = await LocalIssuer.open(join(dataDir, 'local-issuer-key.json'));
 
-  const functionArn = (name: FunctionName) => `arn:aws:lambda:${REGION}:${LOCAL_ACCOUNT}:function:${name}`;
-  const stateMachineArn = (name: string) => `arn:aws:states:${REGION}:${LOCAL_ACCOUNT}:stateMachine:${name}`;
   const handlers = new Map<FunctionName, LoadedHandler>();
   const invoke = async (name: FunctionName, payload: unknown) => {
     const handler = handlers.get(name);
@@ -118,7 +129,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const spec = FUNCTIONS[name];
     const startedAt = Date.now();
     try {
-      return await handler(payload, lambdaContext(name, options.functionTimeoutSeconds?.[name] ?? spec.timeoutSeconds, spec.memoryMb));
+      const context = lambdaContext(name, options.functionTimeoutSeconds?.[name] ?? spec.timeoutSeconds, spec.memoryMb);
+      return await currentFunction.run(name, () => handler(payload, context));
     } finally {
       options.onInvoke?.(name, payload, startedAt, Date.now());
     }
@@ -146,10 +158,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     backupStateMachineArn: stateMachineArn('backup'),
     restoreStateMachineArn: stateMachineArn('restore'),
     restorePlanStateMachineArn: stateMachineArn('restore-plan'),
-    senderEmail: 'backups@crm-backup.local',
+    senderEmail: LOCAL_RESOURCES.senderEmail,
     appUrl: '',
     secretsKeyId: kms.keyArn,
-    eventBusName: LOCAL_EVENT_BUS,
+    eventBusName: LOCAL_RESOURCES.eventBus,
     local: {
       dynamodb: dynamo.endpoint,
       s3: s3.endpoint,
@@ -191,7 +203,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     throw error;
   });
 
-  const deps = buildDeps(config, { clock: options.clock, wrap: options.wrapDeps });
+  const deps = buildDeps(config, {
+    clock: options.clock,
+    wrap: options.wrapDeps,
+    instruments: options.onAwsCall ? [recordAwsCalls(names, options.onAwsCall)] : [],
+  });
   await createTables(new DynamoDBClient({ region: REGION, endpoint: dynamo.endpoint, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } }), names);
   starting = 'loading the functions';
   if (options.bundledFunctions) Object.assign(process.env, configToEnv(config));

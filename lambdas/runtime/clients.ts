@@ -19,6 +19,12 @@ export interface AwsClients {
   eventBridge: EventBridgeClient;
 }
 
+/** Any of the service's SDK clients: what an instrument (tracing, the local call recorder) is given. */
+export type AwsClient = DynamoDBClient | S3Client | SFNClient | SESv2Client | KMSClient | EventBridgeClient;
+
+/** Adds middleware to a client when it is built (X-Ray capture in Lambda, recording locally). */
+export type ClientInstrument = (client: AwsClient) => void;
+
 /** Credentials the embedded stand-ins accept (s3rver insists on these). */
 const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
@@ -26,13 +32,18 @@ const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
  * Builds the clients. The only difference between Lambda and the local runtime is
  * here: local endpoints, fixed credentials, and the S3 settings s3rver needs.
  */
-export function createAwsClients(config: AppConfig): AwsClients {
+export function createAwsClients(config: AppConfig, instruments: ClientInstrument[] = []): AwsClients {
   const local = config.local;
   const common = { region: config.region, ...(local ? { credentials: LOCAL_CREDENTIALS, maxAttempts: 3 } : {}) };
-  const dynamodb = new DynamoDBClient({ ...common, ...(local ? { endpoint: local.dynamodb } : {}) });
+  const instrumented = <C extends AwsClient>(client: C): C => {
+    for (const instrument of instruments) instrument(client);
+    return client;
+  };
+  // The document client shares the base client's middleware stack: instrumenting one covers both.
+  const dynamodb = instrumented(new DynamoDBClient({ ...common, ...(local ? { endpoint: local.dynamodb } : {}) }));
   return {
     dynamodb: DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } }),
-    s3: new S3Client({
+    s3: instrumented(new S3Client({
       ...common,
       ...(local
         ? {
@@ -43,10 +54,10 @@ export function createAwsClients(config: AppConfig): AwsClients {
             responseChecksumValidation: 'WHEN_REQUIRED',
           }
         : {}),
-    }),
-    stepFunctions: new SFNClient({ ...common, ...(local ? { endpoint: local.stepFunctions } : {}) }),
-    ses: new SESv2Client({ ...common, ...(local ? { endpoint: local.ses } : {}) }),
-    kms: new KMSClient({ ...common, ...(local ? { endpoint: local.kms } : {}) }),
-    eventBridge: new EventBridgeClient({ ...common, ...(local ? { endpoint: local.eventBridge } : {}) }),
+    })),
+    stepFunctions: instrumented(new SFNClient({ ...common, ...(local ? { endpoint: local.stepFunctions } : {}) })),
+    ses: instrumented(new SESv2Client({ ...common, ...(local ? { endpoint: local.ses } : {}) })),
+    kms: instrumented(new KMSClient({ ...common, ...(local ? { endpoint: local.kms } : {}) })),
+    eventBridge: instrumented(new EventBridgeClient({ ...common, ...(local ? { endpoint: local.eventBridge } : {}) })),
   };
 }

@@ -23,7 +23,7 @@ import type { Mailer } from '#core/ports/mailer.ts';
 import { systemClock, type Clock } from '#core/ports/clock.ts';
 import { timeOrderedIds, type IdGenerator } from '#core/ports/ids.ts';
 import type { RecordStore } from '#core/ports/record-store.ts';
-import { createAwsClients, type AwsClients } from './clients.ts';
+import { createAwsClients, type AwsClients, type ClientInstrument } from './clients.ts';
 import type { AppConfig } from './config.ts';
 
 /**
@@ -65,11 +65,13 @@ export interface DepsOverrides {
   clock?: Clock;
   /** Wraps the built deps, e.g. to make one port fail after N calls. */
   wrap?: (deps: AppDeps) => AppDeps;
+  /** Middleware for every SDK client (the local runtime records each call a function makes). */
+  instruments?: ClientInstrument[];
 }
 
 /** The composition root: real adapters over real SDK clients. */
 export function buildDeps(config: AppConfig, overrides: DepsOverrides = {}): AppDeps {
-  const clients = createAwsClients(config);
+  const clients = createAwsClients(config, overrides.instruments);
   const clock = overrides.clock ?? systemClock;
   const deps: AppDeps = {
     config,

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from '../../local/runtime.ts';
 import { DEMO_USERS } from '../../local/identity.ts';
+import { awsCallRecorder } from './aws-calls.ts';
 
 export interface TestRuntime extends LocalRuntime {
   dataDir: string;
@@ -23,7 +24,7 @@ export interface ApiResponse {
 /** Starts a local runtime on a free port in a fresh temporary DATA_DIR, with little demo data. */
 export async function startTestRuntime(options: Partial<LocalRuntimeOptions> = {}): Promise<TestRuntime> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'crm-backup-test-')));
-  const runtime = await startLocalRuntime({ port: 0, recordsPerType: 40, retryDelayMs: 10, ...options, dataDir });
+  const runtime = await startLocalRuntime({ port: 0, recordsPerType: 40, retryDelayMs: 10, onAwsCall: awsCallRecorder(), ...options, dataDir });
   const tokens = new Map<string, string>();
   const tokenFor = async (email: string) => {
     const user = DEMO_USERS.find((candidate) => candidate.email === email);
