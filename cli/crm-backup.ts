@@ -7,6 +7,7 @@
  */
 import { createWriteStream } from 'node:fs';
 import { readFile, rename, rm } from 'node:fs/promises';
+import { createInterface } from 'node:readline/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
@@ -75,6 +76,35 @@ async function call<T>(options: ServiceOptions, method: string, path: string, bo
   const answer = await readJsonBody(response);
   if (response.ok) return answer as T;
   throw ApiError.fromAnswer(response.status, answer, { code: `HTTP_${response.status}`, message: `the service answered HTTP ${response.status}` });
+}
+
+/** The code from the authenticator app: six digits. */
+function sixDigits(value: string): string {
+  if (!/^\d{6}$/.test(value)) throw new InvalidArgumentError('The code from your authenticator app has 6 digits.');
+  return value;
+}
+
+/**
+ * Runs `attempt` with the --totp code. When the API answers that re-authentication is
+ * required (401 REAUTH_REQUIRED) and no code was given, asks for one on the terminal
+ * and tries again; without a terminal, says to pass --totp.
+ */
+async function withTotp<T>(given: string | undefined, attempt: (totp: string | undefined) => Promise<T>): Promise<T> {
+  try {
+    return await attempt(given);
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.code !== 'REAUTH_REQUIRED' || given !== undefined) throw error;
+    if (!process.stdin.isTTY) throw new ApiError(error.status, error.code, `${error.message} (pass --totp <code>)`, error.details);
+    const terminal = createInterface({ input: process.stdin, output: process.stderr });
+    let code: string;
+    try {
+      code = (await terminal.question('Code from your authenticator app: ')).trim();
+    } finally {
+      terminal.close();
+    }
+    if (!/^\d{6}$/.test(code)) throw new UsageError('the code from your authenticator app has 6 digits');
+    return attempt(code);
+  }
 }
 
 // ---------------------------------------------------------------- output
@@ -203,8 +233,10 @@ async function backupShow(id: string, options: ServiceOptions): Promise<void> {
   );
 }
 
-async function backupDownload(id: string, options: ServiceOptions & { output?: string; maxEntryBytes?: number }): Promise<void> {
-  const link = await call<{ url: string; expiresAt: string }>(options, 'GET', `/v1/backups/${encodeURIComponent(id)}/download?redirect=false`);
+async function backupDownload(id: string, options: ServiceOptions & { output?: string; maxEntryBytes?: number; totp?: string }): Promise<void> {
+  const link = await withTotp(options.totp, (totp) =>
+    call<{ url: string; expiresAt: string }>(options, 'GET', `/v1/backups/${encodeURIComponent(id)}/download?${new URLSearchParams({ redirect: 'false', ...(totp ? { totp } : {}) })}`),
+  );
   const file = options.output ?? `crm-backup-${id}.zip`;
   const partial = `${file}.part`;
   let response: Response;
@@ -317,14 +349,13 @@ function printPlan(options: ServiceOptions, plan: RestorePlan): void {
 
 async function restoreApply(planId: string, options: ServiceOptions & { yes?: boolean; totp?: string; wait: boolean }): Promise<void> {
   if (!options.yes) throw new UsageError('a restore changes CRM data and cannot be undone: pass --yes to confirm');
-  const answer = await call<Restore | { restore: Restore }>(options, 'POST', '/v1/restores', {
-    planId,
-    acknowledge: { changesData: true, cannotBeUndone: true },
-    ...(options.totp ? { totp: options.totp } : {}),
-  }).catch((error: unknown) => {
-    if (error instanceof ApiError && error.code === 'REAUTH_REQUIRED') throw new ApiError(error.status, error.code, `${error.message} (pass --totp <code>)`, error.details);
-    throw error;
-  });
+  const answer = await withTotp(options.totp, (totp) =>
+    call<Restore | { restore: Restore }>(options, 'POST', '/v1/restores', {
+      planId,
+      acknowledge: { changesData: true, cannotBeUndone: true },
+      ...(totp ? { totp } : {}),
+    }),
+  );
   let restore = 'restore' in answer ? answer.restore : answer;
   if (!options.wait) {
     print(options, restore, () => `Restore ${restore.id} started. Follow it with: crm-backup restore show ${restore.id}`);
@@ -382,6 +413,8 @@ function serviceUrl(value: string): string {
 
 const jsonOption = () => new Option('--json', 'machine-readable output on stdout (errors too, as {"error": {code, message}})');
 const urlOption = () => new Option('--url <url>', 'the service address').env('CRM_BACKUP_URL').default('http://localhost:3000').argParser(serviceUrl);
+const totpOption = () =>
+  new Option('--totp <code>', 'the 6-digit code from your authenticator app (else asked on a terminal; never asked of SSO sign-ins)').argParser(sixDigits);
 const maxEntryOption = () => new Option('--max-entry-bytes <n>', 'refuse zip entries bigger than this without unpacking them (default 64 GiB)').argParser(positiveInteger);
 
 /** A leaf command that talks to the service: --json, --url, --token-file, and an example in its help. */
@@ -416,6 +449,9 @@ Examples:
   $ crm-backup backup download bk_... -o acme.zip
   $ crm-backup restore plan bk_... --object deals --properties dealstage,amount
 
+Restores, and downloads where the service lets a password alone sign in, ask for the
+code from your authenticator app: pass --totp, or type it when asked on a terminal.
+
 Environment: CRM_BACKUP_URL (default http://localhost:3000), CRM_BACKUP_TOKEN.
 Exit codes: 0 success, 1 failure (refused, unreachable, failed, not verified), 2 usage error.`,
     );
@@ -431,6 +467,8 @@ Exit codes: 0 success, 1 failure (refused, unreachable, failed, not verified), 2
   serviceCommand(backup, 'download <backupId>', 'download the zip (mode 0600), then verify it against its manifest', '$ crm-backup backup download bk_01J... -o acme.zip')
     .option('-o, --output <file>', 'where to save it (default crm-backup-<id>.zip)')
     .addOption(maxEntryOption())
+    // Asked only where the service lets a password alone sign in (-c mfa=optional).
+    .addOption(totpOption())
     .action((id: string, options) => backupDownload(id, options));
   serviceCommand(backup, 'quota', 'whether a backup is allowed now, else when the next one is', '$ crm-backup backup quota')
     .action((options) => backupQuota(options));
@@ -457,10 +495,7 @@ Exit codes: 0 success, 1 failure (refused, unreachable, failed, not verified), 2
     .action((planId: string, options) => restorePlanShow(planId, options));
   serviceCommand(restore, 'apply <planId>', 'run a plan: it changes data and cannot be undone', '$ crm-backup restore apply rp_01J... --yes --totp 123456')
     .option('--yes', 'confirm that the restore changes data and cannot be undone')
-    .option('--totp <code>', 'the 6-digit code from your authenticator app (not asked of SSO sign-ins)', (value: string) => {
-      if (!/^\d{6}$/.test(value)) throw new InvalidArgumentError('The code from your authenticator app has 6 digits.');
-      return value;
-    })
+    .addOption(totpOption())
     .option('--no-wait', WAIT_HELP)
     .action((planId: string, options) => restoreApply(planId, options));
   pagedCommand(restore, 'list', 'the restore history, newest first', '$ crm-backup restore list --json')

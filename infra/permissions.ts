@@ -1,9 +1,14 @@
 /**
  * What each Lambda function may touch, by catalog name. The stateless stack turns
- * every entry into CDK `grant*` calls; beyond them a function only gets what every
- * function needs (its own log group, X-Ray) and, if EventBridge invokes it, the
- * failed-invocations queue. Read this file to audit, edit it when a handler needs more.
- * A catalog function without an entry fails the synth (and test/infra/permissions.test.ts).
+ * every entry into IAM statements (infra/function-grants.ts, and CDK `grant*` calls for
+ * email, events and state machines); the stateful stack turns the same entries into
+ * the backup bucket's and the backup and secrets keys' resource policies
+ * (infra/data-access-policies.ts), which deny or refuse every other principal. Beyond
+ * them a function only gets what every function needs (its own log group, X-Ray) and,
+ * if EventBridge invokes it, the failed-invocations queue. Read this file to audit, edit
+ * it when a handler needs more. A catalog function without an entry fails the synth
+ * (and test/infra/permissions.test.ts); test/infra/deployed-security.test.ts checks the
+ * audit-log and TOTP fields against what each handler's code reaches.
  *
  * Written by reading each handler's deps: which ports it uses and what each adapter
  * calls (e.g. the record store reads and writes the data table; the audit log and the
@@ -12,17 +17,26 @@
 export interface FunctionPermissions {
   /** The CRM data plane (records, object types, change events). */
   dataTable?: TableAccess;
-  /** The service's own state: backups, quota, plans, restores, lock, audit, imports, schedules. */
+  /**
+   * The service's own state: backups, quota, plans, restores, lock, imports, schedules.
+   * Two kinds of item in it are fenced off by partition (`dynamodb:LeadingKeys`) and
+   * need the two fields below as well.
+   */
   appTable?: TableAccess;
+  /** Appends to the audit log (`AUDIT#<account>` partitions); anyone with `appTable` may read it. */
+  auditLog?: true;
+  /** Per-user TOTP state (`USER#<sub>` partitions: the wrapped secret, used time steps, lock-outs). */
+  totp?: true;
   /**
    * The backup bucket, per key prefix: `read` (GetObject/HeadObject, presigned
-   * downloads, and ListBucket, which deleting a prefix needs too), `write` (PutObject,
-   * multipart), `delete` (cleanup of partial exports, stale plans). KMS use on the
-   * bucket key follows from the grant.
+   * downloads, and ListBucket under the prefix, which deleting a prefix needs too),
+   * `write` (PutObject, multipart), `delete` (cleanup of partial exports, stale plans).
+   * The backup key's Decrypt (read, write) and GenerateDataKey (write) follow from it,
+   * in IAM and in the key policy.
    */
   backupBucket?: { read?: BucketPrefix[]; write?: BucketPrefix[]; delete?: BucketPrefix[] };
   /** The KMS key that wraps per-user TOTP secrets (SECRETS_KEY_ID). */
-  secretsKey?: 'encrypt' | 'decrypt' | 'encryptDecrypt';
+  secretsKey?: 'decrypt' | 'encryptDecrypt';
   /** Step Functions, by catalog state machine name: start, describe or stop executions. */
   stateMachines?: Record<string, Array<'start' | 'describe' | 'stop'>>;
   /** SES SendEmail from the configured sender identity. */
@@ -46,6 +60,7 @@ export const PERMISSIONS: Record<string, FunctionPermissions> = {
   'backups-api': {
     dataTable: 'read',
     appTable: 'readWrite',
+    auditLog: true,
     backupBucket: { read: ['backups/'], delete: ['backups/'] },
     stateMachines: { backup: ['start', 'describe'] },
     sendEmail: true,
@@ -53,6 +68,7 @@ export const PERMISSIONS: Record<string, FunctionPermissions> = {
   'run-scheduled-backups': {
     dataTable: 'read',
     appTable: 'readWrite',
+    auditLog: true,
     backupBucket: { read: ['backups/'], delete: ['backups/'] },
     stateMachines: { backup: ['start', 'describe'] },
     sendEmail: true,
@@ -68,14 +84,16 @@ export const PERMISSIONS: Record<string, FunctionPermissions> = {
   // UploadPartCopy needs GetObject on the parts (read) and PutObject/AbortMultipartUpload
   // on the zip key (write); the bucket key's decrypt/generate-data-key come with both.
   'zip-backup': { appTable: 'readWrite', backupBucket: { read: ['backups/'], write: ['backups/'], delete: ['backups/'] } },
-  'finalize-backup': { dataTable: 'read', appTable: 'readWrite', sendEmail: true },
-  'fail-backup': { dataTable: 'read', appTable: 'readWrite', backupBucket: { read: ['backups/'], delete: ['backups/'] }, sendEmail: true },
+  'finalize-backup': { dataTable: 'read', appTable: 'readWrite', auditLog: true, sendEmail: true },
+  'fail-backup': { dataTable: 'read', appTable: 'readWrite', auditLog: true, backupBucket: { read: ['backups/'], delete: ['backups/'] }, sendEmail: true },
 
   // Restores. Planning reads the backup zip and writes plan segments; starting takes
   // the lock and starts the state machine; TOTP enrolment and checks use the secrets key.
   'restores-api': {
     dataTable: 'read',
     appTable: 'readWrite',
+    auditLog: true,
+    totp: true,
     backupBucket: { read: ['backups/', 'plans/'], write: ['plans/'], delete: ['plans/'] },
     secretsKey: 'encryptDecrypt',
     // A plan's GET checks its execution and starts it if the API call that planned it died first.
@@ -86,19 +104,42 @@ export const PERMISSIONS: Record<string, FunctionPermissions> = {
   'build-restore-plan': {
     dataTable: 'read',
     appTable: 'readWrite',
+    auditLog: true,
     backupBucket: { read: ['backups/', 'plans/'], write: ['plans/'], delete: ['plans/'] },
   },
-  // Applies plan segments to records, renews the lock, publishes change events.
-  'apply-restore-batch': { dataTable: 'readWrite', appTable: 'readWrite', backupBucket: { read: ['plans/'] }, putEvents: true },
-  'finalize-restore': { dataTable: 'read', appTable: 'readWrite', sendEmail: true },
-  'fail-restore': { dataTable: 'read', appTable: 'readWrite', sendEmail: true },
+  // Applies plan segments to records, renews the lock, publishes change events. Its
+  // module reaches the restore audit code through shared imports, so it may append too.
+  'apply-restore-batch': { dataTable: 'readWrite', appTable: 'readWrite', auditLog: true, backupBucket: { read: ['plans/'] }, putEvents: true },
+  'finalize-restore': { dataTable: 'read', appTable: 'readWrite', auditLog: true, sendEmail: true },
+  'fail-restore': { dataTable: 'read', appTable: 'readWrite', auditLog: true, sendEmail: true },
   // Completed imports and the audit log: reads only.
   'activity-api': { appTable: 'read' },
 };
 
+/**
+ * With `-c mfa=optional` a password and a stolen session would be enough to export a
+ * whole tenant, so a download asks for the same re-authentication as a restore: the
+ * backups API then reads and claims TOTP state and decrypts the secret (never encrypts:
+ * enrolment stays with the restores API).
+ */
+export const REAUTHENTICATED_DOWNLOAD_PERMISSIONS: Record<string, FunctionPermissions> = {
+  'backups-api': { totp: true, secretsKey: 'decrypt' },
+};
+
+/** What the deployment's settings change in the table above. */
+export interface PermissionSettings {
+  mfa: 'required' | 'optional';
+}
+
+/** Every function's entry for a deployment with these settings. */
+export function permissionsTable(settings: PermissionSettings): Record<string, FunctionPermissions> {
+  if (settings.mfa !== 'optional') return PERMISSIONS;
+  return { ...PERMISSIONS, ...Object.fromEntries(Object.entries(REAUTHENTICATED_DOWNLOAD_PERMISSIONS).map(([name, extra]) => [name, { ...PERMISSIONS[name], ...extra }])) };
+}
+
 /** The entry for a function, or a sentence saying where to add it. */
-export function permissionsFor(functionName: string): FunctionPermissions {
-  const entry = PERMISSIONS[functionName];
+export function permissionsFor(functionName: string, settings: PermissionSettings): FunctionPermissions {
+  const entry = permissionsTable(settings)[functionName];
   if (!entry)
     throw new Error(
       `Function "${functionName}" is in lambdas/service/catalog.ts but has no entry in infra/permissions.ts: add what it may touch (tables, bucket, state machines, email, events)`,

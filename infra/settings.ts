@@ -28,6 +28,14 @@ export interface DeploySettings {
    */
   mfa: 'required' | 'optional';
   /**
+   * Reserve Lambda concurrency for the functions that plan restores (default true), so
+   * that one tenant's planning burst cannot take the account's whole pool and cannot
+   * grow past it. It reserves 40 and Lambda keeps 10 unreserved, so an account whose
+   * concurrency limit is below 50 (new accounts may start at 10) fails the deploy:
+   * deploy there with `-c reservedConcurrency=false`.
+   */
+  reservedConcurrency: boolean;
+  /**
    * Folder with the built web page. Absent: the distribution is still created (Cognito
    * needs its URL) but nothing is uploaded, and synth says so.
    */
@@ -88,9 +96,14 @@ export function readSettings(node: Node): DeploySettings {
   const mfa = text('mfa') ?? 'required';
   if (mfa !== 'required' && mfa !== 'optional') throw new Error(`Context "mfa" must be "required" or "optional"; got "${mfa}"`);
 
+  const reservedConcurrency = text('reservedConcurrency') ?? 'true';
+  if (reservedConcurrency !== 'true' && reservedConcurrency !== 'false')
+    throw new Error(`Context "reservedConcurrency" must be "true" or "false"; got "${reservedConcurrency}"`);
+
   return {
     stage,
     mfa,
+    reservedConcurrency: reservedConcurrency === 'true',
     senderEmail,
     domainName,
     certificateArn,

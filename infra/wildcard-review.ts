@@ -14,6 +14,12 @@ interface WildcardRule {
   finding: RegExp;
   /** For `Resource::*`: every action of every statement using it must be one of these. */
   onlyActions?: string[];
+  /**
+   * Every statement that produced the finding must pass this too: what a finding's
+   * string cannot say (which actions go with a resource, what kind of resource a
+   * logical id is).
+   */
+  statementsMust?: (statement: Statement, finding: RegExpExecArray, stack: Stack) => boolean;
   reason: string;
 }
 
@@ -44,22 +50,35 @@ export const WILDCARD_RULES: WildcardRule[] = [
   },
   {
     finding: /^Action::kms:(GenerateDataKey|ReEncrypt)\*$/,
-    reason: 'CDK grant on one customer-managed key: GenerateDataKey* = GenerateDataKey(+WithoutPlaintext) and ReEncrypt* = ReEncryptFrom/To, needed to write KMS-encrypted S3 objects and DynamoDB items with that key only.',
+    // The tables' key only: the backup and secrets keys are granted action by action.
+    statementsMust: (statement) => onlyResources(statement, /DataKey/),
+    reason: 'CDK table grant on the tables\' customer-managed key (DataKey): GenerateDataKey* = GenerateDataKey(+WithoutPlaintext) and ReEncrypt* = ReEncryptFrom/To, which DynamoDB uses on the caller\'s behalf to write items with that key.',
   },
   {
     finding: /^Action::s3:(GetObject|GetBucket|List|DeleteObject|PutObject|Abort)\*$/,
-    reason: 'CDK bucket grant on one bucket: the wildcard spans the object-version and multipart variants of the same operation (e.g. s3:Abort* = AbortMultipartUpload), scoped to that bucket\'s ARN.',
+    // Never on the backup bucket: the functions' grants there are action by action (infra/function-grants.ts).
+    statementsMust: (statement) => !mentions(statement, /BackupBucket/),
+    reason: "CDK's web page deployment on the web and asset buckets: the wildcard spans the object-version and multipart variants of the same operation (e.g. s3:Abort* = AbortMultipartUpload), scoped to those buckets' ARNs.",
   },
   {
     finding: /^Resource::.+\/index\/\*$/,
-    reason: "Queries on the table's own global secondary indexes (gsi1): index ARNs are <table>/index/<name>, granted by CDK's table grant.",
+    reason: "Queries on the table's own global secondary indexes (gsi1): index ARNs are <table>/index/<name>.",
   },
   {
-    finding: /^Resource::.*(BackupBucket|WebBucket|cdk-[a-z0-9]+-assets-).*\/(backups\/|plans\/|exports\/)?\*$/,
-    reason: 'Objects of one bucket (keys are generated per backup/plan), or the CDK asset bucket the web page is copied from: S3 object ARNs are <bucket>/<key>.',
+    // The backup bucket only by prefix: a grant on <BackupBucket>/* would reach every tenant's backups and plans.
+    finding: /^Resource::.*BackupBucket.*\/(backups|plans)\/\*$/,
+    reason: 'Objects under one prefix of the backup bucket (backups/<account>/<backup>/…, plans/<account>/<plan>/…): keys are generated per backup and plan, so they cannot be listed one by one.',
   },
   {
-    finding: /^Resource::<[A-Za-z0-9]+\.Arn>:\*$/,
+    finding: /^Resource::.*(WebBucket|cdk-[a-z0-9]+-assets-).*\/\*$/,
+    statementsMust: (statement) => !mentions(statement, /BackupBucket/),
+    reason: 'Objects of the web page bucket, or of the CDK asset bucket the page is copied from: the deployment replaces every file of the site.',
+  },
+  {
+    finding: /^Resource::<([A-Za-z0-9]+)\.Arn>:\*$/,
+    // Only lambda:InvokeFunction, and only if <X> is a Lambda function of this stack.
+    statementsMust: (statement, finding, stack) =>
+      list(statement.Action).every((action) => action === 'lambda:InvokeFunction') && resourceTypeOf(stack, finding[1]!) === 'AWS::Lambda::Function',
     reason: 'lambda:InvokeFunction on one function, any version/alias (<function-arn>:*): CDK grantInvoke, so a Task keeps working if a version is pinned later.',
   },
   {
@@ -92,19 +111,29 @@ interface Statement {
   Resource?: unknown;
 }
 
+const list = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+const flatResources = (statement: Statement): string[] => list(statement.Resource).map(flattenReference);
+const mentions = (statement: Statement, pattern: RegExp): boolean => flatResources(statement).some((resource) => pattern.test(resource));
+const onlyResources = (statement: Statement, pattern: RegExp): boolean => flatResources(statement).every((resource) => pattern.test(resource));
+
+/** The CloudFormation type of the resource with this logical id in `stack`, if any. */
+function resourceTypeOf(stack: Stack, logicalId: string): string | undefined {
+  const resource = stack.node.findAll().find((construct) => CfnResource.isCfnResource(construct) && stack.getLogicalId(construct) === logicalId);
+  return resource ? (resource as CfnResource).cfnResourceType : undefined;
+}
+
 function acknowledgeReviewed(policy: iam.CfnPolicy | iam.CfnManagedPolicy): void {
-  const document = Stack.of(policy).resolve(policy.policyDocument) as { Statement?: Statement[] };
+  const stack = Stack.of(policy);
+  const document = stack.resolve(policy.policyDocument) as { Statement?: Statement[] };
   const statements = (document.Statement ?? []).filter((s) => s.Effect === 'Allow');
-  const list = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
-  const findings = new Set<string>();
+  // Each finding with the statements that produce it.
+  const findings = new Map<string, Statement[]>();
+  const found = (finding: string, statement: Statement) => findings.set(finding, [...(findings.get(finding) ?? []), statement]);
   for (const statement of statements) {
-    for (const action of list(statement.Action)) if (action.includes('*')) findings.add(`Action::${action}`);
-    for (const resource of list(statement.Resource)) {
-      const flat = flattenReference(resource);
-      if (flat.includes('*')) findings.add(`Resource::${flat}`);
-    }
+    for (const action of list(statement.Action)) if (action.includes('*')) found(`Action::${action}`, statement);
+    for (const resource of flatResources(statement)) if (resource.includes('*')) found(`Resource::${resource}`, statement);
   }
-  for (const finding of findings) {
+  for (const [finding, sources] of findings) {
     const reasons = new Set<string>();
     if (finding === 'Resource::*') {
       // Accepted only if every action of every statement on "*" is one a rule allows
@@ -114,7 +143,10 @@ function acknowledgeReviewed(policy: iam.CfnPolicy | iam.CfnManagedPolicy): void
       const rules = actions.map((action) => WILDCARD_RULES.find((r) => r.onlyActions?.includes(action)));
       if (rules.every(Boolean)) for (const rule of rules) reasons.add(rule!.reason);
     } else {
-      const rule = WILDCARD_RULES.find((r) => !r.onlyActions && r.finding.test(finding));
+      const rule = WILDCARD_RULES.find((r) => {
+        const match = r.onlyActions ? null : r.finding.exec(finding);
+        return match !== null && (!r.statementsMust || sources.every((statement) => r.statementsMust!(statement, match, stack)));
+      });
       if (rule) reasons.add(rule.reason);
     }
     if (reasons.size) Validations.of(policy).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason: [...reasons].join(' ') });

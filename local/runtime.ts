@@ -72,6 +72,8 @@ export interface LocalRuntimeOptions {
   runSchedules?: boolean;
   /** More local-only HTTP routes (the web page mounts itself here). */
   extraRoutes?: LocalRoute[];
+  /** Downloads ask for a TOTP code like restores, as in a deployment with `-c mfa=optional`. */
+  reauthenticateDownloads?: boolean;
   /**
    * Run these bundles (`index.mjs` per function, as `cdk synth` wrote them to cdk.out)
    * instead of the TypeScript sources: each is configured only by the environment, as
@@ -162,6 +164,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     appUrl: '',
     secretsKeyId: kms.keyArn,
     eventBusName: LOCAL_RESOURCES.eventBus,
+    reauthenticateDownloads: options.reauthenticateDownloads ?? false,
     local: {
       dynamodb: dynamo.endpoint,
       s3: s3.endpoint,

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { ArnFormat, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -50,7 +51,19 @@ export class AslStateMachine extends Construct {
     this.definition = substituteAsl(raw, props.resources.substitutions);
 
     const logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    // Step Functions may assume this role for this state machine only (CDK's default
+    // trusts `stateMachine:*` of the account): the ARN is known from the fixed name.
+    const stack = Stack.of(this);
+    const ownArn = stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: props.stateMachineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('states.amazonaws.com').withConditions({
+        ArnEquals: { 'aws:SourceArn': ownArn },
+        StringEquals: { 'aws:SourceAccount': stack.account },
+      }),
+      description: `Step Functions ${props.stateMachineName}: grants derived from its Task states`,
+    });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      role,
       stateMachineName: props.stateMachineName,
       stateMachineType: sfn.StateMachineType.STANDARD,
       definitionBody: sfn.DefinitionBody.fromString(this.definition),

@@ -14,6 +14,10 @@ export interface ServiceFunctionProps {
   spec: FunctionSpec;
   environment: Record<string, string>;
   logRetention: logs.RetentionDays;
+  /** IAM path of the function's role: the key and bucket policies trust the role by it (infra/trusted-roles.ts). */
+  rolePath: string;
+  /** Concurrency reserved for (and capping) the function; undefined: the account's shared pool. */
+  reservedConcurrency?: number;
 }
 
 /** The Lambda runtime: the newest Node.js the installed CDK knows, never below 22. */
@@ -38,6 +42,7 @@ export class ServiceFunction extends Construct {
     // it may write to its own log group, and gets the rest from infra/permissions.ts.
     const role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      path: props.rolePath,
       description: `Lambda ${props.name}: grants from infra/permissions.ts`,
     });
     logGroup.grantWrite(role);
@@ -50,6 +55,7 @@ export class ServiceFunction extends Construct {
       memorySize: props.spec.memoryMb,
       timeout: Duration.seconds(props.spec.timeoutSeconds),
       ephemeralStorageSize: props.spec.ephemeralStorageMb ? Size.mebibytes(props.spec.ephemeralStorageMb) : undefined,
+      reservedConcurrentExecutions: props.reservedConcurrency,
       tracing: lambda.Tracing.ACTIVE,
       logGroup,
       role,

@@ -1,21 +1,29 @@
 import { CfnOutput, Duration, Fn, RemovalPolicy, SecretValue, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpUserPoolAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import type { Construct } from 'constructs';
 import { TABLES, type TableSchema } from '#service/tables.ts';
+import { contentSecurityPolicy } from '../../web/content-security-policy.ts';
+import { backupKeyPolicy, guardBackupBucket, secretsKeyPolicy, type TrustedPrincipals } from '../data-access-policies.ts';
+import { permissionsTable, type BucketPrefix } from '../permissions.ts';
 import type { DeploySettings } from '../settings.ts';
+import { breakGlassRoleName, keyAdminRoleName } from '../trusted-roles.ts';
+import { reviewWildcards } from '../wildcard-review.ts';
 
 /** Days a backup zip (and the plan files computed from it) can be downloaded: PRODUCT.md. */
 export const BACKUP_RETENTION_DAYS = 14;
 /** S3 prefixes whose objects expire after BACKUP_RETENTION_DAYS. */
-export const EXPIRING_PREFIXES = ['backups/', 'plans/'];
+export const EXPIRING_PREFIXES: BucketPrefix[] = ['backups/', 'plans/'];
 /** The Cognito group whose members may back up and restore (the handlers check this claim). */
 export const SUPER_ADMINS_GROUP = 'super-admins';
 
@@ -34,6 +42,8 @@ export class StatefulStack extends Stack {
   readonly tables: Record<TableSchema['id'], dynamodb.Table>;
   readonly backupBucket: s3.Bucket;
   readonly secretsKey: kms.Key;
+  /** Reads backups/ and plans/ when the service cannot; assumed with MFA (docs/security.md). */
+  readonly breakGlassRole: iam.Role;
   readonly userPool: cognito.UserPool;
   readonly webClient: cognito.UserPoolClient;
   readonly authDomain: cognito.UserPoolDomain;
@@ -41,6 +51,14 @@ export class StatefulStack extends Stack {
   readonly senderIdentity: ses.EmailIdentity;
   readonly webBucket: s3.Bucket;
   readonly distribution: cloudfront.Distribution;
+  /**
+   * The HTTP API itself (its routes, stage and CORS are code, in the stateless stack):
+   * its address is part of the web page's Content-Security-Policy, which CloudFront
+   * sends from here.
+   */
+  readonly api: apigw.HttpApi;
+  /** The Cognito JWT authorizer every route names. */
+  readonly apiAuthorizer: HttpUserPoolAuthorizer;
   /** `https://…` where the web page is served; emails link here. */
   readonly appUrl: string;
 
@@ -64,6 +82,23 @@ export class StatefulStack extends Stack {
       reason: 'This is the access-log bucket itself; logging it into itself would loop, and S3 has no other sink for server access logs.',
     });
 
+    // Who administers the keys and who may read backups when the service cannot: named
+    // roles, assumable only with MFA by principals of this account that IAM allows to.
+    const assumedWithMfa = new iam.AccountRootPrincipal().withConditions({ Bool: { 'aws:MultiFactorAuthPresent': 'true' } });
+    const keyAdmin = new iam.Role(this, 'KeyAdminRole', {
+      roleName: keyAdminRoleName(settings.stage),
+      assumedBy: assumedWithMfa,
+      maxSessionDuration: Duration.hours(1),
+      description: 'Administers the backup and secrets keys (policy, rotation, deletion); cannot encrypt or decrypt',
+    });
+    this.breakGlassRole = new iam.Role(this, 'BreakGlassRole', {
+      roleName: breakGlassRoleName(settings.stage),
+      assumedBy: assumedWithMfa,
+      maxSessionDuration: Duration.hours(1),
+      description: 'Break glass: reads backups/ and plans/ of the backup bucket when the service cannot; every use is in CloudTrail',
+    });
+    const trusted: TrustedPrincipals = { stage: settings.stage, permissions: permissionsTable(settings), keyAdmin, breakGlass: this.breakGlassRole };
+
     // Keys are RETAIN: deleting one would make the retained tables and backups unreadable.
     const dataKey = new kms.Key(this, 'DataKey', {
       description: 'Encrypts the CRM data and app tables',
@@ -74,11 +109,13 @@ export class StatefulStack extends Stack {
       description: 'Encrypts backup zips, exported CSVs and restore plans in the backup bucket',
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
+      policy: backupKeyPolicy(this, trusted),
     });
     this.secretsKey = new kms.Key(this, 'SecretsKey', {
       description: 'Wraps per-user TOTP secrets for restore re-authentication',
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
+      policy: secretsKeyPolicy(this, trusted),
     });
 
     const tables = {} as Record<TableSchema['id'], dynamodb.Table>;
@@ -92,6 +129,8 @@ export class StatefulStack extends Stack {
         encryptionKey: dataKey,
         timeToLiveAttribute: schema.ttlAttribute,
         removalPolicy: RemovalPolicy.RETAIN,
+        // RETAIN survives `cdk destroy`; this also refuses a DeleteTable from anyone.
+        deletionProtection: true,
       });
       for (const index of schema.globalIndexes) {
         table.addGlobalSecondaryIndex({
@@ -130,6 +169,16 @@ export class StatefulStack extends Stack {
       serverAccessLogsPrefix: 'backup-bucket/',
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    guardBackupBucket(this.backupBucket, backupKey, EXPIRING_PREFIXES, trusted);
+    // The break-glass role reads (never writes or deletes) the two prefixes, and lists only them.
+    this.breakGlassRole.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: EXPIRING_PREFIXES.map((prefix) => this.backupBucket.arnForObjects(`${prefix}*`)) }));
+    this.breakGlassRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [this.backupBucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': EXPIRING_PREFIXES.map((prefix) => `${prefix}*`) } },
+      }),
+    );
 
     this.changeEventBus = new events.EventBus(this, 'ChangeEventBus', {
       description: 'Record change events from the CRM data plane; restores mark theirs with source RESTORE',
@@ -139,7 +188,6 @@ export class StatefulStack extends Stack {
       identity: ses.Identity.email(settings.senderEmail),
     });
 
-    // The web page: a private bucket behind CloudFront (Origin Access Control).
     this.webBucket = new s3.Bucket(this, 'WebBucket', {
       encryption: s3.BucketEncryption.S3_MANAGED,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
@@ -151,15 +199,79 @@ export class StatefulStack extends Stack {
       // non-empty bucket without a custom resource to empty it (docs/deploy.md, Teardown).
       removalPolicy: RemovalPolicy.RETAIN,
     });
+
+    // Identity: admins are invited (no self sign-up); `custom:accountId` names the tenant.
+    this.userPool = new cognito.UserPool(this, 'UserPool', {
+      selfSignUpEnabled: false,
+      signInAliases: { email: true },
+      autoVerify: { email: true },
+      standardAttributes: { email: { required: true, mutable: true } },
+      // Mutable only because federated sign-ins rewrite mapped attributes on every
+      // sign-in (Cognito requires it); users still cannot change it: see the client below.
+      customAttributes: { accountId: new cognito.StringAttribute({ minLen: 1, maxLen: 64, mutable: true }) },
+      passwordPolicy: { minLength: 12, requireLowercase: true, requireUppercase: true, requireDigits: true, requireSymbols: true },
+      // Admins of backups hold every tenant's export: TOTP MFA for everyone who signs
+      // in with a password (federated users get MFA from their IdP).
+      mfa: settings.mfa === 'required' ? cognito.Mfa.REQUIRED : cognito.Mfa.OPTIONAL,
+      mfaSecondFactor: { otp: true, sms: false },
+      accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
+      featurePlan: cognito.FeaturePlan.ESSENTIALS,
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    if (settings.mfa === 'optional')
+      Validations.of(this.userPool).acknowledge({
+        id: 'AwsSolutions-COG2',
+        reason:
+          "The operator chose -c mfa=optional, so a password alone signs in (this client cannot enrol TOTP in Cognito: it has no aws.cognito.signin.user.admin scope). Every restore and every backup download therefore asks for the service's own TOTP code, unless the user signed in through SSO, whose identity provider does MFA (REAUTHENTICATE_DOWNLOADS, docs/security.md).",
+      });
+    Validations.of(this.userPool).acknowledge({
+      id: 'AwsSolutions-COG8',
+      reason: 'Plus tier (threat protection) is billed per monthly active user; the pool only holds a few invited super admins with TOTP MFA required. Upgrade the feature plan if your policy asks for adaptive authentication.',
+    });
+    new cognito.UserPoolGroup(this, 'SuperAdminsGroup', {
+      userPool: this.userPool,
+      groupName: SUPER_ADMINS_GROUP,
+      description: 'May create, download and restore backups of their account',
+    });
+
+    const providers: cognito.UserPoolClientIdentityProvider[] = [cognito.UserPoolClientIdentityProvider.COGNITO];
+    const idp = settings.sso ? this.addSso(settings.sso) : undefined;
+    if (idp) providers.push(cognito.UserPoolClientIdentityProvider.custom(idp.providerName));
+
+    // Cognito domain prefixes are global: derive one from stage and account unless given.
+    const domainPrefix = settings.authDomainPrefix ?? Fn.join('-', ['crm-backup', settings.stage, this.account]);
+    this.authDomain = this.userPool.addDomain('HostedSignIn', { cognitoDomain: { domainPrefix } });
+
+    // The web page: a private bucket behind CloudFront (Origin Access Control).
     const certificate = settings.certificateArn ? acm.Certificate.fromCertificateArn(this, 'WebCertificate', settings.certificateArn) : undefined;
     const webOrigin = origins.S3BucketOrigin.withOriginAccessControl(this.webBucket);
+
+    // The HTTP API: created here, before the page's front door, because the page's
+    // Content-Security-Policy names it. Routes, stage, throttling and CORS are code
+    // (stateless stack); the authorizer every route names belongs to the API.
+    this.api = new apigw.HttpApi(this, 'Api', { description: 'crm-backup public API (docs/API.md)', createDefaultStage: false });
+
+    // Every behaviour, /config.json included, gets the page's strict policy (finding 12 of
+    // issue 13): the ID token in sessionStorage is enough to download a whole tenant.
+    const securityHeaders = new cloudfront.ResponseHeadersPolicy(this, 'WebSecurityHeaders', {
+      comment: `crm-backup web page (${settings.stage}): CSP, HSTS, no framing, no sniffing, no referrer`,
+      securityHeadersBehavior: {
+        contentSecurityPolicy: { contentSecurityPolicy: contentSecurityPolicy([this.api.apiEndpoint, this.authDomain.baseUrl()]), override: true },
+        strictTransportSecurity: { accessControlMaxAge: Duration.days(365), includeSubdomains: true, override: true },
+        frameOptions: { frameOption: cloudfront.HeadersFrameOption.DENY, override: true },
+        contentTypeOptions: { override: true },
+        // The sign-in callback carries ?code= in the URL: never send it anywhere.
+        referrerPolicy: { referrerPolicy: cloudfront.HeadersReferrerPolicy.NO_REFERRER, override: true },
+      },
+    });
     this.distribution = new cloudfront.Distribution(this, 'WebDistribution', {
       comment: `crm-backup web page (${settings.stage})`,
       defaultRootObject: 'index.html',
       defaultBehavior: {
         origin: webOrigin,
         viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
-        responseHeadersPolicy: cloudfront.ResponseHeadersPolicy.SECURITY_HEADERS,
+        responseHeadersPolicy: securityHeaders,
         cachePolicy: cloudfront.CachePolicy.CACHING_OPTIMIZED,
       },
       additionalBehaviors: {
@@ -167,6 +279,7 @@ export class StatefulStack extends Stack {
         '/config.json': {
           origin: webOrigin,
           viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+          responseHeadersPolicy: securityHeaders,
           cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
         },
       },
@@ -195,44 +308,6 @@ export class StatefulStack extends Stack {
         reason: 'Without -c domainName/certificateArn the page uses the default *.cloudfront.net certificate, whose policy CloudFront fixes at TLSv1; pass a custom domain to enforce TLSv1.2_2021.',
       });
     this.appUrl = settings.domainName ? `https://${settings.domainName}` : `https://${this.distribution.distributionDomainName}`;
-
-    // Identity: admins are invited (no self sign-up); `custom:accountId` names the tenant.
-    this.userPool = new cognito.UserPool(this, 'UserPool', {
-      selfSignUpEnabled: false,
-      signInAliases: { email: true },
-      autoVerify: { email: true },
-      standardAttributes: { email: { required: true, mutable: true } },
-      // Mutable only because federated sign-ins rewrite mapped attributes on every
-      // sign-in (Cognito requires it); users still cannot change it: see the client below.
-      customAttributes: { accountId: new cognito.StringAttribute({ minLen: 1, maxLen: 64, mutable: true }) },
-      passwordPolicy: { minLength: 12, requireLowercase: true, requireUppercase: true, requireDigits: true, requireSymbols: true },
-      // Admins of backups hold every tenant's export: TOTP MFA for everyone who signs
-      // in with a password (federated users get MFA from their IdP).
-      mfa: settings.mfa === 'required' ? cognito.Mfa.REQUIRED : cognito.Mfa.OPTIONAL,
-      mfaSecondFactor: { otp: true, sms: false },
-      accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
-      featurePlan: cognito.FeaturePlan.ESSENTIALS,
-      deletionProtection: true,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    if (settings.mfa === 'optional')
-      Validations.of(this.userPool).acknowledge({
-        id: 'AwsSolutions-COG2',
-        reason: 'The operator chose -c mfa=optional: users may enrol TOTP at sign-in, and every restore still requires the service\'s own TOTP re-authentication (or an SSO sign-in).',
-      });
-    Validations.of(this.userPool).acknowledge({
-      id: 'AwsSolutions-COG8',
-      reason: 'Plus tier (threat protection) is billed per monthly active user; the pool only holds a few invited super admins with TOTP MFA required. Upgrade the feature plan if your policy asks for adaptive authentication.',
-    });
-    new cognito.UserPoolGroup(this, 'SuperAdminsGroup', {
-      userPool: this.userPool,
-      groupName: SUPER_ADMINS_GROUP,
-      description: 'May create, download and restore backups of their account',
-    });
-
-    const providers: cognito.UserPoolClientIdentityProvider[] = [cognito.UserPoolClientIdentityProvider.COGNITO];
-    const idp = settings.sso ? this.addSso(settings.sso) : undefined;
-    if (idp) providers.push(cognito.UserPoolClientIdentityProvider.custom(idp.providerName));
 
     // The page finishes the code flow at its root, where it recognises ?code=&state=
     // (redirectUri in web/src/auth.ts), and signs out to the root as well.
@@ -264,14 +339,18 @@ export class StatefulStack extends Stack {
     });
     if (idp) this.webClient.node.addDependency(idp);
 
-    // Cognito domain prefixes are global: derive one from stage and account unless given.
-    const domainPrefix = settings.authDomainPrefix ?? Fn.join('-', ['crm-backup', settings.stage, this.account]);
-    this.authDomain = this.userPool.addDomain('HostedSignIn', { cognitoDomain: { domainPrefix } });
+    // The ID token is the bearer: its audience is the web client, its issuer the pool.
+    this.apiAuthorizer = new HttpUserPoolAuthorizer('CognitoAuthorizer', this.userPool, {
+      userPoolClients: [this.webClient],
+      identitySource: ['$request.header.Authorization'],
+    });
 
     new CfnOutput(this, 'AppUrl', { value: this.appUrl, description: 'The web page' });
     new CfnOutput(this, 'UserPoolId', { value: this.userPool.userPoolId, description: 'Create the first super admin here (infra/create-super-admin.sh)' });
     new CfnOutput(this, 'DataTableName', { value: this.tables.DataTable.tableName, description: 'CRM data plane table (infra/seed-demo-data.ts)' });
     new CfnOutput(this, 'BackupBucketName', { value: this.backupBucket.bucketName, description: 'Backups (RETAIN: survives cdk destroy)' });
+    new CfnOutput(this, 'BreakGlassRoleArn', { value: this.breakGlassRole.roleArn, description: 'Assume with MFA to read backups when the service cannot (docs/security.md)' });
+    reviewWildcards(this);
   }
 
   private addSso(sso: NonNullable<DeploySettings['sso']>): cognito.IUserPoolIdentityProvider {

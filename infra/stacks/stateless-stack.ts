@@ -1,6 +1,6 @@
-import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { createHash } from 'node:crypto';
+import { ArnFormat, CfnOutput, CfnResource, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpUserPoolAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -16,6 +16,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as cr from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import {
   API_ROUTES,
@@ -28,8 +29,10 @@ import {
 } from '#service/catalog.ts';
 import { AslStateMachine, functionsByPlaceholder } from '../constructs/asl-state-machine.ts';
 import { ServiceFunction } from '../constructs/service-function.ts';
+import { fencedAppPartitions, grantBackupBucket, grantSecretsKey, grantTable } from '../function-grants.ts';
 import { permissionsFor, type FunctionPermissions } from '../permissions.ts';
 import type { DeploySettings } from '../settings.ts';
+import { functionRolePath } from '../trusted-roles.ts';
 import { reviewWildcards } from '../wildcard-review.ts';
 import type { StatefulStack } from './stateful-stack.ts';
 
@@ -42,6 +45,31 @@ export interface StatelessStackProps extends StackProps {
 
 /** Requests per second across the API, and the burst above it: generous for a few admins, a cap for a runaway script. */
 const API_THROTTLE = { rateLimit: 50, burstLimit: 100 };
+
+/**
+ * Routes whose requests cost far more than the others, with their own limit below the
+ * stage's, since one stage-wide limit is shared by every tenant: a single caller
+ * planning in a loop must not take the whole API's capacity, nor every Lambda.
+ */
+export const EXPENSIVE_ROUTE_THROTTLES: Record<string, { rateLimit: number; burstLimit: number }> = {
+  // Reads a whole backup's CSV and compares it with DynamoDB: up to ~20 s of a 1,769 MB Lambda.
+  'POST /v1/backups/{id}/restore-plans': { rateLimit: 1, burstLimit: 5 },
+  // Checks a TOTP code (KMS) and takes the account's lock; a person starts a few a day.
+  'POST /v1/restores': { rateLimit: 1, burstLimit: 5 },
+  // Each accepted request exports a whole account (the quota refuses the rest, after a read and a conditional write).
+  'POST /v1/backups': { rateLimit: 2, burstLimit: 5 },
+};
+
+/**
+ * Lambda concurrency reserved for (and capped at) the functions that plan restores:
+ * at most a second's plans from the route above for ~20 s each, plus the other
+ * restore routes; and the state machine's continuation of big plans. Off with
+ * `-c reservedConcurrency=false` (accounts whose concurrency limit is below 50).
+ */
+export const RESERVED_CONCURRENCY: Partial<Record<FunctionName, number>> = {
+  'restores-api': 30,
+  'build-restore-plan': 10,
+};
 
 /** `backup` → `BACKUP_STATE_MACHINE_ARN`, `restore-plan` or `restorePlan` → `RESTORE_PLAN_STATE_MACHINE_ARN`: what configFromEnv reads. */
 export const stateMachineEnvName = (name: string): string =>
@@ -62,7 +90,7 @@ const CONFIG_STATE_MACHINES = ['backup', 'restore'];
 export class StatelessStack extends Stack {
   readonly functions: Record<string, lambda.IFunction>;
   readonly stateMachines: Record<string, sfn.StateMachine>;
-  readonly api: apigw.HttpApi;
+  readonly api: apigw.IHttpApi;
   readonly alarmTopic: sns.Topic;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
@@ -85,12 +113,21 @@ export class StatelessStack extends Stack {
       APP_URL: stateful.appUrl,
       SECRETS_KEY_ID: stateful.secretsKey.keyArn,
       EVENT_BUS_NAME: stateful.changeEventBus.eventBusName,
+      // Cognito MFA optional: a download asks for the same re-authentication as a restore.
+      REAUTHENTICATE_DOWNLOADS: String(settings.mfa === 'optional'),
     };
     for (const name of new Set([...CONFIG_STATE_MACHINES, ...Object.keys(STATE_MACHINES)])) environment[stateMachineEnvName(name)] = stateMachineArn(name);
 
     const functions: Record<string, lambda.IFunction> = {};
     for (const [name, spec] of Object.entries(FUNCTIONS)) {
-      functions[name] = new ServiceFunction(this, pascal(name), { name, spec, environment, logRetention }).function;
+      functions[name] = new ServiceFunction(this, pascal(name), {
+        name,
+        spec,
+        environment,
+        logRetention,
+        rolePath: functionRolePath(settings.stage, name),
+        reservedConcurrency: settings.reservedConcurrency ? RESERVED_CONCURRENCY[name as FunctionName] : undefined,
+      }).function;
     }
     this.functions = functions;
 
@@ -118,7 +155,7 @@ export class StatelessStack extends Stack {
     }
     this.stateMachines = stateMachines;
 
-    for (const [name, fn] of Object.entries(functions)) this.grantFunction(name, fn, permissionsFor(name), stateful, stateMachineName, settings.senderEmail);
+    for (const [name, fn] of Object.entries(functions)) this.grantFunction(name, fn, permissionsFor(name, settings), stateful, stateMachineName, settings.senderEmail);
 
     for (const rule of EXECUTION_STATUS_RULES) {
       const machine = stateMachines[rule.stateMachine];
@@ -211,21 +248,12 @@ export class StatelessStack extends Stack {
     stateMachineName: (name: string) => string,
     senderEmail: string,
   ): void {
-    const tableGrant = (table: StatefulStack['tables']['DataTable'], access: FunctionPermissions['dataTable']) => {
-      if (access === 'read') table.grantReadData(fn);
-      if (access === 'readWrite') table.grantReadWriteData(fn);
-    };
-    tableGrant(stateful.tables.DataTable, permissions.dataTable);
-    tableGrant(stateful.tables.AppTable, permissions.appTable);
+    if (permissions.dataTable) grantTable(fn, stateful.tables.DataTable, permissions.dataTable);
+    if (permissions.appTable) grantTable(fn, stateful.tables.AppTable, permissions.appTable, fencedAppPartitions(permissions));
     // Per prefix (`backups/*`, `plans/*`); read covers presigning, since a presigned GET
     // carries the signer's permissions (and its KMS Decrypt).
-    const bucket = permissions.backupBucket ?? {};
-    for (const prefix of bucket.read ?? []) stateful.backupBucket.grantRead(fn, `${prefix}*`);
-    for (const prefix of bucket.write ?? []) stateful.backupBucket.grantPut(fn, `${prefix}*`);
-    for (const prefix of bucket.delete ?? []) stateful.backupBucket.grantDelete(fn, `${prefix}*`);
-    if (permissions.secretsKey === 'encrypt') stateful.secretsKey.grantEncrypt(fn);
-    if (permissions.secretsKey === 'decrypt') stateful.secretsKey.grantDecrypt(fn);
-    if (permissions.secretsKey === 'encryptDecrypt') stateful.secretsKey.grantEncryptDecrypt(fn);
+    if (permissions.backupBucket) grantBackupBucket(fn, stateful.backupBucket, permissions.backupBucket);
+    if (permissions.secretsKey) grantSecretsKey(fn, stateful.secretsKey, permissions.secretsKey);
     if (permissions.sendEmail) {
       stateful.senderIdentity.grantSendEmail(fn);
       // In the SES sandbox, SES also authorizes against each (verified) recipient's
@@ -249,34 +277,41 @@ export class StatelessStack extends Stack {
     }
   }
 
-  private buildApi(stateful: StatefulStack, functions: Record<string, lambda.IFunction>, logRetention: logs.RetentionDays): apigw.HttpApi {
-    // The ID token is the bearer: its audience is the web client, its issuer the pool.
-    const authorizer = new HttpUserPoolAuthorizer('CognitoAuthorizer', stateful.userPool, {
-      userPoolClients: [stateful.webClient],
-      identitySource: ['$request.header.Authorization'],
-    });
-    const api = new apigw.HttpApi(this, 'Api', {
-      description: 'crm-backup public API (docs/API.md)',
-      defaultAuthorizer: authorizer,
-      createDefaultStage: false,
-      corsPreflight: {
-        allowOrigins: [stateful.appUrl],
-        allowMethods: [
-          apigw.CorsHttpMethod.GET,
-          apigw.CorsHttpMethod.POST,
-          apigw.CorsHttpMethod.PUT,
-          apigw.CorsHttpMethod.PATCH,
-          apigw.CorsHttpMethod.DELETE,
-          apigw.CorsHttpMethod.OPTIONS,
-        ],
-        allowHeaders: ['authorization', 'content-type'],
-        // The page reads Retry-After on 429 (quota) to say when to try again.
-        exposeHeaders: ['retry-after', 'location'],
-        maxAge: Duration.hours(1),
-      },
-    });
+  /**
+   * The routes, stage and CORS of the stateful stack's HTTP API: every route of the
+   * catalog behind the Cognito JWT authorizer, the stage's throttling with lower limits
+   * on the expensive routes, access logs.
+   */
+  private buildApi(stateful: StatefulStack, functions: Record<string, lambda.IFunction>, logRetention: logs.RetentionDays): apigw.IHttpApi {
+    const api = stateful.api;
+    const integrations = new Map<string, HttpLambdaIntegration>();
+    const routes: apigw.HttpRoute[] = [];
+    for (const [routeKey, functionName] of Object.entries(API_ROUTES)) {
+      const [method, path] = routeKey.split(' ') as [string, string];
+      let integration = integrations.get(functionName);
+      if (!integration) {
+        const fn = functions[functionName];
+        if (!fn) throw new Error(`API_ROUTES sends "${routeKey}" to "${functionName}", which is not in FUNCTIONS`);
+        integration = new HttpLambdaIntegration(`${pascal(functionName)}Integration`, fn, { payloadFormatVersion: apigw.PayloadFormatVersion.VERSION_2_0 });
+        integrations.set(functionName, integration);
+      }
+      // The authorizer is named on each route (the API has no default), so a route can
+      // never be added here without it.
+      routes.push(
+        new apigw.HttpRoute(this, `Route${pascal(`${method} ${path}`.replace(/[^A-Za-z0-9]+/g, '-'))}`, {
+          httpApi: api,
+          routeKey: apigw.HttpRouteKey.with(path, method as apigw.HttpMethod),
+          integration,
+          authorizer: stateful.apiAuthorizer,
+        }),
+      );
+    }
+    for (const routeKey of Object.keys(EXPENSIVE_ROUTE_THROTTLES))
+      if (!API_ROUTES[routeKey]) throw new Error(`EXPENSIVE_ROUTE_THROTTLES names "${routeKey}", which is not in API_ROUTES`);
+
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
-    api.addStage('DefaultStage', {
+    const stage = new apigw.HttpStage(this, 'ApiStage', {
+      httpApi: api,
       stageName: '$default',
       autoDeploy: true,
       throttle: API_THROTTLE,
@@ -297,21 +332,59 @@ export class StatelessStack extends Stack {
         ),
       },
     });
-    const integrations = new Map<string, HttpLambdaIntegration>();
-    for (const [routeKey, functionName] of Object.entries(API_ROUTES)) {
-      const [method, path] = routeKey.split(' ') as [string, string];
-      let integration = integrations.get(functionName);
-      if (!integration) {
-        const fn = functions[functionName];
-        if (!fn) throw new Error(`API_ROUTES sends "${routeKey}" to "${functionName}", which is not in FUNCTIONS`);
-        integration = new HttpLambdaIntegration(`${pascal(functionName)}Integration`, fn, { payloadFormatVersion: apigw.PayloadFormatVersion.VERSION_2_0 });
-        integrations.set(functionName, integration);
-      }
-      // The authorizer is named on each route, not only inherited from the default, so
-      // a route can never be added here without it.
-      api.addRoutes({ path, methods: [method as apigw.HttpMethod], integration, authorizer });
-    }
+    // A map keyed by route key, passed to CloudFormation as is (hence its property names).
+    (stage.node.defaultChild as apigw.CfnStage).routeSettings = Object.fromEntries(
+      Object.entries(EXPENSIVE_ROUTE_THROTTLES).map(([routeKey, limits]) => [routeKey, { ThrottlingRateLimit: limits.rateLimit, ThrottlingBurstLimit: limits.burstLimit }]),
+    );
+    // API Gateway refuses settings for a route that does not exist yet.
+    for (const route of routes) stage.node.addDependency(route);
+
+    this.allowCorsFromThePage(stateful, logRetention);
     return api;
+  }
+
+  /**
+   * CORS for the web page's origin only. Set after both exist, by a deploy-time call,
+   * because the page's Content-Security-Policy (on the distribution) names the API and
+   * the API's CORS names the distribution: as properties of the two resources that
+   * would be a dependency cycle.
+   */
+  private allowCorsFromThePage(stateful: StatefulStack, logRetention: logs.RetentionDays): void {
+    const api = stateful.api;
+    const logGroup = new logs.LogGroup(this, 'ApiCorsLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    const role = new iam.Role(this, 'ApiCorsRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: "Sets the HTTP API's CORS to the web page's origin at deploy time",
+    });
+    logGroup.grantWrite(role);
+    const setCors: cr.AwsSdkCall = {
+      service: 'ApiGatewayV2',
+      action: 'UpdateApi',
+      parameters: {
+        ApiId: api.apiId,
+        CorsConfiguration: {
+          AllowOrigins: [stateful.appUrl],
+          AllowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+          AllowHeaders: ['authorization', 'content-type'],
+          // The page reads Retry-After on 429 (quota) to say when to try again.
+          ExposeHeaders: ['retry-after', 'location'],
+          MaxAge: 3600,
+        },
+      },
+      // A new id whenever the API resource changes: CloudFormation's update of the API
+      // may reset what it does not carry (CORS), so the call is made again after it.
+      physicalResourceId: cr.PhysicalResourceId.of(`${api.apiId}-cors-${definitionHash(api.node.defaultChild as CfnResource)}`),
+    };
+    new cr.AwsCustomResource(this, 'ApiCors', {
+      onCreate: setCors,
+      onUpdate: setCors,
+      role,
+      logGroup,
+      installLatestAwsSdk: false,
+      policy: cr.AwsCustomResourcePolicy.fromStatements([
+        new iam.PolicyStatement({ actions: ['apigateway:PATCH'], resources: [this.formatArn({ service: 'apigateway', account: '', resource: '/apis', resourceName: api.apiId })] }),
+      ]),
+    });
   }
 
   private buildAlarms(
@@ -347,6 +420,14 @@ export class StatelessStack extends Stack {
     }
     return topic;
   }
+}
+
+/** A short hash of a resource's CloudFormation definition, as its stack will deploy it. */
+function definitionHash(resource: CfnResource): string {
+  return createHash('sha256')
+    .update(JSON.stringify(Stack.of(resource).resolve(resource._toCloudFormation())))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** `export-object` → `ExportObject`, for construct ids. */

@@ -22,6 +22,11 @@ export interface AppConfig {
   secretsKeyId?: string;
   /** EventBridge bus for record change events (absent: events are only stored). */
   eventBusName?: string;
+  /**
+   * A download asks for the same re-authentication as a restore (TOTP unless SSO):
+   * set when Cognito lets a password alone sign in (`-c mfa=optional`). Absent: false.
+   */
+  reauthenticateDownloads?: boolean;
   /** Restore plan segment and batch sizes; tests shrink them (defaults in core/restores). */
   restoreTuning?: { segmentRecords?: number; batchRecords?: number; planBudgetMs?: number; planSegmentsPerInvocation?: number };
   /** Only in the local runtime: the stand-ins' addresses and their fixed credentials. */
@@ -63,6 +68,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
     appUrl: env.APP_URL ?? '',
     secretsKeyId: env.SECRETS_KEY_ID,
     eventBusName: env.EVENT_BUS_NAME,
+    reauthenticateDownloads: envFlag(env, 'REAUTHENTICATE_DOWNLOADS'),
     ...(local ? { local: JSON.parse(local) as LocalEndpoints } : {}),
   };
 }
@@ -85,6 +91,15 @@ export function configToEnv(config: AppConfig): Record<string, string> {
     APP_URL: config.appUrl,
     ...optional('SECRETS_KEY_ID', config.secretsKeyId),
     ...optional('EVENT_BUS_NAME', config.eventBusName),
+    REAUTHENTICATE_DOWNLOADS: String(config.reauthenticateDownloads ?? false),
     ...(config.local ? { [LOCAL_ENDPOINTS_VARIABLE]: JSON.stringify(config.local) } : {}),
   };
+}
+
+/** `"true"` or `"false"` (absent: false); anything else is a deployment mistake worth naming. */
+export function envFlag(env: NodeJS.ProcessEnv, name: string): boolean {
+  const value = env[name];
+  if (value === undefined || value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  throw new Error(`Environment variable ${name} must be "true" or "false", not "${value}"`);
 }

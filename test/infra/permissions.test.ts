@@ -23,6 +23,6 @@ describe('infra/permissions.ts', () => {
   });
 
   it('refuses a function without an entry with a sentence saying where to add it', () => {
-    expect(() => permissionsFor('brand-new-function')).toThrow(/brand-new-function.*infra\/permissions\.ts/);
+    expect(() => permissionsFor('brand-new-function', { mfa: 'required' })).toThrow(/brand-new-function.*infra\/permissions\.ts/);
   });
 });

@@ -9,6 +9,7 @@ describe('readSettings', () => {
     expect(settingsFrom({})).toEqual({
       stage: 'dev',
       mfa: 'required',
+      reservedConcurrency: true,
       senderEmail: 'backups@crm.test',
       domainName: undefined,
       certificateArn: undefined,
@@ -33,6 +34,7 @@ describe('readSettings', () => {
     [{ authDomainPrefix: 'my-cognito-login' }, /may not contain/],
     [{ logRetentionDays: 31 }, /logRetentionDays/],
     [{ mfa: 'off' }, /mfa/],
+    [{ reservedConcurrency: 'no' }, /reservedConcurrency/],
     [{ sso: { type: 'OIDC', name: 'Corp', issuerUrl: 'https://x.test', clientId: 'c' } }, /clientSecretName/],
     [{ sso: { type: 'LDAP' } }, /SAML.*OIDC/],
   ])('refuses %j with a sentence naming the setting', (context, message) => {

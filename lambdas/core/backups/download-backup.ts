@@ -1,5 +1,6 @@
 import { requireSuperAdmin, type Caller } from '../caller.ts';
-import { ConflictError, GoneError, NotFoundError } from '../errors.ts';
+import { ConflictError, GoneError, NotFoundError, UnauthorizedError } from '../errors.ts';
+import { reauthenticate, type ReauthDeps } from '../restores/reauthenticate.ts';
 import type { BackupDeps } from './backup-deps.ts';
 import { DOWNLOAD_URL_SECONDS, zipFileName } from './backup-policy.ts';
 
@@ -7,6 +8,15 @@ import { DOWNLOAD_URL_SECONDS, zipFileName } from './backup-policy.ts';
 export interface BackupDownload {
   url: string;
   expiresAt: string;
+}
+
+export interface DownloadBackupDeps extends Pick<BackupDeps, 'backups' | 'blobs' | 'audit' | 'clock' | 'ids'>, ReauthDeps {
+  /**
+   * `reauthenticateDownloads`: the deployment lets a password alone sign in (Cognito MFA
+   * optional), so a download, a whole tenant's data in one file, asks for the same
+   * re-authentication as a restore.
+   */
+  config: { reauthenticateDownloads?: boolean };
 }
 
 /**
@@ -17,10 +27,13 @@ export interface BackupDownload {
  *  1. Super admins only; the backup must be the caller's account's (else 404).
  *  2. It must have SUCCEEDED (else 409 BACKUP_NOT_READY) and not be past `expiresAt`
  *     (else 410 BACKUP_EXPIRED: S3's lifecycle rule has deleted or will delete it).
- *  3. Presign a GET that saves as `crm-backup-<account>-<date>.zip`.
- *  4. Audit entry "backup downloaded".
+ *  3. When downloads re-authenticate: a fresh TOTP code unless the caller signed in
+ *     through SSO (401 REAUTH_REQUIRED / REAUTH_FAILED), exactly as a restore; checked
+ *     last, so that a code is not spent on a download that would be refused anyway.
+ *  4. Presign a GET that saves as `crm-backup-<account>-<date>.zip`.
+ *  5. Audit entry "backup downloaded".
  */
-export async function downloadBackup(caller: Caller, backupId: string, deps: Pick<BackupDeps, 'backups' | 'blobs' | 'audit' | 'clock' | 'ids'>): Promise<BackupDownload> {
+export async function downloadBackup(caller: Caller, backupId: string, totp: string | undefined, deps: DownloadBackupDeps): Promise<BackupDownload> {
   requireSuperAdmin(caller);
   const backup = await deps.backups.getBackup(caller.accountId, backupId);
   if (!backup) throw new NotFoundError(`Backup "${backupId}"`);
@@ -34,6 +47,11 @@ export async function downloadBackup(caller: Caller, backupId: string, deps: Pic
     throw new GoneError('BACKUP_EXPIRED', `Backup ${backupId} expired at ${backup.expiresAt}; backups can be downloaded for 14 days.`, {
       expiredAt: backup.expiresAt,
     });
+  }
+  if (deps.config.reauthenticateDownloads) {
+    // reauthenticate's own sentence for a missing code speaks of restoring.
+    if (!caller.sso && !totp) throw new UnauthorizedError('Downloading a backup needs a code from your authenticator app: send it as "totp".', 'REAUTH_REQUIRED');
+    await reauthenticate(caller, totp, deps);
   }
   const url = await deps.blobs.presignDownload(backup.zipKey, {
     expiresInSeconds: DOWNLOAD_URL_SECONDS,

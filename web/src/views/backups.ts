@@ -2,6 +2,7 @@ import { ApiError } from '../api-error.ts';
 import { sleep, type ViewContext } from '../context.ts';
 import { errorBox, h, replace, table } from '../dom.ts';
 import { bytes, count, dateTime, timeLeft } from '../format.ts';
+import { totpField } from '../totp-field.ts';
 import type { Backup, BackupQuota, Page } from '../types.ts';
 
 const RUNNING = new Set(['QUEUED', 'RUNNING']);
@@ -177,6 +178,8 @@ function statusLabel(status: string): string {
 /**
  * One backup: live progress per object type while it runs, then the download.
  * Opened from the email link (`landing`), a ready backup starts downloading at once.
+ * Where the deployment lets a password alone sign in, the API asks for a code from the
+ * authenticator app first (401 REAUTH_REQUIRED): the page asks for it, then downloads.
  */
 export async function renderBackup(context: ViewContext): Promise<void> {
   const { api, main, signal, params } = context;
@@ -187,16 +190,35 @@ export async function renderBackup(context: ViewContext): Promise<void> {
   const downloadStatus = h('div', { 'aria-live': 'polite' });
   replace(main, h('p', {}, h('a', { href: '/backups' }, '← All backups')), heading, body, downloadStatus);
 
-  const download = async () => {
+  const download = async (totp?: string) => {
     replace(downloadStatus, h('p', {}, 'Preparing the download…'));
     try {
-      const link = await api.get<{ url: string; expiresAt: string }>(`${path}/download?redirect=false`);
+      const query = new URLSearchParams({ redirect: 'false', ...(totp ? { totp } : {}) });
+      const link = await api.get<{ url: string; expiresAt: string }>(`${path}/download?${query}`);
       replace(downloadStatus, h('p', {}, 'Your download has started. If it does not, ', h('a', { href: link.url, id: 'download-link' }, 'use this link'), ` (valid until ${dateTime(link.expiresAt)}).`));
       // The presigned URL lives for minutes: follow it now rather than keeping it around.
       location.assign(link.url);
     } catch (error) {
-      replace(downloadStatus, errorBox((error as Error).message));
+      if (error instanceof ApiError && (error.code === 'REAUTH_REQUIRED' || error.code === 'REAUTH_FAILED')) askForCode(totp ? error : undefined);
+      else replace(downloadStatus, errorBox((error as Error).message));
     }
+  };
+  /** `refusal`: why the code just sent was refused (wrong, used, locked out, none enrolled). */
+  const askForCode = (refusal?: ApiError) => {
+    const code = totpField('download-totp', 'A backup holds every record of the account: downloads ask you to confirm who you are again.');
+    const submit = (event: Event) => {
+      event.preventDefault();
+      void download(code.input.value.trim());
+    };
+    replace(
+      downloadStatus,
+      h('form', { id: 'download-reauth', onsubmit: submit },
+        refusal ? errorBox(refusal.message) : null,
+        code.field,
+        h('button', { type: 'submit', id: 'download-with-code' }, 'Download'),
+      ),
+    );
+    code.input.focus();
   };
 
   let announced = backup.status;

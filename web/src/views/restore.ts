@@ -2,6 +2,7 @@ import { ApiError } from '../api-error.ts';
 import { sleep, type ViewContext } from '../context.ts';
 import { errorBox, h, replace, table } from '../dom.ts';
 import { count, dateTime } from '../format.ts';
+import { totpField } from '../totp-field.ts';
 import type { Backup, ObjectTypeInfo, Page, Restore, RestorePlan } from '../types.ts';
 
 const STEPS = ['Backup', 'Object type', 'Properties', 'Review the plan', 'Confirm'];
@@ -196,7 +197,8 @@ export async function renderRestoreWizard(context: ViewContext): Promise<void> {
     const plan = state.plan!;
     const changes = h('input', { type: 'checkbox', id: 'ack-changes' });
     const undo = h('input', { type: 'checkbox', id: 'ack-undo' });
-    const totp = session.sso ? undefined : h('input', { type: 'text', id: 'totp', inputmode: 'numeric', autocomplete: 'one-time-code', pattern: '[0-9]{6}', maxlength: 6, required: true, 'aria-describedby': 'totp-help' });
+    const code = session.sso ? undefined : totpField('totp', 'Restores ask you to confirm who you are again.');
+    const totp = code?.input;
     const start = h('button', { type: 'submit', id: 'start-restore' }, `Restore ${count(plan.recordsToChange)} ${plan.recordsToChange === 1 ? 'record' : 'records'}`);
     const submit = async (event: Event) => {
       event.preventDefault();
@@ -222,9 +224,7 @@ export async function renderRestoreWizard(context: ViewContext): Promise<void> {
         h('p', {}, `${count(plan.recordsToChange)} ${(plan.recordsToChange === 1 ? state.objectType!.label : state.objectType!.pluralLabel).toLowerCase()} will be changed.`),
         h('p', {}, h('label', {}, changes, ' I understand that this restore changes CRM data, and may trigger workflows that re-enrol records.')),
         h('p', {}, h('label', {}, undo, ' I understand that a restore cannot be undone.')),
-        totp
-          ? h('p', {}, h('label', { for: 'totp' }, 'Code from your authenticator app'), h('br'), totp, h('br'), h('span', { id: 'totp-help', class: 'muted' }, 'Six digits. Restores ask you to confirm who you are again.'))
-          : h('p', { class: 'muted' }, 'You signed in through single sign-on: no code is needed.'),
+        code ? code.field : h('p', { class: 'muted' }, 'You signed in through single sign-on: no code is needed.'),
       ),
       h('div', { class: 'row' }, h('button', { type: 'button', class: 'secondary', onclick: () => go(3) }, 'Back'), start),
     );

@@ -1,0 +1,84 @@
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import { THROUGH_S3, TOTP_ENCRYPTION_CONTEXT } from './data-access-policies.ts';
+import type { FunctionPermissions } from './permissions.ts';
+
+/**
+ * The IAM statements for the table, bucket and secrets-key parts of a function's entry
+ * in infra/permissions.ts, written out rather than left to CDK's `grant*` helpers,
+ * whose wildcards (`s3:List*`, `s3:GetBucket*` on the whole bucket, `dynamodb:Scan`,
+ * `kms:GenerateDataKey*` on the secrets key) are more than any handler calls
+ * (issue 13, findings 14 and 15).
+ */
+
+/** Read calls the adapters make. No Scan: no code scans, and a Scan has no leading key that a condition could limit. */
+const TABLE_READS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'];
+const TABLE_WRITES = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+
+/**
+ * App table partitions only some functions may touch: the audit log and the TOTP state
+ * (the wrapped secret, used time steps, lock-outs). The prefixes are the ones the
+ * adapters build (dynamodb-audit-log.ts, dynamodb-totp-secrets.ts).
+ */
+export const PROTECTED_PARTITIONS = { audit: 'AUDIT#', totp: 'USER#' } as const;
+
+/**
+ * Reads (and writes, for `readWrite`) on `table` and its indexes, and the table key's
+ * decrypt (encrypt) that DynamoDB needs on the caller's behalf. `fenced` lists partition
+ * prefixes the function may not read or write: a `dynamodb:LeadingKeys` condition.
+ */
+export function grantTable(fn: iam.IGrantable, table: dynamodb.ITable, access: 'read' | 'readWrite', fenced: { read: string[]; write: string[] } = { read: [], write: [] }): void {
+  const outside = (prefixes: string[]) =>
+    prefixes.length ? { 'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': prefixes.map((prefix) => `${prefix}*`) } } : undefined;
+  iam.Grant.addToPrincipal({ grantee: fn, actions: TABLE_READS, resourceArns: [table.tableArn, `${table.tableArn}/index/*`], conditions: outside(fenced.read) });
+  if (access === 'readWrite') iam.Grant.addToPrincipal({ grantee: fn, actions: TABLE_WRITES, resourceArns: [table.tableArn], conditions: outside(fenced.write) });
+  if (access === 'read') table.encryptionKey?.grantDecrypt(fn);
+  else table.encryptionKey?.grantEncryptDecrypt(fn);
+}
+
+/** What the app table fences off from a function, by its entry: others' audit entries are read-only, TOTP state untouchable. */
+export function fencedAppPartitions(entry: FunctionPermissions): { read: string[]; write: string[] } {
+  const read: string[] = [];
+  const write: string[] = [];
+  if (!entry.auditLog) write.push(PROTECTED_PARTITIONS.audit);
+  if (!entry.totp) {
+    read.push(PROTECTED_PARTITIONS.totp);
+    write.push(PROTECTED_PARTITIONS.totp);
+  }
+  return { read, write };
+}
+
+/**
+ * Objects under the entry's prefixes, by verb; ListBucket only under the prefixes it
+ * reads or deletes (`s3:prefix`), which is what deleting a prefix lists; the bucket
+ * key's Decrypt (read, write: multipart uploads and part copies read it back) and
+ * GenerateDataKey (write), only through S3. Nothing on the bucket itself.
+ */
+export function grantBackupBucket(fn: iam.IGrantable, bucket: s3.IBucket, access: NonNullable<FunctionPermissions['backupBucket']>): void {
+  const objects = (prefixes: string[] | undefined) => (prefixes ?? []).map((prefix) => bucket.arnForObjects(`${prefix}*`));
+  const add = (actions: string[], resourceArns: string[], conditions?: Record<string, Record<string, unknown>>) => {
+    if (resourceArns.length) iam.Grant.addToPrincipal({ grantee: fn, actions, resourceArns, conditions });
+  };
+  add(['s3:GetObject'], objects(access.read));
+  add(['s3:PutObject', 's3:AbortMultipartUpload'], objects(access.write));
+  add(['s3:DeleteObject'], objects(access.delete));
+  const listed = [...new Set([...(access.read ?? []), ...(access.delete ?? [])])];
+  if (listed.length) add(['s3:ListBucket'], [bucket.bucketArn], { StringLike: { 's3:prefix': listed.map((prefix) => `${prefix}*`) } });
+
+  const key = bucket.encryptionKey;
+  if (!key) return;
+  if (access.read?.length || access.write?.length) add(['kms:Decrypt'], [key.keyArn], THROUGH_S3);
+  if (access.write?.length) add(['kms:GenerateDataKey'], [key.keyArn], THROUGH_S3);
+}
+
+/** Encrypt (enrolment) and/or Decrypt (code checks) of TOTP secrets, only under their encryption context. */
+export function grantSecretsKey(fn: iam.IGrantable, key: kms.IKey, access: NonNullable<FunctionPermissions['secretsKey']>): void {
+  iam.Grant.addToPrincipal({
+    grantee: fn,
+    actions: access === 'encryptDecrypt' ? ['kms:Encrypt', 'kms:Decrypt'] : ['kms:Decrypt'],
+    resourceArns: [key.keyArn],
+    conditions: TOTP_ENCRYPTION_CONTEXT,
+  });
+}
