@@ -32,7 +32,9 @@ export const PROTECTED_PARTITIONS = { audit: 'AUDIT#', totp: 'USER#' } as const;
 export function grantTable(fn: iam.IGrantable, table: dynamodb.ITable, access: 'read' | 'readWrite', fenced: { read: string[]; write: string[] } = { read: [], write: [] }): void {
   const outside = (prefixes: string[]) =>
     prefixes.length ? { 'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': prefixes.map((prefix) => `${prefix}*`) } } : undefined;
-  iam.Grant.addToPrincipal({ grantee: fn, actions: TABLE_READS, resourceArns: [table.tableArn, `${table.tableArn}/index/*`], conditions: outside(fenced.read) });
+  // Only Query reads an index (GetItem and BatchGetItem name the table's own key).
+  iam.Grant.addToPrincipal({ grantee: fn, actions: TABLE_READS, resourceArns: [table.tableArn], conditions: outside(fenced.read) });
+  iam.Grant.addToPrincipal({ grantee: fn, actions: ['dynamodb:Query'], resourceArns: [`${table.tableArn}/index/*`], conditions: outside(fenced.read) });
   if (access === 'readWrite') iam.Grant.addToPrincipal({ grantee: fn, actions: TABLE_WRITES, resourceArns: [table.tableArn], conditions: outside(fenced.write) });
   if (access === 'read') table.encryptionKey?.grantDecrypt(fn);
   else table.encryptionKey?.grantEncryptDecrypt(fn);

@@ -255,9 +255,9 @@ export class StatelessStack extends Stack {
     if (permissions.backupBucket) grantBackupBucket(fn, stateful.backupBucket, permissions.backupBucket);
     if (permissions.secretsKey) grantSecretsKey(fn, stateful.secretsKey, permissions.secretsKey);
     if (permissions.sendEmail) {
-      stateful.senderIdentity.grantSendEmail(fn);
-      // In the SES sandbox, SES also authorizes against each (verified) recipient's
-      // identity: allow any identity of this account, but only From the sender address.
+      // SES authorizes SendEmail against the sender's identity and, in the sandbox, each
+      // (verified) recipient's: any identity of this account, but only From the sender
+      // address. (CDK's grantSendEmail would add SendRawEmail, which nothing sends.)
       iam.Grant.addToPrincipal({
         grantee: fn,
         actions: ['ses:SendEmail'],
