@@ -29,7 +29,7 @@ import {
 } from '#service/catalog.ts';
 import { AslStateMachine, functionsByPlaceholder } from '../constructs/asl-state-machine.ts';
 import { ServiceFunction } from '../constructs/service-function.ts';
-import { fencedAppPartitions, grantBackupBucket, grantSecretsKey, grantTable } from '../function-grants.ts';
+import { fencedAppPartitions, grantBackupBucket, grantSecretsKey, grantTable, TABLE_OPERATIONS } from '../function-grants.ts';
 import { permissionsFor, type FunctionPermissions } from '../permissions.ts';
 import type { DeploySettings } from '../settings.ts';
 import { functionRolePath } from '../trusted-roles.ts';
@@ -248,8 +248,8 @@ export class StatelessStack extends Stack {
     stateMachineName: (name: string) => string,
     senderEmail: string,
   ): void {
-    if (permissions.dataTable) grantTable(fn, stateful.tables.DataTable, permissions.dataTable);
-    if (permissions.appTable) grantTable(fn, stateful.tables.AppTable, permissions.appTable, fencedAppPartitions(permissions));
+    if (permissions.dataTable) grantTable(fn, stateful.tables.DataTable, TABLE_OPERATIONS.DataTable, permissions.dataTable);
+    if (permissions.appTable) grantTable(fn, stateful.tables.AppTable, TABLE_OPERATIONS.AppTable, permissions.appTable, fencedAppPartitions(permissions));
     // Per prefix (`backups/*`, `plans/*`); read covers presigning, since a presigned GET
     // carries the signer's permissions (and its KMS Decrypt).
     if (permissions.backupBucket) grantBackupBucket(fn, stateful.backupBucket, permissions.backupBucket);

@@ -24,7 +24,7 @@ export interface ApiResponse {
 /** Starts a local runtime on a free port in a fresh temporary DATA_DIR, with little demo data. */
 export async function startTestRuntime(options: Partial<LocalRuntimeOptions> = {}): Promise<TestRuntime> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'crm-backup-test-')));
-  const runtime = await startLocalRuntime({ port: 0, recordsPerType: 40, retryDelayMs: 10, onAwsCall: awsCallRecorder(), ...options, dataDir });
+  const runtime = await startLocalRuntime({ port: 0, recordsPerType: 40, retryDelayMs: 10, onAwsCall: awsCallRecorder(options.reauthenticateDownloads ? 'optional' : 'required'), ...options, dataDir });
   const tokens = new Map<string, string>();
   const tokenFor = async (email: string) => {
     const user = DEMO_USERS.find((candidate) => candidate.email === email);
