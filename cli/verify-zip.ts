@@ -12,6 +12,11 @@ import { DATA_DESCRIPTOR_MAX_BYTES, headerProblems } from '#core/zip/zip-header-
  * zip"): every listed CSV present, its byte count, SHA-256 and row count as listed,
  * nothing unlisted, no unsafe names, no entry bigger than it claims or than a limit
  * (a zip bomb), and a zip that is whole. Streams every entry: memory stays flat.
+ *
+ * Any archive, however crafted, is refused fast and in flat memory (issue 13, finding 6:
+ * a 1 MB zip listing one 1 GiB CSV record took 278 s and 2.2 GB before a crash): an
+ * entry's size must match the manifest and a ratio limit before anything inflates, and
+ * one CSV record may not grow past `maxRecordBytes` while it is parsed.
  */
 
 /** One CSV file as the manifest lists it. */
@@ -37,7 +42,26 @@ export interface VerifyOptions {
   maxManifestBytes?: number;
   /** Most entries accepted (default 10,000; a backup has one per object type). */
   maxEntries?: number;
+  /** Largest single CSV record (default 8 MiB): a bigger one stops the check of its file. */
+  maxRecordBytes?: number;
+  /** Highest inflated:compressed size ratio of an entry over 1 MiB (default 500). */
+  maxCompressionRatio?: number;
 }
+
+/**
+ * No CRM record is near this: a property value is at most 65,536 characters and a
+ * record's values are kilobytes. The CSV parser holds one record at a time, so this
+ * is also what parsing can cost in memory.
+ */
+export const MAX_RECORD_BYTES = 8 * 1024 * 1024;
+/**
+ * Deflate cannot do better than about 1,032:1, and zip bombs sit near that. Real
+ * backups stay far below: a table of 3,000 all-blank columns compresses 337:1 at the
+ * export's level 5 (1,500 columns: 212:1).
+ */
+export const MAX_COMPRESSION_RATIO = 500;
+/** Entries smaller than this inflate to little whatever their ratio (a CSV of one blank row can exceed it). */
+const RATIO_FLOOR_BYTES = 1024 * 1024;
 
 export interface FileCheck {
   name: string;
@@ -71,6 +95,8 @@ export async function verifyBackupZip(path: string, options: VerifyOptions = {})
   const maxEntryBytes = options.maxEntryBytes ?? 64 * 1024 ** 3;
   const maxManifestBytes = options.maxManifestBytes ?? 4 * 1024 ** 2;
   const maxEntries = options.maxEntries ?? 10_000;
+  const maxRecordBytes = options.maxRecordBytes ?? MAX_RECORD_BYTES;
+  const maxRatio = options.maxCompressionRatio ?? MAX_COMPRESSION_RATIO;
   let zip: ZipFile;
   try {
     zip = await yauzl.openPromise(path, { lazyEntries: true, autoClose: false, decodeStrings: true, validateEntrySizes: true, strictFileNames: true });
@@ -103,14 +129,27 @@ export async function verifyBackupZip(path: string, options: VerifyOptions = {})
         problems.push(`${listed.name} is listed in the manifest but missing from the zip.`);
         continue;
       }
+      // Sizes first, from the directory alone: nothing is inflated that could not pass.
       if (entry.uncompressedSize !== listed.bytes) {
-        problems.push(`${listed.name} is ${entry.uncompressedSize} bytes in the zip but ${listed.bytes} in the manifest.`);
-        if (entry.uncompressedSize > listed.bytes || entry.uncompressedSize > maxEntryBytes) continue; // never inflate more than promised
+        problems.push(`${listed.name} is ${entry.uncompressedSize} bytes in the zip but ${listed.bytes} in the manifest; it was not unpacked.`);
+        continue;
       }
       if (entry.uncompressedSize > maxEntryBytes) continue;
-      const actual = await measureCsv(zip, entry);
+      const ratio = entry.uncompressedSize / Math.max(1, entry.compressedSize);
+      if (entry.uncompressedSize > RATIO_FLOOR_BYTES && ratio > maxRatio) {
+        problems.push(
+          `${listed.name} would inflate ${Math.round(ratio)} times (${entry.compressedSize} bytes to ${entry.uncompressedSize}); no backup compresses more than ${maxRatio}:1, so it was not unpacked.`,
+        );
+        continue;
+      }
+      const actual = await measureCsv(zip, entry, maxRecordBytes);
+      if (actual.stopped) {
+        problems.push(`${listed.name} ${actual.stopped}`);
+        files.push({ name: listed.name, objectType: listed.objectType, records: actual.records, bytes: actual.bytes, sha256: '', ok: false });
+        continue;
+      }
       const fileProblems: string[] = [];
-      if (actual.bytes !== listed.bytes && entry.uncompressedSize === listed.bytes) fileProblems.push(`${listed.name} unpacked to ${actual.bytes} bytes, not the ${listed.bytes} listed.`);
+      if (actual.bytes !== listed.bytes) fileProblems.push(`${listed.name} unpacked to ${actual.bytes} bytes, not the ${listed.bytes} listed.`);
       if (actual.crc32 !== entry.crc32) fileProblems.push(`${listed.name} fails its zip CRC-32 check: the file is damaged.`);
       if (actual.sha256 !== listed.sha256.toLowerCase()) fileProblems.push(`${listed.name} has SHA-256 ${actual.sha256}, not the ${listed.sha256} in the manifest.`);
       if (actual.error) fileProblems.push(`${listed.name} is not valid CSV: ${actual.error}`);
@@ -214,8 +253,16 @@ async function readWhole(zip: ZipFile, entry: Entry, limit: number): Promise<str
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Streams one CSV entry through SHA-256, CRC-32, a byte count and a CSV parser counting records. */
-async function measureCsv(zip: ZipFile, entry: Entry): Promise<{ bytes: number; sha256: string; crc32: number; records: number; error?: string }> {
+/**
+ * Streams one CSV entry through SHA-256, CRC-32, a byte count and a CSV parser counting
+ * records. The parser refuses a record over `maxRecordBytes`, which ends the stream: a
+ * file that is one endless record costs at most that much memory and stops at once.
+ */
+async function measureCsv(
+  zip: ZipFile,
+  entry: Entry,
+  maxRecordBytes: number,
+): Promise<{ bytes: number; sha256: string; crc32: number; records: number; error?: string; stopped?: string }> {
   const hash = createHash('sha256');
   let crc = 0;
   let bytes = 0;
@@ -228,18 +275,21 @@ async function measureCsv(zip: ZipFile, entry: Entry): Promise<{ bytes: number; 
       callback(null, chunk);
     },
   });
-  const parser = parse({ bom: true, relax_column_count: false });
+  const parser = parse({ bom: true, relax_column_count: false, max_record_size: maxRecordBytes });
   parser.on('data', () => rows++);
   let error: string | undefined;
+  let stopped: string | undefined;
   try {
     await pipeline(await openEntry(zip, entry), tap, parser);
   } catch (caught) {
     const code = (caught as { code?: string }).code ?? '';
     // csv-parse errors are about the content; anything else (inflate, sizes) is damage.
-    if (code.startsWith('CSV_') || code.startsWith('INVALID_')) error = (caught as Error).message;
+    if (code === 'CSV_MAX_RECORD_SIZE') {
+      stopped = `has a record longer than ${maxRecordBytes / 1024 ** 2} MiB (line ${rows + 1}, counting the header), which no CRM record is: the file is damaged or crafted, and the rest of it was not read.`;
+    } else if (code.startsWith('CSV_') || code.startsWith('INVALID_')) error = (caught as Error).message;
     else throw new CorruptZipError(`${entry.fileName} is damaged: ${describe(caught)}.`, { cause: caught });
   }
-  return { bytes, sha256: hash.digest('hex'), crc32: crc >>> 0, records: Math.max(0, rows - 1), error };
+  return { bytes, sha256: hash.digest('hex'), crc32: crc >>> 0, records: Math.max(0, rows - 1), error, stopped };
 }
 
 function describe(error: unknown): string {

@@ -99,6 +99,8 @@ export const PERMISSIONS: Record<string, FunctionPermissions> = {
     secretsKey: 'encryptDecrypt',
     // A plan's GET checks its execution and starts it if the API call that planned it died first.
     stateMachines: { restore: ['start'], 'restore-plan': ['start', 'describe'] },
+    // TOTP enrolment emails its one-time confirmation link.
+    sendEmail: true,
   },
   // Continues a big plan: reads the backup zip and today's records, writes plan segments,
   // deletes them if the plan fails; saves the plan's checkpoints and audits it.

@@ -226,7 +226,7 @@ const LAST = ['Silva', 'Okafor', 'Müller', 'Tanaka', 'García', 'Kowalski', 'Ng
 const WORDS = ['renewal', 'onboarding', 'pricing', 'integration', 'follow-up', 'escalation', 'demo', 'contract', 'migration', 'support', 'expansion', 'audit'];
 const CITIES = ['São Paulo', 'Lagos', 'Berlin', 'Osaka', 'Toronto', 'Lyon', 'Kraków', 'Austin', 'Nairobi', 'Melbourne'];
 const COUNTRIES = ['Brazil', 'Nigeria', 'Germany', 'Japan', 'Canada', 'France', 'Poland', 'United States', 'Kenya', 'Australia'];
-const ENUMS: Record<string, string[]> = {
+export const ENUMS: Record<string, string[]> = {
   lifecyclestage: ['subscriber', 'lead', 'marketingqualifiedlead', 'salesqualifiedlead', 'opportunity', 'customer'],
   industry: ['COMPUTER_SOFTWARE', 'RETAIL', 'HOSPITAL_HEALTH_CARE', 'FINANCIAL_SERVICES', 'LOGISTICS'],
   dealstage: ['appointmentscheduled', 'qualifiedtobuy', 'presentationscheduled', 'contractsent', 'closedwon', 'closedlost'],

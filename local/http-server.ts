@@ -48,6 +48,20 @@ export async function startHttpServer(options: LocalHttpServerOptions): Promise<
       if (!response.headersSent) send(response, 500, apiError('INTERNAL_ERROR', 'Something went wrong on our side.'));
     }
   });
+  // Requests Node refuses before any handler (a request line and headers over its 16 KB,
+  // malformed HTTP) get the API's error shape too, not Node's bare status line.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+    const body = JSON.stringify(
+      tooLarge
+        ? apiError('REQUEST_TOO_LARGE', 'The request line and headers are larger than 16 KB; send long values in a body.')
+        : apiError('BAD_REQUEST', 'The request is not valid HTTP.'),
+    );
+    socket.end(
+      `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, '127.0.0.1', resolve);

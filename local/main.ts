@@ -31,6 +31,7 @@ crm-backup is running at ${runtime.url}  (ready in ${((Date.now() - started) / 1
   Web page        ${runtime.url}/
   API             ${runtime.url}/v1/...   (see docs/API.md)
   Sent emails     ${runtime.url}/local/outbox
+  HubSpot portal  ${runtime.url}/hubspot   (its token: ${runtime.url}/local/hubspot; docs/hubspot-stand-in.md)
 
 Sign in as a demo user (or pick one on the web page):
   curl -s -X POST ${runtime.url}/local/sign-in -H 'content-type: application/json' -d '{"email":"admin@acme.example"}'

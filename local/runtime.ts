@@ -16,6 +16,7 @@ import {
   type FunctionName,
 } from '#service/catalog.ts';
 import { configToEnv, type AppConfig } from '#runtime/config.ts';
+import { LOCAL_CREDENTIALS } from '#runtime/clients.ts';
 import { buildDeps, type AppDeps } from '#runtime/deps.ts';
 import type { ApiEvent } from '#runtime/http.ts';
 import { currentFunction, recordAwsCalls, type AwsCall } from './aws-calls.ts';
@@ -27,6 +28,8 @@ import { DEMO_USERS, LocalIssuer } from './identity.ts';
 import { webPageRoute } from './web-assets.ts';
 import { startKms } from './kms.ts';
 import { startS3 } from './s3.ts';
+import { seedDemoPortal } from './hubspot/demo-portal.ts';
+import { HubSpotStandIn } from './hubspot/stand-in.ts';
 import { seedDemoData } from './seed.ts';
 import { ensureDemoTotp, totpBanner } from './demo-totp.ts';
 import { LocalStepFunctions, type ExecutionStatusChange } from './step-functions.ts';
@@ -93,6 +96,8 @@ export interface LocalRuntime {
   deps: AppDeps;
   issuer: LocalIssuer;
   stepFunctions: LocalStepFunctions;
+  /** The HubSpot stand-in served under `/hubspot` (docs/hubspot-stand-in.md). */
+  hubspot: HubSpotStandIn;
   /** Invokes a function by name, exactly as Step Functions or EventBridge would. */
   invoke(functionName: FunctionName, payload: unknown): Promise<unknown>;
   outbox(): Promise<OutboxEmail[]>;
@@ -118,11 +123,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const { bucket, functionArn, stateMachineArn } = LOCAL_RESOURCES;
 
   const dynamo = await startDynamoDb(join(dataDir, 'dynamodb'));
-  const s3 = await startS3(join(dataDir, 's3'), bucket);
+  const s3 = await startS3(join(dataDir, 's3'), bucket, { ...LOCAL_CREDENTIALS, region: REGION });
   const outbox = await startEmailOutbox(join(dataDir, 'outbox.jsonl'));
   const kms = await startKms(join(dataDir, 'local-secrets-key'));
   const eventBus = await startEventBus(join(dataDir, 'change-events.jsonl'));
   const issuer = await LocalIssuer.open(join(dataDir, 'local-issuer-key.json'));
+  const hubspot = HubSpotStandIn.open(join(dataDir, 'hubspot'), { clock: options.clock });
 
   const handlers = new Map<FunctionName, LoadedHandler>();
   const invoke = async (name: FunctionName, payload: unknown) => {
@@ -190,6 +196,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     startingRoute(() => starting),
     ...(options.extraRoutes ?? []),
     localOnlyRoutes(issuer, () => outbox.list()),
+    hubspot.route(),
     webPageRoute(),
   ];
   const { url, server } = await startHttpServer({
@@ -211,7 +218,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     wrap: options.wrapDeps,
     instruments: options.onAwsCall ? [recordAwsCalls(names, options.onAwsCall)] : [],
   });
-  await createTables(new DynamoDBClient({ region: REGION, endpoint: dynamo.endpoint, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } }), names);
+  await createTables(new DynamoDBClient({ region: REGION, endpoint: dynamo.endpoint, credentials: LOCAL_CREDENTIALS }), names);
   starting = 'loading the functions';
   if (options.bundledFunctions) Object.assign(process.env, configToEnv(config));
   for (const name of Object.keys(FUNCTIONS) as FunctionName[]) {
@@ -225,6 +232,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   }
   starting = 'seeding demo data';
   await seedDemoData(deps.records, { recordsPerType: options.recordsPerType ?? 2500 });
+  seedDemoPortal(hubspot, { recordsPerType: options.recordsPerType ?? 2500 });
   const demoTotp = await ensureDemoTotp(deps);
   starting = 'recovering interrupted executions';
   await stepFunctions.abortInterrupted();
@@ -244,6 +252,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     deps,
     issuer,
     stepFunctions,
+    hubspot,
     invoke,
     outbox: () => outbox.list(),
     busEvents: () => eventBus.events(),
@@ -252,6 +261,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     async stop() {
       timers.forEach(clearInterval);
       await closeServer(server);
+      hubspot.close();
       await stepFunctions.stop();
       await outbox.stop();
       await kms.stop();

@@ -1,6 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
 import type S3rver from 's3rver';
 
 /**
@@ -22,7 +23,10 @@ interface S3rverStore {
   getResourcePath(bucket: string, key: string | undefined, resource: string): string;
 }
 
-interface KoaContext {
+/** The part of s3rver's Koa context that its extensions use. */
+export interface KoaContext {
+  /** The raw Node request: its URL as it came over the wire. */
+  req: IncomingMessage;
   method: string;
   path: string;
   query: Record<string, string | string[] | undefined>;
@@ -33,7 +37,7 @@ interface KoaContext {
   set(name: string, value: string): void;
 }
 
-type Middleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
+export type Middleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
 
 /** Installs the extension on a not-yet-running s3rver. */
 export function enableUploadPartCopy(server: S3rver, options: { minPartSize?: number } = {}): void {
@@ -128,7 +132,8 @@ async function findTooSmallPart(store: S3rverStore, bucket: string, uploadId: st
   return undefined;
 }
 
-function fail(ctx: KoaContext, status: number, code: string, message: string): void {
+/** Answers like S3: an XML `<Error>` with its code and message. */
+export function fail(ctx: KoaContext, status: number, code: string, message: string): void {
   ctx.status = status;
   ctx.type = 'application/xml';
   ctx.body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`;

@@ -2,7 +2,7 @@ import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/
 import type { Page } from '#core/model.ts';
 import type { AuditEntry, AuditLog } from '#core/ports/audit-log.ts';
 import { rethrowTransient } from './aws-errors.ts';
-import { decodeCursor, encodeCursor } from './cursor.ts';
+import { decodeCursor, encodeCursor, sortKey, type CursorScope } from './cursor.ts';
 
 /**
  * The audit log in the app table: one partition per account (`AUDIT#<account>`),
@@ -32,7 +32,8 @@ export class DynamoDbAuditLog implements AuditLog {
   }
 
   async list(accountId: string, options: { limit: number; cursor?: string }): Promise<Page<AuditEntry>> {
-    const after = options.cursor ? decodeCursor<{ k: string }>(options.cursor, { k: 'string' }).k : undefined;
+    const scope: CursorScope = { list: 'audit-log', accountId };
+    const after = options.cursor !== undefined ? decodeCursor(options.cursor, scope, { k: sortKey }).k : undefined;
     try {
       const { Items = [], LastEvaluatedKey } = await this.client.send(
         new QueryCommand({
@@ -45,7 +46,7 @@ export class DynamoDbAuditLog implements AuditLog {
       );
       return {
         items: (Items as Array<{ entry: AuditEntry }>).map((item) => item.entry),
-        nextCursor: LastEvaluatedKey ? encodeCursor({ k: String(LastEvaluatedKey.sk) }) : undefined,
+        nextCursor: LastEvaluatedKey ? encodeCursor(scope, { k: String(LastEvaluatedKey.sk) }) : undefined,
       };
     } catch (error) {
       return rethrowTransient(error, 'The audit log');

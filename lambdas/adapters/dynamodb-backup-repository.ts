@@ -1,9 +1,8 @@
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ValidationError } from '#core/errors.ts';
 import type { BackupObject, BackupStatus, Page } from '#core/model.ts';
 import type { BackupPatch, BackupRepository, BackupSchedule, QuotaClaim, QuotaHolder, StoredBackup } from '#core/ports/backup-repository.ts';
 import { sendConditionalWrite, sendDocumentCommand } from './aws-errors.ts';
-import { decodeCursor, encodeCursor } from './cursor.ts';
+import { decodeCursor, encodeCursor, sortKeyWithPrefix, type CursorScope } from './cursor.ts';
 import { updateIfStatus } from './update-if-status.ts';
 
 /** The sparse GSI partition that lists accounts with scheduled backups on. */
@@ -38,8 +37,8 @@ export class DynamoDbBackupRepository implements BackupRepository {
   }
 
   async listBackups(accountId: string, options: { limit: number; cursor?: string }): Promise<Page<StoredBackup>> {
-    const after = options.cursor ? decodeCursor<{ k: string }>(options.cursor, { k: 'string' }).k : undefined;
-    if (after !== undefined && !after.startsWith('BACKUP#')) throw new ValidationError('The cursor is not one this API gave out; start again without it.', { field: 'cursor' });
+    const scope: CursorScope = { list: 'backups', accountId };
+    const after = options.cursor !== undefined ? decodeCursor(options.cursor, scope, { k: sortKeyWithPrefix('BACKUP#') }).k : undefined;
     const { Items = [], LastEvaluatedKey } = await this.send(
       new QueryCommand({
         TableName: this.tableName,
@@ -53,7 +52,7 @@ export class DynamoDbBackupRepository implements BackupRepository {
     );
     return {
       items: Items.map(toBackup),
-      nextCursor: LastEvaluatedKey ? encodeCursor({ k: String(LastEvaluatedKey.sk) }) : undefined,
+      nextCursor: LastEvaluatedKey ? encodeCursor(scope, { k: String(LastEvaluatedKey.sk) }) : undefined,
     };
   }
 

@@ -18,7 +18,8 @@ import type {
   UpdateOutcome,
 } from '#core/ports/record-store.ts';
 import { isConditionFailed, rethrowTransient, sendDocumentCommand } from './aws-errors.ts';
-import { decodeCursor, encodeCursor } from './cursor.ts';
+import { z } from 'zod';
+import { decodeCursor, encodeCursor, sortKey, type CursorScope } from './cursor.ts';
 
 /**
  * Records of one object type are write-sharded over this many partitions
@@ -92,9 +93,12 @@ export class DynamoDbRecordStore implements RecordStore {
   }
 
   async listRecords(accountId: string, objectType: string, options: { limit: number; cursor?: string }): Promise<Page<CrmRecord>> {
-    let { s: segment, k: resumeAfter } = options.cursor
-      ? decodeCursor<{ s: number; k: string }>(options.cursor, { s: 'number', k: 'string' })
-      : { s: 0, k: '' };
+    const scope: CursorScope = { list: 'records', accountId, within: objectType };
+    // `k` is empty at a segment boundary: the next page starts that segment.
+    let { s: segment, k: resumeAfter } =
+      options.cursor !== undefined
+        ? decodeCursor(options.cursor, scope, { s: z.number().int().min(0).max(this.segmentCount - 1), k: z.union([z.literal(''), sortKey]) })
+        : { s: 0, k: '' };
     const items: CrmRecord[] = [];
     while (segment < this.segmentCount && items.length < options.limit) {
       const page = await this.readSegmentPage(accountId, objectType, segment, {
@@ -111,7 +115,7 @@ export class DynamoDbRecordStore implements RecordStore {
     }
     if (segment >= this.segmentCount) return { items };
     // Segment boundary with nothing read from the next one yet: resume at its start.
-    return { items, nextCursor: encodeCursor({ s: segment, k: resumeAfter }) };
+    return { items, nextCursor: encodeCursor(scope, { s: segment, k: resumeAfter }) };
   }
 
   async readSegmentPage(
@@ -265,10 +269,12 @@ export class DynamoDbRecordStore implements RecordStore {
   }
 
   async listChangeEvents(accountId: string, options: { recordId?: string; limit: number; cursor?: string }): Promise<Page<ChangeEvent>> {
-    const after = options.cursor ? decodeCursor<{ k: string }>(options.cursor, { k: 'string' }).k : undefined;
+    // One record's events and the account's feed are different lists: a cursor serves the one it came from.
+    const scope: CursorScope = { list: 'change-events', accountId, within: options.recordId };
+    const after = options.cursor !== undefined ? decodeCursor(options.cursor, scope, { k: sortKey }).k : undefined;
     if (options.recordId !== undefined) {
       const page = await this.queryEventsNewestFirst({ pk: `CE#${accountId}#${options.recordId}` }, options.limit, after);
-      return { items: page.events.map((entry) => entry.event), nextCursor: page.more && page.events.length ? encodeCursor({ k: page.events.at(-1)!.sk }) : undefined };
+      return { items: page.events.map((entry) => entry.event), nextCursor: page.more && page.events.length ? encodeCursor(scope, { k: page.events.at(-1)!.sk }) : undefined };
     }
     // The account's feed is spread over one index partition per record segment (one
     // partition would cap a big restore's events at ~1,000 writes/s), plus the single
@@ -280,7 +286,7 @@ export class DynamoDbRecordStore implements RecordStore {
     const merged = pages.flatMap((page) => page.events).sort((a, b) => (a.sk < b.sk ? 1 : a.sk > b.sk ? -1 : 0));
     const events = merged.slice(0, options.limit);
     const more = merged.length > options.limit || pages.some((page) => page.more);
-    return { items: events.map((entry) => entry.event), nextCursor: more && events.length ? encodeCursor({ k: events.at(-1)!.sk }) : undefined };
+    return { items: events.map((entry) => entry.event), nextCursor: more && events.length ? encodeCursor(scope, { k: events.at(-1)!.sk }) : undefined };
   }
 
   /** One page of one change-event partition (the table's, or the feed index's), newest first. */

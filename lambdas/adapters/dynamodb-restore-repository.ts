@@ -1,10 +1,9 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ValidationError } from '#core/errors.ts';
 import type { Page } from '#core/model.ts';
 import type { ImportLog, RestorePatch, RestoreRepository } from '#core/ports/restore-repository.ts';
 import type { ImportEntry, RestoreStatus, SegmentProgress, StoredPlan, StoredRestore } from '#core/restores/restore-model.ts';
 import { sendConditionalWrite, sendDocumentCommand } from './aws-errors.ts';
-import { decodeCursor, encodeCursor } from './cursor.ts';
+import { decodeCursor, encodeCursor, sortKeyWithPrefix, type CursorScope } from './cursor.ts';
 import { updateIfStatus } from './update-if-status.ts';
 
 /**
@@ -90,7 +89,7 @@ export class DynamoDbRestoreRepository implements RestoreRepository, ImportLog {
   }
 
   async listRestores(accountId: string, options: { limit: number; cursor?: string }): Promise<Page<StoredRestore>> {
-    const page = await this.listPrefix(accountId, 'RESTORE#', options);
+    const page = await this.listPrefix({ list: 'restores', accountId }, 'RESTORE#', options);
     return { items: page.items.map(toRestore), nextCursor: page.nextCursor };
   }
 
@@ -157,16 +156,14 @@ export class DynamoDbRestoreRepository implements RestoreRepository, ImportLog {
   }
 
   async list(accountId: string, options: { limit: number; cursor?: string }): Promise<Page<ImportEntry>> {
-    const page = await this.listPrefix(accountId, 'IMPORT#', options);
+    const page = await this.listPrefix({ list: 'imports', accountId }, 'IMPORT#', options);
     return { items: page.items.map((item) => item.entry as ImportEntry), nextCursor: page.nextCursor };
   }
 
   /** A reverse page of the account's items under one sort-key prefix. */
-  private async listPrefix(accountId: string, prefix: string, options: { limit: number; cursor?: string }) {
-    const after = options.cursor ? decodeCursor<{ k: string }>(options.cursor, { k: 'string' }).k : undefined;
-    if (after !== undefined && !after.startsWith(prefix)) {
-      throw new ValidationError('The cursor is not one this API gave out; start again without it.', { field: 'cursor' });
-    }
+  private async listPrefix(scope: CursorScope, prefix: string, options: { limit: number; cursor?: string }) {
+    const accountId = scope.accountId;
+    const after = options.cursor !== undefined ? decodeCursor(options.cursor, scope, { k: sortKeyWithPrefix(prefix) }).k : undefined;
     const { Items = [], LastEvaluatedKey } = await this.send(
       new QueryCommand({
         TableName: this.tableName,
@@ -180,7 +177,7 @@ export class DynamoDbRestoreRepository implements RestoreRepository, ImportLog {
     );
     return {
       items: Items as Array<Record<string, any>>,
-      nextCursor: LastEvaluatedKey ? encodeCursor({ k: String(LastEvaluatedKey.sk) }) : undefined,
+      nextCursor: LastEvaluatedKey ? encodeCursor(scope, { k: String(LastEvaluatedKey.sk) }) : undefined,
     };
   }
 

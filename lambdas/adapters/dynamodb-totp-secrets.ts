@@ -1,11 +1,13 @@
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { TotpSecrets, TotpState } from '#core/ports/totp-secrets.ts';
-import { rethrowTransient, sendConditionalWrite } from './aws-errors.ts';
+import type { AttemptClaim, TotpSecrets, TotpState } from '#core/ports/totp-secrets.ts';
+import { isConditionFailed, rethrowTransient, sendConditionalWrite } from './aws-errors.ts';
+
+const STORE = 'The authenticator store';
 
 /**
  * Per-user TOTP state in the app table: `USER#<userId>` / `TOTP`. The secret is
- * stored only as ciphertext; replay protection and the failure counter are
- * conditional writes on the same item.
+ * stored only as ciphertext; replay protection, the attempt window and the
+ * enrolment's confirmation are conditional writes on the same item.
  */
 export class DynamoDbTotpSecrets implements TotpSecrets {
   private readonly client: DynamoDBDocumentClient;
@@ -23,16 +25,42 @@ export class DynamoDbTotpSecrets implements TotpSecrets {
       const { pk: _pk, sk: _sk, ...state } = Item;
       return state as TotpState;
     } catch (error) {
-      return rethrowTransient(error, 'The authenticator store');
+      return rethrowTransient(error, STORE);
     }
   }
 
   async enrol(state: TotpState): Promise<boolean> {
     return sendConditionalWrite(
       this.client,
-      new PutCommand({ TableName: this.tableName, Item: { ...key(state.userId), ...state }, ConditionExpression: 'attribute_not_exists(pk)' }),
-      'The authenticator store',
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...key(state.userId), ...state },
+        ConditionExpression: 'attribute_not_exists(pk) OR attribute_exists(pendingConfirmation)',
+      }),
+      STORE,
     );
+  }
+
+  /**
+   * Two conditional updates, each atomic: `ADD attempts 1` inside an open window while
+   * fewer than the limit were claimed, or a new window when none is open. A refused
+   * one is followed by a fresh read: someone else moved the window, and the next try
+   * takes the other branch, or finds the window full. Failures never write, so they
+   * cannot undo a window another request just filled.
+   */
+  async claimAttempt(userId: string, options: { now: Date; windowMs: number; maxAttempts: number }): Promise<AttemptClaim> {
+    const now = options.now.toISOString();
+    for (let round = 0; round < 4; round += 1) {
+      const state = await this.get(userId);
+      if (!state) return { claimed: false, retryAfter: now };
+      // ISO 8601 UTC strings of one format compare like the times they name.
+      const open = state.attemptsResetAt !== undefined && state.attemptsResetAt > now;
+      if (open && (state.attempts ?? 0) >= options.maxAttempts) return { claimed: false, retryAfter: state.attemptsResetAt! };
+      const claimed = open ? await this.addAttempt(userId, now, options.maxAttempts) : await this.openWindow(userId, now, new Date(options.now.getTime() + options.windowMs).toISOString());
+      if (claimed) return claimed;
+    }
+    const state = await this.get(userId);
+    return { claimed: false, retryAfter: state?.attemptsResetAt ?? now };
   }
 
   async acceptTimeStep(userId: string, timeStep: number): Promise<boolean> {
@@ -41,26 +69,64 @@ export class DynamoDbTotpSecrets implements TotpSecrets {
       new UpdateCommand({
         TableName: this.tableName,
         Key: key(userId),
-        UpdateExpression: 'SET lastTimeStep = :step, failures = :zero REMOVE lockedUntil',
-        ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(lastTimeStep) OR lastTimeStep < :step)',
-        ExpressionAttributeValues: { ':step': timeStep, ':zero': 0 },
+        UpdateExpression: 'SET lastTimeStep = :step REMOVE attempts, attemptsResetAt',
+        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(pendingConfirmation) AND (attribute_not_exists(lastTimeStep) OR lastTimeStep < :step)',
+        ExpressionAttributeValues: { ':step': timeStep },
       }),
-      'The authenticator store',
+      STORE,
     );
   }
 
-  async recordFailure(userId: string, update: { failures: number; lockedUntil?: string }): Promise<void> {
-    await sendConditionalWrite(
+  async confirm(userId: string, confirmation: { tokenHash: string; timeStep: number; confirmedAt: string }): Promise<boolean> {
+    return sendConditionalWrite(
       this.client,
       new UpdateCommand({
         TableName: this.tableName,
         Key: key(userId),
-        UpdateExpression: update.lockedUntil ? 'SET failures = :failures, lockedUntil = :until' : 'SET failures = :failures REMOVE lockedUntil',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':failures': update.failures, ...(update.lockedUntil ? { ':until': update.lockedUntil } : {}) },
+        UpdateExpression: 'SET lastTimeStep = :step, confirmedAt = :at REMOVE pendingConfirmation, attempts, attemptsResetAt',
+        ConditionExpression: 'pendingConfirmation.tokenHash = :hash AND (attribute_not_exists(lastTimeStep) OR lastTimeStep < :step)',
+        ExpressionAttributeValues: { ':step': confirmation.timeStep, ':at': confirmation.confirmedAt, ':hash': confirmation.tokenHash },
       }),
-      'The authenticator store',
+      STORE,
     );
+  }
+
+  private async addAttempt(userId: string, now: string, maxAttempts: number): Promise<AttemptClaim | undefined> {
+    const updated = await this.updateReturning(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: key(userId),
+        UpdateExpression: 'ADD attempts :one',
+        ConditionExpression: 'attemptsResetAt > :now AND attempts < :max',
+        ExpressionAttributeValues: { ':one': 1, ':now': now, ':max': maxAttempts },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return updated && { claimed: true, attempt: Number(updated.attempts), windowEndsAt: String(updated.attemptsResetAt) };
+  }
+
+  private async openWindow(userId: string, now: string, until: string): Promise<AttemptClaim | undefined> {
+    const updated = await this.updateReturning(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: key(userId),
+        UpdateExpression: 'SET attempts = :one, attemptsResetAt = :until',
+        ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(attemptsResetAt) OR attemptsResetAt <= :now)',
+        ExpressionAttributeValues: { ':one': 1, ':now': now, ':until': until },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return updated && { claimed: true, attempt: 1, windowEndsAt: until };
+  }
+
+  /** The item after a conditional update, or undefined when the condition refused it. */
+  private async updateReturning(command: UpdateCommand): Promise<Record<string, unknown> | undefined> {
+    try {
+      return (await this.client.send(command)).Attributes ?? {};
+    } catch (error) {
+      if (isConditionFailed(error)) return undefined;
+      return rethrowTransient(error, STORE);
+    }
   }
 }
 

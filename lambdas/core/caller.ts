@@ -15,8 +15,6 @@ export const SUPER_ADMINS_GROUP = 'super-admins';
 /**
  * Reads a caller from JWT claims, as API Gateway's JWT authorizer hands them over
  * (`requestContext.authorizer.jwt.claims`), or as the local issuer puts them there.
- * API Gateway flattens array claims to strings like `"[super-admins other]"`, so
- * both forms are accepted.
  */
 export function callerFromClaims(claims: Record<string, unknown> | undefined): Caller {
   if (!claims) throw new UnauthorizedError();
@@ -29,7 +27,7 @@ export function callerFromClaims(claims: Record<string, unknown> | undefined): C
     userId,
     email: stringClaim(claims.email) ?? '',
     accountId,
-    superAdmin: listClaim(claims['cognito:groups']).includes(SUPER_ADMINS_GROUP),
+    superAdmin: groupsClaim(claims['cognito:groups']).includes(SUPER_ADMINS_GROUP),
     sso: claims.identities !== undefined && claims.identities !== null && claims.identities !== '',
   };
 }
@@ -43,8 +41,17 @@ function stringClaim(value: unknown): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
 
-function listClaim(value: unknown): string[] {
-  if (Array.isArray(value)) return value.map(String);
-  if (typeof value === 'string') return value.replace(/^\[|\]$/g, '').split(/[\s,]+/).filter(Boolean);
-  return [];
+/**
+ * The groups of `cognito:groups`: a JSON array as the token carries it, or the string
+ * API Gateway's JWT authorizer flattens an array claim to, `"[staff super-admins]"`:
+ * the names joined by single spaces inside brackets. Cognito group names cannot hold
+ * white space, so splitting that string on spaces is exact; they can hold commas, so
+ * nothing is ever split on a comma (a group called `staff,super-admins` is one group,
+ * not two). A string without the brackets is one group name, as is.
+ */
+export function groupsClaim(value: unknown): string[] {
+  if (Array.isArray(value)) return value.filter((group): group is string => typeof group === 'string');
+  if (typeof value !== 'string' || value === '') return [];
+  const flattened = /^\[(.*)\]$/s.exec(value);
+  return flattened ? flattened[1]!.split(' ').filter(Boolean) : [value];
 }

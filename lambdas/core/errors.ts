@@ -32,6 +32,25 @@ export class ValidationError extends ClientError {
   }
 }
 
+/**
+ * 400: a page cursor this API did not hand out for this list: edited, cut, replayed on
+ * another list, object type or account, or naming a position no list can have.
+ */
+export class InvalidCursorError extends ClientError {
+  constructor(message = 'The cursor is not one this API gave out for this list; start again without it.') {
+    super(400, 'INVALID_CURSOR', message, { field: 'cursor' });
+    this.name = 'InvalidCursorError';
+  }
+}
+
+/** 400: a one-time link's token that is unknown, already used, replaced by a newer one, or someone else's. */
+export class InvalidConfirmationError extends ClientError {
+  constructor(message: string) {
+    super(400, 'INVALID_CONFIRMATION', message, { field: 'token' });
+    this.name = 'InvalidConfirmationError';
+  }
+}
+
 /** 401: no token, a bad token, or a failed re-authentication. */
 export class UnauthorizedError extends ClientError {
   constructor(message = 'Sign in first: this call needs a valid bearer token.', code = 'UNAUTHORIZED') {
@@ -80,18 +99,33 @@ export class PayloadTooLargeError extends ClientError {
   }
 }
 
-/** 429: the account's backup quota is spent until `nextAllowedAt`. */
+/**
+ * A quota claim whose backup is still being started: it holds the slot, and lapses at
+ * `expiresAt` if its start never completes (the claimer crashed).
+ */
+export interface ClaimInProgress {
+  backupId: string;
+  expiresAt: string;
+}
+
+/**
+ * 429: the account's backup quota is spent until `nextAllowedAt`, always the claim's own
+ * end. While the claiming backup is still being started, `claimInProgress` says so.
+ */
 export class QuotaExceededError extends ClientError {
   readonly nextAllowedAt: string;
   /** Whole seconds until `nextAllowedAt`, from the domain's clock (the `Retry-After` header). */
   readonly retryAfterSeconds: number;
 
-  constructor(nextAllowedAt: string, tierLabel: string, period: string, now: Date) {
+  constructor(nextAllowedAt: string, tierLabel: string, period: string, now: Date, claimInProgress?: ClaimInProgress) {
     super(
       429,
       'QUOTA_EXCEEDED',
-      `${tierLabel} accounts can create one backup every ${period}. The next backup is allowed at ${nextAllowedAt}.`,
-      { nextAllowedAt },
+      `${tierLabel} accounts can create one backup every ${period}. The next backup is allowed at ${nextAllowedAt}.` +
+        (claimInProgress
+          ? ` Backup ${claimInProgress.backupId} took this period's slot and is being started; if it never starts, its claim lapses at ${claimInProgress.expiresAt}.`
+          : ''),
+      { nextAllowedAt, ...(claimInProgress ? { claimInProgress } : {}) },
     );
     this.name = 'QuotaExceededError';
     this.nextAllowedAt = nextAllowedAt;

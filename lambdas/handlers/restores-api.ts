@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { enrolTotp } from '#core/restores/reauthenticate.ts';
+import { confirmTotpEnrolment, enrolTotp } from '#core/restores/reauthenticate.ts';
 import { planRestore } from '#core/restores/plan-restore.ts';
 import { readRestorePlan } from '#core/restores/recover-plan.ts';
 import { getRestore, listRestores } from '#core/restores/restore-queries.ts';
@@ -36,9 +36,14 @@ const restoreBody = z.strictObject({
   totp: z.string().max(16).optional(),
 });
 
+const confirmationBody = z.strictObject({
+  token: z.string().min(1).max(128),
+  totp: z.string().max(16),
+});
+
 /**
- * Restores over HTTP: plans, execution, the restore history, and TOTP enrolment for
- * the re-authentication a restore asks for. Super admins only (checked in core).
+ * Restores over HTTP: plans, execution, the restore history, and TOTP enrolment (and its
+ * emailed confirmation) for the re-authentication a restore asks for. Super admins only (checked in core).
  */
 export function createHandler(deps: AppDeps) {
   return httpApi({
@@ -67,6 +72,7 @@ export function createHandler(deps: AppDeps) {
     'GET /v1/restores': async ({ caller, query }) => json(200, await listRestores(caller, parseInput(pageQuery, query, 'query'), deps)),
     'GET /v1/restores/{id}': async ({ caller, params }) => json(200, await getRestore(caller, parseInput(idParam, params.id, 'path'), deps)),
     'POST /v1/me/totp-enrolment': async ({ caller }) => json(201, await enrolTotp(caller, deps)),
+    'POST /v1/me/totp-enrolment/confirmation': async ({ caller, body }) => json(200, await confirmTotpEnrolment(caller, parseInput(confirmationBody, body), deps)),
   });
 }
 

@@ -25,8 +25,8 @@ export type AwsClient = DynamoDBClient | S3Client | SFNClient | SESv2Client | KM
 /** Adds middleware to a client when it is built (X-Ray capture in Lambda, recording locally). */
 export type ClientInstrument = (client: AwsClient) => void;
 
-/** Credentials the embedded stand-ins accept (s3rver insists on these). */
-const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+/** Credentials the embedded stand-ins accept (the S3 stand-in checks every signature made with them). */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
 /**
  * Builds the clients. The only difference between Lambda and the local runtime is

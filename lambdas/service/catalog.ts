@@ -132,6 +132,7 @@ export const API_ROUTES: Record<string, FunctionName> = {
   'GET /v1/restores': 'restores-api',
   'GET /v1/restores/{id}': 'restores-api',
   'POST /v1/me/totp-enrolment': 'restores-api',
+  'POST /v1/me/totp-enrolment/confirmation': 'restores-api',
   'GET /v1/imports': 'activity-api',
   'GET /v1/audit-log': 'activity-api',
 };

@@ -72,8 +72,9 @@ describe('GET /v1/backup-quota', () => {
     await runtime.deps.backups.claimQuota('acme', { backupId: 'bk_ghost', now: now.toISOString(), nextAllowedAt: new Date(now.getTime() + DAY).toISOString() });
     const early = (await runtime.api('GET', '/v1/backup-quota')).body;
     expect(early.allowed).toBe(false);
-    // Within the grace period the next try is at the grace period's end, as the 429 says.
-    expect(Date.parse(early.nextAllowedAt)).toBe(now.getTime() + 10 * 60_000);
+    // Within the grace period: the claim's real end, and when it lapses if never started, as the 429 says.
+    expect(Date.parse(early.nextAllowedAt)).toBe(now.getTime() + DAY);
+    expect(early.claimInProgress).toEqual({ backupId: 'bk_ghost', expiresAt: new Date(now.getTime() + 10 * 60_000).toISOString() });
     clock.advance(11 * 60_000);
     expect((await runtime.api('GET', '/v1/backup-quota')).body.allowed).toBe(true);
     expect((await runtime.api('POST', '/v1/backups')).status).toBe(202);

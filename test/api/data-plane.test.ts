@@ -80,14 +80,14 @@ describe('data plane API', () => {
     });
 
     it.each([
-      ['limit=0', 'query.limit'],
-      ['limit=501', 'query.limit'],
-      ['limit=ten', 'query.limit'],
-      ['cursor=not-a-cursor', 'cursor'],
-    ])('refuses ?%s with 400 naming %s', async (query, field) => {
+      ['limit=0', 'query.limit', 'VALIDATION_ERROR'],
+      ['limit=501', 'query.limit', 'VALIDATION_ERROR'],
+      ['limit=ten', 'query.limit', 'VALIDATION_ERROR'],
+      ['cursor=not-a-cursor', 'cursor', 'INVALID_CURSOR'],
+    ])('refuses ?%s with 400 naming %s', async (query, field, code) => {
       const { status, body } = await runtime.api('GET', `/v1/objects/contacts/records?${query}`);
       expect(status).toBe(400);
-      expect(body.error).toMatchObject({ code: 'VALIDATION_ERROR', field });
+      expect(body.error).toMatchObject({ code, field });
       expect(body.error.message).toMatch(/\w+ \w+/);
     });
 
@@ -224,8 +224,10 @@ describe('data plane API', () => {
       const globexEvents = (await runtime.api('GET', '/v1/change-events?limit=500', { as: GLOBEX_ADMIN })).body.items;
       expect(globexEvents.every((event: { accountId: string }) => event.accountId === 'globex')).toBe(true);
       const cursorFromAcme = (await runtime.api('GET', '/v1/objects/contacts/records?limit=3')).body.nextCursor;
+      // Acme's cursor is bound to acme's list: replayed by globex it pages nothing, it is refused.
       const viaCursor = await runtime.api('GET', `/v1/objects/contacts/records?limit=500&cursor=${cursorFromAcme}`, { as: GLOBEX_ADMIN });
-      expect(viaCursor.body.items.every((record: { id: string }) => globex.includes(record.id))).toBe(true);
+      expect(viaCursor.status).toBe(400);
+      expect(viaCursor.body.error.code).toBe('INVALID_CURSOR');
     });
   });
 

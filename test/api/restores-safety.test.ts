@@ -229,17 +229,36 @@ describe('restore safety', () => {
     await runtime.idle();
   });
 
-  it('enrols a super admin\'s authenticator once, answering the otpauth URI', async () => {
+  it("enrols a super admin's authenticator pending an emailed confirmation, which only the newest link and a code complete", async () => {
+    const linkIn = async (secret: string) => {
+      const emails = (await runtime.outbox()).filter((email) => email.to.includes(SSO_ADMIN) && /authenticator/i.test(email.subject));
+      expect(emails.every((email) => !email.text.includes(secret))).toBe(true);
+      return /#token=([\w-]+)/.exec(emails[0]!.text)![1]!;
+    };
     const enrolled = await runtime.api('POST', '/v1/me/totp-enrolment', { as: SSO_ADMIN });
     expect(enrolled.status).toBe(201);
+    expect(enrolled.body).toMatchObject({ status: 'PENDING_CONFIRMATION', confirmationSentTo: SSO_ADMIN });
     expect(enrolled.body.otpauthUri).toMatch(/^otpauth:\/\/totp\/crm-backup:sso-admin%40acme\.example\?secret=[A-Z2-7]+/);
     expect(enrolled.body.otpauthUri).toContain(enrolled.body.secret);
+    const firstLink = await linkIn(enrolled.body.secret);
+    // Unconfirmed, it can be replaced (a lost QR code): the first link stops working.
     const again = await runtime.api('POST', '/v1/me/totp-enrolment', { as: SSO_ADMIN });
-    expect(again.status).toBe(409);
-    expect(again.body.error.code).toBe('TOTP_ALREADY_ENROLLED');
+    expect(again.status).toBe(201);
+    expect(again.body.secret).not.toBe(enrolled.body.secret);
+    const secondLink = await linkIn(again.body.secret);
+    const code = async (secret: string) => generate({ secret, epoch: Math.floor(clock.now().getTime() / 1000) });
+    const confirm = async (token: string, secret: string) =>
+      runtime.api('POST', '/v1/me/totp-enrolment/confirmation', { as: SSO_ADMIN, body: { token, totp: await code(secret) } });
+    expect((await confirm(firstLink, again.body.secret)).body.error.code).toBe('INVALID_CONFIRMATION');
+    const confirmed = await confirm(secondLink, again.body.secret);
+    expect(confirmed.status, JSON.stringify(confirmed.body)).toBe(200);
+    expect(confirmed.body.status).toBe('CONFIRMED');
+    const third = await runtime.api('POST', '/v1/me/totp-enrolment', { as: SSO_ADMIN });
+    expect(third.status).toBe(409);
+    expect(third.body.error.code).toBe('TOTP_ALREADY_ENROLLED');
     expect((await runtime.api('POST', '/v1/me/totp-enrolment', { as: 'user@acme.example' })).status).toBe(403);
     // Stored encrypted, never in clear.
     const stored = await runtime.deps.totp.get('user-acme-sso-admin');
-    expect(stored?.encryptedSecret).not.toContain(enrolled.body.secret);
+    expect(stored?.encryptedSecret).not.toContain(again.body.secret);
   });
 });

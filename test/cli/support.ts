@@ -35,6 +35,8 @@ export interface ZipEntrySpec {
   data: Buffer | string;
   /** Stored (0) or deflated (8, default). */
   method?: 0 | 8;
+  /** Raw deflate data made elsewhere (too big to hold inflated): `data` is then ignored. */
+  precompressed?: { data: Buffer; crc32: number; size: number };
 }
 
 /**
@@ -47,10 +49,11 @@ export function buildZip(entries: ZipEntrySpec[]): Buffer {
   let offset = 0;
   for (const entry of entries) {
     const data = Buffer.isBuffer(entry.data) ? entry.data : Buffer.from(entry.data, 'utf8');
-    const method = entry.method ?? 8;
-    const body = method === 8 ? deflateRawSync(data) : data;
+    const method = entry.precompressed ? 8 : (entry.method ?? 8);
+    const body = entry.precompressed?.data ?? (method === 8 ? deflateRawSync(data) : data);
     const name = Buffer.from(entry.name, 'utf8');
-    const crc = crc32(data) >>> 0;
+    const crc = entry.precompressed?.crc32 ?? crc32(data) >>> 0;
+    const size = entry.precompressed?.size ?? data.length;
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
@@ -60,7 +63,7 @@ export function buildZip(entries: ZipEntrySpec[]): Buffer {
     local.writeUInt16LE(0x5b21, 12);
     local.writeUInt32LE(crc, 14);
     local.writeUInt32LE(body.length, 18);
-    local.writeUInt32LE(data.length, 22);
+    local.writeUInt32LE(size, 22);
     local.writeUInt16LE(name.length, 26);
     local.writeUInt16LE(0, 28);
     const central = Buffer.alloc(46);
@@ -73,7 +76,7 @@ export function buildZip(entries: ZipEntrySpec[]): Buffer {
     central.writeUInt16LE(0x5b21, 14);
     central.writeUInt32LE(crc, 16);
     central.writeUInt32LE(body.length, 20);
-    central.writeUInt32LE(data.length, 24);
+    central.writeUInt32LE(size, 24);
     central.writeUInt16LE(name.length, 28);
     central.writeUInt32LE(offset, 42);
     locals.push(local, name, body);

@@ -1,7 +1,7 @@
 import { exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_ROUTES } from '#service/catalog.ts';
-import { MAX_TOTP_FAILURES } from '#core/restores/reauthenticate.ts';
+import { MAX_TOTP_ATTEMPTS } from '#core/restores/reauthenticate.ts';
 import { PLAN_LIFETIME_HOURS } from '#core/restores/restore-model.ts';
 import { startTestRuntime, type ApiResponse, type TestRuntime } from '../support/local-runtime.ts';
 import {
@@ -56,6 +56,7 @@ describe('hostile and broken input', () => {
       'PUT /v1/backup-schedule': { enabled: true },
       'POST /v1/backups/{id}/restore-plans': { objectType: 'deals', properties: ['dealname'] },
       'POST /v1/restores': { planId: ids.acmePlan, acknowledge: ACKNOWLEDGE },
+      'POST /v1/me/totp-enrolment/confirmation': { token: 'a-token-from-an-email', totp: '123456' },
     };
     return { method, path, ...(routeKey in bodies ? { body: bodies[routeKey] } : {}) };
   }
@@ -341,20 +342,21 @@ describe('hostile and broken input', () => {
 
   it('refuses broken paging and query parameters on every list endpoint', async () => {
     const lists = ROUTES.filter((key) => key.startsWith('GET ') && !/\{id\}$|\{planId\}$/.test(key) && !['GET /v1/objects', 'GET /v1/backup-schedule', 'GET /v1/backup-quota', 'GET /v1/backups/{id}/download'].includes(key));
-    const queries: Array<[string, string]> = [
-      ['limit=0', 'limit=0'],
-      ['limit=501', 'limit=501'],
-      ['limit=-1', 'limit=-1'],
-      ['limit=abc', 'limit=abc'],
-      ['limit=1.5', 'limit=1.5'],
-      ['a cursor that is not ours', 'cursor=%21%21not-a-cursor'],
-      ['a cursor naming another partition', `cursor=${Buffer.from(JSON.stringify({ pk: 'ACCOUNT#globex', sk: 'x' })).toString('base64url')}`],
-      ['a 5,000-character cursor', `cursor=${'A'.repeat(5000)}`],
+    const queries: Array<[string, string, string]> = [
+      ['limit=0', 'limit=0', 'VALIDATION_ERROR'],
+      ['limit=501', 'limit=501', 'VALIDATION_ERROR'],
+      ['limit=-1', 'limit=-1', 'VALIDATION_ERROR'],
+      ['limit=abc', 'limit=abc', 'VALIDATION_ERROR'],
+      ['limit=1.5', 'limit=1.5', 'VALIDATION_ERROR'],
+      ['a cursor that is not ours', 'cursor=%21%21not-a-cursor', 'INVALID_CURSOR'],
+      ['a cursor naming another partition', `cursor=${Buffer.from(JSON.stringify({ pk: 'ACCOUNT#globex', sk: 'x' })).toString('base64url')}`, 'INVALID_CURSOR'],
+      ['a 5,000-character cursor', `cursor=${'A'.repeat(5000)}`, 'INVALID_CURSOR'],
+      ['an empty cursor', 'cursor=', 'INVALID_CURSOR'],
     ];
     const table: BadInput[] = [];
     for (const routeKey of lists) {
       const path = validRequest(routeKey).path;
-      for (const [label, query] of queries) table.push({ label: `${routeKey}: ${label}`, method: 'GET', path: `${path}?${query}`, status: 400, code: 'VALIDATION_ERROR' });
+      for (const [label, query, code] of queries) table.push({ label: `${routeKey}: ${label}`, method: 'GET', path: `${path}?${query}`, status: 400, code });
     }
     table.push({ label: 'download with redirect=maybe', method: 'GET', path: `/v1/backups/${ids.acmeBackup}/download?redirect=maybe`, status: 400, code: 'VALIDATION_ERROR' });
     table.push({ label: 'change events of a 5,000-character record id', method: 'GET', path: `/v1/change-events?recordId=${'r'.repeat(5000)}`, status: 400, code: 'VALIDATION_ERROR' });
@@ -386,9 +388,9 @@ describe('hostile and broken input', () => {
     ]);
     advance(30_000);
     await runTable('TOTP replay', [{ ...restoreWith(code), status: 401, code: 'REAUTH_FAILED', label: 'the used code one step later' }]);
-    // Brute force: after MAX_TOTP_FAILURES wrong codes in a row even the right code is refused.
+    // Brute force: after MAX_TOTP_ATTEMPTS wrong codes in a row even the right code is refused.
     advance(16 * 60_000);
-    const guesses: BadInput[] = Array.from({ length: MAX_TOTP_FAILURES }, (_, index) => ({ ...restoreWith(String(100000 + index)), status: 401, code: 'REAUTH_FAILED' }));
+    const guesses: BadInput[] = Array.from({ length: MAX_TOTP_ATTEMPTS }, (_, index) => ({ ...restoreWith(String(100000 + index)), status: 401, code: 'REAUTH_FAILED' }));
     await runTable('TOTP brute force', guesses);
     advance(30_000);
     const right = await totpCode(secret, clock.now());
@@ -396,7 +398,7 @@ describe('hostile and broken input', () => {
     const refused = await send({ ...restoreWith(right), status: 401 });
     expect(refused.body.error.message).toMatch(/Too many wrong codes/);
     const audit = (await runtime.api('GET', '/v1/audit-log?limit=200', { as: GLOBEX_ADMIN })).body.items;
-    expect(audit.filter((entry: { action: string }) => entry.action === 'REAUTH_FAILED').length).toBeGreaterThanOrEqual(MAX_TOTP_FAILURES);
+    expect(audit.filter((entry: { action: string }) => entry.action === 'REAUTH_FAILED').length).toBeGreaterThanOrEqual(MAX_TOTP_ATTEMPTS);
   });
 
   it('refuses plans reused after they expired and restores of an expired backup with 410, changing nothing', async () => {

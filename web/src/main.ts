@@ -7,6 +7,7 @@ import { renderBackup, renderBackups } from './views/backups.ts';
 import { renderAuditLog, renderImports } from './views/lists.ts';
 import { renderRestore, renderRestoreWizard } from './views/restore.ts';
 import { renderForbidden, renderSignIn } from './views/sign-in.ts';
+import { renderTotpConfirmation } from './views/totp.ts';
 
 /**
  * The admin page: a small client-side router over the History API. Every address
@@ -23,6 +24,8 @@ const ROUTES: Array<{ pattern: RegExp; view: View; title: string; nav?: string }
   { pattern: /^\/restores\/(?<id>[^/]+)$/, view: renderRestore, title: 'Restore', nav: '/restore' },
   { pattern: /^\/imports\/?$/, view: renderImports, title: 'Imports', nav: '/imports' },
   { pattern: /^\/audit-log\/?$/, view: renderAuditLog, title: 'Audit log', nav: '/audit-log' },
+  // The emailed link of a TOTP enrolment; its token is in the fragment.
+  { pattern: /^\/totp-confirmation\/?$/, view: renderTotpConfirmation, title: 'Confirm authenticator' },
 ];
 
 const main = document.getElementById('main')!;
@@ -40,7 +43,7 @@ const startApi = (signIn: Sessions) => new Api(
   () => {
     // The API refused the token (expired, revoked): sign in again and come back here.
     void signIn.end().then(() => {
-      rememberReturnTo(location.pathname + location.search);
+      rememberReturnTo(location.pathname + location.search + location.hash);
       navigate('/sign-in', true);
     });
   },
@@ -76,8 +79,8 @@ async function render(): Promise<void> {
   if (controller.signal.aborted) return;
   updateHeader(session?.email);
   if (path === '/sign-in' || !session) {
-    // Keep where the user was going (an email link) for after the sign-in.
-    if (path !== '/sign-in') rememberReturnTo(path + location.search);
+    // Keep where the user was going (an email link, its fragment too) for after the sign-in.
+    if (path !== '/sign-in') rememberReturnTo(path + location.search + location.hash);
     document.title = 'Sign in · CRM backups';
     return renderSignIn({ main, sessions, ended: sessions.takeEnded(), onSignedIn: () => navigate(takeReturnTo(), true) });
   }

@@ -1,5 +1,5 @@
 import { requireSuperAdmin, type Caller } from '../caller.ts';
-import { NotFoundError, QuotaExceededError } from '../errors.ts';
+import { NotFoundError, QuotaExceededError, type ClaimInProgress } from '../errors.ts';
 import type { Tier } from '../model.ts';
 import type { BackupDeps } from './backup-deps.ts';
 import { QUOTA_PERIODS } from './backup-policy.ts';
@@ -15,6 +15,8 @@ export interface BackupQuotaView {
   nextAllowedAt?: string;
   /** The sentence `POST /v1/backups` answers with its 429; only while `allowed` is false. */
   message?: string;
+  /** The backup holding the claim is still being started; its claim lapses at `expiresAt` if it never starts. */
+  claimInProgress?: ClaimInProgress;
 }
 
 /**
@@ -29,8 +31,8 @@ export interface BackupQuotaView {
  *
  * Alternate courses (the same rules `startBackup` applies, see `inspectBackup`):
  *  - The claim is held by a stuck backup: allowed (a request would take the claim over).
- *  - The holder looks crashed but is still within its grace period: not allowed until
- *    the grace period ends, if that is earlier than the claim's own end.
+ *  - The holder is still being started (or crashed, which nobody can tell within its
+ *    grace period): not allowed until the claim's end, with `claimInProgress`.
  */
 export async function getBackupQuota(caller: Caller, deps: Pick<BackupDeps, 'backups' | 'records' | 'workflows' | 'clock'>): Promise<BackupQuotaView> {
   requireSuperAdmin(caller);
@@ -44,6 +46,7 @@ export async function getBackupQuota(caller: Caller, deps: Pick<BackupDeps, 'bac
   if (!claim || claim.nextAllowedAt <= now.toISOString()) return { ...base, allowed: true };
   const holder = await inspectBackup(caller.accountId, claim.backupId, claim.claimedAt, deps);
   if (holder.stuck) return { ...base, allowed: true };
-  const nextAllowedAt = holder.stuckFrom && holder.stuckFrom < claim.nextAllowedAt ? holder.stuckFrom : claim.nextAllowedAt;
-  return { ...base, allowed: false, nextAllowedAt, message: new QuotaExceededError(nextAllowedAt, quota.tierLabel, quota.period, now).message };
+  const claimInProgress = holder.stuckFrom && holder.stuckFrom < claim.nextAllowedAt ? { backupId: claim.backupId, expiresAt: holder.stuckFrom } : undefined;
+  const refusal = new QuotaExceededError(claim.nextAllowedAt, quota.tierLabel, quota.period, now, claimInProgress);
+  return { ...base, allowed: false, nextAllowedAt: claim.nextAllowedAt, message: refusal.message, ...(claimInProgress ? { claimInProgress } : {}) };
 }

@@ -1,5 +1,5 @@
 import { requireSuperAdmin, type Caller } from '../caller.ts';
-import { NotFoundError, QuotaExceededError } from '../errors.ts';
+import { NotFoundError, QuotaExceededError, type ClaimInProgress } from '../errors.ts';
 import type { Backup } from '../model.ts';
 import type { BackupDeps } from './backup-deps.ts';
 import { QUOTA_PERIODS, toBackupView, type BackupView } from './backup-policy.ts';
@@ -32,7 +32,9 @@ export interface BackupRequest {
  *    started, past a grace period; see `inspectBackup`): take the claim over with one
  *    conditional write naming the stuck backup (of concurrent callers exactly one
  *    wins), fail the stuck backup, and go on as usual. A running backup is never stuck.
- *    Within the grace period the refusal names the period's end as `nextAllowedAt`.
+ *    Within the grace period the refusal still names the claim's end as `nextAllowedAt`
+ *    (and Retry-After), and adds `claimInProgress`: the backup being started and when its
+ *    claim lapses if it never starts.
  */
 export async function startBackup(request: BackupRequest, deps: BackupDeps): Promise<Backup> {
   const account = await deps.records.getAccount(request.accountId);
@@ -44,7 +46,7 @@ export async function startBackup(request: BackupRequest, deps: BackupDeps): Pro
   let claim = await deps.backups.claimQuota(request.accountId, wanted);
   // Refused, yet nobody holds the claim: it was given back in between (a failure or a sweep).
   if (!claim.claimed && !claim.heldBy) claim = await deps.backups.claimQuota(request.accountId, wanted);
-  let retryFrom: string | undefined;
+  let claimInProgress: ClaimInProgress | undefined;
   if (!claim.claimed && claim.heldBy) {
     const stale = claim.heldBy;
     const holder = await inspectBackup(request.accountId, stale.backupId, stale.claimedAt, deps);
@@ -55,11 +57,12 @@ export async function startBackup(request: BackupRequest, deps: BackupDeps): Pro
       // the scheduler's sweep or the next request finishes it.
       if (claim.claimed) await failBackup({ accountId: request.accountId, backupId: stale.backupId, reason: holder.stuck }, deps).catch(() => undefined);
     } else if (holder.stuckFrom && holder.stuckFrom < claim.nextAllowedAt) {
-      // A start that looks crashed: the client may try again once it can be taken over.
-      retryFrom = holder.stuckFrom;
+      // Still being started (or its claimer crashed, which nobody can tell yet): the refusal
+      // names the claim's real end, and says when the claim lapses if the start never completes.
+      claimInProgress = { backupId: stale.backupId, expiresAt: holder.stuckFrom };
     }
   }
-  if (!claim.claimed) throw new QuotaExceededError(retryFrom ?? claim.nextAllowedAt, quota.tierLabel, quota.period, now);
+  if (!claim.claimed) throw new QuotaExceededError(claim.nextAllowedAt, quota.tierLabel, quota.period, now, claimInProgress);
 
   const backup: Backup = {
     id: backupId,

@@ -11,7 +11,9 @@ export type AuditAction =
   | 'RESTORE_STARTED'
   | 'RESTORE_COMPLETED'
   | 'RESTORE_FAILED'
-  | 'REAUTH_FAILED';
+  | 'REAUTH_FAILED'
+  | 'TOTP_ENROLMENT_REQUESTED'
+  | 'TOTP_ENROLMENT_CONFIRMED';
 
 export interface AuditEntry {
   id: string;

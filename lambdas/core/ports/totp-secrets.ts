@@ -5,25 +5,52 @@ export interface TotpState {
   encryptedSecret: string;
   /** The last time step a code was accepted for: codes of that step or earlier are refused. */
   lastTimeStep?: number;
-  /** Wrong codes since the last success or lockout. */
-  failures: number;
-  /** ISO time until which every code is refused, after too many failures. */
-  lockedUntil?: string;
+  /** Codes claimed for checking in the current attempt window (see `claimAttempt`). */
+  attempts?: number;
+  /** ISO time the current attempt window ends; until then at most the limit of codes is checked. */
+  attemptsResetAt?: string;
   enrolledAt: string;
+  /**
+   * Present until the user confirms the enrolment from the one-time link emailed to
+   * them: the SHA-256 of the link's token and when it lapses. Restores are refused
+   * while it is present. (Enrolments made before confirmation existed have neither
+   * this nor `confirmedAt`: they count as confirmed.)
+   */
+  pendingConfirmation?: { tokenHash: string; expiresAt: string };
+  confirmedAt?: string;
 }
+
+/** The outcome of `claimAttempt`: the attempt's number in its window, or when claims open again. */
+export type AttemptClaim = { claimed: true; attempt: number; windowEndsAt: string } | { claimed: false; retryAfter: string };
 
 /** Per-user TOTP state (DynamoDB app table, `USER#<userId>` / `TOTP`). */
 export interface TotpSecrets {
   get(userId: string): Promise<TotpState | undefined>;
-  /** Stores a new enrolment unless one exists; answers whether it did. */
+  /**
+   * Stores a new enrolment unless a confirmed one exists (a pending one is replaced,
+   * and with it its confirmation link); answers whether it did.
+   */
   enrol(state: TotpState): Promise<boolean>;
   /**
+   * Claims the right to check one code, atomically: refused once `maxAttempts` were
+   * claimed in the current window, until it ends. A window opens with the first claim
+   * after the previous one ended and lasts `windowMs`. However many requests arrive at
+   * once, at most `maxAttempts` codes are checked per window; nothing but a success
+   * (`acceptTimeStep`, `confirm`) ends a window early.
+   */
+  claimAttempt(userId: string, options: { now: Date; windowMs: number; maxAttempts: number }): Promise<AttemptClaim>;
+  /**
    * Records an accepted code for `timeStep` only if no code of that step or a later one
-   * was accepted meanwhile: of two concurrent uses of one code, exactly one wins.
+   * was accepted meanwhile, and the enrolment is confirmed: of two concurrent uses of
+   * one code, exactly one wins. Ends the attempt window.
    */
   acceptTimeStep(userId: string, timeStep: number): Promise<boolean>;
-  /** Records a wrong code; locks the user out until `lockUntil` when `failures` reaches the limit. */
-  recordFailure(userId: string, update: { failures: number; lockedUntil?: string }): Promise<void>;
+  /**
+   * Confirms a pending enrolment with its link's token and a code of `timeStep`, in one
+   * conditional write: only while that token is the pending one (so a link works once,
+   * and a newer enrolment voids older links) and the step is newer than any accepted.
+   */
+  confirm(userId: string, confirmation: { tokenHash: string; timeStep: number; confirmedAt: string }): Promise<boolean>;
 }
 
 /**

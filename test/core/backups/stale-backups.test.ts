@@ -34,8 +34,13 @@ describe('startBackup after a crashed start', () => {
     const deps = withAccount();
     await claimThenDie(deps);
     deps.clock.set(at(START_GRACE_MS - 1000));
-    // The refusal names when the claim can be taken over, not the stale claim's end.
-    await expect(startBackup(request, deps)).rejects.toMatchObject({ code: 'QUOTA_EXCEEDED', nextAllowedAt: at(START_GRACE_MS), retryAfterSeconds: 1 });
+    // The refusal names the claim's real end, and when the claim lapses if its start never completes.
+    await expect(startBackup(request, deps)).rejects.toMatchObject({
+      code: 'QUOTA_EXCEEDED',
+      nextAllowedAt: at(24 * 3_600_000),
+      retryAfterSeconds: (24 * 3_600_000 - START_GRACE_MS + 1000) / 1000,
+      details: { claimInProgress: { backupId: 'bk_ghost', expiresAt: at(START_GRACE_MS) } },
+    });
     deps.clock.set(at(START_GRACE_MS));
     const backup = await startBackup(request, deps);
     expect(backup.status).toBe('QUEUED');
