@@ -76,6 +76,7 @@ async function runBench(target: number, dataDir: string): Promise<void> {
   const s3 = await startS3(`${dataDir}/s3`, BUCKET);
   const config: AppConfig = {
     region: 'us-east-1',
+    stage: 'bench',
     dataTableName: LOCAL_TABLE_NAMES.DataTable,
     appTableName: LOCAL_TABLE_NAMES.AppTable,
     backupBucketName: BUCKET,

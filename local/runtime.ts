@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
 import type { Context } from 'aws-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { InvokeStore, InvokeStoreBase } from '@aws/lambda-invoke-store';
 import type { Clock } from '#core/ports/clock.ts';
 import {
   API_ROUTES,
@@ -75,6 +76,8 @@ export interface LocalRuntimeOptions {
   runSchedules?: boolean;
   /** More local-only HTTP routes (the web page mounts itself here). */
   extraRoutes?: LocalRoute[];
+  /** The handlers' log level (LOG_LEVEL for `npm start`); INFO when absent. */
+  logLevel?: string;
   /** Downloads ask for a TOTP code like restores, as in a deployment with `-c mfa=optional`. */
   reauthenticateDownloads?: boolean;
   /**
@@ -130,6 +133,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const issuer = await LocalIssuer.open(join(dataDir, 'local-issuer-key.json'));
   const hubspot = HubSpotStandIn.open(join(dataDir, 'hubspot'), { clock: options.clock });
 
+  // Invocations run concurrently in this one process, as in Lambda's multi-concurrency
+  // mode: the Lambda runtime's invocation store keeps each one's log keys and metrics apart.
+  process.env.AWS_LAMBDA_MAX_CONCURRENCY ??= '64';
+  const invocations = await InvokeStore.getInstanceAsync(true);
   const handlers = new Map<FunctionName, LoadedHandler>();
   const invoke = async (name: FunctionName, payload: unknown) => {
     const handler = handlers.get(name);
@@ -138,7 +145,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const startedAt = Date.now();
     try {
       const context = lambdaContext(name, options.functionTimeoutSeconds?.[name] ?? spec.timeoutSeconds, spec.memoryMb);
-      return await currentFunction.run(name, () => handler(payload, context));
+      const invocation = { [InvokeStoreBase.PROTECTED_KEYS.REQUEST_ID]: context.awsRequestId };
+      return await invocations.run(invocation, () => currentFunction.run(name, () => handler(payload, context)));
     } finally {
       options.onInvoke?.(name, payload, startedAt, Date.now());
     }
@@ -160,6 +168,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 
   const config: AppConfig = {
     region: REGION,
+    stage: 'local',
+    ...(options.logLevel ? { logLevel: options.logLevel } : {}),
     dataTableName: names.DataTable,
     appTableName: names.AppTable,
     backupBucketName: bucket,

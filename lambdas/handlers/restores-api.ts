@@ -4,10 +4,9 @@ import { planRestore } from '#core/restores/plan-restore.ts';
 import { readRestorePlan } from '#core/restores/recover-plan.ts';
 import { getRestore, listRestores } from '#core/restores/restore-queries.ts';
 import { startRestore } from '#core/restores/start-restore.ts';
-import { buildDeps, type AppDeps } from '#runtime/deps.ts';
-import { configFromEnv } from '#runtime/config.ts';
+import type { AppDeps } from '#runtime/deps.ts';
 import { httpApi, json, pageQuery, parseInput, safeName } from '#runtime/http.ts';
-import { lazyHandler } from '#runtime/lazy-handler.ts';
+import { lambdaHandler } from '#runtime/lazy-handler.ts';
 
 const planBody = z.strictObject({
   objectType: safeName.min(1).max(128),
@@ -73,7 +72,7 @@ export function createHandler(deps: AppDeps) {
     'GET /v1/restores/{id}': async ({ caller, params }) => json(200, await getRestore(caller, parseInput(idParam, params.id, 'path'), deps)),
     'POST /v1/me/totp-enrolment': async ({ caller }) => json(201, await enrolTotp(caller, deps)),
     'POST /v1/me/totp-enrolment/confirmation': async ({ caller, body }) => json(200, await confirmTotpEnrolment(caller, parseInput(confirmationBody, body), deps)),
-  });
+  }, deps.telemetry);
 }
 
-export const handler = lazyHandler(() => createHandler(buildDeps(configFromEnv())));
+export const handler = lambdaHandler(createHandler);

@@ -5,6 +5,10 @@
  */
 export interface AppConfig {
   region: string;
+  /** The deployment stage (`CrmBackup-<stage>-…`; `local` locally): a dimension of every metric. */
+  stage: string;
+  /** The handlers' log level (DEBUG, INFO, WARN, ERROR); Lambda's application log level wins when the stack sets one. */
+  logLevel?: string;
   /** The CRM data plane: accounts, object types, records, change events. */
   dataTableName: string;
   /** The backup service's own state: backups, quota, plans, restores, lock, audit, imports. */
@@ -58,6 +62,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const local = env[LOCAL_ENDPOINTS_VARIABLE];
   return {
     region: env.AWS_REGION ?? required('AWS_DEFAULT_REGION'),
+    stage: required('STAGE'),
+    ...(env.LOG_LEVEL ? { logLevel: env.LOG_LEVEL } : {}),
     dataTableName: required('DATA_TABLE_NAME'),
     appTableName: required('APP_TABLE_NAME'),
     backupBucketName: required('BACKUP_BUCKET_NAME'),
@@ -81,6 +87,8 @@ export function configToEnv(config: AppConfig): Record<string, string> {
   const optional = (name: string, value: string | undefined) => (value ? { [name]: value } : {});
   return {
     AWS_REGION: config.region,
+    STAGE: config.stage,
+    ...optional('LOG_LEVEL', config.logLevel),
     DATA_TABLE_NAME: config.dataTableName,
     APP_TABLE_NAME: config.appTableName,
     BACKUP_BUCKET_NAME: config.backupBucketName,

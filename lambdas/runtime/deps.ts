@@ -23,8 +23,10 @@ import type { Mailer } from '#core/ports/mailer.ts';
 import { systemClock, type Clock } from '#core/ports/clock.ts';
 import { timeOrderedIds, type IdGenerator } from '#core/ports/ids.ts';
 import type { RecordStore } from '#core/ports/record-store.ts';
+import type { BusinessMetrics } from '#core/ports/metrics.ts';
 import { createAwsClients, type AwsClients, type ClientInstrument } from './clients.ts';
 import type { AppConfig } from './config.ts';
+import { businessMetrics, createTelemetry, traceClients, type Telemetry } from './telemetry.ts';
 
 /**
  * Everything a handler may need, built once per container. Core steps declare the
@@ -32,6 +34,10 @@ import type { AppConfig } from './config.ts';
  */
 export interface AppDeps {
   config: AppConfig;
+  /** Logger, metrics and tracer (Powertools): the handlers' middlewares use them. */
+  telemetry: Telemetry;
+  /** Business metrics, counted by the core steps. */
+  metrics: BusinessMetrics;
   clients: AwsClients;
   clock: Clock;
   ids: IdGenerator;
@@ -71,10 +77,13 @@ export interface DepsOverrides {
 
 /** The composition root: real adapters over real SDK clients. */
 export function buildDeps(config: AppConfig, overrides: DepsOverrides = {}): AppDeps {
-  const clients = createAwsClients(config, overrides.instruments);
+  const telemetry = createTelemetry(config);
+  const clients = createAwsClients(config, [traceClients(telemetry.tracer), ...(overrides.instruments ?? [])]);
   const clock = overrides.clock ?? systemClock;
   const deps: AppDeps = {
     config,
+    telemetry,
+    metrics: businessMetrics(telemetry.metrics),
     clients,
     clock,
     ids: timeOrderedIds(clock),

@@ -168,6 +168,8 @@ describe('the stateless stack', () => {
   it('gives every function each environment variable lambdas/runtime/config.ts reads', () => {
     const full: AppConfig = {
       region: 'eu-west-1',
+      stage: 'prod',
+      logLevel: 'DEBUG',
       dataTableName: 'data',
       appTableName: 'app',
       backupBucketName: 'bucket',

@@ -71,6 +71,12 @@ describe('state machine definitions', () => {
       }
     });
 
+    it('puts every caught error in one field, $.failure, which the failure steps read (lambdas/runtime/step-handler.ts)', () => {
+      const catches = allStates(definition).flatMap(([, state]) => (state.Catch ?? []) as State[]);
+      expect(catches.length).toBeGreaterThan(0);
+      for (const rule of catches) expect(rule.ResultPath).toBe('$.failure');
+    });
+
     it('names only errors that exist in errors.ts (or States.*, Lambda.*)', () => {
       for (const [name, state] of allStates(definition)) {
         for (const rule of [...(state.Retry ?? []), ...(state.Catch ?? [])]) {

@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from '../../local/runtime.ts';
 import { DEMO_USERS } from '../../local/identity.ts';
+import { LOCAL_CREDENTIALS } from '#runtime/clients.ts';
+import { demoAccounts, demoRecord } from '../../local/demo-data.ts';
 import { awsCallRecorder } from './aws-calls.ts';
+import { registerSecret } from './log-capture.ts';
 
 export interface TestRuntime extends LocalRuntime {
   dataDir: string;
@@ -24,12 +27,15 @@ export interface ApiResponse {
 /** Starts a local runtime on a free port in a fresh temporary DATA_DIR, with little demo data. */
 export async function startTestRuntime(options: Partial<LocalRuntimeOptions> = {}): Promise<TestRuntime> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'crm-backup-test-')));
-  const runtime = await startLocalRuntime({ port: 0, recordsPerType: 40, retryDelayMs: 10, onAwsCall: awsCallRecorder(options.reauthenticateDownloads ? 'optional' : 'required'), ...options, dataDir });
+  const recordsPerType = options.recordsPerType ?? 40;
+  const runtime = await startLocalRuntime({ port: 0, recordsPerType, retryDelayMs: 10, onAwsCall: awsCallRecorder(options.reauthenticateDownloads ? 'optional' : 'required'), ...options, dataDir });
+  registerSensitiveValues(await runtime.banner(), recordsPerType);
   const tokens = new Map<string, string>();
   const tokenFor = async (email: string) => {
     const user = DEMO_USERS.find((candidate) => candidate.email === email);
     if (!user) throw new Error(`No demo user ${email}`);
     if (!tokens.has(email)) tokens.set(email, await runtime.issuer.signIn(user));
+    registerSecret('a bearer token', tokens.get(email));
     return tokens.get(email)!;
   };
   return {
@@ -54,6 +60,8 @@ export async function startTestRuntime(options: Partial<LocalRuntimeOptions> = {
       } catch {
         // not JSON: keep the text
       }
+      registerSecret('a TOTP code', new URL(path, runtime.url).searchParams.get('totp') ?? undefined);
+      registerRequestSecrets(body, parsed, response.headers);
       return { status: response.status, headers: response.headers, body: parsed };
     },
     async destroy() {
@@ -61,4 +69,45 @@ export async function startTestRuntime(options: Partial<LocalRuntimeOptions> = {
       if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * What the log capture must never find (test/support/log-capture.ts): the demo TOTP
+ * secrets, the local credentials, and the demo records' values that are long enough to be
+ * told apart from ids and words of the service's own sentences.
+ */
+function registerSensitiveValues(banner: string, recordsPerType: number): void {
+  for (const [, secret] of banner.matchAll(/secret (\w+)/g)) registerSecret('a TOTP secret', secret);
+  registerSecret('the local secret access key', LOCAL_CREDENTIALS.secretAccessKey);
+  for (const { account, objectTypes, records } of demoAccounts(recordsPerType)) {
+    for (const type of objectTypes) {
+      for (let index = 0; index < (records[type.name] ?? 0); index += 1) {
+        for (const value of Object.values(demoRecord(account.id, objectTypes, type, index).properties)) {
+          if (value.length >= 10 && /[\s@]/.test(value.trim())) registerSecret(`a value of a ${type.name} record`, value);
+        }
+      }
+    }
+  }
+}
+
+/** Codes and values a request sends, and the secrets and links an answer gives. */
+function registerRequestSecrets(body: unknown, answer: unknown, headers: Headers): void {
+  const sent = (typeof body === 'string' ? safeJson(body) : body) as { totp?: string; properties?: Record<string, string> } | undefined;
+  registerSecret('a TOTP code', sent?.totp);
+  for (const value of Object.values(sent?.properties ?? {})) registerSecret('a record value', value);
+  const got = answer as { secret?: string; otpauthUri?: string; url?: string } | undefined;
+  if (got && typeof got === 'object') {
+    registerSecret('a TOTP secret', got.secret);
+    registerSecret('an otpauth URI', got.otpauthUri);
+    registerSecret('a presigned URL', got.url);
+  }
+  registerSecret('a presigned URL', headers.get('location') ?? undefined);
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }

@@ -1,6 +1,7 @@
 import type { AuditLog } from '../ports/audit-log.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { Mailer } from '../ports/mailer.ts';
+import type { BusinessMetrics } from '../ports/metrics.ts';
 import type { RecordStore } from '../ports/record-store.ts';
 import type { RestoreLock } from '../ports/restore-lock.ts';
 import type { ImportLog, RestoreRepository } from '../ports/restore-repository.ts';
@@ -16,6 +17,7 @@ export interface ConcludeRestoreDeps {
   audit: AuditLog;
   mailer: Mailer;
   clock: Clock;
+  metrics: BusinessMetrics;
   config: { appUrl: string };
 }
 
@@ -104,6 +106,9 @@ export async function concludeRestore(
     details: { backupId: restore.backupId, objectType: restore.objectType, properties: restore.properties, counts: restore.counts },
   });
   if (await deps.restores.claimNotification(accountId, restore.id, deps.clock.now().toISOString())) {
+    // Counted by the one caller that announces it, so a restore counts once.
+    deps.metrics.add(done ? 'RestoresSucceeded' : 'RestoresFailed', 1);
+    deps.metrics.add('RecordsRestored', restore.counts.updated);
     await deps.mailer.send(restoreEmail(restore, label, plural, countsText, deps.config.appUrl));
   }
   await deps.lock.release(accountId, restore.id);

@@ -32,12 +32,13 @@ describe('failBackup', () => {
     expect(deps.backups.quota.get('acme')?.backupId).toBe(next.id);
   });
 
-  it('emails and audits once when five failure steps (Catch, status rule, sweeps) run at once', async () => {
+  it('emails, audits and counts once when five failure steps (Catch, status rule, sweeps) run at once', async () => {
     const deps = await stuckBackup();
     const outcomes = await Promise.all(Array.from({ length: 5 }, () => failBackup({ accountId: 'acme', backupId: 'bk_stuck', reason: 'It broke.' }, deps)));
     expect(outcomes.map((outcome) => outcome.status)).toEqual(Array(5).fill('FAILED'));
     expect(deps.sent).toHaveLength(1);
     expect(deps.audited).toHaveLength(1);
+    expect(deps.counted.filter((count) => count.metric === 'BackupsFailed')).toEqual([{ metric: 'BackupsFailed', value: 1 }]);
     expect(deps.sent[0]!.text).toContain('It broke.');
   });
 

@@ -158,6 +158,8 @@ export interface TestDeps extends BackupDeps {
   sent: Email[];
   audited: AuditEntry[];
   started: Array<{ name: string; input: Record<string, unknown> }>;
+  /** Business metrics the steps counted, in order. */
+  counted: Array<{ metric: string; value: number }>;
   clock: { now(): Date; set(iso: string): void };
 }
 
@@ -167,6 +169,7 @@ export function memoryDeps(now = '2026-11-26T10:00:00.000Z'): TestDeps {
   const sent: Email[] = [];
   const audited: AuditEntry[] = [];
   const started: Array<{ name: string; input: Record<string, unknown> }> = [];
+  const counted: Array<{ metric: string; value: number }> = [];
   const blobs = new MemoryBlobs();
   return {
     backups: new MemoryBackups(),
@@ -183,8 +186,10 @@ export function memoryDeps(now = '2026-11-26T10:00:00.000Z'): TestDeps {
     clock: { now: () => new Date(time), set: (iso) => void (time = Date.parse(iso)) },
     ids: { next: (prefix) => `${prefix}_${String(++sequence).padStart(6, '0')}` },
     config: { appUrl: 'https://app.example' },
+    metrics: { add: (metric, value) => void counted.push({ metric, value }) },
     sent,
     audited,
     started,
+    counted,
   };
 }
