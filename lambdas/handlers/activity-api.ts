@@ -8,7 +8,7 @@ export function createHandler(deps: AppDeps) {
   return httpApi({
     'GET /v1/imports': async ({ caller, query }) => json(200, await listImports(caller, parseInput(pageQuery, query, 'query'), deps)),
     'GET /v1/audit-log': async ({ caller, query }) => json(200, await listAuditLog(caller, parseInput(pageQuery, query, 'query'), deps)),
-  }, deps.telemetry);
+  }, deps);
 }
 
 export const handler = lambdaHandler(createHandler);

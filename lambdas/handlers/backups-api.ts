@@ -15,7 +15,7 @@ const downloadQuery = z.object({ redirect: z.enum(['true', 'false']).default('tr
 const scheduleBody = z.strictObject({ enabled: z.boolean() });
 
 /** The backup API: request, history, one backup, download, quota, schedule. Super admins only. */
-export function createHandler(deps: BackupDeps & DownloadBackupDeps & Pick<AppDeps, 'telemetry'>) {
+export function createHandler(deps: BackupDeps & DownloadBackupDeps & Pick<AppDeps, 'telemetry' | 'idempotency'>) {
   return httpApi({
     'POST /v1/backups': async ({ caller }) => json(202, await requestBackup(caller, deps)),
     'GET /v1/backups': async ({ caller, query }) => json(200, await listBackups(caller, parseInput(pageQuery, query, 'query'), deps)),
@@ -28,7 +28,7 @@ export function createHandler(deps: BackupDeps & DownloadBackupDeps & Pick<AppDe
     'GET /v1/backup-quota': async ({ caller }) => json(200, await getBackupQuota(caller, deps)),
     'GET /v1/backup-schedule': async ({ caller }) => json(200, await getBackupSchedule(caller, deps)),
     'PUT /v1/backup-schedule': async ({ caller, body }) => json(200, await putBackupSchedule(caller, parseInput(scheduleBody, body).enabled, deps)),
-  }, deps.telemetry);
+  }, deps);
 }
 
 export const handler = lambdaHandler(createHandler);

@@ -23,7 +23,7 @@ const typeParam = z.object({ type: z.string().min(1).max(128) }).loose();
 const recordParams = typeParam.extend({ id: z.string().min(1).max(128) });
 
 /** The CRM data plane over HTTP: object types, records, change events. Any user of the account. */
-export function createHandler(deps: DataPlaneDeps & Pick<AppDeps, 'telemetry'>) {
+export function createHandler(deps: DataPlaneDeps & Pick<AppDeps, 'telemetry' | 'idempotency'>) {
   return httpApi({
     'GET /v1/objects': async ({ caller }) => json(200, await listObjectTypes(caller, deps)),
     'GET /v1/objects/{type}/records': async ({ caller, params, query }) =>
@@ -43,7 +43,7 @@ export function createHandler(deps: DataPlaneDeps & Pick<AppDeps, 'telemetry'>) 
     },
     'GET /v1/change-events': async ({ caller, query }) =>
       json(200, await listChangeEvents(caller, parseInput(changeEventsQuery, query, 'query'), deps)),
-  }, deps.telemetry);
+  }, deps);
 }
 
 export const handler = lambdaHandler(createHandler);

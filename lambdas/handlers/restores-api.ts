@@ -72,7 +72,7 @@ export function createHandler(deps: AppDeps) {
     'GET /v1/restores/{id}': async ({ caller, params }) => json(200, await getRestore(caller, parseInput(idParam, params.id, 'path'), deps)),
     'POST /v1/me/totp-enrolment': async ({ caller }) => json(201, await enrolTotp(caller, deps)),
     'POST /v1/me/totp-enrolment/confirmation': async ({ caller, body }) => json(200, await confirmTotpEnrolment(caller, parseInput(confirmationBody, body), deps)),
-  }, deps.telemetry);
+  }, deps);
 }
 
 export const handler = lambdaHandler(createHandler);

@@ -10,6 +10,8 @@ import type { AppConfig } from './config.ts';
 /** The AWS SDK v3 clients, one of each per container, shared by every adapter. */
 export interface AwsClients {
   dynamodb: DynamoDBDocumentClient;
+  /** The client under `dynamodb`, for libraries that marshal themselves (Powertools Idempotency). */
+  dynamodbClient: DynamoDBClient;
   s3: S3Client;
   stepFunctions: SFNClient;
   ses: SESv2Client;
@@ -43,6 +45,7 @@ export function createAwsClients(config: AppConfig, instruments: ClientInstrumen
   const dynamodb = instrumented(new DynamoDBClient({ ...common, ...(local ? { endpoint: local.dynamodb } : {}) }));
   return {
     dynamodb: DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } }),
+    dynamodbClient: dynamodb,
     s3: instrumented(new S3Client({
       ...common,
       ...(local

@@ -26,6 +26,7 @@ import type { RecordStore } from '#core/ports/record-store.ts';
 import type { BusinessMetrics } from '#core/ports/metrics.ts';
 import { createAwsClients, type AwsClients, type ClientInstrument } from './clients.ts';
 import type { AppConfig } from './config.ts';
+import { DynamoDbIdempotentRequests, type IdempotentRequests } from './idempotency.ts';
 import { businessMetrics, createTelemetry, traceClients, type Telemetry } from './telemetry.ts';
 
 /**
@@ -38,6 +39,8 @@ export interface AppDeps {
   telemetry: Telemetry;
   /** Business metrics, counted by the core steps. */
   metrics: BusinessMetrics;
+  /** Idempotency-Key on the POST routes that start work (catalog.ts, IDEMPOTENT_ROUTES). */
+  idempotency: IdempotentRequests;
   clients: AwsClients;
   clock: Clock;
   ids: IdGenerator;
@@ -84,6 +87,7 @@ export function buildDeps(config: AppConfig, overrides: DepsOverrides = {}): App
     config,
     telemetry,
     metrics: businessMetrics(telemetry.metrics),
+    idempotency: new DynamoDbIdempotentRequests(clients.dynamodbClient, config.appTableName),
     clients,
     clock,
     ids: timeOrderedIds(clock),

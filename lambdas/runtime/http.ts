@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { callerFromClaims, type Caller } from '#core/caller.ts';
 import { ClientError, PayloadTooLargeError, QuotaExceededError, TransientError, ValidationError } from '#core/errors.ts';
 import type { BusinessMetric } from '#core/ports/metrics.ts';
+import { IDEMPOTENT_ROUTES } from '#service/catalog.ts';
+import type { IdempotentRequests } from './idempotency.ts';
 import { idKeysOf, loggedError, observed, type Telemetry } from './telemetry.ts';
 
 export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
@@ -37,9 +39,11 @@ export const MAX_JSON_DEPTH = 32;
  * Builds an HTTP API Lambda from its routes, keyed by API Gateway's `routeKey`
  * (`"GET /v1/backups/{id}"`): API Gateway already matched the path, so dispatch is a
  * lookup. Traces, logs and metrics come first (telemetry.ts); one middleware turns every
- * thrown error into the API.md error shape and logs one line per request.
+ * thrown error into the API.md error shape and logs one line per request; the routes
+ * in IDEMPOTENT_ROUTES (catalog.ts) run through `deps.idempotency`.
  */
-export function httpApi(routes: Record<string, Route>, telemetry: Telemetry) {
+export function httpApi(routes: Record<string, Route>, deps: { telemetry: Telemetry; idempotency: IdempotentRequests }) {
+  const { telemetry, idempotency } = deps;
   return middy<ApiEvent, ApiResult, Error, Context>()
     .use(observed<ApiEvent, ApiResult>(telemetry))
     .use(requestLog(telemetry))
@@ -48,7 +52,8 @@ export function httpApi(routes: Record<string, Route>, telemetry: Telemetry) {
       if (!route) return json(404, { error: { code: 'NOT_FOUND', message: `No such endpoint: ${event.routeKey}` } });
       const caller = callerFromClaims(event.requestContext.authorizer?.jwt?.claims as Record<string, unknown> | undefined);
       telemetry.logger.appendKeys({ accountId: caller.accountId, ...pathIdKeys(event.routeKey, event.pathParameters ?? {}) });
-      return route({
+      const run: Route = IDEMPOTENT_ROUTES.has(event.routeKey) ? (request) => idempotency.run(request, route) : route;
+      return run({
         caller,
         params: (event.pathParameters ?? {}) as Record<string, string>,
         query: (event.queryStringParameters ?? {}) as Record<string, string>,

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { API_ROUTES, FUNCTIONS, functionArnPlaceholder, substituteAsl, type FunctionName } from '#service/catalog.ts';
+import { API_ROUTES, FUNCTIONS, IDEMPOTENT_ROUTES, NOT_IDEMPOTENT, functionArnPlaceholder, substituteAsl, type FunctionName } from '#service/catalog.ts';
 import { buildDeps } from '#runtime/deps.ts';
 
 // Clients are built but never used: every call below is refused before any I/O.
@@ -40,6 +40,12 @@ describe('catalog', () => {
   it.each(stepFunctions.filter((name) => name !== 'run-scheduled-backups'))('%s refuses an input it does not accept with StepInputError, the one name the ASL sees', async (name) => {
     const module = await import(new URL(`../../lambdas/handlers/${FUNCTIONS[name].entry}`, import.meta.url).href);
     await expect(module.createHandler(deps)({ accountId: 42 }, { getRemainingTimeInMillis: () => 1000 })).rejects.toMatchObject({ name: 'StepInputError' });
+  });
+
+  it('takes an Idempotency-Key on every POST route, or says why not', () => {
+    const posts = Object.keys(API_ROUTES).filter((routeKey) => routeKey.startsWith('POST '));
+    for (const routeKey of posts) expect(IDEMPOTENT_ROUTES.has(routeKey) !== routeKey in NOT_IDEMPOTENT, routeKey).toBe(true);
+    for (const routeKey of [...IDEMPOTENT_ROUTES, ...Object.keys(NOT_IDEMPOTENT)]) expect(posts, routeKey).toContain(routeKey);
   });
 
   it('names ASL placeholders after functions in PascalCase', () => {
