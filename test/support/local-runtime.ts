@@ -1,4 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from '../../local/runtime.ts';
@@ -110,4 +112,18 @@ function safeJson(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** The Idempotency-Key records of an account in the app table (lambdas/runtime/idempotency.ts): one per keyed action. */
+export async function idempotencyRecords(runtime: LocalRuntime, accountId: string): Promise<Array<Record<string, unknown>>> {
+  const client = DynamoDBDocumentClient.from(new DynamoDBClient({ region: runtime.config.region, endpoint: runtime.config.local!.dynamodb, credentials: LOCAL_CREDENTIALS }));
+  const { Items } = await client.send(
+    new QueryCommand({
+      TableName: runtime.config.appTableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': `ACCOUNT#${accountId}`, ':prefix': 'IDEMPOTENCY#' },
+      ConsistentRead: true,
+    }),
+  );
+  return Items ?? [];
 }
