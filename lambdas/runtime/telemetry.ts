@@ -7,13 +7,10 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { BUSINESS_METRICS, type BusinessMetric, type BusinessMetrics } from '#core/ports/metrics.ts';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '#service/catalog.ts';
 import type { ClientInstrument } from './clients.ts';
 import type { AppConfig } from './config.ts';
 
-/** The service's name in logs, metrics and traces. */
-export const SERVICE_NAME = 'crm-backup';
-/** CloudWatch namespace of the business metrics (the dashboard reads it). */
-export const METRICS_NAMESPACE = 'CrmBackup';
 
 /**
  * Powertools for AWS Lambda, one of each per container: structured JSON logs, business

@@ -4,6 +4,11 @@
  * the same modules and dispatches the same route keys. A test checks both agree.
  */
 
+/** The service's name in logs, metrics and traces (the `service` key and dimension). */
+export const SERVICE_NAME = 'crm-backup';
+/** CloudWatch namespace of the business metrics (lambdas/core/ports/metrics.ts): the handlers write it, the dashboard reads it. */
+export const METRICS_NAMESPACE = 'CrmBackup';
+
 export interface FunctionSpec {
   /** Module under lambdas/handlers/, exporting `handler` and `createHandler(deps)`. */
   entry: string;

@@ -6,6 +6,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_ROUTES, EXECUTION_STATUS_RULES, FUNCTIONS, SCHEDULED_FUNCTIONS, STATE_MACHINES, functionArnPlaceholder } from '#service/catalog.ts';
+import { BUSINESS_METRICS } from '#core/ports/metrics.ts';
 import { configFromEnv, configToEnv, LOCAL_ENDPOINTS_VARIABLE, type AppConfig } from '#runtime/config.ts';
 import { PERMISSIONS } from '../../infra/permissions.ts';
 import { PROJECT_ROOT } from '../../infra/paths.ts';
@@ -159,6 +160,7 @@ describe('the stateless stack', () => {
       const storage = (spec as { ephemeralStorageMb?: number }).ephemeralStorageMb;
       expect(fn.Properties.EphemeralStorage, name).toEqual(storage ? { Size: storage } : undefined);
       expect(fn.Properties.TracingConfig, name).toEqual({ Mode: 'Active' });
+      expect(fn.Properties.LoggingConfig, name).toMatchObject({ LogFormat: 'JSON', ApplicationLogLevel: 'INFO', SystemLogLevel: 'WARN' });
       expect(fn.Properties.Handler, name).toBe('index.handler');
       const logGroup = synthesized.stateless$.toJSON().Resources[fn.Properties.LoggingConfig.LogGroup.Ref];
       expect(logGroup.Properties.RetentionInDays, name).toBe(30);
@@ -199,6 +201,16 @@ describe('the stateless stack', () => {
     }
   });
 
+  it('shows every business metric, by service and stage, and every alarm on the operations dashboard', () => {
+    const [dashboard] = Object.values(synthesized.stateless$.findResources('AWS::CloudWatch::Dashboard'));
+    expect(dashboard, 'a dashboard').toBeDefined();
+    const body = JSON.stringify(synthesized.stateless.resolve(dashboard!.Properties.DashboardBody));
+    for (const metric of Object.keys(BUSINESS_METRICS)) expect(body, metric).toContain(`\\"CrmBackup\\",\\"${metric}\\",\\"service\\",\\"crm-backup\\",\\"stage\\",\\"test\\"`);
+    const alarms = Object.keys(synthesized.stateless$.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms.length).toBeGreaterThan(30);
+    for (const alarm of alarms) expect(body, alarm).toContain(alarm);
+  });
+
   it('puts every route of the catalog behind the Cognito JWT authorizer', () => {
     // The API and its authorizer live in the stateful stack (the page's CSP names the API); routes are code.
     const [authorizerId, authorizer] = Object.entries(synthesized.stateful$.findResources('AWS::ApiGatewayV2::Authorizer'))[0]!;
@@ -231,11 +243,16 @@ describe('the stateless stack', () => {
     // The API resource carries no CORS: it is set at deploy time (the page's CSP names the API, so the API cannot name the page).
     expect(resourcesOf(synthesized.stateful$, 'AWS::ApiGatewayV2::Api')[0]!.Properties.CorsConfiguration).toBeUndefined();
     const cors = resourcesOf(synthesized.stateless$, 'Custom::AWS').find((resource) => JSON.stringify(resource.Properties.Create).includes('UpdateApi'))!;
-    const call = JSON.parse(flat(cors.Properties.Create)) as { action: string; parameters: { ApiId: string; CorsConfiguration: { AllowOrigins: string[]; AllowHeaders: string[] } } };
+    const call = JSON.parse(flat(cors.Properties.Create)) as {
+      action: string;
+      parameters: { ApiId: string; CorsConfiguration: { AllowOrigins: string[]; AllowHeaders: string[]; ExposeHeaders: string[] } };
+    };
     expect(call.action).toBe('UpdateApi');
     expect(call.parameters.ApiId).toMatch(/^<import:CrmBackup-test-Stateful:ExportsOutputRefApi[A-F0-9]+/);
     expect(call.parameters.CorsConfiguration.AllowOrigins).toEqual([expect.stringMatching(/^https:\/\/<import:CrmBackup-test-Stateful:ExportsOutputFnGetAttWebDistribution[A-F0-9]+DomainName/)]);
-    expect(call.parameters.CorsConfiguration.AllowHeaders).toEqual(['authorization', 'content-type']);
+    // The page sends an Idempotency-Key with each POST that starts work, and may read whether it was replayed.
+    expect(call.parameters.CorsConfiguration.AllowHeaders).toEqual(['authorization', 'content-type', 'idempotency-key']);
+    expect(call.parameters.CorsConfiguration.ExposeHeaders).toContain('idempotency-replayed');
     expect(JSON.stringify(cors.Properties.Update)).toEqual(JSON.stringify(cors.Properties.Create));
   });
 
