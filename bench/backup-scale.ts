@@ -24,7 +24,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { PropertyDefinition, PropertyType } from '#core/model.ts';
 import type { AppConfig } from '#runtime/config.ts';
 import { buildDeps } from '#runtime/deps.ts';
-import { exportObject, readDigest, type ExportObjectOutput } from '#core/backups/export-object.ts';
+import { exportObject, type ExportObjectOutput } from '#core/backups/export-object.ts';
+import { readPartDigest } from '#core/backups/part-digests.ts';
 import { zipBackup } from '#core/backups/zip-backup.ts';
 import { createTables, startDynamoDb } from '../local/dynamodb.ts';
 import { startS3 } from '../local/s3.ts';
@@ -218,7 +219,7 @@ async function runWorker(step: string, config: AppConfig, input: any): Promise<v
     } while (!output.done);
     let csvBytes = 0;
     for (let part = 0; part < output.parts; part += 1) {
-      csvBytes += (await readDigest(deps, input.accountId, input.backupId, input.objectType, part)).uncompressedSize;
+      csvBytes += (await readPartDigest(deps, input.accountId, input.backupId, input.objectType, part)).uncompressedSize;
     }
     report = { records: output.records, parts: output.parts, invocations, csvBytes };
   } else {

@@ -57,7 +57,7 @@ export const THROUGH_S3: Record<string, Record<string, unknown>> = { StringEqual
 
 /**
  * The encryption context the TOTP cipher sets (`cipherContext` in
- * lambdas/core/restores/reauthenticate.ts): the secrets key works under it only.
+ * lambdas/core/totp/totp-enrolment.ts): the secrets key works under it only.
  */
 export const TOTP_ENCRYPTION_CONTEXT: Record<string, Record<string, unknown>> = {
   StringEquals: { 'kms:EncryptionContext:purpose': 'totp' },

@@ -112,7 +112,7 @@ export const PERMISSIONS: Record<string, FunctionPermissions> = {
   },
   // Applies plan segments to records, renews the lock, publishes change events. Its
   // module reaches the restore audit code through shared imports, so it may append too.
-  'apply-restore-batch': { dataTable: 'readWrite', appTable: 'readWrite', auditLog: true, backupBucket: { read: ['plans/'] }, putEvents: true },
+  'apply-restore-batch': { dataTable: 'readWrite', appTable: 'readWrite', backupBucket: { read: ['plans/'] }, putEvents: true },
   'finalize-restore': { dataTable: 'read', appTable: 'readWrite', auditLog: true, sendEmail: true },
   'fail-restore': { dataTable: 'read', appTable: 'readWrite', auditLog: true, sendEmail: true },
   // Completed imports and the audit log: reads only.

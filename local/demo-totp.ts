@@ -1,4 +1,4 @@
-import { createTotpSecret, readTotpSecret, type TotpEnrolment } from '#core/restores/reauthenticate.ts';
+import { createTotpSecret, readTotpSecret, type TotpEnrolment } from '#core/totp/totp-enrolment.ts';
 import type { AppDeps } from '#runtime/deps.ts';
 import { DEMO_USERS } from './identity.ts';
 

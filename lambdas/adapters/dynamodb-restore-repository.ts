@@ -1,7 +1,7 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Page } from '#core/model.ts';
 import type { ImportLog, RestorePatch, RestoreRepository } from '#core/ports/restore-repository.ts';
-import type { ImportEntry, RestoreStatus, SegmentProgress, StoredPlan, StoredRestore } from '#core/restores/restore-model.ts';
+import type { ImportEntry, RestoreStatus, SegmentProgress, StoredPlan, StoredRestore } from '#core/restore-model.ts';
 import { sendConditionalWrite, sendDocumentCommand } from './aws-errors.ts';
 import { decodeCursor, encodeCursor, sortKeyWithPrefix, type CursorScope } from './cursor.ts';
 import { updateIfStatus } from './update-if-status.ts';

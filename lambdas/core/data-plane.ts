@@ -1,6 +1,6 @@
 import type { Caller } from './caller.ts';
 import { storableChanges } from './change-events.ts';
-import { ConflictError, NotFoundError, ValidationError } from './errors.ts';
+import { EditConflictError, NotFoundError, ValidationError } from './errors.ts';
 import { isRestorable, type ChangeEvent, type CrmRecord, type ObjectType, type Page } from './model.ts';
 import type { Clock } from './ports/clock.ts';
 import type { IdGenerator } from './ports/ids.ts';
@@ -98,7 +98,7 @@ export async function updateRecord(
   );
   if (outcome.status === 'MISSING') throw new NotFoundError(`Record "${recordId}"`);
   if (outcome.status === 'CONFLICT') {
-    throw new ConflictError('EDIT_CONFLICT', 'The record changed while you were editing it; load it again and retry.');
+    throw new EditConflictError('The record changed while you were editing it; load it again and retry.');
   }
   await deps.records.appendChangeEvents([userChangeEvent(caller, objectType, recordId, 'UPDATED', changes, deps)]);
   return withEveryProperty(outcome.after, objectType);

@@ -1,101 +1,149 @@
 /**
  * Domain errors. Their `name` is a contract: the state machines' Retry/Catch match on
- * it, and the HTTP middleware maps each client-facing error to a status and a code.
+ * it, and the HTTP runtime answers each refusal with the status and API.md code its
+ * class maps to (`REFUSALS` in lambdas/runtime/http.ts). The core says what went
+ * wrong; how HTTP says it is decided in that one table.
  *
  * Two families:
- * - `ClientError` subclasses: the caller asked for something we refuse. They carry an
- *   API.md error code and an HTTP status, and their message is shown to people.
+ * - `ClientError` subclasses: the caller asked for something we refuse. Their message
+ *   is shown to people, and their `details` join it in the answer's error object.
  * - everything else: our fault or the platform's. Retryable ones are named so that
  *   ASL `Retry` can match them; the rest fail the step and are reported generically.
  */
 
-/** Base of every refusal that a caller should see, with its API error code. */
-export class ClientError extends Error {
-  readonly status: number;
-  readonly code: string;
-  readonly details: Record<string, unknown>;
+/**
+ * Base of every refusal that a caller should see: a sentence for people, and details
+ * that join it in the answer's error object (required where `Details` has required keys).
+ */
+export class ClientError<Details extends Record<string, unknown> = Record<string, unknown>> extends Error {
+  readonly details: Details;
 
-  constructor(status: number, code: string, message: string, details: Record<string, unknown> = {}) {
+  constructor(message: string, ...[details]: {} extends Details ? [details?: Details] : [details: Details]) {
     super(message);
     this.name = 'ClientError';
-    this.status = status;
-    this.code = code;
-    this.details = details;
+    this.details = details ?? ({} as Details);
   }
 }
 
-/** 400: the request is malformed; `field` says which part. */
-export class ValidationError extends ClientError {
-  constructor(message: string, details: { field?: string; [key: string]: unknown } = {}) {
-    super(400, 'VALIDATION_ERROR', message, details);
-    this.name = 'ValidationError';
-  }
+/** The request is malformed; `field` says which part. */
+export class ValidationError extends ClientError<{ field?: string; [key: string]: unknown }> {
+  override readonly name = 'ValidationError';
 }
 
 /**
- * 400: a page cursor this API did not hand out for this list: edited, cut, replayed on
+ * A page cursor this API did not hand out for this list: edited, cut, replayed on
  * another list, object type or account, or naming a position no list can have.
  */
 export class InvalidCursorError extends ClientError {
+  override readonly name = 'InvalidCursorError';
+
   constructor(message = 'The cursor is not one this API gave out for this list; start again without it.') {
-    super(400, 'INVALID_CURSOR', message, { field: 'cursor' });
-    this.name = 'InvalidCursorError';
+    super(message, { field: 'cursor' });
   }
 }
 
-/** 400: a one-time link's token that is unknown, already used, replaced by a newer one, or someone else's. */
+/** A one-time link's token that is unknown, already used, replaced by a newer one, or someone else's. */
 export class InvalidConfirmationError extends ClientError {
+  override readonly name = 'InvalidConfirmationError';
+
   constructor(message: string) {
-    super(400, 'INVALID_CONFIRMATION', message, { field: 'token' });
-    this.name = 'InvalidConfirmationError';
+    super(message, { field: 'token' });
   }
 }
 
-/** 401: no token, a bad token, or a failed re-authentication. */
+/** No token, or a token that does not name a user and an account. */
 export class UnauthorizedError extends ClientError {
-  constructor(message = 'Sign in first: this call needs a valid bearer token.', code = 'UNAUTHORIZED') {
-    super(401, code, message);
-    this.name = 'UnauthorizedError';
+  override readonly name = 'UnauthorizedError';
+
+  constructor(message = 'Sign in first: this call needs a valid bearer token.') {
+    super(message);
   }
 }
 
-/** 403: signed in, but the role does not allow it. */
+/** A sensitive action asked without the re-authentication it needs: no code, no enrolment, or one not confirmed. */
+export class ReauthRequiredError extends ClientError {
+  override readonly name = 'ReauthRequiredError';
+}
+
+/** A re-authentication code that is wrong, already used, or refused after too many attempts. */
+export class ReauthFailedError extends ClientError {
+  override readonly name = 'ReauthFailedError';
+}
+
+/** Signed in, but the role does not allow it. */
 export class ForbiddenError extends ClientError {
+  override readonly name = 'ForbiddenError';
+
   constructor(message = 'Only super admins can back up or restore CRM data.') {
-    super(403, 'FORBIDDEN', message);
-    this.name = 'ForbiddenError';
+    super(message);
   }
 }
 
-/** 404: unknown id, or an id that belongs to another account (never tell which). */
+/** Unknown id, or an id that belongs to another account (never tell which). */
 export class NotFoundError extends ClientError {
+  override readonly name = 'NotFoundError';
+
   constructor(what: string) {
-    super(404, 'NOT_FOUND', `${what} was not found.`);
-    this.name = 'NotFoundError';
+    super(`${what} was not found.`);
   }
 }
 
-/** 409: the resource is in a state that does not allow the call. */
-export class ConflictError extends ClientError {
-  constructor(code: string, message: string, details: Record<string, unknown> = {}) {
-    super(409, code, message, details);
-    this.name = 'ConflictError';
-  }
+/** A backup that has not completed (queued, running or failed): nothing to download or restore. */
+export class BackupNotReadyError extends ClientError<{ status: string }> {
+  override readonly name = 'BackupNotReadyError';
 }
 
-/** 410: it existed, and is gone for good (an expired backup or plan). */
-export class GoneError extends ClientError {
-  constructor(code: string, message: string, details: Record<string, unknown> = {}) {
-    super(410, code, message, details);
-    this.name = 'GoneError';
-  }
+/** A backup past its 14 days: its file is deleted. */
+export class BackupExpiredError extends ClientError<{ expiresAt?: string; expiredAt?: string }> {
+  override readonly name = 'BackupExpiredError';
 }
 
-/** 413: the request body is larger than we accept. */
-export class PayloadTooLargeError extends ClientError {
+/** A backup archive that does not match its manifest, found while a plan read it (see ArchiveIntegrityError). */
+export class BackupDamagedError extends ClientError {
+  override readonly name = 'BackupDamagedError';
+}
+
+/** A restore plan past its lifetime: the data it previewed has moved on. */
+export class PlanExpiredError extends ClientError<{ expiresAt: string }> {
+  override readonly name = 'PlanExpiredError';
+}
+
+/** A restore plan still PLANNING, or FAILED: it cannot be executed. */
+export class PlanNotReadyError extends ClientError<{ status: string }> {
+  override readonly name = 'PlanNotReadyError';
+}
+
+/** Another restore of the account holds its restore lock. */
+export class RestoreInProgressError extends ClientError<{ restoreId: string }> {
+  override readonly name = 'RestoreInProgressError';
+}
+
+/** A record edited by someone else between reading it and writing it. */
+export class EditConflictError extends ClientError {
+  override readonly name = 'EditConflictError';
+}
+
+/** A confirmed authenticator app exists already: an operator resets it before another is enrolled. */
+export class TotpAlreadyEnrolledError extends ClientError {
+  override readonly name = 'TotpAlreadyEnrolledError';
+}
+
+/** An action that confirms by email, asked by a sign-in without an email address. */
+export class EmailRequiredError extends ClientError {
+  override readonly name = 'EmailRequiredError';
+}
+
+/** A one-time confirmation link used after its expiry. */
+export class ConfirmationExpiredError extends ClientError<{ expiredAt: string }> {
+  override readonly name = 'ConfirmationExpiredError';
+}
+
+/** A request body larger than we accept. */
+export class PayloadTooLargeError extends ClientError<{ limitBytes: number }> {
+  override readonly name = 'PayloadTooLargeError';
+
   constructor(limitBytes: number) {
-    super(413, 'PAYLOAD_TOO_LARGE', `The request body is larger than ${limitBytes} bytes.`, { limitBytes });
-    this.name = 'PayloadTooLargeError';
+    super(`The request body is larger than ${limitBytes} bytes.`, { limitBytes });
   }
 }
 
@@ -109,25 +157,23 @@ export interface ClaimInProgress {
 }
 
 /**
- * 429: the account's backup quota is spent until `nextAllowedAt`, always the claim's own
+ * The account's backup quota is spent until `nextAllowedAt`, always the claim's own
  * end. While the claiming backup is still being started, `claimInProgress` says so.
  */
 export class QuotaExceededError extends ClientError {
+  override readonly name = 'QuotaExceededError';
   readonly nextAllowedAt: string;
   /** Whole seconds until `nextAllowedAt`, from the domain's clock (the `Retry-After` header). */
   readonly retryAfterSeconds: number;
 
   constructor(nextAllowedAt: string, tierLabel: string, period: string, now: Date, claimInProgress?: ClaimInProgress) {
     super(
-      429,
-      'QUOTA_EXCEEDED',
       `${tierLabel} accounts can create one backup every ${period}. The next backup is allowed at ${nextAllowedAt}.` +
         (claimInProgress
           ? ` Backup ${claimInProgress.backupId} took this period's slot and is being started; if it never starts, its claim lapses at ${claimInProgress.expiresAt}.`
           : ''),
       { nextAllowedAt, ...(claimInProgress ? { claimInProgress } : {}) },
     );
-    this.name = 'QuotaExceededError';
     this.nextAllowedAt = nextAllowedAt;
     this.retryAfterSeconds = Math.max(1, Math.ceil((Date.parse(nextAllowedAt) - now.getTime()) / 1000));
   }

@@ -118,6 +118,12 @@ export interface Backup {
   zipKey?: string;
 }
 
+/** What the backup state machine hands its steps: which backup (the execution name is its id). */
+export interface BackupRef {
+  accountId: string;
+  backupId: string;
+}
+
 /** `manifest.json` inside every backup zip (API.md, "The zip"). */
 export interface BackupManifest {
   accountId: string;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { buildRestorePlan, failPlan, PLANNING_STOPPED } from '#core/restores/plan-restore.ts';
+import { buildRestorePlan, failRestorePlan } from '#core/restores/build-restore-plan.ts';
+import { tuningOf } from '#core/restores/restore-policy.ts';
 import { lambdaHandler } from '#runtime/lazy-handler.ts';
 import { caughtFailure, stepHandler } from '#runtime/step-handler.ts';
 
@@ -20,10 +21,9 @@ const RESERVE_MS = 60_000;
 export const createHandler = stepHandler(planJob, async ({ accountId, planId, failure }, deps, context) => {
   if (failure !== undefined) {
     deps.telemetry.logger.warn('Restore planning failed', { failure: failure.Error });
-    await failPlan({ accountId, id: planId }, PLANNING_STOPPED, deps);
-    return { done: true };
+    return failRestorePlan({ accountId, planId }, deps);
   }
-  const most = deps.config.restoreTuning?.planSegmentsPerInvocation ?? Number.POSITIVE_INFINITY;
+  const most = tuningOf(deps.config).planSegmentsPerInvocation;
   return buildRestorePlan({ accountId, planId }, deps, {
     // At least one segment per invocation, so a plan always moves on.
     keepGoing: (segments) => segments < 1 || (segments < most && context.remainingMs() > RESERVE_MS),

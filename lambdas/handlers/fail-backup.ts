@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { describeStepFailure, failBackup } from '#core/backups/fail-backup.ts';
+import { failBackup } from '#core/backups/fail-backup.ts';
 import { lambdaHandler } from '#runtime/lazy-handler.ts';
 import { caughtFailure, stepHandler } from '#runtime/step-handler.ts';
 
@@ -10,8 +10,6 @@ const failedBackup = z.object({ accountId: z.string().min(1), backupId: z.string
  * for executions that ended FAILED/TIMED_OUT/ABORTED without reaching the Catch
  * (a timeout, a stop, an uncatchable error). The step is idempotent, so both may run.
  */
-export const createHandler = stepHandler(failedBackup, ({ accountId, backupId, failure }, deps) =>
-  failBackup({ accountId, backupId, reason: describeStepFailure(failure?.Error, failure?.Cause) }, deps),
-);
+export const createHandler = stepHandler(failedBackup, failBackup);
 
 export const handler = lambdaHandler(createHandler);

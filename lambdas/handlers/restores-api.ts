@@ -1,7 +1,9 @@
 import { z } from 'zod';
-import { confirmTotpEnrolment, enrolTotp } from '#core/restores/reauthenticate.ts';
+import { confirmTotpEnrolment } from '#core/totp/confirm-totp-enrolment.ts';
+import { enrolTotp } from '#core/totp/enrol-totp.ts';
 import { planRestore } from '#core/restores/plan-restore.ts';
-import { readRestorePlan } from '#core/restores/recover-plan.ts';
+import { tuningOf } from '#core/restores/restore-policy.ts';
+import { readRestorePlan } from '#core/restores/read-restore-plan.ts';
 import { getRestore, listRestores } from '#core/restores/restore-queries.ts';
 import { startRestore } from '#core/restores/start-restore.ts';
 import type { AppDeps } from '#runtime/deps.ts';
@@ -17,8 +19,6 @@ const planBody = z.strictObject({
     .refine((names) => new Set(names).size === names.length, 'must not name a property twice'),
 });
 
-/** Planning time inside the API call; beyond it the plan continues in the background. */
-const PLAN_BUDGET_MS = 20_000;
 /**
  * Time kept after a stop (API Gateway gives up at 29 s): the checkpoint and the state
  * machine start take well under a second, a slow one a few.
@@ -49,7 +49,7 @@ export function createHandler(deps: AppDeps) {
     'POST /v1/backups/{id}/restore-plans': async ({ caller, params, body, context }) => {
       // Plan within the API call while there is time (201, as for most object types);
       // a big one answers 202 PLANNING and the restore-plan state machine goes on.
-      const budgetMs = deps.config.restoreTuning?.planBudgetMs ?? PLAN_BUDGET_MS;
+      const budgetMs = tuningOf(deps.config).planBudgetMs;
       const stopBelowMs = Math.max(API_RESERVE_MS, context.getRemainingTimeInMillis() - budgetMs);
       const outcome = await planRestore(caller, parseInput(idParam, params.id, 'path'), parseInput(planBody, body), deps, {
         keepGoing: () => context.getRemainingTimeInMillis() > stopBelowMs,

@@ -1,3 +1,5 @@
+import type { RestoreTuning } from '#core/restores/restore-policy.ts';
+
 /**
  * Where the handlers find their resources. In Lambda every value comes from the
  * environment the CDK sets; the local runtime builds the same object by hand and adds
@@ -31,8 +33,8 @@ export interface AppConfig {
    * set when Cognito lets a password alone sign in (`-c mfa=optional`). Absent: false.
    */
   reauthenticateDownloads?: boolean;
-  /** Restore plan segment and batch sizes; tests shrink them (defaults in core/restores). */
-  restoreTuning?: { segmentRecords?: number; batchRecords?: number; planBudgetMs?: number; planSegmentsPerInvocation?: number };
+  /** Restore plan segment and batch sizes; tests shrink them (defaults: DEFAULT_TUNING in core/restores/restore-policy.ts). */
+  restoreTuning?: RestoreTuning;
   /** Only in the local runtime: the stand-ins' addresses and their fixed credentials. */
   local?: LocalEndpoints;
 }

@@ -24,7 +24,7 @@ import { systemClock, type Clock } from '#core/ports/clock.ts';
 import { timeOrderedIds, type IdGenerator } from '#core/ports/ids.ts';
 import type { RecordStore } from '#core/ports/record-store.ts';
 import type { BusinessMetrics } from '#core/ports/metrics.ts';
-import { createAwsClients, type AwsClients, type ClientInstrument } from './clients.ts';
+import { createAwsClients, type ClientInstrument } from './clients.ts';
 import type { AppConfig } from './config.ts';
 import { DynamoDbIdempotentRequests, type IdempotentRequests } from './idempotency.ts';
 import { businessMetrics, createTelemetry, traceClients, type Telemetry } from './telemetry.ts';
@@ -41,7 +41,6 @@ export interface AppDeps {
   metrics: BusinessMetrics;
   /** Idempotency-Key on the POST routes that start work (catalog.ts, IDEMPOTENT_ROUTES). */
   idempotency: IdempotentRequests;
-  clients: AwsClients;
   clock: Clock;
   ids: IdGenerator;
   records: RecordStore;
@@ -88,7 +87,6 @@ export function buildDeps(config: AppConfig, overrides: DepsOverrides = {}): App
     telemetry,
     metrics: businessMetrics(telemetry.metrics),
     idempotency: new DynamoDbIdempotentRequests(clients.dynamodbClient, config.appTableName),
-    clients,
     clock,
     ids: timeOrderedIds(clock),
     records: new DynamoDbRecordStore(clients.dynamodb, config.dataTableName),

@@ -2,7 +2,30 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { z } from 'zod';
 import { callerFromClaims, type Caller } from '#core/caller.ts';
-import { ClientError, PayloadTooLargeError, QuotaExceededError, TransientError, ValidationError } from '#core/errors.ts';
+import {
+  BackupDamagedError,
+  BackupExpiredError,
+  BackupNotReadyError,
+  ClientError,
+  ConfirmationExpiredError,
+  EditConflictError,
+  EmailRequiredError,
+  ForbiddenError,
+  InvalidConfirmationError,
+  InvalidCursorError,
+  NotFoundError,
+  PayloadTooLargeError,
+  PlanExpiredError,
+  PlanNotReadyError,
+  QuotaExceededError,
+  ReauthFailedError,
+  ReauthRequiredError,
+  RestoreInProgressError,
+  TotpAlreadyEnrolledError,
+  TransientError,
+  UnauthorizedError,
+  ValidationError,
+} from '#core/errors.ts';
 import type { BusinessMetric } from '#core/ports/metrics.ts';
 import { IDEMPOTENT_ROUTES } from '#service/catalog.ts';
 import type { IdempotentRequests } from './idempotency.ts';
@@ -64,8 +87,11 @@ export function httpApi(routes: Record<string, Route>, deps: { telemetry: Teleme
     });
 }
 
-/** Refusals an on-call engineer watches, by the API's error code. */
-const REFUSAL_METRICS: Record<string, BusinessMetric> = { QUOTA_EXCEEDED: 'QuotaRefusals', REAUTH_FAILED: 'ReauthenticationFailures' };
+/** Refusals an on-call engineer watches, by the core's refusal. */
+const REFUSAL_METRICS = new Map<abstract new (...args: never[]) => ClientError, BusinessMetric>([
+  [QuotaExceededError, 'QuotaRefusals'],
+  [ReauthFailedError, 'ReauthenticationFailures'],
+]);
 
 /**
  * One log line per request (route, status, time, the ids of the work as keys), errors
@@ -94,7 +120,7 @@ function requestLog(telemetry: Telemetry): middy.MiddlewareObj<ApiEvent, ApiResu
       const { error } = request;
       const response = errorResult(error);
       request.response = response;
-      const metric = error instanceof ClientError ? REFUSAL_METRICS[error.code] : undefined;
+      const metric = error instanceof ClientError ? REFUSAL_METRICS.get(error.constructor as new () => ClientError) : undefined;
       if (metric) telemetry.metrics.addMetric(metric, 'Count', 1);
       if (response.statusCode === 500) logger.error('Request failed', { ...line(request, response), error: error as Error });
       else logger.info('Request refused', { ...line(request, response), error: loggedError(error) });
@@ -130,14 +156,40 @@ function parsedBody(response: ApiResult): unknown {
   }
 }
 
-/** Maps any error to a response: ours with their code and sentence, others as 500/503 without internals. */
+/**
+ * How the API answers each refusal of the core: API.md's status and error code, by the
+ * error's class. The one place that knows HTTP statuses; a refusal missing here is a
+ * bug, answered as a 500 (a test checks that every ClientError of errors.ts is here).
+ */
+export const REFUSALS = new Map<abstract new (...args: never[]) => ClientError, { status: number; code: string }>([
+  [ValidationError, { status: 400, code: 'VALIDATION_ERROR' }],
+  [InvalidCursorError, { status: 400, code: 'INVALID_CURSOR' }],
+  [InvalidConfirmationError, { status: 400, code: 'INVALID_CONFIRMATION' }],
+  [UnauthorizedError, { status: 401, code: 'UNAUTHORIZED' }],
+  [ReauthRequiredError, { status: 401, code: 'REAUTH_REQUIRED' }],
+  [ReauthFailedError, { status: 401, code: 'REAUTH_FAILED' }],
+  [ForbiddenError, { status: 403, code: 'FORBIDDEN' }],
+  [NotFoundError, { status: 404, code: 'NOT_FOUND' }],
+  [BackupNotReadyError, { status: 409, code: 'BACKUP_NOT_READY' }],
+  [BackupDamagedError, { status: 409, code: 'BACKUP_DAMAGED' }],
+  [PlanNotReadyError, { status: 409, code: 'PLAN_NOT_READY' }],
+  [RestoreInProgressError, { status: 409, code: 'RESTORE_IN_PROGRESS' }],
+  [EditConflictError, { status: 409, code: 'EDIT_CONFLICT' }],
+  [TotpAlreadyEnrolledError, { status: 409, code: 'TOTP_ALREADY_ENROLLED' }],
+  [EmailRequiredError, { status: 409, code: 'EMAIL_REQUIRED' }],
+  [BackupExpiredError, { status: 410, code: 'BACKUP_EXPIRED' }],
+  [PlanExpiredError, { status: 410, code: 'PLAN_EXPIRED' }],
+  [ConfirmationExpiredError, { status: 410, code: 'CONFIRMATION_EXPIRED' }],
+  [PayloadTooLargeError, { status: 413, code: 'PAYLOAD_TOO_LARGE' }],
+  [QuotaExceededError, { status: 429, code: 'QUOTA_EXCEEDED' }],
+]);
+
+/** Maps any error to a response: refusals with their status, code and sentence, others as 500/503 without internals. */
 export function errorResult(error: unknown): ApiResult {
-  if (error instanceof ClientError) {
-    const headers: Record<string, string> = {};
-    if (error instanceof QuotaExceededError) {
-      headers['retry-after'] = String(error.retryAfterSeconds);
-    }
-    return json(error.status, { error: { code: error.code, message: error.message, ...error.details } }, headers);
+  const refusal = error instanceof ClientError ? REFUSALS.get(error.constructor as new () => ClientError) : undefined;
+  if (error instanceof ClientError && refusal) {
+    const headers: Record<string, string> = error instanceof QuotaExceededError ? { 'retry-after': String(error.retryAfterSeconds) } : {};
+    return json(refusal.status, { error: { code: refusal.code, message: error.message, ...error.details } }, headers);
   }
   if (error instanceof TransientError) {
     return json(503, { error: { code: 'SERVICE_UNAVAILABLE', message: 'The service is busy; try again in a moment.' } }, { 'retry-after': '5' });

@@ -1,7 +1,7 @@
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppDeps } from '#runtime/deps.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
+import { bucketKeys } from '../support/stand-ins.ts';
 
 /** Faults the test turns on and off; the real adapters do everything else. */
 const faults = { failExportOf: undefined as string | undefined, skipStart: false, failPartRead: false };
@@ -46,8 +46,7 @@ describe('a failing backup', () => {
   });
 
   async function objectsUnder(prefix: string): Promise<string[]> {
-    const { Contents = [] } = await runtime.deps.clients.s3.send(new ListObjectsV2Command({ Bucket: runtime.config.backupBucketName, Prefix: prefix }));
-    return Contents.map((object) => object.Key!);
+    return bucketKeys(runtime, prefix);
   }
 
   it('is FAILED with a reason, refunds the quota, cleans up and emails once when one export fails', async () => {

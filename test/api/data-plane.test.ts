@@ -1,8 +1,8 @@
 import { generateKeyPair, SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { createAwsClients } from '#runtime/clients.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
+import { clientsOf } from '../support/stand-ins.ts';
 
 const ACME_ADMIN = 'admin@acme.example';
 const ACME_USER = 'user@acme.example';
@@ -238,7 +238,7 @@ describe('data plane API', () => {
         expect((await runtime.api('PATCH', `/v1/objects/calls/records/${id}`, { body: { properties: { hs_call_title: `feed ${id}` } } })).status).toBe(200);
       }
       // An event stored before the feed was spread over partitions: one partition per account.
-      const { dynamodb } = createAwsClients(runtime.config);
+      const { dynamodb } = clientsOf(runtime);
       const old = { id: 'ce_before_sharding', accountId: 'acme', objectType: 'calls', recordId: calls[0], source: 'USER', actor: ACME_ADMIN, kind: 'UPDATED', changes: [], occurredAt: '2026-01-01T00:00:00.000Z' };
       await dynamodb.send(new PutCommand({
         TableName: runtime.config.dataTableName,

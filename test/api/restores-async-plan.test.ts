@@ -1,9 +1,8 @@
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { RestoreTuning } from '#core/restores/plan-restore.ts';
+import type { RestoreTuning } from '#core/restores/restore-policy.ts';
 import type { AppDeps } from '#runtime/deps.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
+import { bucketKeys, stopExecution } from '../support/stand-ins.ts';
 
 const ADMIN = 'admin@acme.example';
 const SSO_ADMIN = 'sso-admin@acme.example';
@@ -56,10 +55,7 @@ describe('restore plans that continue in the background', () => {
   let backupId: string;
 
   const plan = () => runtime.api('POST', `/v1/backups/${backupId}/restore-plans`, { as: ADMIN, body: { objectType: 'deals', properties: CHOSEN } });
-  const planKeys = async (planId = '') =>
-    ((await runtime.deps.clients.s3.send(new ListObjectsV2Command({ Bucket: runtime.config.backupBucketName, Prefix: `plans/acme/${planId}` }))).Contents ?? []).map(
-      (object) => object.Key!,
-    );
+  const planKeys = (planId = '') => bucketKeys(runtime, `plans/acme/${planId}`);
   const segmentText = async (planId: string) => {
     let text = '';
     for (const key of (await planKeys(`${planId}/`)).sort()) {
@@ -199,8 +195,7 @@ describe('restore plans that continue in the background', () => {
     hold();
     const started = await plan();
     expect(started.status).toBe(202);
-    const executionArn = `${runtime.config.restorePlanStateMachineArn!.replace(':stateMachine:', ':execution:')}:${started.body.id}`;
-    await runtime.deps.clients.stepFunctions.send(new StopExecutionCommand({ executionArn }));
+    await stopExecution(runtime, runtime.config.restorePlanStateMachineArn!, started.body.id);
     release();
     await runtime.idle();
     // Let the held invocation finish its segment: it must not bring the plan back.

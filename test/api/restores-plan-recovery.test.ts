@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTIONS } from '#service/catalog.ts';
-import { PLANNING_STOPPED, type RestoreTuning } from '#core/restores/plan-restore.ts';
-import { PLAN_START_GRACE_MS } from '#core/restores/recover-plan.ts';
+import { PLANNING_STOPPED } from '#core/restores/restore-planning.ts';
+import type { RestoreTuning } from '#core/restores/restore-policy.ts';
+import { PLAN_START_GRACE_MS } from '#core/restores/read-restore-plan.ts';
 import type { AppDeps } from '#runtime/deps.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
 

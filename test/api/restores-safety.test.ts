@@ -1,12 +1,12 @@
 import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { LockLostError, TransientError } from '#core/errors.ts';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
-import { planSegmentKey } from '#core/restores/restore-model.ts';
+import { planSegmentKey } from '#core/restores/restore-policy.ts';
 import type { AppDeps } from '#runtime/deps.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
+import { stopExecution } from '../support/stand-ins.ts';
 
 const GLOBEX_ADMIN = 'admin@globex.example';
 const SSO_ADMIN = 'sso-admin@acme.example';
@@ -163,9 +163,7 @@ describe('restore safety', () => {
       const started = await runtime.api('POST', '/v1/restores', { as: SSO_ADMIN, body: { planId: planned.body.id, acknowledge } });
       expect(started.status).toBe(202);
       expect((await runtime.deps.lock.get('acme'))?.holder).toBe(started.body.id);
-      await runtime.deps.clients.stepFunctions.send(
-        new StopExecutionCommand({ executionArn: `${runtime.config.restoreStateMachineArn.replace(':stateMachine:', ':execution:')}:${started.body.id}` }),
-      );
+      await stopExecution(runtime, runtime.config.restoreStateMachineArn, started.body.id);
       open();
       await runtime.idle();
       const stopped = (await runtime.api('GET', `/v1/restores/${started.body.id}`, { as: SSO_ADMIN })).body;

@@ -1,5 +1,4 @@
 import { Readable } from 'node:stream';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CrmRecord } from '#core/model.ts';
@@ -7,6 +6,7 @@ import type { AppDeps } from '#runtime/deps.ts';
 import { allRecords, dataPlaneHash } from '../support/data-plane.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
 import { movableClock } from '../support/movable-clock.ts';
+import { bucketKeys } from '../support/stand-ins.ts';
 
 const ADMIN = 'admin@acme.example';
 const SSO_ADMIN = 'sso-admin@acme.example';
@@ -361,7 +361,7 @@ describe('restores API', () => {
       const backup = (await runtime.deps.backups.getBackup('acme', backupId))!;
       const original = await streamToBuffer(await runtime.deps.blobs.read(backup.zipKey!));
       const planObjects = async () =>
-        (await runtime.deps.clients.s3.send(new ListObjectsV2Command({ Bucket: runtime.config.backupBucketName, Prefix: 'plans/acme/' }))).KeyCount;
+        (await bucketKeys(runtime, 'plans/acme/')).length;
       const before = await planObjects();
       // Flip one byte inside deals.csv's compressed data: the CRC or the SHA-256 must catch it.
       const dealsAt = original.indexOf('deals.csv');

@@ -16,6 +16,7 @@ import { reviewWildcards } from '../../infra/wildcard-review.ts';
 import { TOTP_ENCRYPTION_CONTEXT } from '../../infra/data-access-policies.ts';
 import { PROTECTED_PARTITIONS, TABLE_OPERATIONS } from '../../infra/function-grants.ts';
 import { startTestRuntime } from '../support/local-runtime.ts';
+import { clientsOf } from '../support/stand-ins.ts';
 import { TABLES } from '#service/tables.ts';
 import { removeSynthesizedApps, synthesizeApp, type SynthesizedApp } from './infra-app.ts';
 import { flat, list, logicalIdStartingWith, statementsOfRole, type PolicyStatement } from './template-values.ts';
@@ -422,7 +423,7 @@ describe('the names the policies rely on are the ones the code uses', () => {
     try {
       expect((await runtime.api('POST', '/v1/me/totp-enrolment', { as: 'sso-admin@acme.example' })).status).toBe(201);
       expect((await runtime.api('PUT', '/v1/backup-schedule', { body: { enabled: true } })).status).toBe(200);
-      const { Items = [] } = await runtime.deps.clients.dynamodb.send(new ScanCommand({ TableName: runtime.config.appTableName }));
+      const { Items = [] } = await clientsOf(runtime).dynamodb.send(new ScanCommand({ TableName: runtime.config.appTableName }));
       const pks = (predicate: (item: Record<string, any>) => boolean) => [...new Set(Items.filter(predicate).map((item) => String(item.pk?.S).replace(/#.*/, '#')))];
       expect(pks((item) => item.sk?.S === 'TOTP')).toEqual([PROTECTED_PARTITIONS.totp]);
       expect(pks((item) => item.entry?.M?.action !== undefined)).toEqual([PROTECTED_PARTITIONS.audit]);

@@ -9,7 +9,7 @@ import { verifyBackupZip } from '../../cli/verify-zip.ts';
 import { buildZip, runCli, type ZipEntrySpec } from '../cli/support.ts';
 import { randomFrom } from '../../local/demo-data.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
-import { ACME_ADMIN, ACME_SSO_ADMIN, dataPlaneHash, expectRefusal, objectKeys, readAll } from './support.ts';
+import { ACME_ADMIN, ACME_SSO_ADMIN, dataPlaneHash, expectRefusal, bucketKeys, readAll } from './support.ts';
 
 /** The demo data's seeded PRNG (mulberry32): the same offsets on every run, so a failure can be replayed. */
 const seeded = randomFrom;
@@ -44,7 +44,7 @@ describe('damaged and hostile archives', () => {
   let entries: Array<{ name: string; data: Buffer }>;
 
   const plan = () => runtime.api('POST', `/v1/backups/${backupId}/restore-plans`, { as: ACME_SSO_ADMIN, body: { objectType: 'deals', properties: ['dealname', 'amount'] } });
-  const planKeys = () => objectKeys(runtime, 'plans/');
+  const planKeys = () => bucketKeys(runtime, 'plans/');
 
   /** Stores `zip` as the backup's file, runs `check`, and puts the real file back. */
   async function withStoredZip(zip: Buffer, check: () => Promise<void>) {

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TransientError } from '#core/errors.ts';
-import { LOCK_LEASE_MS } from '#core/restores/apply-restore-batch.ts';
+import { LOCK_LEASE_MS } from '#core/restores/restore-policy.ts';
 import type { AppDeps } from '#runtime/deps.ts';
 import { verifyBackupZip } from '../../cli/verify-zip.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
-import { ACKNOWLEDGE, ACME_ADMIN, ACME_SSO_ADMIN, allRecords, dataPlaneHash, movableClock, objectKeys, readAll } from './support.ts';
+import { ACKNOWLEDGE, ACME_ADMIN, ACME_SSO_ADMIN, allRecords, dataPlaneHash, movableClock, bucketKeys, readAll } from './support.ts';
 
 const DAY = 24 * 3_600_000;
 const clock = movableClock();
@@ -151,7 +151,7 @@ describe('injected faults', () => {
     const download = await runtime.api('GET', `/v1/backups/${backup.id}/download?redirect=false`, { as: ACME_ADMIN });
     expect(download.status).toBe(409);
     expect(download.body.error.code).toBe('BACKUP_NOT_READY');
-    expect(await objectKeys(runtime, `backups/acme/${backup.id}/`)).toEqual([]);
+    expect(await bucketKeys(runtime, `backups/acme/${backup.id}/`)).toEqual([]);
     const audit = (await runtime.api('GET', '/v1/audit-log?limit=100', { as: ACME_ADMIN })).body.items;
     expect(audit.some((entry: { action: string; resourceId?: string }) => entry.action === 'BACKUP_FAILED' && entry.resourceId === backup.id)).toBe(true);
     // Quota refunded: the next backup starts at once, without moving the clock, and is exact.
@@ -174,7 +174,7 @@ describe('injected faults', () => {
       expect(inZip?.records ?? 0, type.name).toBe(type.records);
     }
     // Only the zip is left: no part files.
-    expect(await objectKeys(runtime, `backups/acme/${backupId}/`)).toEqual([backup.zipKey]);
+    expect(await bucketKeys(runtime, `backups/acme/${backupId}/`)).toEqual([backup.zipKey]);
   }
 
   it('fails a backup whose export dies after 150 rows: FAILED with a reason, quota refunded, no zip; the rerun is exact', async () => {

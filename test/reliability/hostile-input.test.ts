@@ -1,8 +1,8 @@
 import { exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_ROUTES } from '#service/catalog.ts';
-import { MAX_TOTP_ATTEMPTS } from '#core/restores/reauthenticate.ts';
-import { PLAN_LIFETIME_HOURS } from '#core/restores/restore-model.ts';
+import { MAX_TOTP_ATTEMPTS } from '#core/totp/reauthenticate.ts';
+import { PLAN_LIFETIME_HOURS } from '#core/restores/restore-policy.ts';
 import { startTestRuntime, type ApiResponse, type TestRuntime } from '../support/local-runtime.ts';
 import {
   ACKNOWLEDGE,

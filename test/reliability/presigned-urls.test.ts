@@ -2,6 +2,7 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
+import { clientsOf } from '../support/stand-ins.ts';
 import { ACME_ADMIN, GLOBEX_ADMIN, readAll } from './support.ts';
 
 /**
@@ -81,7 +82,7 @@ describe('presigned download URLs against the local S3 stand-in', () => {
   });
 
   it("refuses an expired URL, and one signed with another key, with S3's 403 XML", async () => {
-    const s3 = runtime.deps.clients.s3;
+    const { s3 } = clientsOf(runtime);
     const command = new GetObjectCommand({ Bucket: runtime.config.backupBucketName, Key: zips.acme.key });
     const expired = await getSignedUrl(s3, command, { expiresIn: 60, signingDate: new Date(Date.now() - 5 * 60_000) });
     const clientWith = (credentials: { accessKeyId: string; secretAccessKey: string }) =>

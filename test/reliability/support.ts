@@ -1,11 +1,11 @@
 import type { Readable } from 'node:stream';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { generate } from 'otplib';
 import { expect } from 'vitest';
 import type { ApiResponse, TestRuntime } from '../support/local-runtime.ts';
 
 export { allRecords, dataPlaneHash } from '../support/data-plane.ts';
 export { movableClock } from '../support/movable-clock.ts';
+export { bucketKeys } from '../support/stand-ins.ts';
 
 export const ACME_ADMIN = 'admin@acme.example';
 export const ACME_SSO_ADMIN = 'sso-admin@acme.example';
@@ -29,20 +29,6 @@ export async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
-}
-
-/** Keys in the backup bucket under a prefix. */
-export async function objectKeys(runtime: TestRuntime, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await runtime.deps.clients.s3.send(
-      new ListObjectsV2Command({ Bucket: runtime.config.backupBucketName, Prefix: prefix, ContinuationToken: token }),
-    );
-    keys.push(...(page.Contents ?? []).map((object) => object.Key!));
-    token = page.NextContinuationToken;
-  } while (token);
-  return keys;
 }
 
 /** A refusal in API.md's shape: the status, a code, a sentence, and nothing internal. */

@@ -3,6 +3,7 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { withEveryProperty } from '#core/data-plane.ts';
 import type { CrmRecord } from '#core/model.ts';
 import type { TestRuntime } from './local-runtime.ts';
+import { clientsOf } from './stand-ins.ts';
 
 /** Every record of one object type, blanks as "" (the API's view), by id. */
 export async function allRecords(runtime: TestRuntime, accountId: string, objectType: string): Promise<Map<string, CrmRecord>> {
@@ -43,7 +44,7 @@ export async function dataTableHash(runtime: TestRuntime): Promise<string> {
   const hash = createHash('sha256');
   let start: Record<string, unknown> | undefined;
   do {
-    const page = await runtime.deps.clients.dynamodb.send(new ScanCommand({ TableName: runtime.config.dataTableName, ExclusiveStartKey: start, ConsistentRead: true }));
+    const page = await clientsOf(runtime).dynamodb.send(new ScanCommand({ TableName: runtime.config.dataTableName, ExclusiveStartKey: start, ConsistentRead: true }));
     for (const item of page.Items ?? []) hash.update(JSON.stringify(item));
     start = page.LastEvaluatedKey;
   } while (start);

@@ -1,4 +1,4 @@
-import { startBackup } from '#core/backups/request-backup.ts';
+import { startBackup } from '#core/backups/backup-start.ts';
 import type { TestRuntime } from './local-runtime.ts';
 
 /**

@@ -2,7 +2,7 @@
 
 export type { Backup, BackupObject } from '../../lambdas/core/model.ts';
 export type { BackupQuotaView as BackupQuota } from '../../lambdas/core/backups/backup-quota.ts';
-export type { RestorePlanView as RestorePlan, RestoreView as Restore } from '../../lambdas/core/restores/restore-model.ts';
+export type { RestorePlanView as RestorePlan, RestoreView as Restore } from '../../lambdas/core/restore-model.ts';
 
 export interface Page<T> {
   items: T[];

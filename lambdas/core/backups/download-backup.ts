@@ -1,6 +1,6 @@
 import { requireSuperAdmin, type Caller } from '../caller.ts';
-import { ConflictError, GoneError, NotFoundError, UnauthorizedError } from '../errors.ts';
-import { reauthenticate, type ReauthDeps } from '../restores/reauthenticate.ts';
+import { BackupExpiredError, BackupNotReadyError, NotFoundError, ReauthRequiredError } from '../errors.ts';
+import { reauthenticate, type ReauthDeps } from '../totp/reauthenticate.ts';
 import type { BackupDeps } from './backup-deps.ts';
 import { DOWNLOAD_URL_SECONDS, zipFileName } from './backup-policy.ts';
 
@@ -39,18 +39,18 @@ export async function downloadBackup(caller: Caller, backupId: string, totp: str
   if (!backup) throw new NotFoundError(`Backup "${backupId}"`);
   const now = deps.clock.now();
   if (backup.status !== 'SUCCEEDED' || !backup.zipKey) {
-    throw new ConflictError('BACKUP_NOT_READY', `Backup ${backupId} is ${backup.status.toLowerCase()}; only a completed backup can be downloaded.`, {
+    throw new BackupNotReadyError(`Backup ${backupId} is ${backup.status.toLowerCase()}; only a completed backup can be downloaded.`, {
       status: backup.status,
     });
   }
   if (backup.expiresAt && now.getTime() > Date.parse(backup.expiresAt)) {
-    throw new GoneError('BACKUP_EXPIRED', `Backup ${backupId} expired at ${backup.expiresAt}; backups can be downloaded for 14 days.`, {
+    throw new BackupExpiredError(`Backup ${backupId} expired at ${backup.expiresAt}; backups can be downloaded for 14 days.`, {
       expiredAt: backup.expiresAt,
     });
   }
   if (deps.config.reauthenticateDownloads) {
     // reauthenticate's own sentence for a missing code speaks of restoring.
-    if (!caller.sso && !totp) throw new UnauthorizedError('Downloading a backup needs a code from your authenticator app: send it as "totp".', 'REAUTH_REQUIRED');
+    if (!caller.sso && !totp) throw new ReauthRequiredError('Downloading a backup needs a code from your authenticator app: send it as "totp".');
     await reauthenticate(caller, totp, deps);
   }
   const url = await deps.blobs.presignDownload(backup.zipKey, {

@@ -2,11 +2,12 @@ import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import { encodeCsvHeader, encodeCsvRows } from '../csv/csv-rows.ts';
 import { describeError, StepFailedError, TransientError } from '../errors.ts';
+import type { BackupRef } from '../model.ts';
 import { ResumableSha256 } from '../zip/resumable-sha256.ts';
-import { createSegmentDeflater, deflateSegmentSync, type SegmentDigest } from '../zip/segment-deflate.ts';
+import { createSegmentDeflater, deflateSegmentSync } from '../zip/segment-deflate.ts';
 import type { BackupDeps } from './backup-deps.ts';
-import { partDigestKey, partKey, partsPrefix } from './backup-policy.ts';
-import type { BackupRef } from './list-backup-objects.ts';
+import { partKey, partsPrefix } from './backup-policy.ts';
+import { readPartDigest, writePartDigest } from './part-digests.ts';
 
 /** Where an object type's export resumes: the next part file and each unfinished segment's position. */
 export interface ExportCursor {
@@ -34,17 +35,6 @@ export interface ExportObjectOutput extends BackupRef {
   /** True once every segment is exhausted; otherwise the state machine calls again with `cursor`. */
   done: boolean;
   cursor?: ExportCursor;
-}
-
-/**
- * What the zip step needs to know about one part without reading it: the segment's
- * CRC-32 and sizes, and the CSV's running SHA-256 state after this part (so the
- * manifest's checksum is exact across invocations). Part 0's also names the columns.
- * Stored as a small JSON object next to the part.
- */
-export interface PartDigest extends SegmentDigest {
-  sha256State: string;
-  propertyNames?: string[];
 }
 
 /**
@@ -120,12 +110,12 @@ async function exportPart(input: ExportObjectInput, deps: Pick<BackupDeps, 'back
     const segment = deflateSegmentSync(Buffer.from(header, 'utf8'), { level: PART_DEFLATE_LEVEL, final: false });
     await deps.blobs.upload(partKey(accountId, backupId, objectType, 0), Readable.from([segment.data]), { contentType: 'application/octet-stream' });
     const { data: _data, ...digest } = segment;
-    await writeDigest(deps, accountId, backupId, objectType, 0, { ...digest, sha256State: sha.save(), propertyNames });
+    await writePartDigest(deps, accountId, backupId, objectType, 0, { ...digest, sha256State: sha.save(), propertyNames });
     cursor = { part: 1, pending: Array.from({ length: deps.records.segmentCount }, (_, segment) => ({ segment })) };
     await deps.backups.setObjectProgress(accountId, backupId, { objectType, records: 0, status: 'EXPORTING' }, input.index);
   } else {
-    propertyNames = (await readDigest(deps, accountId, backupId, objectType, 0)).propertyNames ?? [];
-    sha = ResumableSha256.resume((await readDigest(deps, accountId, backupId, objectType, cursor.part - 1)).sha256State);
+    propertyNames = (await readPartDigest(deps, accountId, backupId, objectType, 0)).propertyNames ?? [];
+    sha = ResumableSha256.resume((await readPartDigest(deps, accountId, backupId, objectType, cursor.part - 1)).sha256State);
   }
 
   const sink = createSegmentDeflater({ level: PART_DEFLATE_LEVEL, final: false });
@@ -188,7 +178,7 @@ async function exportPart(input: ExportObjectInput, deps: Pick<BackupDeps, 'back
   await flush();
   sink.end();
   await uploading;
-  await writeDigest(deps, accountId, backupId, objectType, cursor.part, { ...(await sink.digest()), sha256State: sha.save() });
+  await writePartDigest(deps, accountId, backupId, objectType, cursor.part, { ...(await sink.digest()), sha256State: sha.save() });
   // A sibling export may have failed the backup while this one ran, and its cleanup
   // may have come and gone: remove what this invocation wrote rather than leave it.
   const after = await deps.backups.getBackup(accountId, backupId);
@@ -220,24 +210,6 @@ async function exportPart(input: ExportObjectInput, deps: Pick<BackupDeps, 'back
 async function removeIfStopped(input: ExportObjectInput, deps: Pick<BackupDeps, 'backups' | 'blobs'>): Promise<void> {
   const backup = await deps.backups.getBackup(input.accountId, input.backupId).catch(() => undefined);
   if (backup?.status === 'FAILED') await deps.blobs.deletePrefix(`${partsPrefix(input.accountId, input.backupId)}${input.objectType}/`).catch(() => undefined);
-}
-
-async function writeDigest(deps: Pick<BackupDeps, 'blobs'>, accountId: string, backupId: string, objectType: string, part: number, digest: PartDigest): Promise<void> {
-  await deps.blobs.upload(partDigestKey(accountId, backupId, objectType, part), Readable.from([Buffer.from(JSON.stringify(digest), 'utf8')]), {
-    contentType: 'application/json',
-  });
-}
-
-/**
- * A part's digest. Part 0's holds the property names of the header row: later
- * invocations write the same columns even if the definition changed since.
- */
-export async function readDigest(deps: Pick<BackupDeps, 'blobs'>, accountId: string, backupId: string, objectType: string, part: number): Promise<PartDigest> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of await deps.blobs.read(partDigestKey(accountId, backupId, objectType, part))) chunks.push(chunk as Buffer);
-  const digest = JSON.parse(Buffer.concat(chunks).toString('utf8')) as PartDigest;
-  if (part === 0 && !Array.isArray(digest.propertyNames)) throw new StepFailedError(`The header of the ${objectType} export is missing.`);
-  return digest;
 }
 
 function lowerFirst(text: string): string {

@@ -1,8 +1,8 @@
 import { StepFailedError } from '../errors.ts';
+import type { BackupRef } from '../model.ts';
 import type { BackupDeps } from './backup-deps.ts';
 import { backupReadyEmail } from './backup-emails.ts';
 import { expiryOf } from './backup-policy.ts';
-import type { BackupRef } from './list-backup-objects.ts';
 
 /**
  * Last step of a backup: it becomes downloadable, and the requester hears of it.

@@ -1,11 +1,6 @@
 import { StepFailedError } from '../errors.ts';
+import type { BackupRef } from '../model.ts';
 import type { BackupDeps } from './backup-deps.ts';
-
-/** The state machine's input: which backup (the execution name is its id). */
-export interface BackupRef {
-  accountId: string;
-  backupId: string;
-}
 
 /** What the Map state iterates over: object type names only, never data. */
 export interface BackupPlan extends BackupRef {

@@ -1,6 +1,6 @@
 import { QuotaExceededError } from '../errors.ts';
 import type { BackupDeps } from './backup-deps.ts';
-import { startBackup } from './request-backup.ts';
+import { startBackup } from './backup-start.ts';
 import { sweepStuckBackups } from './stale-backups.ts';
 
 /** What one scheduler run did, for its log. */

@@ -1,5 +1,5 @@
 import type { BackupDeps } from './backup-deps.ts';
-import { describeStepFailure, failBackup, NOTICE_LEASE_MS } from './fail-backup.ts';
+import { describeStepFailure, NOTICE_LEASE_MS, recordBackupFailure } from './backup-failure.ts';
 
 /**
  * How long a claimed backup may wait for its execution. Longer than any function that
@@ -73,7 +73,7 @@ export async function sweepStuckBackups(accountId: string, deps: BackupDeps): Pr
     if (backup.status === 'SUCCEEDED' || backup.status === 'EXPIRED') continue;
     const reason = (await inspectBackup(accountId, backup.id, backup.createdAt, deps)).stuck;
     if (!reason) continue;
-    await failBackup({ accountId, backupId: backup.id, reason }, deps);
+    await recordBackupFailure({ accountId, backupId: backup.id, reason }, deps);
     failed.push(backup.id);
   }
   return failed;

@@ -1,13 +1,12 @@
 import { StepFailedError, TransientError } from '../errors.ts';
-import type { BackupManifest, BackupObject } from '../model.ts';
+import type { BackupManifest, BackupObject, BackupRef } from '../model.ts';
 import type { ZipAssemblyTarget } from '../ports/zip-assembly-target.ts';
 import { assembleZip } from '../zip/assemble-zip.ts';
 import { planZipAssembly, type SegmentedEntry, type ZipEntrySource } from '../zip/assembly-plan.ts';
 import { ResumableSha256 } from '../zip/resumable-sha256.ts';
 import type { BackupDeps } from './backup-deps.ts';
 import { backupPrefix, csvFileName, partKey, partsPrefix, zipKey } from './backup-policy.ts';
-import { readDigest } from './export-object.ts';
-import type { BackupRef } from './list-backup-objects.ts';
+import { readPartDigest } from './part-digests.ts';
 
 /** What each export left behind, as the Map state collected it. */
 export interface ExportSummary {
@@ -108,7 +107,7 @@ async function segmentedEntry(
   summary: ExportSummary,
   modified: Date,
 ): Promise<SegmentedEntry & { bytes: number; sha256: string }> {
-  const digests = await Promise.all(Array.from({ length: summary.parts }, (_, part) => readDigest(deps, accountId, backupId, summary.objectType, part)));
+  const digests = await Promise.all(Array.from({ length: summary.parts }, (_, part) => readPartDigest(deps, accountId, backupId, summary.objectType, part)));
   const last = digests.at(-1);
   if (!last) throw new Error(`No parts for ${summary.objectType}`);
   return {

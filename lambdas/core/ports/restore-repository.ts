@@ -1,5 +1,5 @@
 import type { Page } from '../model.ts';
-import type { ImportEntry, RestoreCounts, RestoreStatus, SegmentProgress, StoredPlan, StoredRestore } from '../restores/restore-model.ts';
+import type { ImportEntry, RestoreCounts, RestoreStatus, SegmentProgress, StoredPlan, StoredRestore } from '../restore-model.ts';
 
 /** What a step may change on a restore; absent fields stay as they are. */
 export interface RestorePatch {

@@ -1,36 +1,14 @@
 import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
-import { storableChanges } from '../change-events.ts';
 import { StepFailedError } from '../errors.ts';
-import type { ChangeEvent, CrmRecord } from '../model.ts';
-import type { BlobStore } from '../ports/blob-store.ts';
-import type { Clock } from '../ports/clock.ts';
-import type { EventPublisher } from '../ports/event-publisher.ts';
-import type { IdGenerator } from '../ports/ids.ts';
-import type { RecordStore } from '../ports/record-store.ts';
-import type { RestoreLock } from '../ports/restore-lock.ts';
-import type { RestoreRepository } from '../ports/restore-repository.ts';
-import { diff, type RestoreTuning } from './plan-restore.ts';
-import {
-  planSegmentKey,
-  ZERO_COUNTS,
-  type PlannedChange,
-  type PlannedRecord,
-  type RestoreCounts,
-  type SegmentProgress,
-  type StoredRestore,
-} from './restore-model.ts';
+import type { PlannedRecord, SegmentProgress, StoredRestore } from '../restore-model.ts';
+import { restoreRecord, type TodaysRecord } from './record-restore.ts';
+import type { RestoreDeps } from './restore-deps.ts';
+import { RestoreEventWriter } from './restore-events.ts';
+import { LOCK_LEASE_MS, planSegmentKey, tuningOf } from './restore-policy.ts';
+import { advanceProgress, startingProgress, type Outcome, type PlannedRow, type RowResult } from './segment-progress.ts';
 
-export interface ApplyBatchDeps {
-  records: RecordStore;
-  blobs: BlobStore;
-  restores: RestoreRepository;
-  lock: RestoreLock;
-  events: EventPublisher;
-  clock: Clock;
-  ids: IdGenerator;
-  config: { restoreTuning?: RestoreTuning };
-}
+export type ApplyBatchDeps = Pick<RestoreDeps, 'records' | 'blobs' | 'restores' | 'lock' | 'events' | 'clock' | 'ids' | 'config'>;
 
 /** What the state machine passes to each apply-batch invocation (ids only). */
 export interface ApplyBatchInput {
@@ -44,23 +22,12 @@ export interface ApplyBatchOutput extends ApplyBatchInput {
   done: boolean;
 }
 
-/** How long the lock lives without renewal; every sub-batch renews it. */
-export const LOCK_LEASE_MS = 5 * 60_000;
 /** Records per round: one BatchGet (of those the plan found unchanged or missing), then conditional updates. */
-const SUB_BATCH = 100;
-/** Change events stored per write (DynamoDB's BatchWriteItem limit). */
-const EVENT_BATCH = 25;
+const ROUND_RECORDS = 100;
 /** Conditional updates in flight at once (the bench measures the raw write rate with as many). */
 export const UPDATE_CONCURRENCY = 10;
-/** Re-reads after a record changed between our read and our write, before giving up on it. */
-const MAX_CONFLICT_RETRIES = 3;
 /** Hand back a cursor while this much of the Lambda's time is left (a hard kill otherwise). */
 const SAFETY_MARGIN_MS = 30_000;
-export const DEFAULT_BATCH_RECORDS = 50_000;
-
-type Outcome = keyof RestoreCounts;
-type PlannedRow = PlannedRecord & { bytes: number };
-type TodaysRecord = { record: CrmRecord; restoreId?: string };
 
 /**
  * Applies the next part of one plan segment: for each backed-up record, sets each
@@ -74,11 +41,8 @@ type TodaysRecord = { record: CrmRecord; restoreId?: string };
  *     check the segment file against the plan's SHA-256 (StepFailedError if it differs).
  *  2. Stream the segment file from the saved byte offset, 100 records at a time:
  *     renew the lock (stop with LockLostError if it was lost) while reading the
- *     records that need reading, before any write. A record the plan found
- *     different is written at once, on condition that it exists and still differs; the
- *     others are read first and written only where they differ today, on condition
- *     that they still hold what was read (a record deleted meanwhile stays deleted; one
- *     edited meanwhile is re-read and retried).
+ *     records that need reading, before any write, then restore each record
+ *     (record-restore.ts), 10 at a time.
  *  3. Store a RESTORE change event per changed record and publish it, 25 at a time
  *     as they accumulate, all before the round's progress is saved.
  *  4. Save the cursor and counts conditionally, then continue until the segment ends,
@@ -87,46 +51,31 @@ type TodaysRecord = { record: CrmRecord; restoreId?: string };
  *  progress (so a FAILED restore reports what it applied), then the error propagates
  *  to the state machine's Retry/Catch.
  */
-export async function applyRestoreBatch(
-  input: ApplyBatchInput,
-  deps: ApplyBatchDeps,
-  budget: { remainingMs(): number },
-): Promise<ApplyBatchOutput> {
+export async function applyRestoreBatch(input: ApplyBatchInput, deps: ApplyBatchDeps, budget: { remainingMs(): number }): Promise<ApplyBatchOutput> {
   const { accountId, restoreId, segment } = input;
   const restore = await deps.restores.getRestore(accountId, restoreId);
   if (!restore) throw new StepFailedError(`Restore ${restoreId} does not exist.`);
   if (restore.status !== 'RUNNING') return { ...input, done: true };
 
-  let progress: SegmentProgress = (await deps.restores.getSegmentProgress(accountId, restoreId, segment)) ?? {
-    cursor: { index: 0, offset: 0 },
-    counts: { ...ZERO_COUNTS },
-    ahead: {},
-  };
+  let progress = (await deps.restores.getSegmentProgress(accountId, restoreId, segment)) ?? startingProgress();
   const key = planSegmentKey(accountId, restore.planId, segment);
   const size = await deps.blobs.size(key);
   if (size === undefined) throw new StepFailedError('The restore plan\'s data is no longer in storage; make a new plan.');
   if (progress.cursor.offset >= size) return { ...input, done: true };
-  await checkSegmentFile(deps.blobs, key, restore.segmentSha256?.[segment]);
+  await checkSegmentFile(deps, key, restore.segmentSha256?.[segment]);
 
-  const limit = deps.config.restoreTuning?.batchRecords ?? DEFAULT_BATCH_RECORDS;
+  const limit = tuningOf(deps.config).batchRecords;
   const stream = await deps.blobs.read(key, { start: progress.cursor.offset, end: size - 1 });
   const lines = createInterface({ input: stream, crlfDelay: Infinity })[Symbol.asyncIterator]();
   let handled = 0;
   try {
     for (;;) {
-      const rows: PlannedRow[] = [];
-      while (rows.length < Math.min(SUB_BATCH, limit - handled)) {
-        const next = await lines.next();
-        if (next.done) break;
-        if (next.value === '') continue;
-        rows.push({ ...(JSON.parse(next.value) as PlannedRecord), bytes: Buffer.byteLength(next.value) + 1 });
-      }
+      const rows = await readRows(lines, Math.min(ROUND_RECORDS, limit - handled));
       if (rows.length === 0) return { ...input, done: true };
-
-      const { next, error, saved } = await applyRows(restore, segment, rows, progress, deps);
-      if (!saved) return { ...input, done: false }; // another invocation of this segment got ahead: let it lead
-      if (error) throw error;
-      progress = next;
+      const round = await applyRound(restore, segment, rows, progress, deps);
+      if (!round.saved) return { ...input, done: false }; // another invocation of this segment got ahead: let it lead
+      if ('error' in round) throw round.error;
+      progress = round.next;
       handled += rows.length;
       if (progress.cursor.offset >= size) return { ...input, done: true };
       if (handled >= limit || budget.remainingMs() < SAFETY_MARGIN_MS) return { ...input, done: false };
@@ -142,170 +91,82 @@ export async function applyRestoreBatch(
  * written from it. One streamed read of a few MB per invocation; plans made before
  * segment hashes existed are not checked.
  */
-async function checkSegmentFile(blobs: BlobStore, key: string, sha256: string | undefined): Promise<void> {
+async function checkSegmentFile(deps: Pick<RestoreDeps, 'blobs'>, key: string, sha256: string | undefined): Promise<void> {
   if (!sha256) return;
   const hash = createHash('sha256');
-  for await (const chunk of await blobs.read(key)) hash.update(chunk as Buffer);
+  for await (const chunk of await deps.blobs.read(key)) hash.update(chunk as Buffer);
   if (hash.digest('hex') !== sha256) {
     throw new StepFailedError('The restore plan\'s data in storage is not what was planned (it was altered or damaged), so nothing more was written from it; make a new plan.');
   }
 }
 
+/** The next `most` lines of the segment file, each with its length in bytes (newline included). */
+async function readRows(lines: AsyncIterator<string>, most: number): Promise<PlannedRow[]> {
+  const rows: PlannedRow[] = [];
+  while (rows.length < most) {
+    const next = await lines.next();
+    if (next.done) break;
+    if (next.value === '') continue;
+    rows.push({ ...(JSON.parse(next.value) as PlannedRecord), bytes: Buffer.byteLength(next.value) + 1 });
+  }
+  return rows;
+}
+
 /** Applies one round of rows and saves the progress it made, even when a write failed. */
-async function applyRows(
+async function applyRound(
   restore: StoredRestore,
   segment: number,
   rows: PlannedRow[],
   progress: SegmentProgress,
   deps: ApplyBatchDeps,
-): Promise<{ next: SegmentProgress; error?: unknown; saved: boolean }> {
+): Promise<{ next: SegmentProgress; saved: boolean; error?: unknown }> {
+  const today = await readAndRenew(restore, rows, progress, deps);
+  const events = new RestoreEventWriter(deps);
+  const results = await settleRows(rows, UPDATE_CONCURRENCY, async (row) => {
+    const settled = progress.ahead[row.id];
+    if (settled) return settled;
+    const restored = await restoreRecord(restore, row, today.get(row.id), deps);
+    // Whoever fills a batch of events stores it while the others keep writing (a failure
+    // is thrown by flush below, before any progress is saved).
+    if (restored.event) await events.add(restored.event);
+    return restored.outcome;
+  });
+  // Events before progress: a crash in between re-runs these rows, which then find the
+  // records already restored (their `rid` is ours) and count them without writing again.
+  await events.flush();
+  const { next, ...failure } = advanceProgress(progress, rows, results);
+  const saved = await deps.restores.saveSegmentProgress(restore.accountId, restore.id, segment, next, progress.cursor.index);
+  return { next, saved, ...failure };
+}
+
+/**
+ * Today's version of the rows that need reading (those the plan did not mark `differs`,
+ * and not settled by an earlier attempt), while the lock's lease is renewed: neither
+ * is written before both answer, so a lost lock stops the round before any write.
+ */
+async function readAndRenew(restore: StoredRestore, rows: PlannedRow[], progress: SegmentProgress, deps: ApplyBatchDeps): Promise<Map<string, TodaysRecord>> {
   const toRead = rows.filter((row) => !row.differs && !progress.ahead[row.id]).map((row) => row.id);
-  // The lease is renewed while the records are read; neither is written before both answer.
   const [today] = await Promise.all([
     toRead.length ? deps.records.getRecordsWithRestoreId(restore.accountId, restore.objectType, toRead) : new Map<string, TodaysRecord>(),
     deps.lock.renew(restore.accountId, restore.id, { now: deps.clock.now().getTime(), durationMs: LOCK_LEASE_MS }),
   ]);
-  const events: ChangeEvent[] = [];
-  const eventWrites: Array<Promise<void>> = [];
-  const storeEvents = (batch: ChangeEvent[]) => {
-    const written = deps.records.appendChangeEvents(batch).then(() => deps.events.publish(batch));
-    eventWrites.push(written);
-    return written;
-  };
-  const results: Array<{ outcome: Outcome } | { error: unknown }> = new Array(rows.length);
-  let nextRow = 0;
+  return today;
+}
+
+/** Runs `settle` over the rows, `concurrency` at a time; answers each row's outcome or error, in row order. */
+async function settleRows(rows: PlannedRow[], concurrency: number, settle: (row: PlannedRow) => Promise<Outcome>): Promise<RowResult[]> {
+  const results: RowResult[] = new Array(rows.length);
+  let next = 0;
   const worker = async () => {
-    while (nextRow < rows.length) {
-      const index = nextRow++;
-      const row = rows[index]!;
-      const settled = progress.ahead[row.id];
-      if (settled) {
-        results[index] = { outcome: settled };
-        continue;
-      }
+    while (next < rows.length) {
+      const index = next++;
       try {
-        results[index] = { outcome: await applyRecord(restore, row, today, events, deps) };
+        results[index] = { outcome: await settle(rows[index]!) };
       } catch (error) {
         results[index] = { error };
       }
-      // Whichever worker fills a batch of events stores it while the others keep writing
-      // (a failure is thrown below, before any progress is saved).
-      if (events.length >= EVENT_BATCH) await storeEvents(events.splice(0, EVENT_BATCH)).catch(() => undefined);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(UPDATE_CONCURRENCY, rows.length) }, worker));
-
-  // Events before progress: a crash in between re-runs these rows, which then find the
-  // records already restored (their `rid` is ours) and count them without writing again.
-  if (events.length) storeEvents(events.splice(0));
-  await Promise.all(eventWrites);
-
-  const firstFailure = results.findIndex((result) => 'error' in result);
-  const settledPrefix = firstFailure < 0 ? rows.length : firstFailure;
-  const counts = { ...progress.counts };
-  let offset = progress.cursor.offset;
-  const ahead = { ...progress.ahead };
-  for (let i = 0; i < settledPrefix; i += 1) {
-    counts[(results[i] as { outcome: Outcome }).outcome] += 1;
-    offset += rows[i]!.bytes;
-    delete ahead[rows[i]!.id];
-  }
-  for (let i = settledPrefix + 1; i < rows.length; i += 1) {
-    const result = results[i]!;
-    if ('outcome' in result) ahead[rows[i]!.id] = result.outcome;
-  }
-  const next: SegmentProgress = { cursor: { index: progress.cursor.index + settledPrefix, offset }, counts, ahead };
-  const saved = await deps.restores.saveSegmentProgress(restore.accountId, restore.id, segment, next, progress.cursor.index);
-  return { next, saved, error: firstFailure < 0 ? undefined : (results[firstFailure] as { error: unknown }).error };
+  await Promise.all(Array.from({ length: Math.min(concurrency, rows.length) }, worker));
+  return results;
 }
-
-/**
- * Restores one record. Answers how it counts: `updated` also when an earlier attempt of
- * this same restore already wrote it (the record's `rid`), so retries count exactly.
- */
-async function applyRecord(
-  restore: StoredRestore,
-  row: PlannedRecord,
-  today: Map<string, TodaysRecord>,
-  events: ChangeEvent[],
-  deps: ApplyBatchDeps,
-): Promise<Outcome> {
-  let current: TodaysRecord | undefined;
-  if (row.differs) {
-    // No read: the write's condition checks that a difference is still there, and the
-    // record's values before the write (returned by it) tell what changed.
-    const outcome = await deps.records.updateRecord(
-      restore.accountId,
-      restore.objectType,
-      row.id,
-      { set: row.values },
-      { onlyIfDifferent: true, restoreId: restore.id },
-    );
-    if (outcome.status === 'UPDATED') {
-      events.push(changeEvent(restore, row.id, diff(outcome.before, row.values), deps));
-      return 'updated';
-    }
-    if (outcome.status === 'MISSING') return 'missing';
-    // Nothing differs any more: edited back meanwhile, or written by an earlier attempt
-    // of this restore. The read below tells which.
-    current = await readOne(restore, row.id, deps);
-  } else {
-    current = today.get(row.id);
-  }
-  for (let attempt = 0; attempt <= MAX_CONFLICT_RETRIES; attempt += 1) {
-    if (!current) return 'missing';
-    const changes = diff(current.record, row.values);
-    if (changes.length === 0) {
-      if (current.restoreId !== restore.id) return 'unchanged';
-      await recoverChangeEvent(restore, row, events, deps);
-      return 'updated';
-    }
-    const outcome = await deps.records.updateRecord(
-      restore.accountId,
-      restore.objectType,
-      row.id,
-      { set: Object.fromEntries(changes.map((change) => [change.property, change.to])) },
-      { expect: Object.fromEntries(changes.map((change) => [change.property, change.from])), restoreId: restore.id },
-    );
-    if (outcome.status === 'UPDATED') {
-      events.push(changeEvent(restore, row.id, changes, deps));
-      return 'updated';
-    }
-    if (outcome.status === 'MISSING') return 'missing';
-    // CONFLICT: someone edited the record between our read and our write; read it again.
-    current = await readOne(restore, row.id, deps);
-  }
-  return 'failed';
-}
-
-async function readOne(restore: StoredRestore, recordId: string, deps: ApplyBatchDeps): Promise<TodaysRecord | undefined> {
-  return (await deps.records.getRecordsWithRestoreId(restore.accountId, restore.objectType, [recordId])).get(recordId);
-}
-
-/**
- * A record this restore wrote in an attempt that died before storing its change event:
- * store one now, unless it exists. The values it had before are lost with that attempt,
- * so the event lists the restored values with an empty `from`.
- */
-async function recoverChangeEvent(restore: StoredRestore, row: PlannedRecord, events: ChangeEvent[], deps: ApplyBatchDeps): Promise<void> {
-  const recent = await deps.records.listChangeEvents(restore.accountId, { recordId: row.id, limit: 20 });
-  if (recent.items.some((event) => event.restoreId === restore.id)) return;
-  const changes = restore.properties.map((property) => ({ property, from: '', to: row.values[property] ?? '' }));
-  events.push(changeEvent(restore, row.id, changes, deps));
-}
-
-function changeEvent(restore: StoredRestore, recordId: string, changes: PlannedChange[], deps: ApplyBatchDeps): ChangeEvent {
-  return {
-    id: deps.ids.next('ce'),
-    accountId: restore.accountId,
-    objectType: restore.objectType,
-    recordId,
-    source: 'RESTORE',
-    restoreId: restore.id,
-    actor: restore.requestedBy,
-    kind: 'UPDATED',
-    changes: storableChanges(changes),
-    occurredAt: deps.clock.now().toISOString(),
-  };
-}
-

@@ -1,5 +1,5 @@
-import { concludeRestore, type ConcludeRestoreDeps, type RestoreStepInput } from './finalize-restore.ts';
-import type { RestoreStatus } from './restore-model.ts';
+import type { RestoreStatus } from '../restore-model.ts';
+import { concludeRestore, type ConcludeRestoreDeps, type RestoreStepInput } from './restore-conclusion.ts';
 
 /** The state machine's Catch output: Step Functions' Error name and Cause (Lambda's `{errorType, errorMessage}` JSON). */
 export interface FailRestoreInput extends RestoreStepInput {

@@ -4,20 +4,9 @@ import { NotFoundError } from '../errors.ts';
 import type { Page } from '../model.ts';
 import type { AuditEntry, AuditLog } from '../ports/audit-log.ts';
 import type { ImportLog, RestoreRepository } from '../ports/restore-repository.ts';
-import { addCounts, totalOf, ZERO_COUNTS, type ImportEntry, type RestoreCounts, type RestoreView, type SegmentProgress, type StoredRestore } from './restore-model.ts';
-
-/**
- * The counts of a restore so far: each segment's saved counts plus the records a failed
- * batch settled past its cursor.
- */
-export function sumProgress(segments: SegmentProgress[]): RestoreCounts {
-  let counts = { ...ZERO_COUNTS };
-  for (const segment of segments) {
-    counts = addCounts(counts, segment.counts);
-    for (const outcome of Object.values(segment.ahead)) counts[outcome] += 1;
-  }
-  return counts;
-}
+import { totalOf, type ImportEntry, type RestoreView, type StoredRestore } from '../restore-model.ts';
+import { toRestoreView } from './restore-policy.ts';
+import { sumProgress } from './segment-progress.ts';
 
 /** One restore, with live progress while it runs. 404 for unknown ids and other accounts' ids. */
 export async function getRestore(caller: Caller, restoreId: string, deps: { restores: RestoreRepository }): Promise<RestoreView> {
@@ -38,11 +27,6 @@ async function withLiveProgress(restore: StoredRestore, deps: { restores: Restor
   if (restore.status !== 'RUNNING') return toRestoreView(restore);
   const counts = sumProgress(await deps.restores.listSegmentProgress(restore.accountId, restore.id));
   return toRestoreView({ ...restore, counts, progress: { done: totalOf(counts), total: restore.progress.total } });
-}
-
-export function toRestoreView(restore: StoredRestore): RestoreView {
-  const { accountId: _account, segmentCount: _segments, segmentSha256: _hashes, notifiedAt: _notified, ...view } = restore;
-  return view;
 }
 
 /** Completed imports of the account (restores appear as "Data restore - Deal"). Any user of the account. */

@@ -1,18 +1,12 @@
 import type { Caller } from '../caller.ts';
 import { requireSuperAdmin } from '../caller.ts';
-import { ConflictError, ValidationError } from '../errors.ts';
-import type { WorkflowStarter } from '../ports/workflow-starter.ts';
-import type { RestoreLock } from '../ports/restore-lock.ts';
-import { LOCK_LEASE_MS } from './apply-restore-batch.ts';
-import { describeProperties, requireLivePlan, requireRestorableBackup, type PlanRestoreDeps } from './plan-restore.ts';
-import { reauthenticate, type ReauthDeps } from './reauthenticate.ts';
-import { ZERO_COUNTS, type RestoreView, type StoredRestore } from './restore-model.ts';
-import { toRestoreView } from './restore-queries.ts';
+import { PlanNotReadyError, RestoreInProgressError, ValidationError } from '../errors.ts';
+import { ZERO_COUNTS, type RestoreView, type StoredRestore } from '../restore-model.ts';
+import { reauthenticate, type ReauthDeps } from '../totp/reauthenticate.ts';
+import type { RestoreDeps } from './restore-deps.ts';
+import { describeProperties, LOCK_LEASE_MS, requireLivePlan, requireRestorableBackup, toRestoreView } from './restore-policy.ts';
 
-export interface StartRestoreDeps extends ReauthDeps, Pick<PlanRestoreDeps, 'backups' | 'restores' | 'records'> {
-  lock: RestoreLock;
-  workflows: WorkflowStarter;
-}
+export type StartRestoreDeps = ReauthDeps & Pick<RestoreDeps, 'backups' | 'restores' | 'lock' | 'workflows'>;
 
 export interface StartRestoreRequest {
   planId: string;
@@ -51,8 +45,7 @@ export async function startRestore(caller: Caller, request: StartRestoreRequest,
   }
   const plan = await requireLivePlan(caller.accountId, request.planId, deps);
   if (plan.status === 'PLANNING' || plan.status === 'FAILED') {
-    throw new ConflictError(
-      'PLAN_NOT_READY',
+    throw new PlanNotReadyError(
       plan.status === 'PLANNING'
         ? `This plan is still being made (${plan.progress?.done ?? 0} of ${plan.progress?.total ?? '?'} records compared); wait until it is READY.`
         : `This plan failed and cannot be executed: ${plan.error ?? 'make a new plan.'}`,
@@ -66,7 +59,7 @@ export async function startRestore(caller: Caller, request: StartRestoreRequest,
   const now = deps.clock.now();
   const lock = await deps.lock.acquire(caller.accountId, restoreId, { now: now.getTime(), durationMs: LOCK_LEASE_MS });
   if (!lock.acquired) {
-    throw new ConflictError('RESTORE_IN_PROGRESS', 'Another restore of this account is running; wait for it to finish.', {
+    throw new RestoreInProgressError('Another restore of this account is running; wait for it to finish.', {
       restoreId: lock.holder,
     });
   }

@@ -5,10 +5,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { exportObject, type ExportObjectInput, type ExportObjectOutput } from '#core/backups/export-object.ts';
 import { headerRow, recordRows } from '../../support/csv-oracle.ts';
-import { failBackup } from '#core/backups/fail-backup.ts';
+import { recordBackupFailure } from '#core/backups/backup-failure.ts';
 import { TransientError } from '#core/errors.ts';
 import type { CrmRecord, ObjectType } from '#core/model.ts';
-import { memoryDeps, type TestDeps } from './in-memory-ports.ts';
+import { memoryDeps, type TestDeps } from '../../support/in-memory-ports.ts';
 
 const CONTACTS: ObjectType = {
   name: 'contacts', label: 'Contact', pluralLabel: 'Contacts', custom: false,
@@ -98,7 +98,7 @@ describe('exportObject after the backup failed meanwhile', () => {
     // e.g. throttled for good.
     const upload = deps.blobs.upload.bind(deps.blobs);
     deps.blobs.upload = async (key: string, body: Readable) => {
-      await failBackup({ accountId: 'acme', backupId: 'bk_1', reason: 'Exporting deals failed: an internal error occurred.' }, deps);
+      await recordBackupFailure({ accountId: 'acme', backupId: 'bk_1', reason: 'Exporting deals failed: an internal error occurred.' }, deps);
       return upload(key, body);
     };
     deps.records.readSegmentPage = async () => {

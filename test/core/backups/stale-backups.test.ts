@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { startBackup } from '#core/backups/request-backup.ts';
+import { startBackup } from '#core/backups/backup-start.ts';
 import { runScheduledBackups } from '#core/backups/run-scheduled-backups.ts';
 import { NOT_STARTED_REASON, START_GRACE_MS, whyStuck } from '#core/backups/stale-backups.ts';
 import type { WorkflowExecution } from '#core/ports/workflow-starter.ts';
-import { memoryDeps } from './in-memory-ports.ts';
+import { memoryDeps } from '../../support/in-memory-ports.ts';
 
 const T0 = '2026-11-26T10:00:00.000Z';
 const request = { accountId: 'acme', requestedBy: 'a@x', trigger: 'api' } as const;
@@ -36,7 +36,7 @@ describe('startBackup after a crashed start', () => {
     deps.clock.set(at(START_GRACE_MS - 1000));
     // The refusal names the claim's real end, and when the claim lapses if its start never completes.
     await expect(startBackup(request, deps)).rejects.toMatchObject({
-      code: 'QUOTA_EXCEEDED',
+      name: 'QuotaExceededError',
       nextAllowedAt: at(24 * 3_600_000),
       retryAfterSeconds: (24 * 3_600_000 - START_GRACE_MS + 1000) / 1000,
       details: { claimInProgress: { backupId: 'bk_ghost', expiresAt: at(START_GRACE_MS) } },
@@ -65,7 +65,7 @@ describe('startBackup after a crashed start', () => {
     deps.clock.set(at(START_GRACE_MS + 1));
     const results = await Promise.allSettled(Array.from({ length: 20 }, () => startBackup(request, deps)));
     expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
-    expect(results.filter((result) => result.status === 'rejected' && (result.reason as { code?: string }).code === 'QUOTA_EXCEEDED')).toHaveLength(19);
+    expect(results.filter((result) => result.status === 'rejected' && (result.reason as { name?: string }).name === 'QuotaExceededError')).toHaveLength(19);
     expect(deps.started).toHaveLength(1);
   });
 
@@ -74,10 +74,10 @@ describe('startBackup after a crashed start', () => {
     const running = await startBackup(request, deps);
     await deps.backups.updateBackup('acme', running.id, { status: 'RUNNING' }, ['QUEUED']);
     deps.clock.set(at(23 * 3_600_000));
-    await expect(startBackup(request, deps)).rejects.toMatchObject({ code: 'QUOTA_EXCEEDED', nextAllowedAt: at(24 * 3_600_000) });
+    await expect(startBackup(request, deps)).rejects.toMatchObject({ name: 'QuotaExceededError', nextAllowedAt: at(24 * 3_600_000) });
     // Not even while it still says QUEUED (its first step has not run yet).
     await deps.backups.updateBackup('acme', running.id, { status: 'QUEUED' }, ['RUNNING']);
-    await expect(startBackup(request, deps)).rejects.toMatchObject({ code: 'QUOTA_EXCEEDED' });
+    await expect(startBackup(request, deps)).rejects.toMatchObject({ name: 'QuotaExceededError' });
     expect(deps.backups.backups.get(`acme/${running.id}`)?.status).toBe('QUEUED');
     expect(deps.started).toHaveLength(1);
   });

@@ -5,7 +5,7 @@ import { zipBackup } from '#core/backups/zip-backup.ts';
 import { S3_MIN_PART_SIZE } from '#core/zip/assembly-plan.ts';
 import { ResumableSha256 } from '#core/zip/resumable-sha256.ts';
 import { deflateSegmentSync } from '#core/zip/segment-deflate.ts';
-import { memoryDeps, type TestDeps } from './in-memory-ports.ts';
+import { memoryDeps, type TestDeps } from '../../support/in-memory-ports.ts';
 
 /** Writes one type's parts the way the export does: raw deflate segments next to their digests. */
 function putParts(deps: TestDeps, type: string, texts: string[]): void {

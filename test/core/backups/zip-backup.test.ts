@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { failBackup } from '#core/backups/fail-backup.ts';
+import { recordBackupFailure } from '#core/backups/backup-failure.ts';
 import { zipBackup } from '#core/backups/zip-backup.ts';
 import type { BackupManifest } from '#core/model.ts';
 import { ResumableSha256 } from '#core/zip/resumable-sha256.ts';
 import { deflateSegmentSync } from '#core/zip/segment-deflate.ts';
 import { unzipEntries } from '../../support/zip-entries.ts';
-import { memoryDeps } from './in-memory-ports.ts';
+import { memoryDeps } from '../../support/in-memory-ports.ts';
 
 function setUp() {
   const deps = memoryDeps('2026-11-26T10:00:00.000Z');
@@ -90,7 +90,7 @@ describe('zipBackup after the backup failed meanwhile', () => {
     // backup and deleted its prefix before this (still running) invocation finished.
     // A multipart upload's object only appears when it completes: after that cleanup.
     deps.zipAssembly.completeUpload = async (...args: Parameters<typeof complete>) => {
-      await failBackup({ accountId: 'acme', backupId: 'bk_1', reason: 'The backup took longer than the time allowed and was stopped.' }, deps);
+      await recordBackupFailure({ accountId: 'acme', backupId: 'bk_1', reason: 'The backup took longer than the time allowed and was stopped.' }, deps);
       return complete(...args);
     };
     await expect(zipBackup(input, deps)).rejects.toMatchObject({ name: 'StepFailedError' });

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { describeFailure } from '#core/restores/fail-restore.ts';
-import { sumProgress } from '#core/restores/restore-queries.ts';
 
 describe('describeFailure', () => {
   it('shows our own step errors verbatim', () => {
@@ -18,15 +17,5 @@ describe('describeFailure', () => {
     expect(describeFailure({ Error: 'States.Timeout' })).toMatch(/time limit/);
     expect(describeFailure({ Error: 'States.Aborted' })).toMatch(/stopped/);
     expect(describeFailure({ Error: 'TransientError', Cause: JSON.stringify({ errorType: 'TransientError', errorMessage: 'x' }) })).toMatch(/kept failing/);
-  });
-});
-
-describe('sumProgress', () => {
-  it('adds segment counts and the records a failed batch settled past its cursor, once each', () => {
-    const counts = sumProgress([
-      { cursor: { index: 10, offset: 900 }, counts: { updated: 3, unchanged: 6, missing: 1, failed: 0 }, ahead: { r12: 'updated', r14: 'unchanged' } },
-      { cursor: { index: 5, offset: 400 }, counts: { updated: 5, unchanged: 0, missing: 0, failed: 0 }, ahead: {} },
-    ]);
-    expect(counts).toEqual({ updated: 9, unchanged: 7, missing: 1, failed: 0 });
   });
 });

@@ -158,9 +158,6 @@ export function totalOf(counts: RestoreCounts): number {
   return counts.updated + counts.unchanged + counts.missing + counts.failed;
 }
 
-/** Plans are a preview of today's data: they go stale, so they expire after a day (or with their backup). */
-export const PLAN_LIFETIME_HOURS = 24;
-
 /**
  * One line of a plan's segment file: a backed-up record, and whether the plan found
  * it different from today's record. Apply writes those straight away, conditioned on
@@ -173,9 +170,4 @@ export interface PlannedRecord {
   values: Record<string, string>;
   /** Present (true) when the plan counted this record as one to change. */
   differs?: true;
-}
-
-/** S3 key of a plan's segment file. Keys come from ids the service made, never from requests. */
-export function planSegmentKey(accountId: string, planId: string, segment: number): string {
-  return `plans/${accountId}/${planId}/segment-${String(segment).padStart(5, '0')}.ndjson`;
 }

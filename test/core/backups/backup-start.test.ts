@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { startBackup } from '#core/backups/request-backup.ts';
-import { describeStepFailure, failBackup } from '#core/backups/fail-backup.ts';
 import { toBackupView } from '#core/backups/backup-policy.ts';
+import { startBackup } from '#core/backups/backup-start.ts';
 import { finalizeBackup } from '#core/backups/finalize-backup.ts';
 import { runScheduledBackups } from '#core/backups/run-scheduled-backups.ts';
 import type { Tier } from '#core/model.ts';
-import { memoryDeps } from './in-memory-ports.ts';
+import { memoryDeps } from '../../support/in-memory-ports.ts';
 
 function withAccount(tier: Tier) {
   const deps = memoryDeps('2026-11-26T10:00:00.000Z');
@@ -22,7 +21,7 @@ describe('startBackup', () => {
     const deps = withAccount(tier);
     await startBackup({ accountId: 'acme', requestedBy: 'a@x', trigger: 'api' }, deps);
     deps.clock.set(new Date(Date.parse(nextAllowedAt) - 1).toISOString());
-    await expect(startBackup({ accountId: 'acme', requestedBy: 'a@x', trigger: 'api' }, deps)).rejects.toMatchObject({ code: 'QUOTA_EXCEEDED', nextAllowedAt });
+    await expect(startBackup({ accountId: 'acme', requestedBy: 'a@x', trigger: 'api' }, deps)).rejects.toMatchObject({ name: 'QuotaExceededError', nextAllowedAt });
     deps.clock.set(nextAllowedAt);
     await expect(startBackup({ accountId: 'acme', requestedBy: 'a@x', trigger: 'api' }, deps)).resolves.toMatchObject({ status: 'QUEUED' });
     expect(deps.started).toHaveLength(2);
@@ -43,40 +42,6 @@ describe('startBackup', () => {
     const [backup] = deps.backups.backups.values();
     expect(backup).toMatchObject({ status: 'FAILED', error: 'The backup could not be started. Try again in a few minutes.' });
     expect(deps.backups.quota.size).toBe(0);
-  });
-});
-
-describe('failBackup', () => {
-  it('does not give back a quota that a newer backup holds', async () => {
-    const deps = withAccount('enterprise');
-    const old = await startBackup({ accountId: 'acme', requestedBy: 'a@x', trigger: 'api' }, deps);
-    deps.backups.quota.set('acme', { backupId: 'bk_newer', nextAllowedAt: '2026-11-28T00:00:00.000Z' });
-    await failBackup({ accountId: 'acme', backupId: old.id, reason: 'x' }, deps);
-    expect(deps.backups.quota.get('acme')?.backupId).toBe('bk_newer');
-  });
-
-  it('is idempotent: one email, one audit entry, and a SUCCEEDED backup is left alone', async () => {
-    const deps = withAccount('enterprise');
-    const backup = await startBackup({ accountId: 'acme', requestedBy: 'a@x', trigger: 'api' }, deps);
-    await failBackup({ accountId: 'acme', backupId: backup.id, reason: 'first' }, deps);
-    await failBackup({ accountId: 'acme', backupId: backup.id, reason: 'second' }, deps);
-    expect(deps.sent).toHaveLength(1);
-    expect(deps.audited.filter((entry) => entry.action === 'BACKUP_FAILED')).toHaveLength(1);
-    expect((await deps.backups.getBackup('acme', backup.id))!.error).toBe('first');
-
-    deps.clock.set('2026-11-28T00:00:00.000Z');
-    const done = await startBackup({ accountId: 'acme', requestedBy: 'a@x', trigger: 'api' }, deps);
-    deps.backups.backups.get(`acme/${done.id}`)!.status = 'SUCCEEDED';
-    expect(await failBackup({ accountId: 'acme', backupId: done.id, reason: 'late event' }, deps)).toEqual({ status: 'SUCCEEDED' });
-  });
-});
-
-describe('describeStepFailure', () => {
-  it('shows our step messages and hides everything else', () => {
-    expect(describeStepFailure('StepFailedError', JSON.stringify({ errorType: 'StepFailedError', errorMessage: 'Exporting deals failed: x.' }))).toBe('Exporting deals failed: x.');
-    expect(describeStepFailure('Error', JSON.stringify({ errorType: 'Error', errorMessage: 'ECONNREFUSED 10.1.2.3:443' }))).toBe('An internal error stopped the backup.');
-    expect(describeStepFailure('States.Timeout', null)).toMatch(/longer than the time allowed/);
-    expect(describeStepFailure('TransientError', '{"errorType":"TransientError","errorMessage":"The record store is temporarily unavailable"}')).toMatch(/retries/);
   });
 });
 

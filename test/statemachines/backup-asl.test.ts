@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 type State = Record<string, any>;
-const definition = JSON.parse(readFileSync(new URL('../../../statemachines/backup.asl.json', import.meta.url), 'utf8')) as State;
+const definition = JSON.parse(readFileSync(new URL('../../statemachines/backup.asl.json', import.meta.url), 'utf8')) as State;
 const states = definition.States as Record<string, State>;
 
 describe('backup state machine', () => {

@@ -1,8 +1,10 @@
 import type { Caller } from '../caller.ts';
 import { requireSuperAdmin } from '../caller.ts';
 import { TransientError } from '../errors.ts';
-import { failPlan, PLANNING_STOPPED, requireLivePlan, toPlanView, type PlanJob, type PlanRestoreDeps } from './plan-restore.ts';
-import type { RestorePlanView, StoredPlan } from './restore-model.ts';
+import type { RestorePlanView, StoredPlan } from '../restore-model.ts';
+import type { RestoreDeps } from './restore-deps.ts';
+import { failPlan, PLANNING_STOPPED, type PlanJob } from './restore-planning.ts';
+import { requireLivePlan, toPlanView } from './restore-policy.ts';
 
 /**
  * How long after its creation a PLANNING plan must have its `restore-plan` execution.
@@ -17,7 +19,7 @@ export const PLAN_START_GRACE_MS = 2 * 60_000;
  */
 export const PLAN_CHECK_INTERVAL_MS = 60_000;
 
-export type PlanRecoveryDeps = Pick<PlanRestoreDeps, 'restores' | 'blobs' | 'clock' | 'workflows'>;
+export type PlanRecoveryDeps = Pick<RestoreDeps, 'restores' | 'blobs' | 'clock' | 'workflows'>;
 
 /** What a check of a PLANNING plan did. */
 export type PlanRecovery = 'started' | 'failed' | 'running' | 'not-due';
@@ -72,13 +74,14 @@ export async function recoverStalledPlan(plan: StoredPlan, deps: PlanRecoveryDep
   if (plan.status !== 'PLANNING' || now.getTime() < Date.parse(plan.createdAt) + PLAN_START_GRACE_MS) return 'not-due';
   const checkedBefore = new Date(now.getTime() - PLAN_CHECK_INTERVAL_MS).toISOString();
   if (!(await deps.restores.claimPlanCheck(plan.accountId, plan.id, now.toISOString(), checkedBefore))) return 'not-due';
+  const job: PlanJob = { accountId: plan.accountId, planId: plan.id };
   const execution = await deps.workflows.describe('restore-plan', plan.id);
   if (!execution) {
     // The same input as planRestore's start: the engine treats an identical start of a running execution as the same one.
-    await deps.workflows.start('restore-plan', plan.id, { accountId: plan.accountId, planId: plan.id } satisfies PlanJob);
+    await deps.workflows.start('restore-plan', plan.id, { ...job });
     return 'started';
   }
   if (execution.status === 'RUNNING' || execution.status === 'PENDING_REDRIVE') return 'running';
-  await failPlan(plan, PLANNING_STOPPED, deps);
+  await failPlan(job, PLANNING_STOPPED, deps);
   return 'failed';
 }

@@ -1,0 +1,151 @@
+import { BackupExpiredError, BackupNotReadyError, NotFoundError, PlanExpiredError, ValidationError } from '../errors.ts';
+import { isRestorable, isRestorableProperty, type Backup, type CrmRecord, type ObjectType } from '../model.ts';
+import type { PlannedChange, RestoreCounts, RestorePlanView, RestoreView, StoredPlan, StoredRestore } from '../restore-model.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { RecordStore } from '../ports/record-store.ts';
+import type { RestoreRepository } from '../ports/restore-repository.ts';
+
+/**
+ * Rules and names every restore step shares: how big plans and batches are, how long
+ * plans and the lock live, where a plan's files are, the checks a restore passes
+ * before it reads or writes anything, and how plans and restores are shown.
+ */
+
+/** Knobs for plan and batch sizes; tests shrink them to exercise segments and loops. */
+export interface RestoreTuning {
+  /** Backed-up records per plan segment (one Map item in the state machine). */
+  segmentRecords?: number;
+  /** Most records one apply-batch invocation handles before handing back a cursor. */
+  batchRecords?: number;
+  /** How long the API plans before it answers 202 and lets the plan state machine go on. */
+  planBudgetMs?: number;
+  /** Most segments one planning invocation completes (tests: force a resume). */
+  planSegmentsPerInvocation?: number;
+}
+
+export const DEFAULT_TUNING: Required<RestoreTuning> = {
+  // 10,000 records a segment: a segment file stays a few MB and one Lambda applies it in
+  // well under its 15 minutes, while 10 million records still make only 1,000 Map items
+  // (a few KB of state, far from the 256 KB payload limit).
+  segmentRecords: 10_000,
+  batchRecords: 50_000,
+  // Of API Gateway's 29 s: a plan that takes longer answers 202 and goes on in the background.
+  planBudgetMs: 20_000,
+  // As many as the invocation's time allows.
+  planSegmentsPerInvocation: Number.POSITIVE_INFINITY,
+};
+
+/** The tuning in force: the configured knobs, the defaults for the rest (a knob set to undefined included). */
+export function tuningOf(config: { restoreTuning?: RestoreTuning }): Required<RestoreTuning> {
+  const set = Object.entries(config.restoreTuning ?? {}).filter(([, value]) => value !== undefined);
+  return { ...DEFAULT_TUNING, ...Object.fromEntries(set) };
+}
+
+/** How long the restore lock lives without renewal; every round of an apply batch renews it. */
+export const LOCK_LEASE_MS = 5 * 60_000;
+
+/** Plans are a preview of today's data: they go stale, so they expire after a day (or with their backup). */
+export const PLAN_LIFETIME_HOURS = 24;
+
+/** Everything of one plan is under this prefix: the bucket's 14-day rule on `plans/` removes it, a failed plan deletes it at once. */
+export function planPrefix(accountId: string, planId: string): string {
+  return `plans/${accountId}/${planId}/`;
+}
+
+/** S3 key of a plan's segment file. Keys come from ids the service made, never from requests. */
+export function planSegmentKey(accountId: string, planId: string, segment: number): string {
+  return `${planPrefix(accountId, planId)}segment-${String(segment).padStart(5, '0')}.ndjson`;
+}
+
+/** A backup of the account that a restore may read: NotFoundError, BackupNotReadyError or BackupExpiredError otherwise. */
+export async function requireRestorableBackup(
+  accountId: string,
+  backupId: string,
+  deps: { backups: { getBackup(accountId: string, backupId: string): Promise<Backup | undefined> }; clock: Clock },
+): Promise<Backup> {
+  const backup = await deps.backups.getBackup(accountId, backupId);
+  if (!backup) throw new NotFoundError(`Backup "${backupId}"`);
+  if (backup.status === 'EXPIRED' || (backup.expiresAt && Date.parse(backup.expiresAt) <= deps.clock.now().getTime())) {
+    throw new BackupExpiredError(`This backup expired at ${backup.expiresAt} and its file is deleted; it can no longer be restored.`, {
+      expiresAt: backup.expiresAt,
+    });
+  }
+  if (backup.status !== 'SUCCEEDED' || !backup.expiresAt) {
+    throw new BackupNotReadyError(`This backup is ${backup.status.toLowerCase()}; only a completed backup can be restored.`, {
+      status: backup.status,
+    });
+  }
+  return backup;
+}
+
+/** An object type of the account that may be restored, and properties of it that may be written: ValidationError otherwise. */
+export async function requireRestorableSelection(
+  accountId: string,
+  selection: { objectType: string; properties: string[] },
+  deps: { records: Pick<RecordStore, 'getObjectType'> },
+): Promise<ObjectType> {
+  if (!isRestorable({ name: selection.objectType })) {
+    throw new ValidationError(`${capitalize(selection.objectType)} cannot be restored; restore another object type.`, { field: 'objectType' });
+  }
+  const objectType = await deps.records.getObjectType(accountId, selection.objectType);
+  if (!objectType) throw new ValidationError(`"${selection.objectType}" is not an object type of this account.`, { field: 'objectType' });
+  for (const name of selection.properties) {
+    const definition = objectType.properties.find((property) => property.name === name);
+    if (!definition) {
+      throw new ValidationError(`"${name}" is not a property of ${objectType.pluralLabel.toLowerCase()}.`, { field: 'properties' });
+    }
+    if (!isRestorableProperty(definition)) {
+      throw new ValidationError(`"${name}" is ${definition.calculated ? 'calculated' : 'read-only'} and cannot be restored.`, { field: 'properties' });
+    }
+  }
+  return objectType;
+}
+
+/** A plan that can still be executed, or NotFoundError; PlanExpiredError once it expired (a plan previews data that moves on). */
+export async function requireLivePlan(accountId: string, planId: string, deps: { restores: Pick<RestoreRepository, 'getPlan'>; clock: Clock }): Promise<StoredPlan> {
+  const plan = await deps.restores.getPlan(accountId, planId);
+  if (!plan) throw new NotFoundError(`Restore plan "${planId}"`);
+  if (Date.parse(plan.expiresAt) <= deps.clock.now().getTime()) {
+    throw new PlanExpiredError(`This restore plan expired at ${plan.expiresAt}; make a new plan to see today's changes.`, { expiresAt: plan.expiresAt });
+  }
+  return plan;
+}
+
+/** The chosen properties whose value today differs from the backed-up one (a blank is ""). */
+export function diff(current: CrmRecord, values: Record<string, string>): PlannedChange[] {
+  const changes: PlannedChange[] = [];
+  for (const [property, to] of Object.entries(values)) {
+    const from = current.properties[property] ?? '';
+    if (from !== to) changes.push({ property, from, to });
+  }
+  return changes;
+}
+
+/** "property email" or "2 properties (email, phone)": how audit entries and emails name a selection. */
+export function describeProperties(properties: string[]): string {
+  return properties.length === 1 ? `property ${properties[0]}` : `${properties.length} properties (${properties.join(', ')})`;
+}
+
+/** "3 updated, 1 unchanged, 0 no longer exist, 0 failed": a restore's counts in audit entries and emails. */
+export function describeCounts(counts: RestoreCounts): string {
+  return `${counts.updated} updated, ${counts.unchanged} unchanged, ${counts.missing} no longer exist, ${counts.failed} failed`;
+}
+
+/**
+ * A plan as the API shows it: READY plans exactly as before statuses existed plus
+ * `status`; PLANNING ones with `progress`; FAILED ones with `error`.
+ */
+export function toPlanView(plan: StoredPlan): RestorePlanView {
+  const { accountId: _account, requestedBy: _by, segments: _segments, status, ...view } = plan;
+  return { ...view, status: status ?? 'READY' };
+}
+
+/** A restore as the API shows it: no storage details. */
+export function toRestoreView(restore: StoredRestore): RestoreView {
+  const { accountId: _account, segmentCount: _segments, segmentSha256: _hashes, notifiedAt: _notified, ...view } = restore;
+  return view;
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
