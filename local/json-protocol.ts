@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenLocally } from './listen.ts';
 
 /** One operation of an AWS JSON-protocol service: the request body in, the response body out. */
 export type JsonOperation = (body: Record<string, unknown>) => unknown;
@@ -36,14 +36,5 @@ export async function startJsonProtocolServer(
       response.writeHead(400, { 'content-type': contentType, 'x-amzn-errortype': name }).end(JSON.stringify({ __type: name, message }));
     }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listenLocally(server);
 }
