@@ -29,7 +29,7 @@ import {
 import type { BusinessMetric } from '#core/ports/metrics.ts';
 import { IDEMPOTENT_ROUTES } from '#service/catalog.ts';
 import type { IdempotentRequests } from './idempotency.ts';
-import { idKeysOf, loggedError, observed, type Telemetry } from './telemetry.ts';
+import { workKeysOf, loggedError, observed, type Telemetry } from './telemetry.ts';
 
 export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
 export type ApiResult = Exclude<APIGatewayProxyResultV2, string>;
@@ -113,7 +113,7 @@ function requestLog(telemetry: Telemetry): middy.MiddlewareObj<ApiEvent, ApiResu
     },
     after: async (request) => {
       const response = request.response ?? json(204, undefined);
-      logger.appendKeys({ ...idKeysOf(parsedBody(response)), ...createdIdKey(request.event.routeKey, parsedBody(response)) });
+      logger.appendKeys({ ...workKeysOf(parsedBody(response)), ...createdIdKey(request.event.routeKey, parsedBody(response)) });
       logger.info('Request', line(request, response));
     },
     onError: async (request) => {

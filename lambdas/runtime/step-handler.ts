@@ -5,7 +5,7 @@ import { ClientError, StepFailedError, StepInputError, TransientError } from '#c
 import type { BusinessMetric } from '#core/ports/metrics.ts';
 import type { AppDeps } from './deps.ts';
 import { endedExecutionError, executionStatusChange } from './step-events.ts';
-import { idKeysOf, loggedError, observed } from './telemetry.ts';
+import { workKeysOf, loggedError, observed } from './telemetry.ts';
 
 /** What a step gets besides its input and dependencies. */
 export interface StepContext {
@@ -47,7 +47,7 @@ export function stepHandler<Schema extends z.ZodType, Output>(schema: Schema, st
       .use(observed<unknown, Output>(deps.telemetry))
       .handler(async (event, context) => {
         const input = parseStepInput(schema, fromEndedExecution(event));
-        logger.appendKeys(idKeysOf(input));
+        logger.appendKeys(workKeysOf(input));
         const startedAt = Date.now();
         try {
           const output = await step(input, deps, { remainingMs: () => context.getRemainingTimeInMillis() });

@@ -49,14 +49,17 @@ export function businessMetrics(metrics: Metrics): BusinessMetrics {
   };
 }
 
-/** Log keys naming the work an event is about: the ids a person searches the logs by. */
-export const ID_KEYS = ['accountId', 'backupId', 'planId', 'restoreId'] as const;
+/**
+ * Log keys naming the work an event is about: the ids a person searches the logs by,
+ * and the object type an export or restore step works on (which one was slow or failed).
+ */
+export const WORK_KEYS = ['accountId', 'backupId', 'planId', 'restoreId', 'objectType'] as const;
 
-/** The id keys present in `value` (strings only), for the logger. */
-export function idKeysOf(value: unknown): Record<string, string> {
+/** The work keys present in `value` (strings only), for the logger. */
+export function workKeysOf(value: unknown): Record<string, string> {
   if (typeof value !== 'object' || value === null) return {};
   const keys: Record<string, string> = {};
-  for (const key of ID_KEYS) {
+  for (const key of WORK_KEYS) {
     const found = (value as Record<string, unknown>)[key];
     if (typeof found === 'string') keys[key] = found;
   }

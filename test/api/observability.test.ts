@@ -33,7 +33,7 @@ describe('logs, metrics and traces of a backup', () => {
     await runtime?.destroy();
   });
 
-  it('logs every line of the backup as JSON with the request id, the account and the backup as keys', () => {
+  it('logs every line of the backup as JSON with the request id, the account and the backup as keys, and the object type of each export', async () => {
     const lines = capturedLogs().filter((line) => line.message && BACKUP_STEPS.includes(line.function_name));
     expect(new Set(lines.map((line) => line.function_name))).toEqual(new Set(BACKUP_STEPS));
     for (const line of lines) {
@@ -41,6 +41,10 @@ describe('logs, metrics and traces of a backup', () => {
       expect(line.function_request_id, JSON.stringify(line)).toMatch(/^[0-9a-f-]{36}$/);
       expect(['DEBUG', 'INFO', 'WARN', 'ERROR']).toContain(line.level);
     }
+    // Which object type an export worked on: the one that was slow or failed.
+    const exports = lines.filter((line) => line.function_name === 'export-object');
+    const { body: backup } = await runtime.api('GET', `/v1/backups/${backupId}`, { as: ADMIN });
+    expect(new Set(exports.map((line) => line.objectType))).toEqual(new Set(backup.objects.map((object: { objectType: string }) => object.objectType)));
     const request = capturedLogs().find((line) => line.route === 'POST /v1/backups' && line.message === 'Request');
     expect(request).toMatchObject({ function_name: 'backups-api', accountId: 'acme', backupId, status: 202 });
     // The closing note quotes these: what an engineer sees for one backup.
