@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { afterEach, describe, expect, it } from 'vitest';
-import { clearCapturedLogs, capturedLogs, findLeaks, registerSecret } from '../support/log-capture.ts';
+import { generate } from 'otplib';
+import { clearCapturedLogs, capturedLogs, findLeaks, registerSecret, registerTotpCodes, TOTP_SECRET } from '../support/log-capture.ts';
 
 /** The secret check over the handlers' logs can fail: a leak is found, in every form. */
 describe('log capture', () => {
@@ -18,5 +19,16 @@ describe('log capture', () => {
     expect(capturedLogs().map((line) => line.message)).toEqual(['Something happened', 'Token', 'Link', 'Code', 'Innocent']);
     expect(findLeaks().map((leak) => leak.kind)).toEqual(['a record value', 'a JWT (bearer or ID token)', 'a presigned URL signature', 'a TOTP code']);
     expect(findLeaks()[0]!.line).not.toContain('ana@example.com');
+  });
+
+  it('finds a code of a registered TOTP secret that no test registered (typed into the web page or the CLI)', async () => {
+    const secret = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
+    registerSecret(TOTP_SECRET, secret);
+    const typed = await generate({ secret });
+    logger.info('Code', { code: typed });
+    logger.info('Innocent', { durationMs: 7, count: 1234567 });
+    await registerTotpCodes();
+    expect(findLeaks().map((leak) => leak.kind)).toEqual(['a TOTP code']);
+    expect(findLeaks()[0]!.line).not.toContain(typed);
   });
 });

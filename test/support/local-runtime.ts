@@ -8,7 +8,7 @@ import { DEMO_USERS } from '../../local/identity.ts';
 import { LOCAL_CREDENTIALS } from '#runtime/clients.ts';
 import { demoAccounts, demoRecord } from '../../local/demo-data.ts';
 import { awsCallRecorder } from './aws-calls.ts';
-import { registerSecret } from './log-capture.ts';
+import { registerSecret, TOTP_SECRET } from './log-capture.ts';
 
 export interface TestRuntime extends LocalRuntime {
   dataDir: string;
@@ -79,7 +79,7 @@ export async function startTestRuntime(options: Partial<LocalRuntimeOptions> = {
  * told apart from ids and words of the service's own sentences.
  */
 function registerSensitiveValues(banner: string, recordsPerType: number): void {
-  for (const [, secret] of banner.matchAll(/secret (\w+)/g)) registerSecret('a TOTP secret', secret);
+  for (const [, secret] of banner.matchAll(/secret (\w+)/g)) registerSecret(TOTP_SECRET, secret);
   registerSecret('the local secret access key', LOCAL_CREDENTIALS.secretAccessKey);
   for (const { account, objectTypes, records } of demoAccounts(recordsPerType)) {
     for (const type of objectTypes) {
@@ -94,12 +94,14 @@ function registerSensitiveValues(banner: string, recordsPerType: number): void {
 
 /** Codes and values a request sends, and the secrets and links an answer gives. */
 function registerRequestSecrets(body: unknown, answer: unknown, headers: Headers): void {
-  const sent = (typeof body === 'string' ? safeJson(body) : body) as { totp?: string; properties?: Record<string, string> } | undefined;
+  const sent = (typeof body === 'string' ? safeJson(body) : body) as { totp?: string; token?: string; properties?: Record<string, string> } | undefined;
   registerSecret('a TOTP code', sent?.totp);
-  for (const value of Object.values(sent?.properties ?? {})) registerSecret('a record value', value);
+  registerSecret('the token of an emailed confirmation link', sent?.token);
+  // A record's values (PATCH); a plan's list of property names is not one.
+  if (!Array.isArray(sent?.properties)) for (const value of Object.values(sent?.properties ?? {})) registerSecret('a record value', value);
   const got = answer as { secret?: string; otpauthUri?: string; url?: string } | undefined;
   if (got && typeof got === 'object') {
-    registerSecret('a TOTP secret', got.secret);
+    registerSecret(TOTP_SECRET, got.secret);
     registerSecret('an otpauth URI', got.otpauthUri);
     registerSecret('a presigned URL', got.url);
   }
