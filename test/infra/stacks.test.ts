@@ -167,6 +167,12 @@ describe('the stateless stack', () => {
     }
   });
 
+  it("switches on Lambda's JSON log format for every function of the app, aws-cdk-lib's own too", () => {
+    const functions = [synthesized.stateful$, synthesized.stateless$].flatMap((template) => Object.entries(template.findResources('AWS::Lambda::Function')));
+    expect(functions.length).toBeGreaterThan(Object.keys(FUNCTIONS).length);
+    for (const [id, fn] of functions) expect(fn.Properties.LoggingConfig?.LogFormat, id).toBe('JSON');
+  });
+
   it('gives every function each environment variable lambdas/runtime/config.ts reads', () => {
     const full: AppConfig = {
       region: 'eu-west-1',
