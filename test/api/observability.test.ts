@@ -1,6 +1,6 @@
-import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUSINESS_METRICS } from '#core/ports/metrics.ts';
+import { restoreOneEditedDeal } from '../support/data-plane.ts';
 import { capturedLogs } from '../support/log-capture.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
 
@@ -80,24 +80,13 @@ describe('logs, metrics and traces of a backup', () => {
   });
 
   it('counts a restore that succeeded and the records it changed', async () => {
-    const { body: page } = await runtime.api('GET', '/v1/objects/deals/records', { as: ADMIN });
-    const edited = page.items[0].id as string;
-    expect((await runtime.api('PATCH', `/v1/objects/deals/records/${edited}`, { as: ADMIN, body: { properties: { dealname: 'Renamed after the backup' } } })).status).toBe(200);
-    const plan = await runtime.api('POST', `/v1/backups/${backupId}/restore-plans`, { as: ADMIN, body: { objectType: 'deals', properties: ['dealname'] } });
-    expect(plan.body.recordsToChange).toBe(1);
-    const secret = /admin@acme\.example\s+secret (\w+)/.exec(await runtime.banner())![1]!;
-    const started = await runtime.api('POST', '/v1/restores', {
-      as: ADMIN,
-      body: { planId: plan.body.id, acknowledge: { changesData: true, cannotBeUndone: true }, totp: await generate({ secret }) },
-    });
-    expect(started.status, JSON.stringify(started.body)).toBe(202);
-    await runtime.idle();
+    const { restoreId } = await restoreOneEditedDeal(runtime, backupId);
     const named = (name: string) => emittedMetrics().filter((metric) => metric.name === name).map((metric) => metric.value);
     expect(named('RestoresSucceeded')).toEqual([1]);
     expect(named('RecordsRestored')).toEqual([1]);
     expect(named('RestoresFailed')).toEqual([]);
     const restoreLines = capturedLogs().filter((line) => line.message && ['apply-restore-batch', 'finalize-restore'].includes(line.function_name));
     expect(new Set(restoreLines.map((line) => line.function_name))).toEqual(new Set(['apply-restore-batch', 'finalize-restore']));
-    for (const line of restoreLines) expect(line, JSON.stringify(line)).toMatchObject({ accountId: 'acme', restoreId: started.body.id });
+    for (const line of restoreLines) expect(line, JSON.stringify(line)).toMatchObject({ accountId: 'acme', restoreId });
   });
 });

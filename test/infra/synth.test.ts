@@ -4,11 +4,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
-import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTIONS, type FunctionName } from '#service/catalog.ts';
 import { PROJECT_ROOT } from '../../infra/paths.ts';
-import { allRecords } from '../support/data-plane.ts';
+import { allRecords, restoreOneEditedDeal } from '../support/data-plane.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
 import { unzipEntries } from '../support/zip-entries.ts';
 
@@ -157,23 +156,10 @@ describe('npx cdk synth', () => {
 
     it('restore deals from that backup: plan, TOTP, apply and finalize from the bundles', async () => {
       const backedUp = await allRecords(runtime, 'acme', 'deals');
-      const [changed] = [...backedUp.keys()].sort();
-      const edited = await runtime.api('PATCH', `/v1/objects/deals/records/${changed}`, { as: 'user@acme.example', body: { properties: { dealname: 'Edited after the backup' } } });
-      expect(edited.status).toBe(200);
-
-      const plan = await runtime.api('POST', `/v1/backups/${backupId}/restore-plans`, { as: ADMIN, body: { objectType: 'deals', properties: ['dealname'] } });
-      expect(plan.status, JSON.stringify(plan.body)).toBe(201);
-      expect(plan.body.recordsToChange).toBe(1);
-      const secret = /admin@acme\.example\s+secret (\w+)/.exec(await runtime.banner())![1]!;
-      const started = await runtime.api('POST', '/v1/restores', {
-        as: ADMIN,
-        body: { planId: plan.body.id, acknowledge: { changesData: true, cannotBeUndone: true }, totp: await generate({ secret }) },
-      });
-      expect(started.status, JSON.stringify(started.body)).toBe(202);
-      await runtime.idle();
-      const restore = (await runtime.api('GET', `/v1/restores/${started.body.id}`, { as: ADMIN })).body;
+      const { restoreId, dealId } = await restoreOneEditedDeal(runtime, backupId);
+      const restore = (await runtime.api('GET', `/v1/restores/${restoreId}`, { as: ADMIN })).body;
       expect(restore, JSON.stringify(restore)).toMatchObject({ status: 'SUCCEEDED' });
-      expect((await allRecords(runtime, 'acme', 'deals')).get(changed!)!.properties.dealname).toBe(backedUp.get(changed!)!.properties.dealname);
+      expect((await allRecords(runtime, 'acme', 'deals')).get(dealId)!.properties.dealname).toBe(backedUp.get(dealId)!.properties.dealname);
     });
   });
 });
