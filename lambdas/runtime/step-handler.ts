@@ -43,7 +43,10 @@ export const caughtFailure = z.object({ Error: z.string().optional(), Cause: z.s
 export function stepHandler<Schema extends z.ZodType, Output>(schema: Schema, step: Step<z.output<Schema>, Output>, options: StepOptions = {}) {
   return (deps: AppDeps) => {
     const { logger } = deps.telemetry;
-    return middy<unknown, Output, Error, Context>()
+    // No early timeout: middy's would answer an error while the step kept running and
+    // writing, and the ASL's Retry would start a second copy beside it. Steps hand back a
+    // cursor well before the deadline themselves (`remainingMs`), as Lambda alone ends them.
+    return middy<unknown, Output, Error, Context>({ timeoutEarlyInMillis: 0 })
       .use(observed<unknown, Output>(deps.telemetry))
       .handler(async (event, context) => {
         const input = parseStepInput(schema, fromEndedExecution(event));
