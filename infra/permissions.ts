@@ -72,11 +72,12 @@ export const PERMISSIONS: Record<string, FunctionPermissions> = {
     stateMachines: { backup: ['start', 'describe'] },
     sendEmail: true,
   },
+  // Deleting a stuck backup's files lists the prefix (ListBucket comes with delete); it reads none.
   'run-scheduled-backups': {
     dataTable: 'read',
     appTable: 'readWrite',
     auditLog: true,
-    backupBucket: { read: ['backups/'], delete: ['backups/'] },
+    backupBucket: { delete: ['backups/'] },
     stateMachines: { backup: ['start', 'describe'] },
     sendEmail: true,
   },
@@ -95,7 +96,7 @@ export const PERMISSIONS: Record<string, FunctionPermissions> = {
   // on the zip key (write); the bucket key's decrypt/generate-data-key come with both.
   'zip-backup': { appTable: 'readWrite', backupBucket: { read: ['backups/'], write: ['backups/'], delete: ['backups/'] } },
   'finalize-backup': { dataTable: 'read', appTable: 'readWrite', auditLog: true, sendEmail: true },
-  'fail-backup': { dataTable: 'read', appTable: 'readWrite', auditLog: true, backupBucket: { read: ['backups/'], delete: ['backups/'] }, sendEmail: true },
+  'fail-backup': { dataTable: 'read', appTable: 'readWrite', auditLog: true, backupBucket: { delete: ['backups/'] }, sendEmail: true },
 
   // Restores. Planning reads the backup zip and writes plan segments; starting takes
   // the lock and starts the state machine; TOTP enrolment and checks use the secrets key.
@@ -104,7 +105,7 @@ export const PERMISSIONS: Record<string, FunctionPermissions> = {
     appTable: 'readWrite',
     auditLog: true,
     totp: true,
-    backupBucket: { read: ['backups/', 'plans/'], write: ['plans/'], delete: ['plans/'] },
+    backupBucket: { read: ['backups/'], write: ['plans/'], delete: ['plans/'] },
     secretsKey: 'encryptDecrypt',
     // Planning reads today's records from the account's data source.
     sourceTokens: 'decrypt',
@@ -119,7 +120,7 @@ export const PERMISSIONS: Record<string, FunctionPermissions> = {
     dataTable: 'read',
     appTable: 'readWrite',
     auditLog: true,
-    backupBucket: { read: ['backups/', 'plans/'], write: ['plans/'], delete: ['plans/'] },
+    backupBucket: { read: ['backups/'], write: ['plans/'], delete: ['plans/'] },
     sourceTokens: 'decrypt',
   },
   // Applies plan segments to records, renews the lock, publishes change events. Its

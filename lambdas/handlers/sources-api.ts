@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { connectSource, disconnectSource, getSource } from '#core/sources/source-settings.ts';
-import { buildDeps, type AppDeps } from '#runtime/deps.ts';
-import { configFromEnv } from '#runtime/config.ts';
+import type { AppDeps } from '#runtime/deps.ts';
 import { httpApi, json, parseInput } from '#runtime/http.ts';
-import { lazyHandler } from '#runtime/lazy-handler.ts';
+import { lambdaHandler } from '#runtime/lazy-handler.ts';
 
 const connectBody = z.strictObject({
   type: z.string().min(1).max(32),
@@ -20,7 +19,7 @@ export function createHandler(deps: AppDeps) {
     'GET /v1/source': async ({ caller }) => json(200, await getSource(caller, deps)),
     'PUT /v1/source': async ({ caller, body }) => json(200, await connectSource(caller, parseInput(connectBody, body), deps)),
     'DELETE /v1/source': async ({ caller, body }) => json(200, await disconnectSource(caller, parseInput(disconnectBody, body) ?? {}, deps)),
-  });
+  }, deps);
 }
 
-export const handler = lazyHandler(() => createHandler(buildDeps(configFromEnv())));
+export const handler = lambdaHandler(createHandler);

@@ -362,6 +362,8 @@ export interface TestDeps extends BackupDeps, RestoreDeps {
   audited: AuditEntry[];
   published: ChangeEvent[];
   started: Array<{ name: string; input: Record<string, unknown> }>;
+  /** Business metrics the steps counted, in order. */
+  counted: Array<{ metric: string; value: number }>;
   clock: { now(): Date; set(iso: string): void };
   config: { appUrl: string; restoreTuning: RestoreTuning };
 }
@@ -373,6 +375,7 @@ export function memoryDeps(now = '2026-11-26T10:00:00.000Z'): TestDeps {
   const audited: AuditEntry[] = [];
   const published: ChangeEvent[] = [];
   const started: Array<{ name: string; input: Record<string, unknown> }> = [];
+  const counted: Array<{ metric: string; value: number }> = [];
   const blobs = new MemoryBlobs();
   const restores = new MemoryRestores();
   const records = new MemoryRecords();
@@ -399,9 +402,11 @@ export function memoryDeps(now = '2026-11-26T10:00:00.000Z'): TestDeps {
     clock,
     ids,
     config: { appUrl: 'https://app.example', restoreTuning: {} },
+    metrics: { add: (metric, value) => void counted.push({ metric, value }) },
     sent,
     audited,
     published,
     started,
+    counted,
   };
 }
