@@ -7,13 +7,6 @@ import { HubSpotApi } from './hubspot/hubspot-api.ts';
 import { HubSpotSource } from './hubspot/hubspot-source.ts';
 import { RequestBudget, type BudgetStore } from './hubspot/request-budget.ts';
 
-/**
- * How long a process reuses a connected source (its decrypted token and the object
- * types it read): long enough to spare KMS and HubSpot on every step, short enough that
- * a property added in HubSpot is seen by the next backup.
- */
-const REUSE_MS = 5 * 60_000;
-
 export interface ConnectedSourcesDeps {
   connections: SourceConnections;
   secrets: SecretCipher;
@@ -28,11 +21,13 @@ export interface ConnectedSourcesDeps {
 
 /**
  * Each account's one data source: the CRM it connected (its stored connection), or
- * the built-in CRM. The only place that knows which adapters exist.
+ * the built-in CRM. The only place that knows which adapters exist. Each call reads
+ * the connection and decrypts its token afresh (a step asks once or a few times per
+ * invocation): a reconnected or disconnected portal is seen by the next step, and the
+ * plain token lives only as long as the step that uses it.
  */
 export class ConnectedSources implements DataSources {
   private readonly deps: ConnectedSourcesDeps;
-  private readonly reused = new Map<string, { source: DataSource; connection: SourceConnection; until: number }>();
 
   constructor(deps: ConnectedSourcesDeps) {
     this.deps = deps;
@@ -41,12 +36,7 @@ export class ConnectedSources implements DataSources {
   async forAccount(accountId: string): Promise<DataSource> {
     const connection = await this.deps.connections.get(accountId);
     if (!connection) return new BuiltInSource(accountId, this.deps.builtIn);
-    const now = this.deps.clock.now().getTime();
-    const kept = this.reused.get(accountId);
-    if (kept && kept.until > now && kept.connection.encryptedToken === connection.encryptedToken) return kept.source;
-    const source = await this.connect(connection);
-    this.reused.set(accountId, { source, connection, until: now + REUSE_MS });
-    return source;
+    return this.connect(connection);
   }
 
   private async connect(connection: SourceConnection): Promise<DataSource> {
