@@ -49,7 +49,7 @@ describe('initech when HubSpot refuses', () => {
     clock.advance(8 * 24 * 3600_000);
     const usage = await (await fetch(`${portal.baseUrl}/account-info/v3/api-usage/daily/private-apps`, { headers: { authorization: `Bearer ${runtime.hubspot.issueToken(portal.portalId)}` } })).json();
     // Enough for the object types and a few pages, not for the whole portal.
-    runtime.hubspot.setRateLimits(portal.portalId, { daily: usage.results[0].currentUsage + 25 });
+    runtime.hubspot.setRateLimits(portal.portalId, { daily: usage.results[0].currentUsage + 40 });
     const failed = await backUp();
     expect(failed.status).toBe('FAILED');
     expect(failed.error).toMatch(/daily API limit for portal \d+ is used up .*resets at midnight US\/Eastern \(\d{4}-\d\d-\d\dT/);
