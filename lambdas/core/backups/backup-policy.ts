@@ -70,6 +70,21 @@ export function csvFileName(objectType: string): string {
   return `${objectType}.csv`;
 }
 
+/** Where one object type's records are in a backup: its CSV in the zip, and what the manifest says of it. */
+export interface BackupFile {
+  zipKey: string;
+  entry: { name: string; bytes: number; sha256: string };
+  /** Records in it, as the manifest counts them. */
+  records: number;
+}
+
+/** The object type's CSV in a completed backup; undefined when the backup holds no records of it. */
+export function backupFileOf(backup: Backup, objectType: string): BackupFile | undefined {
+  const object = backup.objects?.find((candidate) => candidate.objectType === objectType);
+  if (!object?.file || !object.sha256 || object.bytes === undefined || !backup.zipKey) return undefined;
+  return { zipKey: backup.zipKey, entry: { name: object.file, bytes: object.bytes, sha256: object.sha256 }, records: object.records };
+}
+
 /** The link in emails: the app's page for the backup, never a presigned URL (STACK.md). */
 export function backupPageUrl(appUrl: string, backupId: string): string {
   return `${appUrl.replace(/\/$/, '')}/backups/${encodeURIComponent(backupId)}`;
