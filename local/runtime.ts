@@ -141,6 +141,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     backupStateMachineArn: stateMachineArn('backup'),
     restoreStateMachineArn: stateMachineArn('restore'),
     restorePlanStateMachineArn: stateMachineArn('restore-plan'),
+    comparisonStateMachineArn: stateMachineArn('comparison'),
+    anomalyCheckStateMachineArn: stateMachineArn('anomaly-check'),
     senderEmail: 'backups@crm-backup.local',
     appUrl: '',
     reauthenticateDownloads: options.reauthenticateDownloads ?? false,
@@ -150,6 +152,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       stepFunctions: '',
       ses: outbox.endpoint,
       secretsKey: await localSecretsKey(join(dataDir, 'local-secrets-key')),
+      superAdmins: DEMO_USERS.filter((user) => user.superAdmin).map(({ accountId, email }) => ({ accountId, email })),
     },
   };
 

@@ -5,6 +5,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import type { AppConfig } from './config.ts';
 
 /** The AWS SDK v3 clients, one of each per container, shared by every adapter. */
@@ -17,6 +18,8 @@ export interface AwsClients {
   kms: KMSClient;
   /** Publishes record change events when config.eventBusName is set. */
   eventBridge: EventBridgeClient;
+  /** Lists an account's super admins for alerts (the local runtime lists its demo users instead). */
+  cognito: CognitoIdentityProviderClient;
 }
 
 /** Credentials the embedded stand-ins accept (the S3 stand-in checks every signature made with them). */
@@ -48,5 +51,6 @@ export function createAwsClients(config: AppConfig): AwsClients {
     ses: new SESv2Client({ ...common, ...(local ? { endpoint: local.ses } : {}) }),
     kms: new KMSClient(common),
     eventBridge: new EventBridgeClient(common),
+    cognito: new CognitoIdentityProviderClient(common),
   };
 }

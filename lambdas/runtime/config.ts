@@ -1,3 +1,4 @@
+import type { CompareTuning } from '#core/compare/compare-policy.ts';
 import type { RestoreTuning } from '#core/restores/restore-policy.ts';
 
 /**
@@ -16,6 +17,12 @@ export interface AppConfig {
   restoreStateMachineArn: string;
   /** Continues restore plans too big to finish within an API call (absent: none). */
   restorePlanStateMachineArn?: string;
+  /** Continues comparisons too big to finish within an API call (absent: none). */
+  comparisonStateMachineArn?: string;
+  /** Compares each backup that SUCCEEDED with the previous one, and raises anomaly alerts (absent: none). */
+  anomalyCheckStateMachineArn?: string;
+  /** The Cognito user pool whose `super-admins` group alerts are emailed to (absent locally: the demo users). */
+  userPoolId?: string;
   /** SES identity that notification emails come from. */
   senderEmail: string;
   /** Base URL of the web page, for links in emails (`${appUrl}/backups/{id}`). */
@@ -31,6 +38,8 @@ export interface AppConfig {
   reauthenticateDownloads?: boolean;
   /** Restore plan segment and batch sizes; tests shrink them (defaults: DEFAULT_TUNING in core/restores/restore-policy.ts). */
   restoreTuning?: RestoreTuning;
+  /** Comparison run and batch sizes; tests shrink them (defaults: DEFAULT_COMPARE_TUNING in core/compare/compare-policy.ts). */
+  compareTuning?: CompareTuning;
   /** Only in the local runtime: the stand-ins' addresses and their fixed credentials. */
   local?: LocalEndpoints;
 }
@@ -42,6 +51,8 @@ export interface LocalEndpoints {
   ses: string;
   /** Secret for the local stand-in of KMS (AES-256-GCM key, base64). */
   secretsKey: string;
+  /** The super admins the local token issuer signs in (the stand-in for Cognito's group); none when absent. */
+  superAdmins?: Array<{ accountId: string; email: string }>;
 }
 
 /** Reads the Lambda environment; names the missing variable rather than failing later. */
@@ -59,6 +70,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
     backupStateMachineArn: env.BACKUP_STATE_MACHINE_ARN ?? '',
     restoreStateMachineArn: env.RESTORE_STATE_MACHINE_ARN ?? '',
     restorePlanStateMachineArn: env.RESTORE_PLAN_STATE_MACHINE_ARN ?? '',
+    comparisonStateMachineArn: env.COMPARISON_STATE_MACHINE_ARN ?? '',
+    anomalyCheckStateMachineArn: env.ANOMALY_CHECK_STATE_MACHINE_ARN ?? '',
+    userPoolId: env.USER_POOL_ID,
     senderEmail: env.SENDER_EMAIL ?? '',
     appUrl: env.APP_URL ?? '',
     secretsKeyId: env.SECRETS_KEY_ID,

@@ -102,6 +102,8 @@ export interface BackupView {
   sizeBytes?: number;
   objects?: Backup['objects'];
   error?: string;
+  /** The anomaly check against the previous backup (the history's badge): absent until it runs. */
+  anomalyCheck?: Backup['anomalyCheck'];
 }
 
 /** Shows a stored backup; the status turns EXPIRED when `now` is past `expiresAt`. */
@@ -118,5 +120,6 @@ export function toBackupView(backup: Backup, now: Date): BackupView {
     ...(backup.sizeBytes !== undefined ? { sizeBytes: backup.sizeBytes } : {}),
     objects: backup.objects ?? [],
     ...(backup.error ? { error: backup.error } : {}),
+    ...(backup.anomalyCheck ? { anomalyCheck: backup.anomalyCheck } : {}),
   };
 }
