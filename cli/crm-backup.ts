@@ -11,10 +11,11 @@ import { createInterface } from 'node:readline/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import encodeQR from 'qr';
 import packageJson from '../package.json' with { type: 'json' };
 import { ApiError, readJsonBody } from '../web/src/api-error.ts';
 import { bytes, count } from '../web/src/format.ts';
-import type { Backup, BackupQuota, Page, Restore, RestorePlan } from '../web/src/types.ts';
+import type { Backup, BackupQuota, Page, PendingTotpEnrolment, Restore, RestorePlan, TotpEnrolmentStatus } from '../web/src/types.ts';
 import { CorruptZipError, verifyBackupZip, type VerifyReport } from './verify-zip.ts';
 
 /** A mistake in how the command was typed, or in its environment (no token): exit code 2. */
@@ -94,6 +95,8 @@ async function withTotp<T>(given: string | undefined, attempt: (totp: string | u
     return await attempt(given);
   } catch (error) {
     if (!(error instanceof ApiError) || error.code !== 'REAUTH_REQUIRED' || given !== undefined) throw error;
+    // No confirmed authenticator: there is no code to ask for; the sentence says how to enrol.
+    if (error.details.authenticator) throw error;
     if (!process.stdin.isTTY) throw new ApiError(error.status, error.code, `${error.message} (pass --totp <code>)`, error.details);
     const terminal = createInterface({ input: process.stdin, output: process.stderr });
     let code: string;
@@ -396,6 +399,51 @@ async function restoreShow(id: string, options: ServiceOptions): Promise<void> {
   print(options, restore, () => `${restoreSummary(restore)}\nProgress: ${restore.progress?.done ?? 0}/${restore.progress?.total ?? 0} records.`);
 }
 
+async function totpStatus(options: ServiceOptions): Promise<void> {
+  const status = await call<TotpEnrolmentStatus>(options, 'GET', '/v1/me/totp-enrolment');
+  const pending = status.pendingConfirmation;
+  const waiting = pending
+    ? pending.expired
+      ? `The link we emailed expired at ${pending.expiresAt} unconfirmed.`
+      : `Waiting for confirmation: open the link we emailed to ${pending.sentTo} (valid until ${pending.expiresAt}) and enter a code from the new app.`
+    : undefined;
+  print(options, status, () => {
+    if (!status.required) return 'You signed in through single sign-on: restores and downloads ask you for no code.';
+    if (status.status === 'NONE') return 'No authenticator app enrolled. Enrol one with: crm-backup totp enrol';
+    if (status.status === 'PENDING_CONFIRMATION') return `Your authenticator app is not confirmed yet. ${waiting ?? ''}${pending?.expired ? ' Enrol again with: crm-backup totp enrol' : ''}`;
+    return [
+      `Your authenticator app is confirmed (since ${status.confirmedAt}); restores accept its codes.`,
+      pending ? `A reset was asked for. ${waiting}${pending.expired ? '' : ' Until then your current app keeps working.'}` : 'Lost or replaced your phone? Reset it with: crm-backup totp reset',
+    ].join('\n');
+  });
+}
+
+/**
+ * Enrols (or, with `replace`, resets) the caller's authenticator app: prints the new
+ * secret once, as a QR code when stdout is a terminal and as a key, and where the
+ * confirmation link went. With --json, the API's answer (secret included).
+ */
+async function totpEnrol(options: ServiceOptions, replace: boolean): Promise<void> {
+  const enrolment = await call<PendingTotpEnrolment>(options, 'POST', '/v1/me/totp-enrolment', replace ? { replace: true } : {});
+  const app = replace ? 'new authenticator app' : 'authenticator app';
+  const key = enrolment.secret.replace(/(.{4})(?=.)/g, '$1 ');
+  print(options, enrolment, () =>
+    [
+      // A QR code only for a person at a terminal: in a file or a pipe it is noise.
+      ...(process.stdout.isTTY
+        ? [`Scan this code with your ${app}:`, '', encodeQR(enrolment.otpauthUri, 'ascii'), '', `or type this key: ${key}`]
+        : [`Add this key to your ${app}: ${key}`]),
+      `(${enrolment.otpauthUri})`,
+      '',
+      `Then confirm it: we emailed a link to ${enrolment.confirmationSentTo}, valid until ${enrolment.confirmationExpiresAt}. Open it and enter a code from the app.`,
+      enrolment.replacesConfirmed
+        ? 'Until then nothing changes: restores keep accepting codes from your current app.'
+        : 'Until then, restores do not accept codes from this app.',
+      'This key is shown only now; anyone who sees it can make codes.',
+    ].join('\n'),
+  );
+}
+
 // ---------------------------------------------------------------- the command line
 
 function positiveInteger(value: string): number {
@@ -451,6 +499,7 @@ Examples:
 
 Restores, and downloads where the service lets a password alone sign in, ask for the
 code from your authenticator app: pass --totp, or type it when asked on a terminal.
+Enrol an app with: crm-backup totp enrol (confirmed from a link we email you).
 
 Environment: CRM_BACKUP_URL (default http://localhost:3000), CRM_BACKUP_TOKEN.
 Exit codes: 0 success, 1 failure (refused, unreachable, failed, not verified), 2 usage error.`,
@@ -502,6 +551,14 @@ Exit codes: 0 success, 1 failure (refused, unreachable, failed, not verified), 2
     .action((options) => restoreList(options));
   serviceCommand(restore, 'show <restoreId>', "a restore's progress and counts", '$ crm-backup restore show rs_01J...')
     .action((id: string, options) => restoreShow(id, options));
+
+  const totp = program.command('totp').description('totp status | enrol | reset');
+  serviceCommand(totp, 'status', 'whether your authenticator app is confirmed, or waits for its emailed link', '$ crm-backup totp status')
+    .action((options) => totpStatus(options));
+  serviceCommand(totp, 'enrol', 'enrol an authenticator app: prints its QR code and key; the link we email you confirms it', '$ crm-backup totp enrol')
+    .action((options) => totpEnrol(options, false));
+  serviceCommand(totp, 'reset', 'replace your confirmed app (a lost phone): the current one works until the emailed link confirms the new one', '$ crm-backup totp reset')
+    .action((options) => totpEnrol(options, true));
 
   program
     .command('sign-in <email>')

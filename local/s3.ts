@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import S3rver from 's3rver';
 import { LOCAL_CREDENTIALS } from '#runtime/clients.ts';
+import { enableDurableWrites } from './s3-durable-writes.ts';
 import { enableUploadPartCopy } from './s3-part-copy.ts';
 import { requireSignatures, type S3Credentials } from './s3-signatures.ts';
 
@@ -22,6 +23,8 @@ export async function startS3(
     silent: true,
     configureBuckets: [{ name: bucket, configs: [] }],
   });
+  // s3rver answers writes before their files are complete; S3 is read-after-write consistent.
+  enableDurableWrites(server, `${directory}.incoming`);
   // s3rver lacks UploadPartCopy, which the zip stage assembles backups with.
   enableUploadPartCopy(server);
   // Installed last, so it runs first: nothing reaches s3rver or the extension unsigned.

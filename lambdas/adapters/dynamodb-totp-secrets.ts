@@ -1,5 +1,5 @@
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { AttemptClaim, TotpSecrets, TotpState } from '#core/ports/totp-secrets.ts';
+import type { AttemptClaim, PendingReplacement, TotpSecrets, TotpState } from '#core/ports/totp-secrets.ts';
 import { isConditionFailed, rethrowTransient, sendConditionalWrite } from './aws-errors.ts';
 
 const STORE = 'The authenticator store';
@@ -85,6 +85,35 @@ export class DynamoDbTotpSecrets implements TotpSecrets {
         Key: key(userId),
         UpdateExpression: 'SET lastTimeStep = :step, confirmedAt = :at REMOVE pendingConfirmation, attempts, attemptsResetAt',
         ConditionExpression: 'pendingConfirmation.tokenHash = :hash AND (attribute_not_exists(lastTimeStep) OR lastTimeStep < :step)',
+        ExpressionAttributeValues: { ':step': confirmation.timeStep, ':at': confirmation.confirmedAt, ':hash': confirmation.tokenHash },
+      }),
+      STORE,
+    );
+  }
+
+  async requestReplacement(userId: string, replacement: PendingReplacement): Promise<boolean> {
+    return sendConditionalWrite(
+      this.client,
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: key(userId),
+        UpdateExpression: 'SET pendingReplacement = :replacement',
+        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(pendingConfirmation)',
+        ExpressionAttributeValues: { ':replacement': replacement },
+      }),
+      STORE,
+    );
+  }
+
+  async confirmReplacement(userId: string, confirmation: { tokenHash: string; timeStep: number; confirmedAt: string }): Promise<boolean> {
+    return sendConditionalWrite(
+      this.client,
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: key(userId),
+        // The replacement's own ciphertext, copied within the write that checks its token: no read in between.
+        UpdateExpression: 'SET encryptedSecret = pendingReplacement.encryptedSecret, lastTimeStep = :step, confirmedAt = :at REMOVE pendingReplacement, attempts, attemptsResetAt',
+        ConditionExpression: 'pendingReplacement.tokenHash = :hash',
         ExpressionAttributeValues: { ':step': confirmation.timeStep, ':at': confirmation.confirmedAt, ':hash': confirmation.tokenHash },
       }),
       STORE,

@@ -60,8 +60,12 @@ export class UnauthorizedError extends ClientError {
   }
 }
 
-/** A sensitive action asked without the re-authentication it needs: no code, no enrolment, or one not confirmed. */
-export class ReauthRequiredError extends ClientError {
+/**
+ * A sensitive action asked without the re-authentication it needs: no code, or no
+ * confirmed enrolment (then `authenticator` says which, so clients send the caller to
+ * enrol rather than ask for a code).
+ */
+export class ReauthRequiredError extends ClientError<{ authenticator?: 'NONE' | 'PENDING_CONFIRMATION' }> {
   override readonly name = 'ReauthRequiredError';
 }
 
@@ -133,7 +137,7 @@ export class EditConflictError extends ClientError {
   override readonly name = 'EditConflictError';
 }
 
-/** A confirmed authenticator app exists already: an operator resets it before another is enrolled. */
+/** A confirmed authenticator app exists already: another is enrolled only as a reset (`replace`). */
 export class TotpAlreadyEnrolledError extends ClientError {
   override readonly name = 'TotpAlreadyEnrolledError';
 }

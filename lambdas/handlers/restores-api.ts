@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { confirmTotpEnrolment } from '#core/totp/confirm-totp-enrolment.ts';
 import { enrolTotp } from '#core/totp/enrol-totp.ts';
+import { totpEnrolmentStatus } from '#core/totp/totp-enrolment-status.ts';
 import { planRestore } from '#core/restores/plan-restore.ts';
 import { tuningOf } from '#core/restores/restore-policy.ts';
 import { readRestorePlan } from '#core/restores/read-restore-plan.ts';
@@ -35,6 +36,9 @@ const restoreBody = z.strictObject({
   acknowledge: z.object({ changesData: z.unknown().optional(), cannotBeUndone: z.unknown().optional() }).optional(),
   totp: z.string().max(16).optional(),
 });
+
+// No body enrols; `replace` resets a confirmed enrolment (its emailed link confirms the new app).
+const enrolmentBody = z.strictObject({ replace: z.boolean().optional() }).optional();
 
 const confirmationBody = z.strictObject({
   token: z.string().min(1).max(128),
@@ -71,7 +75,8 @@ export function createHandler(deps: AppDeps) {
     },
     'GET /v1/restores': async ({ caller, query }) => json(200, await listRestores(caller, parseInput(pageQuery, query, 'query'), deps)),
     'GET /v1/restores/{id}': async ({ caller, params }) => json(200, await getRestore(caller, parseInput(idParam, params.id, 'path'), deps)),
-    'POST /v1/me/totp-enrolment': async ({ caller }) => json(201, await enrolTotp(caller, deps)),
+    'GET /v1/me/totp-enrolment': async ({ caller }) => json(200, await totpEnrolmentStatus(caller, deps)),
+    'POST /v1/me/totp-enrolment': async ({ caller, body }) => json(201, await enrolTotp(caller, parseInput(enrolmentBody, body) ?? {}, deps)),
     'POST /v1/me/totp-enrolment/confirmation': async ({ caller, body }) => json(200, await confirmTotpEnrolment(caller, parseInput(confirmationBody, body), deps)),
   });
 }

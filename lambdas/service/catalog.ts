@@ -131,6 +131,7 @@ export const API_ROUTES: Record<string, FunctionName> = {
   'POST /v1/restores': 'restores-api',
   'GET /v1/restores': 'restores-api',
   'GET /v1/restores/{id}': 'restores-api',
+  'GET /v1/me/totp-enrolment': 'restores-api',
   'POST /v1/me/totp-enrolment': 'restores-api',
   'POST /v1/me/totp-enrolment/confirmation': 'restores-api',
   'GET /v1/imports': 'activity-api',

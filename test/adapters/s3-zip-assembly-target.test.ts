@@ -1,7 +1,9 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import fs from 'node:fs';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -13,7 +15,7 @@ import {
   UploadPartCommand,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { S3ZipAssemblyTarget } from '#adapters/s3-zip-assembly-target.ts';
 import { assembleZip } from '#core/zip/assemble-zip.ts';
 import { planZipAssembly, type StoredSegment } from '#core/zip/assembly-plan.ts';
@@ -147,5 +149,69 @@ describe('S3ZipAssemblyTarget', () => {
     expect(stdout).toContain('No errors detected');
     const { stdout: contacts } = await run('unzip', ['-p', path, 'contacts.bin'], { encoding: 'buffer', maxBuffer: 64 * MiB });
     expect(contacts.equals(big)).toBe(true);
+  });
+});
+
+/**
+ * A slow disk under load: every file write stream (s3rver's, through its fs-extra, and
+ * node's own) lands each write `ms` late. Fault injection only: the stand-in must still
+ * answer a write once its bytes are stored.
+ */
+const restores: Array<() => void> = [];
+function slowWriteStreams(ms: number): void {
+  const s3rverFs = createRequire(createRequire(import.meta.url).resolve('s3rver'))('fs-extra') as typeof fs;
+  for (const module of [fs, s3rverFs]) {
+    const original = module.createWriteStream;
+    module.createWriteStream = ((...args: Parameters<typeof fs.createWriteStream>) => {
+      const stream = original.apply(module, args);
+      const { _write, _writev } = stream as unknown as Record<'_write' | '_writev', (...rest: unknown[]) => void>;
+      Object.assign(stream, {
+        _write: (...rest: unknown[]) => void setTimeout(() => _write.apply(stream, rest), ms),
+        _writev: _writev && ((...rest: unknown[]) => void setTimeout(() => _writev.apply(stream, rest), ms)),
+      });
+      return stream;
+    }) as typeof fs.createWriteStream;
+    restores.push(() => {
+      module.createWriteStream = original;
+      syncBuiltinESMExports();
+    });
+  }
+  // `import { createWriteStream } from 'node:fs'` sees the change too.
+  syncBuiltinESMExports();
+}
+afterEach(() => restores.splice(0).forEach((restore) => restore()));
+
+describe('the S3 stand-in: read-after-write consistency, as S3', () => {
+  it('answers a PUT once the object is stored: a GET right after reads the new object whole, never the one it replaced', async () => {
+    slowWriteStreams(15);
+    for (let round = 0; round < 3; round += 1) {
+      const older = randomBytes(96 * 1024);
+      const newer = Buffer.from(older);
+      newer[10_870]! ^= 0xff;
+      await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'raw/one.zip', Body: older }));
+      await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'raw/one.zip', Body: newer }));
+      expect((await get('raw/one.zip')).equals(newer), `round ${round}`).toBe(true);
+    }
+  });
+
+  it('answers UploadPart and CompleteMultipartUpload once stored: the object reads whole right after', async () => {
+    slowWriteStreams(15);
+    const parts = [randomBytes(5 * MiB), randomBytes(1024)];
+    const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'raw/multi.bin' }));
+    const etags = [];
+    for (const [index, body] of parts.entries()) {
+      etags.push((await client.send(new UploadPartCommand({ Bucket: BUCKET, Key: 'raw/multi.bin', UploadId, PartNumber: index + 1, Body: body }))).ETag);
+    }
+    await client.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: BUCKET,
+        Key: 'raw/multi.bin',
+        UploadId,
+        MultipartUpload: { Parts: etags.map((ETag, index) => ({ ETag, PartNumber: index + 1 })) },
+      }),
+    );
+    expect((await get('raw/multi.bin')).equals(Buffer.concat(parts))).toBe(true);
+    // Nothing is left behind where objects are written before they are renamed into place.
+    expect(await readdir(join(directory, 's3.incoming'))).toEqual([]);
   });
 });

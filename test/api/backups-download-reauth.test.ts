@@ -75,6 +75,22 @@ describe('downloads that re-authenticate (Cognito MFA optional)', () => {
     expect(response.body.url).toMatch(/^http/);
   });
 
+  it('tells a password admin without an authenticator, in words about downloading, to enrol one, code or not', async () => {
+    const token = await runtime.issuer.sign({ email: 'new-admin@acme.example', 'custom:accountId': 'acme', 'cognito:groups': ['super-admins'] }, 'user-acme-new-admin');
+    const downloadsBefore = await downloadsAudited();
+    for (const query of ['', '&totp=123456']) {
+      const refused = await runtime.api('GET', `/v1/backups/${backupId}/download?redirect=false${query}`, { as: null, headers: { authorization: `Bearer ${token}` } });
+      expect(refused.status).toBe(401);
+      expect(refused.body.error).toEqual({
+        code: 'REAUTH_REQUIRED',
+        authenticator: 'NONE',
+        message:
+          'Downloading a backup needs a code from an authenticator app, and you have none enrolled: enrol one on the Authenticator screen of the web page (CLI: crm-backup totp enrol; API: POST /v1/me/totp-enrolment) and confirm it from the link we email you.',
+      });
+    }
+    expect(await downloadsAudited()).toBe(downloadsBefore);
+  });
+
   it('answers 404 for an unknown backup before asking for a code, so no code is spent on a download that cannot happen', async () => {
     expect((await runtime.api('GET', '/v1/backups/bk_doesnotexist/download?redirect=false')).status).toBe(404);
   });

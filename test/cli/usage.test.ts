@@ -9,6 +9,7 @@ const COMMANDS = [
   'backup create', 'backup list', 'backup show', 'backup download', 'backup quota',
   'verify',
   'restore plan', 'restore plan-show', 'restore apply', 'restore list', 'restore show',
+  'totp status', 'totp enrol', 'totp reset',
   'sign-in',
 ];
 
@@ -31,7 +32,7 @@ describe('crm-backup usage (no service needed)', () => {
     const result = await runCli(['--help']);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^Usage: crm-backup \[options\] \[command\]/);
-    for (const group of ['backup create | list | show | download | quota', 'restore plan | plan-show | apply | list | show', 'verify [options] <file>', 'sign-in [options] <email>'])
+    for (const group of ['backup create | list | show | download | quota', 'restore plan | plan-show | apply | list | show', 'totp status | enrol | reset', 'verify [options] <file>', 'sign-in [options] <email>'])
       expect(result.stdout).toContain(group);
     expect(result.stdout).toContain('Exit codes: 0 success, 1 failure');
     expect(result.stdout).toContain('CRM_BACKUP_TOKEN');

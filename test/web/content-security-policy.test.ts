@@ -45,6 +45,7 @@ describe('the web page under its Content-Security-Policy', () => {
       ['Restore', /Restore/],
       ['Imports', /Imports/],
       ['Audit log', /Audit log/],
+      ['Authenticator', /Authenticator app/],
       ['Backups', /Backups/],
     ] as const) {
       await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: link }).click();

@@ -3,6 +3,7 @@ import { Api } from './api.ts';
 import { CognitoSessions, LocalSessions, isSignInCallback, loadConfig, rememberReturnTo, takeReturnTo, type Sessions, type WebConfig } from './auth.ts';
 import { sleep, type ViewContext } from './context.ts';
 import { errorBox, h, replace } from './dom.ts';
+import { renderAuthenticator } from './views/authenticator.ts';
 import { renderBackup, renderBackups } from './views/backups.ts';
 import { renderAuditLog, renderImports } from './views/lists.ts';
 import { renderRestore, renderRestoreWizard } from './views/restore.ts';
@@ -24,6 +25,7 @@ const ROUTES: Array<{ pattern: RegExp; view: View; title: string; nav?: string }
   { pattern: /^\/restores\/(?<id>[^/]+)$/, view: renderRestore, title: 'Restore', nav: '/restore' },
   { pattern: /^\/imports\/?$/, view: renderImports, title: 'Imports', nav: '/imports' },
   { pattern: /^\/audit-log\/?$/, view: renderAuditLog, title: 'Audit log', nav: '/audit-log' },
+  { pattern: /^\/authenticator\/?$/, view: renderAuthenticator, title: 'Authenticator', nav: '/authenticator' },
   // The emailed link of a TOTP enrolment; its token is in the fragment.
   { pattern: /^\/totp-confirmation\/?$/, view: renderTotpConfirmation, title: 'Confirm authenticator' },
 ];

@@ -1,5 +1,5 @@
 import { requireSuperAdmin, type Caller } from '../caller.ts';
-import { BackupExpiredError, BackupNotReadyError, NotFoundError, ReauthRequiredError } from '../errors.ts';
+import { BackupExpiredError, BackupNotReadyError, NotFoundError } from '../errors.ts';
 import { reauthenticate, type ReauthDeps } from '../totp/reauthenticate.ts';
 import type { BackupDeps } from './backup-deps.ts';
 import { DOWNLOAD_URL_SECONDS, zipFileName } from './backup-policy.ts';
@@ -49,9 +49,7 @@ export async function downloadBackup(caller: Caller, backupId: string, totp: str
     });
   }
   if (deps.config.reauthenticateDownloads) {
-    // reauthenticate's own sentence for a missing code speaks of restoring.
-    if (!caller.sso && !totp) throw new ReauthRequiredError('Downloading a backup needs a code from your authenticator app: send it as "totp".');
-    await reauthenticate(caller, totp, deps);
+    await reauthenticate(caller, totp, deps, 'Downloading a backup');
   }
   const url = await deps.blobs.presignDownload(backup.zipKey, {
     expiresInSeconds: DOWNLOAD_URL_SECONDS,

@@ -18,6 +18,20 @@ export interface TotpState {
    */
   pendingConfirmation?: { tokenHash: string; expiresAt: string };
   confirmedAt?: string;
+  /**
+   * A reset of a confirmed enrolment: the new secret waits here, with its emailed
+   * link, while the confirmed `encryptedSecret` stays the one codes are checked
+   * against. Confirming it replaces that secret; until then nothing changes.
+   */
+  pendingReplacement?: PendingReplacement;
+}
+
+/** A new secret (encrypted like the confirmed one) waiting for its emailed link. */
+export interface PendingReplacement {
+  encryptedSecret: string;
+  tokenHash: string;
+  expiresAt: string;
+  requestedAt: string;
 }
 
 /** The outcome of `claimAttempt`: the attempt's number in its window, or when claims open again. */
@@ -51,6 +65,17 @@ export interface TotpSecrets {
    * and a newer enrolment voids older links) and the step is newer than any accepted.
    */
   confirm(userId: string, confirmation: { tokenHash: string; timeStep: number; confirmedAt: string }): Promise<boolean>;
+  /**
+   * Puts a replacement next to a confirmed enrolment (replacing an earlier pending
+   * one, and voiding its link); answers false when there is no confirmed enrolment.
+   */
+  requestReplacement(userId: string, replacement: PendingReplacement): Promise<boolean>;
+  /**
+   * Makes the pending replacement the enrolment, in one conditional write: only while
+   * that token is the pending replacement's. Its secret's codes start a new replay
+   * history at `timeStep`, and the attempt window ends.
+   */
+  confirmReplacement(userId: string, confirmation: { tokenHash: string; timeStep: number; confirmedAt: string }): Promise<boolean>;
 }
 
 /**

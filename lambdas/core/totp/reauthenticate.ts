@@ -22,33 +22,43 @@ export const LOCKOUT_MINUTES = 15;
 const EPOCH_TOLERANCE_SECONDS = 30;
 
 /**
+ * Where a password admin without a usable authenticator goes: the page's Authenticator
+ * screen, the CLI, or the API. Part of the sentences of the refusals that ask to enrol.
+ */
+export const HOW_TO_ENROL = 'on the Authenticator screen of the web page (CLI: crm-backup totp enrol; API: POST /v1/me/totp-enrolment)';
+
+/**
  * Re-authenticates a caller before a sensitive action (PRODUCT.md, Restore 3): SSO
  * sign-ins pass (their identity provider re-authenticates), everyone else must give a
  * fresh TOTP code of a confirmed enrolment. `action` starts the sentences that ask for
  * a code ("Restoring data", "Downloading a backup").
  *
  * Primary course:
- *  1. SSO callers pass; without a code, 401 REAUTH_REQUIRED.
- *  2. Without a confirmed enrolment, 401 REAUTH_REQUIRED saying what to do.
- *  3. Claim an attempt atomically (at most MAX_TOTP_ATTEMPTS per LOCKOUT_MINUTES window,
+ *  1. SSO callers pass.
+ *  2. Without a confirmed enrolment, 401 REAUTH_REQUIRED saying what to do, with
+ *     `authenticator` (NONE, PENDING_CONFIRMATION) so the page and the CLI send the
+ *     admin to enrol rather than ask for a code they cannot have.
+ *  3. Without a code, 401 REAUTH_REQUIRED asking for one.
+ *  4. Claim an attempt atomically (at most MAX_TOTP_ATTEMPTS per LOCKOUT_MINUTES window,
  *     however many requests arrive at once), then verify the code.
- *  4. Claim the code's time step with a conditional write, so that it cannot be replayed,
+ *  5. Claim the code's time step with a conditional write, so that it cannot be replayed,
  *     even by a concurrent request; that ends the attempt window.
  * Alternate course: a wrong code is audited and answers 401 REAUTH_FAILED; once the
  * window's attempts are spent, every code is refused until it ends.
  */
 export async function reauthenticate(caller: Caller, code: string | undefined, deps: ReauthDeps, action = 'Restoring data'): Promise<void> {
   if (caller.sso) return;
-  if (!code) {
-    throw new ReauthRequiredError(`${action} needs a code from your authenticator app: send it as "totp".`);
-  }
   const state = await deps.totp.get(caller.userId);
   if (!state) {
     throw new ReauthRequiredError(
-      `${action} needs a code from an authenticator app, and you have none enrolled: enrol one with POST /v1/me/totp-enrolment and confirm it from the link we email you.`,
+      `${action} needs a code from an authenticator app, and you have none enrolled: enrol one ${HOW_TO_ENROL} and confirm it from the link we email you.`,
+      { authenticator: 'NONE' },
     );
   }
-  if (state.pendingConfirmation) throw new ReauthRequiredError(unconfirmedSentence(caller, state.pendingConfirmation.expiresAt, deps.clock.now()));
+  if (state.pendingConfirmation) {
+    throw new ReauthRequiredError(unconfirmedSentence(caller, state.pendingConfirmation.expiresAt, deps.clock.now()), { authenticator: 'PENDING_CONFIRMATION' });
+  }
+  if (!code) throw new ReauthRequiredError(`${action} needs a code from your authenticator app: send it as "totp".`);
   await checkTotpCode(caller, code, state, deps, (timeStep) => deps.totp.acceptTimeStep(caller.userId, timeStep));
 }
 
@@ -57,15 +67,22 @@ function unconfirmedSentence(caller: Caller, expiresAt: string, now: Date): stri
   const where = caller.email ? `the link we emailed to ${caller.email}` : 'the link we emailed you';
   return Date.parse(expiresAt) > now.getTime()
     ? `Your authenticator app is not confirmed yet: open ${where} (valid until ${expiresAt}) and enter a code there, then try again.`
-    : `Your authenticator app was never confirmed and its link expired at ${expiresAt}: enrol again with POST /v1/me/totp-enrolment and open the new link we email you.`;
+    : `Your authenticator app was never confirmed and its link expired at ${expiresAt}: enrol again ${HOW_TO_ENROL} and open the new link we email you.`;
 }
 
 /**
- * Checks one code against a user's secret within the attempt limit; `accept` records a
- * matching time step (and whatever else must happen in the same conditional write).
- * Throws 401 REAUTH_FAILED for a wrong, replayed or refused code.
+ * Checks one code against a secret of the caller's within the attempt limit (codes of
+ * `lastTimeStep` or earlier are refused); `accept` records a matching time step (and
+ * whatever else must happen in the same conditional write). Throws 401 REAUTH_FAILED
+ * for a wrong, replayed or refused code.
  */
-export async function checkTotpCode(caller: Caller, code: string, state: TotpState, deps: ReauthDeps, accept: (timeStep: number) => Promise<boolean>): Promise<void> {
+export async function checkTotpCode(
+  caller: Caller,
+  code: string,
+  state: Pick<TotpState, 'encryptedSecret' | 'lastTimeStep'>,
+  deps: ReauthDeps,
+  accept: (timeStep: number) => Promise<boolean>,
+): Promise<void> {
   const now = deps.clock.now();
   const claim = await deps.totp.claimAttempt(caller.userId, { now, windowMs: LOCKOUT_MINUTES * 60_000, maxAttempts: MAX_TOTP_ATTEMPTS });
   if (!claim.claimed) throw new ReauthFailedError(`Too many wrong codes: try again after ${claim.retryAfter}.`);

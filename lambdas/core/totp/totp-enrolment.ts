@@ -28,6 +28,8 @@ export interface PendingTotpEnrolment extends TotpEnrolment {
   status: 'PENDING_CONFIRMATION';
   confirmationSentTo: string;
   confirmationExpiresAt: string;
+  /** A reset: the confirmed app keeps working until this one is confirmed. */
+  replacesConfirmed: boolean;
 }
 
 /** Where the emailed link points: the page reads the token from the fragment, which no server or log sees. */
@@ -35,18 +37,23 @@ export function confirmationUrl(appUrl: string, token: string): string {
   return `${appUrl.replace(/\/$/, '')}/totp-confirmation#token=${token}`;
 }
 
-/** The email with the confirmation link, and what to do when the enrolment was not yours. */
-export function totpConfirmationEmail(to: string, link: string, expiresAt: string): Email {
+/**
+ * The email with the confirmation link, and what to do when the enrolment was not
+ * yours; a reset's says the current app keeps working meanwhile.
+ */
+export function totpConfirmationEmail(to: string, link: string, expiresAt: string, replacesConfirmed = false): Email {
   const text = [
-    'Someone signed in as you asked to enrol an authenticator app for re-authenticating restores of CRM data.',
+    replacesConfirmed
+      ? 'Someone signed in as you asked to replace your authenticator app for re-authenticating restores of CRM data with a new one.'
+      : 'Someone signed in as you asked to enrol an authenticator app for re-authenticating restores of CRM data.',
     '',
-    `If it was you, open this link (valid until ${expiresAt}) and enter a code from the app to confirm it:`,
+    `If it was you, open this link (valid until ${expiresAt}) and enter a code from the new app to confirm it:`,
     link,
     '',
     'If it was not you, do not open the link: someone may know your password. Change it and tell your operator.',
-    'Until the enrolment is confirmed, it cannot be used for anything.',
+    replacesConfirmed ? 'Until the new app is confirmed, nothing changes: your current app keeps working.' : 'Until the enrolment is confirmed, it cannot be used for anything.',
   ].join('\n');
-  return { to: [to], subject: 'Confirm your authenticator app for CRM restores', text };
+  return { to: [to], subject: replacesConfirmed ? 'Confirm your new authenticator app for CRM restores' : 'Confirm your authenticator app for CRM restores', text };
 }
 
 /** Only the link token's SHA-256 is stored: a read of the table does not give the link away. */
@@ -79,7 +86,12 @@ export async function createTotpSecret(
     ...(pendingConfirmation ? { pendingConfirmation } : { confirmedAt: enrolledAt }),
   });
   if (!stored) return undefined;
-  return { secret, otpauthUri: generateURI({ issuer: TOTP_ISSUER, label, secret }) };
+  return { secret, otpauthUri: otpauthUri(label, secret) };
+}
+
+/** The otpauth:// URI an authenticator app reads (from a QR code) for `secret`. */
+export function otpauthUri(label: string, secret: string): string {
+  return generateURI({ issuer: TOTP_ISSUER, label, secret });
 }
 
 /** A user's TOTP secret in clear, or undefined (only the local runtime's banner needs it). */
@@ -87,5 +99,5 @@ export async function readTotpSecret(userId: string, label: string, deps: { totp
   const state = await deps.totp.get(userId);
   if (!state) return undefined;
   const secret = await deps.secrets.decrypt(state.encryptedSecret, cipherContext(userId));
-  return { secret, otpauthUri: generateURI({ issuer: TOTP_ISSUER, label, secret }) };
+  return { secret, otpauthUri: otpauthUri(label, secret) };
 }

@@ -2,7 +2,7 @@ import { ApiError } from '../api-error.ts';
 import { sleep, type ViewContext } from '../context.ts';
 import { errorBox, h, replace, table } from '../dom.ts';
 import { bytes, count, dateTime, timeLeft } from '../format.ts';
-import { totpField } from '../totp-field.ts';
+import { isReauthRefusal, reauthRefusal, totpField } from '../totp-field.ts';
 import type { Backup, BackupQuota, Page } from '../types.ts';
 
 const RUNNING = new Set(['QUEUED', 'RUNNING']);
@@ -199,7 +199,9 @@ export async function renderBackup(context: ViewContext): Promise<void> {
       // The presigned URL lives for minutes: follow it now rather than keeping it around.
       location.assign(link.url);
     } catch (error) {
-      if (error instanceof ApiError && (error.code === 'REAUTH_REQUIRED' || error.code === 'REAUTH_FAILED')) askForCode(totp ? error : undefined);
+      // Without a confirmed authenticator there is no code to ask for: say so, and where to get one.
+      if (isReauthRefusal(error) && error.details.authenticator) replace(downloadStatus, reauthRefusal(error));
+      else if (isReauthRefusal(error)) askForCode(totp ? error : undefined);
       else replace(downloadStatus, errorBox((error as Error).message));
     }
   };
@@ -213,7 +215,7 @@ export async function renderBackup(context: ViewContext): Promise<void> {
     replace(
       downloadStatus,
       h('form', { id: 'download-reauth', onsubmit: submit },
-        refusal ? errorBox(refusal.message) : null,
+        refusal ? reauthRefusal(refusal) : null,
         code.field,
         h('button', { type: 'submit', id: 'download-with-code' }, 'Download'),
       ),

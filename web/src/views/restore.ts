@@ -2,7 +2,7 @@ import { ApiError } from '../api-error.ts';
 import { sleep, type ViewContext } from '../context.ts';
 import { errorBox, h, replace, table } from '../dom.ts';
 import { count, dateTime } from '../format.ts';
-import { totpField } from '../totp-field.ts';
+import { isReauthRefusal, reauthRefusal, totpField } from '../totp-field.ts';
 import type { Backup, ObjectTypeInfo, Page, Restore, RestorePlan } from '../types.ts';
 
 const STEPS = ['Backup', 'Object type', 'Properties', 'Review the plan', 'Confirm'];
@@ -43,6 +43,7 @@ export async function renderRestoreWizard(context: ViewContext): Promise<void> {
   };
   const fail = (error: unknown) => {
     if (error instanceof ApiError && error.status === 403) return context.forbidden(error.message);
+    if (isReauthRefusal(error)) return replace(status, reauthRefusal(error));
     replace(status, errorBox((error as Error).message));
   };
   const nav = (options: { next?: () => void; nextLabel?: string; nextDisabled?: boolean }) =>

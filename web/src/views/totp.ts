@@ -24,14 +24,16 @@ export async function renderTotpConfirmation(context: ViewContext): Promise<void
     confirm.disabled = true;
     replace(status, h('p', {}, 'Confirming…'));
     try {
-      await api.post('/v1/me/totp-enrolment/confirmation', { token, totp: code.value.trim() });
+      const confirmed = await api.post<{ replacedEarlier?: boolean }>('/v1/me/totp-enrolment/confirmation', { token, totp: code.value.trim() });
       // The link has done its work: take the token out of the address bar and history.
       history.replaceState(null, '', location.pathname);
       replace(
         main,
         h('h1', {}, 'Authenticator app confirmed'),
-        h('p', { id: 'totp-confirmed' }, 'Restores now accept codes from this app when you sign in with your password.'),
-        h('p', {}, h('a', { href: '/restore' }, 'Go to restores')),
+        h('p', { id: 'totp-confirmed' }, confirmed.replacedEarlier
+          ? 'Restores now accept codes from this app when you sign in with your password, and no longer from the one it replaced.'
+          : 'Restores now accept codes from this app when you sign in with your password.'),
+        h('p', {}, h('a', { href: '/restore' }, 'Go to restores'), ' · ', h('a', { href: '/authenticator' }, 'Your authenticator app')),
       );
     } catch (error) {
       confirm.disabled = false;
@@ -48,7 +50,7 @@ export async function renderTotpConfirmation(context: ViewContext): Promise<void
   replace(
     main,
     h('h1', {}, 'Confirm your authenticator app'),
-    h('p', {}, `You (${session.email}) asked to enrol an authenticator app for restores. Enter a code from it to confirm. If you did not ask for this, do not confirm: change your password and tell your operator.`),
+    h('p', {}, `You (${session.email}) asked to enrol an authenticator app for restores, or to replace yours. Enter a code from the new app to confirm. If you did not ask for this, do not confirm: change your password and tell your operator.`),
     form,
     status,
   );
