@@ -167,6 +167,29 @@ export async function verifyBackupZip(path: string, options: VerifyOptions = {})
   }
 }
 
+/**
+ * The manifest.json of a backup zip, without checking its files (`diff` checks each CSV
+ * it reads against the manifest's size and SHA-256 as it streams).
+ */
+export async function readBackupManifest(path: string, maxManifestBytes = 4 * 1024 ** 2): Promise<BackupManifestFile> {
+  let zip: ZipFile;
+  try {
+    zip = await yauzl.openPromise(path, { lazyEntries: true, autoClose: false, decodeStrings: true, validateEntrySizes: true, strictFileNames: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EISDIR' || code === 'EACCES') throw error;
+    throw new CorruptZipError(`${path} is not a readable zip (${describe(error)}); it may be truncated or damaged.`, { cause: error });
+  }
+  try {
+    const manifestEntry = (await readEntries(zip, path)).find((entry) => entry.fileName === MANIFEST);
+    if (!manifestEntry) throw new CorruptZipError(`${path} has no manifest.json: it is not a crm-backup zip.`);
+    if (manifestEntry.uncompressedSize > maxManifestBytes) throw new CorruptZipError(`manifest.json is ${manifestEntry.uncompressedSize} bytes, more than the ${maxManifestBytes} allowed.`);
+    return parseManifest(await readWhole(zip, manifestEntry, maxManifestBytes));
+  } finally {
+    zip.close();
+  }
+}
+
 /** Reads the central directory, and checks each local header agrees with it (a damaged header is damage). */
 async function readEntries(zip: ZipFile, path: string): Promise<Entry[]> {
   const directoryAt = new Map<Entry, number>();

@@ -42,7 +42,7 @@ export class StatefulStack extends Stack {
   readonly tables: Record<TableSchema['id'], dynamodb.Table>;
   readonly backupBucket: s3.Bucket;
   readonly secretsKey: kms.Key;
-  /** Reads backups/ and plans/ when the service cannot; assumed with MFA (docs/security.md). */
+  /** Reads backups/, plans/ and comparisons/ when the service cannot; assumed with MFA (docs/security.md). */
   readonly breakGlassRole: iam.Role;
   readonly userPool: cognito.UserPool;
   readonly webClient: cognito.UserPoolClient;

@@ -390,7 +390,9 @@ describe('least privilege', () => {
       [/AppTable/, 'AppTable'],
       [/BackupBucket.*\/backups\/\*/, 'bucket:backups/*'],
       [/BackupBucket.*\/plans\/\*/, 'bucket:plans/*'],
+      [/BackupBucket.*\/comparisons\/\*/, 'bucket:comparisons/*'],
       [/BackupBucket/, 'bucket'],
+      [/UserPool[0-9A-F]{8}Arn/, 'UserPool'],
       [/BackupKey/, 'BackupKey'],
       [/DataKey/, 'DataKey'],
       [/SecretsKey/, 'SecretsKey'],
@@ -422,7 +424,7 @@ describe('least privilege', () => {
       expect(writes('AppTable').length > 0, `${name} writes app table`).toBe(allowed.appTable === 'readWrite');
       // Bucket: per prefix; never the whole bucket's objects.
       const bucket = allowed.backupBucket ?? {};
-      for (const prefix of ['backups', 'plans']) {
+      for (const prefix of ['backups', 'plans', 'comparisons']) {
         const objects = on(`bucket:${prefix}/*`);
         expect(objects.some((p) => p.startsWith('s3:GetObject')), `${name} reads ${prefix}/`).toBe(bucket.read?.includes(`${prefix}/` as never) ?? false);
         expect(objects.some((p) => p.startsWith('s3:PutObject')), `${name} writes ${prefix}/`).toBe(bucket.write?.includes(`${prefix}/` as never) ?? false);
@@ -433,6 +435,7 @@ describe('least privilege', () => {
       expect(on('SecretsKey').some((p) => p.startsWith('kms:Decrypt')), `${name} decrypts secrets`).toBe(allowed.secretsKey === 'decrypt' || allowed.secretsKey === 'encryptDecrypt');
       expect(access.some((p) => p.startsWith('ses:SendEmail ')), `${name} email`).toBe(allowed.sendEmail === true);
       expect(access.some((p) => p.startsWith('events:PutEvents ')), `${name} events`).toBe(allowed.putEvents === true);
+      expect(on('UserPool'), `${name} user pool`).toEqual(allowed.listSuperAdmins ? ['cognito-idp:ListUsersInGroup UserPool'] : []);
       for (const machine of Object.keys(STATE_MACHINES)) {
         const actions = allowed.stateMachines?.[machine] ?? [];
         expect(access.includes(`states:StartExecution stateMachine:${machine}`), `${name} starts ${machine}`).toBe(actions.includes('start'));
