@@ -16,6 +16,7 @@ import packageJson from '../package.json' with { type: 'json' };
 import { ApiError, readJsonBody } from '../web/src/api-error.ts';
 import { bytes, count } from '../web/src/format.ts';
 import type { Backup, BackupQuota, Comparison, ComparisonFigures, Page, PendingTotpEnrolment, Restore, RestorePlan, TotpEnrolmentStatus } from '../web/src/types.ts';
+import { ArchiveIntegrityError } from '#core/errors.ts';
 import { diffBackupZips, DiffRefusedError } from './diff-backups.ts';
 import { CorruptZipError, verifyBackupZip, type VerifyReport } from './verify-zip.ts';
 
@@ -477,7 +478,7 @@ async function diff(fromFile: string, toFile: string, options: { json: boolean; 
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new UsageError(`no such file: ${(error as NodeJS.ErrnoException).path ?? fromFile}`);
     if (code === 'EISDIR') throw new UsageError(`${(error as NodeJS.ErrnoException).path ?? fromFile} is a directory, not a zip`);
-    if ((error as Error).name === 'ArchiveIntegrityError') throw new CommandFailedError('ZIP_NOT_VERIFIED', (error as Error).message);
+    if (error instanceof ArchiveIntegrityError) throw new CommandFailedError('ZIP_NOT_VERIFIED', error.message);
     throw error;
   }
   print(options, report, () =>
@@ -589,6 +590,8 @@ Examples:
   $ crm-backup backup create
   $ crm-backup backup download bk_... -o acme.zip
   $ crm-backup restore plan bk_... --object deals --properties dealstage,amount
+  $ crm-backup compare bk_... --object deals            # with today's data
+  $ crm-backup diff monday.zip tuesday.zip --object deals
 
 Restores, and downloads where the service lets a password alone sign in, ask for the
 code from your authenticator app: pass --totp, or type it when asked on a terminal.
@@ -624,15 +627,15 @@ Exit codes: 0 success, 1 failure (refused, unreachable, failed, not verified), 2
     .action((file: string, options) => verify(file, options));
 
   program
-    .command('diff <from.zip> <to.zip>')
-    .description('compare two downloaded backups offline: records added, removed and changed, per type and property')
+    .command('diff <zip1> <zip2>')
+    .description('compare two downloaded backups offline (zip1 older, zip2 newer): added, removed, changed')
     .addOption(jsonOption())
     .option('--object <type>', 'only this object type (default: every type of either backup)')
     .option('--csv <file>', 'also write every difference (record id, kind, property, from, to) to this CSV; needs --object')
     .addHelpText('after', '\nExample:\n  $ crm-backup diff monday.zip tuesday.zip --object deals')
     .action((fromFile: string, toFile: string, options) => diff(fromFile, toFile, options));
 
-  serviceCommand(program, 'compare <backupId>', "compare a backup with today's data or another backup, for one object type (changes nothing)", '$ crm-backup compare bk_01J... --object deals --with live')
+  serviceCommand(program, 'compare <backupId>', "compare a backup with today's data or another backup (changes nothing)", '$ crm-backup compare bk_01J... --object deals --with live')
     .requiredOption('--object <type>', 'the object type, by internal name (deals, p_vehicles)')
     .option('--with <side>', '"live" (today\'s data) or another backup\'s id', 'live')
     .option('--refresh', 'compare again rather than show the kept comparison')

@@ -9,6 +9,7 @@ import { advanceComparison } from '#core/compare/comparison-work.ts';
 import type { CompareDeps } from '#core/compare/compare-deps.ts';
 import type { CompareTuning } from '#core/compare/compare-policy.ts';
 import type { ComparisonFigures, StoredComparison } from '#core/compare-model.ts';
+import { ArchiveIntegrityError } from '#core/errors.ts';
 import type { Backup } from '#core/model.ts';
 import type { BlobStore } from '#core/ports/blob-store.ts';
 import { systemClock } from '#core/ports/clock.ts';
@@ -175,7 +176,8 @@ export async function diffBackupZips(fromFile: string, toFile: string, options: 
       // No time limit here: one call reads both sides and merges them (a single export part).
       const step = await advanceComparison(comparison, deps, { keepGoing: () => true });
       comparison = step.comparison;
-      if (comparison.status !== 'READY') throw new DiffRefusedError(comparison.error ?? `The comparison of ${objectType} did not finish.`);
+      // The only way an offline comparison fails: a CSV that does not match its manifest.
+      if (comparison.status !== 'READY') throw new ArchiveIntegrityError(comparison.error ?? `The comparison of ${objectType} did not finish.`);
       const count = (backup: Backup) => backup.objects!.find((object) => object.objectType === objectType)?.records ?? 0;
       const { added, removed, changed, unchanged, perProperty, sample } = comparison;
       report.objectTypes.push({ objectType, records: { from: count(from), to: count(to) }, added, removed, changed, unchanged, perProperty, sample });
