@@ -1,4 +1,6 @@
+import { BackupExpiredError, BackupNotReadyError, NotFoundError } from '../errors.ts';
 import type { Backup, Tier } from '../model.ts';
+import type { Clock } from '../ports/clock.ts';
 import { BACKUP_RETENTION_DAYS } from '../model.ts';
 
 /**
@@ -122,4 +124,28 @@ export function toBackupView(backup: Backup, now: Date): BackupView {
     ...(backup.error ? { error: backup.error } : {}),
     ...(backup.anomalyCheck ? { anomalyCheck: backup.anomalyCheck } : {}),
   };
+}
+
+/**
+ * A backup of the account that can still be read (restored from, compared):
+ * NotFoundError, BackupExpiredError (its file is deleted) or BackupNotReadyError
+ * otherwise. `use` words the refusal: `{subject: 'This backup', verb: 'restored'}`.
+ */
+export async function requireReadableBackup(
+  accountId: string,
+  backupId: string,
+  deps: { backups: { getBackup(accountId: string, backupId: string): Promise<Backup | undefined> }; clock: Clock },
+  use: { subject: string; verb: string },
+): Promise<Backup> {
+  const backup = await deps.backups.getBackup(accountId, backupId);
+  if (!backup) throw new NotFoundError(`Backup "${backupId}"`);
+  if (backup.status === 'EXPIRED' || (backup.expiresAt && Date.parse(backup.expiresAt) <= deps.clock.now().getTime())) {
+    throw new BackupExpiredError(`${use.subject} expired at ${backup.expiresAt} and its file is deleted; it can no longer be ${use.verb}.`, {
+      expiresAt: backup.expiresAt,
+    });
+  }
+  if (backup.status !== 'SUCCEEDED' || !backup.expiresAt) {
+    throw new BackupNotReadyError(`${use.subject} is ${backup.status.toLowerCase()}; only a completed backup can be ${use.verb}.`, { status: backup.status });
+  }
+  return backup;
 }

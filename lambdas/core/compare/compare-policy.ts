@@ -1,4 +1,4 @@
-import { BackupExpiredError, BackupNotReadyError, NotFoundError } from '../errors.ts';
+import { requireReadableBackup } from '../backups/backup-policy.ts';
 import type { Backup } from '../model.ts';
 import { LIVE, type ComparisonView, type StoredComparison } from '../compare-model.ts';
 import type { Clock } from '../ports/clock.ts';
@@ -79,22 +79,12 @@ export function exportFileName(comparison: Pick<StoredComparison, 'accountId' | 
 }
 
 /** A backup of the account that can be compared: NotFoundError, BackupNotReadyError or BackupExpiredError otherwise. */
-export async function requireComparableBackup(
+export function requireComparableBackup(
   accountId: string,
   backupId: string,
   deps: { backups: { getBackup(accountId: string, backupId: string): Promise<Backup | undefined> }; clock: Clock },
 ): Promise<Backup> {
-  const backup = await deps.backups.getBackup(accountId, backupId);
-  if (!backup) throw new NotFoundError(`Backup "${backupId}"`);
-  if (backup.status === 'EXPIRED' || (backup.expiresAt && Date.parse(backup.expiresAt) <= deps.clock.now().getTime())) {
-    throw new BackupExpiredError(`Backup ${backupId} expired at ${backup.expiresAt} and its file is deleted; it can no longer be compared.`, {
-      expiresAt: backup.expiresAt,
-    });
-  }
-  if (backup.status !== 'SUCCEEDED' || !backup.expiresAt) {
-    throw new BackupNotReadyError(`Backup ${backupId} is ${backup.status.toLowerCase()}; only a completed backup can be compared.`, { status: backup.status });
-  }
-  return backup;
+  return requireReadableBackup(accountId, backupId, deps, { subject: `Backup ${backupId}`, verb: 'compared' });
 }
 
 /** "today's data" or "backup bk_…": how sentences name the other side. */
