@@ -160,6 +160,29 @@ describe('compare a backup with today\'s data and with another backup', () => {
     ]);
   });
 
+  it('refuses the download of an export still comparing (409), and of one whose backup expired (410)', async () => {
+    tuning.budgetMs = 0;
+    let started;
+    try {
+      started = await runtime.api('POST', `/v1/backups/${first}/compare-exports`, { as: ADMIN, body: { with: second, objectType: 'deals' } });
+      expect(started.status).toBe(202);
+      const early = await runtime.api('GET', `/v1/compare-exports/${started.body.id}/download?redirect=false`, { as: ADMIN });
+      expect(early.status).toBe(409);
+      expect(early.body.error).toMatchObject({ code: 'COMPARISON_NOT_READY', status: 'COMPARING' });
+      await runtime.idle();
+    } finally {
+      delete tuning.budgetMs;
+    }
+    expect((await runtime.api('GET', `/v1/compare-exports/${started.body.id}`, { as: ADMIN })).body).toMatchObject({ status: 'READY', added: 3, removed: 2, changed: 4 });
+    expect((await runtime.api('GET', `/v1/compare-exports/${started.body.id}/download?redirect=false`, { as: ADMIN })).status).toBe(200);
+    // Kept as long as the first of its backups: 14 days after the first one completed.
+    clock.advance(7 * 24 * 3_600_000);
+    const expired = await runtime.api('GET', `/v1/compare-exports/${started.body.id}/download`, { as: ADMIN });
+    expect(expired.status).toBe(410);
+    expect(expired.body.error.code).toBe('COMPARISON_EXPIRED');
+    clock.advance(-7 * 24 * 3_600_000);
+  });
+
   it('refuses what cannot be compared, in a sentence, and keeps tenants apart', async () => {
     const same = await compare(first, `with=${first}&objectType=deals`);
     expect(same.status).toBe(400);
