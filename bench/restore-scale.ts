@@ -56,6 +56,8 @@ const { values } = parseArgs({
     bench: { type: 'boolean', default: false },
     /** With `--bench`: how many times to run the isolated apply and the raw writes, interleaved. */
     repeats: { type: 'string', default: '1' },
+    /** Write a V8 CPU profile of each isolated step (and run this process with --cpu-prof for the stand-ins' side) into this folder. */
+    profile: { type: 'string' },
     worker: { type: 'string' },
     config: { type: 'string' },
     input: { type: 'string' },
@@ -231,7 +233,7 @@ function backupStages(totalMs: number): Record<string, unknown> {
 function step(worker: string, input: Record<string, unknown>): Promise<any> {
   return new Promise((resolve, reject) => {
     const child = fork(fileURLToPath(import.meta.url), ['--worker', worker, '--config', JSON.stringify(runtime.config), '--input', JSON.stringify(input)], {
-      execArgv: ['--openssl-legacy-provider', `--max-old-space-size=${values['heap-mb']}`],
+      execArgv: ['--openssl-legacy-provider', `--max-old-space-size=${values['heap-mb']}`, ...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`, `--cpu-prof-name=${worker}-${Date.now()}.cpuprofile`] : [])],
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     });
     let output = '';

@@ -39,6 +39,11 @@ export function isConditionFailed(error: unknown): boolean {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }
 
+/** True for DynamoDB's refusal of a write that would make an item larger than 400 KB. */
+export function isItemTooLarge(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ValidationException' && /item size/i.test(error.message);
+}
+
 /**
  * Sends a DynamoDB document-client command, turning throttling and 5xx answers into
  * `TransientError` (see rethrowTransient); `what` names the store in that message.

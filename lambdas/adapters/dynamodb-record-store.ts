@@ -8,16 +8,17 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import type { Account, ChangeEvent, CrmRecord, ObjectType, Page } from '#core/model.ts';
+import type { Account, ChangeEvent, ChangeStamp, CrmRecord, ObjectType, Page } from '#core/model.ts';
 import type {
   ObjectTypeWithCount,
   RecordChange,
   RecordStore,
   SegmentPage,
+  StampedRecord,
   UpdateOptions,
   UpdateOutcome,
 } from '#core/ports/record-store.ts';
-import { isConditionFailed, rethrowTransient, sendDocumentCommand } from './aws-errors.ts';
+import { isConditionFailed, isItemTooLarge, rethrowTransient, sendDocumentCommand } from './aws-errors.ts';
 import { z } from 'zod';
 import { decodeCursor, encodeCursor, sortKey, type CursorScope } from './cursor.ts';
 
@@ -37,8 +38,8 @@ interface RecordItem {
   sk: string;
   /** Property values; blanks are absent rather than stored as "". */
   p: Record<string, string>;
-  /** Last restore that wrote this record (see UpdateOptions.restoreId). */
-  rid?: string;
+  /** The stamp of the last stamped change (UpdateOptions.stamp), written with it. */
+  st?: ChangeStamp;
 }
 
 /** The CRM data plane in one DynamoDB table (keys: see ARCHITECTURE.md). */
@@ -154,13 +155,9 @@ export class DynamoDbRecordStore implements RecordStore {
     return new Map(items.map((item) => [item.sk, toRecord(item)]));
   }
 
-  async getRecordsWithRestoreId(
-    accountId: string,
-    objectType: string,
-    recordIds: string[],
-  ): Promise<Map<string, { record: CrmRecord; restoreId?: string }>> {
+  async getStampedRecords(accountId: string, objectType: string, recordIds: string[]): Promise<Map<string, StampedRecord>> {
     const items = await this.batchGetRecordItems(accountId, objectType, recordIds);
-    return new Map(items.map((item) => [item.sk, { record: toRecord(item), restoreId: item.rid }]));
+    return new Map(items.map((item) => [item.sk, item.st ? { record: toRecord(item), stamp: item.st } : { record: toRecord(item) }]));
   }
 
   async putRecords(accountId: string, objectType: string, records: CrmRecord[]): Promise<void> {
@@ -178,6 +175,36 @@ export class DynamoDbRecordStore implements RecordStore {
     change: RecordChange,
     options: UpdateOptions = {},
   ): Promise<UpdateOutcome> {
+    if (Object.keys(change.set).length === 0) {
+      const current = await this.getRecord(accountId, objectType, recordId);
+      return current ? { status: 'UPDATED', before: current, after: current } : { status: 'MISSING' };
+    }
+    try {
+      const { Attributes } = await this.client.send(new UpdateCommand(this.updateInput(accountId, objectType, recordId, change, options)));
+      const before = toRecord(Attributes as RecordItem);
+      const after: CrmRecord = { id: recordId, properties: { ...before.properties } };
+      for (const [property, value] of Object.entries(change.set)) after.properties[property] = value;
+      return { status: 'UPDATED', before, after };
+    } catch (error) {
+      if (options.stamp && isItemTooLarge(error)) {
+        // The values before, kept beside the record's own, would take it past DynamoDB's
+        // 400 KB: keep only which properties changed, and say so (an event rebuilt from
+        // this stamp has its `from`s cut, like an event too large to store).
+        const before = Object.fromEntries(Object.keys(options.stamp.before).map((property) => [property, '']));
+        return this.updateRecord(accountId, objectType, recordId, change, { ...options, stamp: { ...options.stamp, before, truncated: true } });
+      }
+      if (!isConditionFailed(error)) rethrowTransient(error, 'The record store');
+      const exists = await this.getRecord(accountId, objectType, recordId);
+      return exists ? { status: 'CONFLICT' } : { status: 'MISSING' };
+    }
+  }
+
+  /**
+   * One UpdateItem: set (or, for "", remove) each property, keep the stamp, on condition
+   * that the record exists, still holds every `expect`ed value and, with onlyIfDifferent,
+   * does not already hold all the new ones.
+   */
+  private updateInput(accountId: string, objectType: string, recordId: string, change: RecordChange, options: UpdateOptions) {
     const names: Record<string, string> = { '#pk': 'pk', '#p': 'p' };
     const values: Record<string, unknown> = {};
     const sets: string[] = [];
@@ -195,10 +222,10 @@ export class DynamoDbRecordStore implements RecordStore {
         holds.push(`#p.#s${index} = :s${index}`);
       }
     });
-    if (options.restoreId) {
-      names['#rid'] = 'rid';
-      values[':rid'] = options.restoreId;
-      sets.push('#rid = :rid');
+    if (options.stamp) {
+      names['#st'] = 'st';
+      values[':st'] = options.stamp;
+      sets.push('#st = :st');
     }
     const conditions = ['attribute_exists(#pk)'];
     Object.entries(options.expect ?? {}).forEach(([property, value], index) => {
@@ -211,34 +238,15 @@ export class DynamoDbRecordStore implements RecordStore {
       }
     });
     if (options.onlyIfDifferent && holds.length) conditions.push(`NOT (${holds.join(' AND ')})`);
-    const expression = [sets.length ? `SET ${sets.join(', ')}` : '', removes.length ? `REMOVE ${removes.join(', ')}` : '']
-      .filter(Boolean)
-      .join(' ');
-    if (!expression) {
-      const current = await this.getRecord(accountId, objectType, recordId);
-      return current ? { status: 'UPDATED', before: current, after: current } : { status: 'MISSING' };
-    }
-    try {
-      const { Attributes } = await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: recordKey(accountId, objectType, recordId, this.segmentCount),
-          UpdateExpression: expression,
-          ConditionExpression: conditions.join(' AND '),
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: Object.keys(values).length ? values : undefined,
-          ReturnValues: 'ALL_OLD',
-        }),
-      );
-      const before = toRecord(Attributes as RecordItem);
-      const after: CrmRecord = { id: recordId, properties: { ...before.properties } };
-      for (const [property, value] of Object.entries(change.set)) after.properties[property] = value;
-      return { status: 'UPDATED', before, after };
-    } catch (error) {
-      if (!isConditionFailed(error)) rethrowTransient(error, 'The record store');
-      const exists = await this.getRecord(accountId, objectType, recordId);
-      return exists ? { status: 'CONFLICT' } : { status: 'MISSING' };
-    }
+    return {
+      TableName: this.tableName,
+      Key: recordKey(accountId, objectType, recordId, this.segmentCount),
+      UpdateExpression: [sets.length ? `SET ${sets.join(', ')}` : '', removes.length ? `REMOVE ${removes.join(', ')}` : ''].filter(Boolean).join(' '),
+      ConditionExpression: conditions.join(' AND '),
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: Object.keys(values).length ? values : undefined,
+      ReturnValues: 'ALL_OLD' as const,
+    };
   }
 
   async deleteRecord(accountId: string, objectType: string, recordId: string): Promise<CrmRecord | undefined> {

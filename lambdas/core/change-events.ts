@@ -1,4 +1,5 @@
-import type { ChangeEvent } from './model.ts';
+import { createHash } from 'node:crypto';
+import type { ChangeEvent, ChangeStamp } from './model.ts';
 
 /**
  * Bytes of `from`/`to` values (as JSON) one change event keeps whole. A DynamoDB item is
@@ -42,4 +43,34 @@ function shorten(text: string, bytes: number): string {
     used += size;
   }
   return kept;
+}
+
+/**
+ * The change event a stamped change describes: the stamp's id, time, source and actor,
+ * each stamped property's value before, and its value now (`after`, the record's own
+ * values, which a stamp does not repeat). Built the same way when the change is made
+ * and when a retry finds it made, so both store the same event under the same key.
+ */
+export function stampedEvent(target: { accountId: string; objectType: string; recordId: string }, stamp: ChangeStamp, after: Record<string, string>): ChangeEvent {
+  const changes = Object.entries(stamp.before).map(([property, from]) => ({ property, from, to: after[property] ?? '' }));
+  return {
+    id: stamp.eventId,
+    accountId: target.accountId,
+    objectType: target.objectType,
+    recordId: target.recordId,
+    source: stamp.source,
+    ...(stamp.restoreId ? { restoreId: stamp.restoreId } : {}),
+    actor: stamp.actor,
+    kind: 'UPDATED',
+    changes: stamp.truncated ? changes.map((change) => ({ ...change, truncated: true })) : storableChanges(changes),
+    occurredAt: stamp.at,
+  };
+}
+
+/**
+ * The id of the change event of a restore's write to one record at one moment: derived
+ * from what it records, so that every attempt that rebuilds it names the same event.
+ */
+export function restoreEventId(restoreId: string, recordId: string, at: string): string {
+  return `ce_${createHash('sha256').update(`${restoreId}\n${recordId}\n${at}`).digest('hex').slice(0, 32)}`;
 }

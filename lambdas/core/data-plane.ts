@@ -1,7 +1,7 @@
 import type { Caller } from './caller.ts';
-import { storableChanges } from './change-events.ts';
+import { stampedEvent, storableChanges } from './change-events.ts';
 import { EditConflictError, NotFoundError, ValidationError } from './errors.ts';
-import { isRestorable, type ChangeEvent, type CrmRecord, type ObjectType, type Page } from './model.ts';
+import { isRestorable, type ChangeEvent, type ChangeStamp, type CrmRecord, type ObjectType, type Page } from './model.ts';
 import type { Clock } from './ports/clock.ts';
 import type { IdGenerator } from './ports/ids.ts';
 import type { ObjectTypeWithCount, RecordStore } from './ports/record-store.ts';
@@ -60,8 +60,13 @@ export async function getRecord(caller: Caller, objectTypeName: string, recordId
  * Primary course:
  *  1. Check every named property exists and may be written by people.
  *  2. Write only the values that differ, on condition that the record still exists
- *     and nobody changed those properties since we read them.
- *  3. Record a USER change event listing each property's before and after.
+ *     and nobody changed those properties since we read them; the write stamps the
+ *     record with its USER change event (less the new values, which the record holds).
+ *  3. Store that change event: each property's before and after.
+ * Alternate course: nothing differs, because this is a retry of an edit whose answer
+ *  was lost (the function died after its write): the event, rebuilt from the stamp the
+ *  edit left, is stored again under the same key, so the edit has exactly one event
+ *  whether or not the first attempt stored it.
  */
 export async function updateRecord(
   caller: Caller,
@@ -82,35 +87,73 @@ export async function updateRecord(
       });
     }
   }
-  const current = await deps.records.getRecord(caller.accountId, objectType.name, recordId);
+  const target = { accountId: caller.accountId, objectType: objectType.name, recordId };
+  const current = (await deps.records.getStampedRecords(caller.accountId, objectType.name, [recordId])).get(recordId);
   if (!current) throw new NotFoundError(`Record "${recordId}"`);
   const changes = Object.entries(properties)
-    .map(([property, to]) => ({ property, from: current.properties[property] ?? '', to }))
+    .map(([property, to]) => ({ property, from: current.record.properties[property] ?? '', to }))
     .filter((change) => change.from !== change.to);
-  if (changes.length === 0) return withEveryProperty(current, objectType);
+  if (changes.length === 0) {
+    if (isRetryOf(current.stamp, caller, properties)) await deps.records.appendChangeEvents([stampedEvent(target, current.stamp!, current.record.properties)]);
+    return withEveryProperty(current.record, objectType);
+  }
 
+  const stamp: ChangeStamp = {
+    eventId: deps.ids.next('ce'),
+    at: deps.clock.now().toISOString(),
+    source: 'USER',
+    actor: actorOf(caller),
+    before: Object.fromEntries(changes.map((change) => [change.property, change.from])),
+  };
   const outcome = await deps.records.updateRecord(
     caller.accountId,
     objectType.name,
     recordId,
     { set: Object.fromEntries(changes.map((change) => [change.property, change.to])) },
-    { expect: Object.fromEntries(changes.map((change) => [change.property, change.from])) },
+    { expect: stamp.before, stamp },
   );
   if (outcome.status === 'MISSING') throw new NotFoundError(`Record "${recordId}"`);
   if (outcome.status === 'CONFLICT') {
     throw new EditConflictError('The record changed while you were editing it; load it again and retry.');
   }
-  await deps.records.appendChangeEvents([userChangeEvent(caller, objectType, recordId, 'UPDATED', changes, deps)]);
+  await deps.records.appendChangeEvents([stampedEvent(target, stamp, outcome.after.properties)]);
   return withEveryProperty(outcome.after, objectType);
 }
 
-/** Deletes a record (it can come back through import, never through a restore). */
+/**
+ * Whether the record's last change is this caller's edit of (some of) these very
+ * properties, already in place: a retry of an edit whose answer was lost.
+ */
+function isRetryOf(stamp: ChangeStamp | undefined, caller: Caller, properties: Record<string, string>): boolean {
+  return stamp?.source === 'USER' && stamp.actor === actorOf(caller) && Object.keys(stamp.before).every((property) => property in properties);
+}
+
+/**
+ * Deletes a record (it can come back through import, never through a restore), then
+ * stores its DELETED change event. Unlike an edit, a deletion leaves no record to carry
+ * a stamp: should the function die between the two writes, the deletion has no event
+ * (a retry answers 404). Closing that would take the two writes in one transaction
+ * (DynamoDB's TransactWriteItems), which the local stand-in does not offer, or a log
+ * of deletions to replay (docs/reliability.md, "Exactly one change event per change").
+ */
 export async function deleteRecord(caller: Caller, objectTypeName: string, recordId: string, deps: DataPlaneDeps): Promise<void> {
   const objectType = await requireObjectType(caller.accountId, objectTypeName, deps.records);
   const deleted = await deps.records.deleteRecord(caller.accountId, objectType.name, recordId);
   if (!deleted) throw new NotFoundError(`Record "${recordId}"`);
   const changes = Object.entries(deleted.properties).map(([property, from]) => ({ property, from, to: '' }));
-  await deps.records.appendChangeEvents([userChangeEvent(caller, objectType, recordId, 'DELETED', changes, deps)]);
+  await deps.records.appendChangeEvents([
+    {
+      id: deps.ids.next('ce'),
+      accountId: caller.accountId,
+      objectType: objectType.name,
+      recordId,
+      source: 'USER',
+      actor: actorOf(caller),
+      kind: 'DELETED',
+      changes: storableChanges(changes),
+      occurredAt: deps.clock.now().toISOString(),
+    },
+  ]);
 }
 
 /** Change events of the account, newest first, optionally of one record. */
@@ -129,23 +172,7 @@ export function withEveryProperty(record: CrmRecord, objectType: ObjectType): Cr
   return { id: record.id, properties };
 }
 
-function userChangeEvent(
-  caller: Caller,
-  objectType: ObjectType,
-  recordId: string,
-  kind: ChangeEvent['kind'],
-  changes: ChangeEvent['changes'],
-  deps: DataPlaneDeps,
-): ChangeEvent {
-  return {
-    id: deps.ids.next('ce'),
-    accountId: caller.accountId,
-    objectType: objectType.name,
-    recordId,
-    source: 'USER',
-    actor: caller.email || caller.userId,
-    kind,
-    changes: storableChanges(changes),
-    occurredAt: deps.clock.now().toISOString(),
-  };
+/** How change events name a person: their email, or their user id when the token has none. */
+function actorOf(caller: Caller): string {
+  return caller.email || caller.userId;
 }

@@ -77,6 +77,28 @@ export interface ChangeEvent {
   occurredAt: string;
 }
 
+/**
+ * What a change leaves on the record it changed, in the same single-item write: its
+ * change event less the `to` values, which the record itself holds. It makes a change
+ * event recoverable after a crash between the record's write and the event's: the
+ * event is rebuilt from the record, with the same id and time, and stored again
+ * idempotently (ARCHITECTURE.md, "Exactly one change event per change").
+ */
+export interface ChangeStamp {
+  /** The change event's id. */
+  eventId: string;
+  /** When the change was made: the event's `occurredAt`. */
+  at: string;
+  source: ChangeSource;
+  actor: string;
+  /** The restore (or undo, or revert) that made the change. */
+  restoreId?: string;
+  /** The value each changed property held before ("" = blank); the event's `from`s. */
+  before: Record<string, string>;
+  /** The values before were too large to keep beside the record's own (DynamoDB's 400 KB per item): `before` names the properties, with "". */
+  truncated?: true;
+}
+
 /** A page of a list, with an opaque cursor for the next page. */
 export interface Page<T> {
   items: T[];

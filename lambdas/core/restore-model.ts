@@ -170,4 +170,10 @@ export interface PlannedRecord {
   values: Record<string, string>;
   /** Present (true) when the plan counted this record as one to change. */
   differs?: true;
+  /**
+   * With `differs`: the chosen properties' values the plan found today. Apply writes on
+   * condition that the record still holds them, which also tells, before the write,
+   * what it changes (absent in plans made before it existed: such lines are read first).
+   */
+  expect?: Record<string, string>;
 }

@@ -19,9 +19,9 @@ function withFaults(deps: AppDeps): AppDeps {
   const records = deps.records;
   const wrapped = Object.create(records) as typeof records;
   wrapped.updateRecord = async (...args: Parameters<typeof records.updateRecord>) => {
-    if (args[4]?.restoreId && faults.gate) await faults.gate;
+    if (args[4]?.stamp?.restoreId && faults.gate) await faults.gate;
     const outcome = await records.updateRecord(...args);
-    if (args[4]?.restoreId) {
+    if (args[4]?.stamp?.restoreId) {
       faults.writes += 1;
       if (faults.writes === faults.crashAfterWriteAt) throw new TransientError('injected: the write landed, the answer was lost');
     }

@@ -19,7 +19,7 @@ function withFaults(deps: AppDeps): AppDeps {
   const records = deps.records;
   const wrapped = Object.create(records) as typeof records;
   wrapped.updateRecord = async (...args: Parameters<typeof records.updateRecord>) => {
-    if (args[4]?.restoreId) {
+    if (args[4]?.stamp?.restoreId) {
       if (faults.gate) await faults.gate;
       if (faults.failAfterUpdates !== undefined && faults.updates >= faults.failAfterUpdates) throw new Error('injected failure');
       faults.updates += 1;

@@ -14,7 +14,7 @@ function withGates(deps: AppDeps): AppDeps {
   const records = deps.records;
   const wrapped = Object.create(records) as typeof records;
   wrapped.updateRecord = async (...args: Parameters<typeof records.updateRecord>) => {
-    const gate = args[4]?.restoreId ? gates.get(args[0]) : undefined;
+    const gate = args[4]?.stamp?.restoreId ? gates.get(args[0]) : undefined;
     if (gate) await gate;
     return records.updateRecord(...args);
   };

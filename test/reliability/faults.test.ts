@@ -78,7 +78,7 @@ function injectFaults(deps: AppDeps): AppDeps {
         return page;
       },
       updateRecord: (...args: Parameters<typeof records.updateRecord>) => records.updateRecord(...args),
-      getRecordsWithRestoreId: (...args: Parameters<typeof records.getRecordsWithRestoreId>) => records.getRecordsWithRestoreId(...args),
+      getStampedRecords: (...args: Parameters<typeof records.getStampedRecords>) => records.getStampedRecords(...args),
       appendChangeEvents: (...args: Parameters<typeof records.appendChangeEvents>) => records.appendChangeEvents(...args),
     }),
     blobs: around(blobs, 'blobs', {
@@ -257,7 +257,7 @@ describe('injected faults', () => {
     it('retries a throttled restore (reads, writes, change events, progress) and ends SUCCEEDED with exact counts and one event per record', async () => {
       const { planId, changed } = await changeAndPlan(0, 12);
       const before = tally.injected;
-      faults = { throttle: { 'records.updateRecord': 3, 'records.getRecordsWithRestoreId': 2, 'records.appendChangeEvents': 2, 'restores.saveSegmentProgress': 2, 'blobs.read': 2 } };
+      faults = { throttle: { 'records.updateRecord': 3, 'records.getStampedRecords': 2, 'records.appendChangeEvents': 2, 'restores.saveSegmentProgress': 2, 'blobs.read': 2 } };
       let result;
       try {
         result = await restore(planId);

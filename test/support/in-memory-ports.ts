@@ -1,11 +1,11 @@
 import { Readable } from 'node:stream';
 import { LockLostError } from '#core/errors.ts';
-import type { Account, Backup, BackupObject, BackupStatus, ChangeEvent, CrmRecord, ObjectType, Page } from '#core/model.ts';
+import type { Account, Backup, BackupObject, BackupStatus, ChangeEvent, ChangeStamp, CrmRecord, ObjectType, Page } from '#core/model.ts';
 import type { AuditEntry } from '#core/ports/audit-log.ts';
 import type { BackupPatch, BackupRepository, BackupSchedule, QuotaClaim, StoredBackup } from '#core/ports/backup-repository.ts';
 import type { BlobStore } from '#core/ports/blob-store.ts';
 import type { Email } from '#core/ports/mailer.ts';
-import type { ObjectTypeWithCount, RecordChange, RecordStore, SegmentPage, UpdateOptions, UpdateOutcome } from '#core/ports/record-store.ts';
+import type { ObjectTypeWithCount, RecordChange, RecordStore, SegmentPage, StampedRecord, UpdateOptions, UpdateOutcome } from '#core/ports/record-store.ts';
 import type { LockAcquisition, RestoreLock, RestoreLockState } from '#core/ports/restore-lock.ts';
 import type { ImportLog, RestorePatch, RestoreRepository } from '#core/ports/restore-repository.ts';
 import type { ImportEntry, RestoreStatus, SegmentProgress, StoredPlan, StoredRestore } from '#core/restore-model.ts';
@@ -146,7 +146,8 @@ export class MemoryZipTarget extends PartsZipTarget {
  * The CRM data plane of one account (account ids other than the seeded accounts' are
  * not told apart): records spread over `segmentCount` segments, paged by `pageSize`,
  * blanks absent as DynamoDB keeps them, conditional updates as the real adapter makes
- * them, and each record's last restore (`rid`).
+ * them, each record's last change stamp, and change events keyed as the real adapter
+ * keys them (record, time, id: storing one again keeps one).
  */
 export class MemoryRecords implements RecordStore {
   readonly segmentCount = 4;
@@ -154,8 +155,8 @@ export class MemoryRecords implements RecordStore {
   readonly accounts = new Map<string, Account>();
   readonly types = new Map<string, ObjectType>();
   readonly records = new Map<string, CrmRecord[]>();
-  /** The restore that last wrote each record, by `<type>/<id>`. */
-  readonly restoreIds = new Map<string, string>();
+  /** The stamp of each record's last stamped change, by `<type>/<id>`. */
+  readonly stamps = new Map<string, ChangeStamp>();
   readonly changeEvents: ChangeEvent[] = [];
 
   async getAccount(accountId: string) {
@@ -199,11 +200,11 @@ export class MemoryRecords implements RecordStore {
     }
     return found;
   }
-  async getRecordsWithRestoreId(accountId: string, objectType: string, recordIds: string[]) {
-    const found = new Map<string, { record: CrmRecord; restoreId?: string }>();
+  async getStampedRecords(accountId: string, objectType: string, recordIds: string[]) {
+    const found = new Map<string, StampedRecord>();
     for (const [id, record] of await this.getRecords(accountId, objectType, recordIds)) {
-      const restoreId = this.restoreIds.get(`${objectType}/${id}`);
-      found.set(id, restoreId ? { record, restoreId } : { record });
+      const stamp = this.stamps.get(`${objectType}/${id}`);
+      found.set(id, stamp ? { record, stamp: structuredClone(stamp) } : { record });
     }
     return found;
   }
@@ -214,6 +215,7 @@ export class MemoryRecords implements RecordStore {
       const index = all.findIndex((candidate) => candidate.id === record.id);
       if (index < 0) all.push(stored);
       else all[index] = stored;
+      this.stamps.delete(`${objectType}/${record.id}`);
     }
     this.records.set(objectType, all);
   }
@@ -226,16 +228,21 @@ export class MemoryRecords implements RecordStore {
     if (!expected || (options.onlyIfDifferent && !differs)) return { status: 'CONFLICT' };
     const before = structuredClone(record);
     record.properties = withoutBlanks({ ...record.properties, ...change.set });
-    if (options.restoreId) this.restoreIds.set(`${objectType}/${recordId}`, options.restoreId);
+    if (options.stamp) this.stamps.set(`${objectType}/${recordId}`, structuredClone(options.stamp));
     return { status: 'UPDATED', before, after: structuredClone(record) };
   }
   async deleteRecord(_accountId: string, objectType: string, recordId: string) {
     const all = this.records.get(objectType) ?? [];
     const index = all.findIndex((record) => record.id === recordId);
+    this.stamps.delete(`${objectType}/${recordId}`);
     return index < 0 ? undefined : all.splice(index, 1)[0];
   }
   async appendChangeEvents(events: ChangeEvent[]) {
-    this.changeEvents.push(...structuredClone(events));
+    for (const event of structuredClone(events)) {
+      const index = this.changeEvents.findIndex((stored) => stored.accountId === event.accountId && stored.recordId === event.recordId && stored.occurredAt === event.occurredAt && stored.id === event.id);
+      if (index < 0) this.changeEvents.push(event);
+      else this.changeEvents[index] = event;
+    }
   }
   async listChangeEvents(accountId: string, options: { recordId?: string; limit: number }): Promise<Page<ChangeEvent>> {
     const events = this.changeEvents.filter((event) => event.accountId === accountId && (options.recordId === undefined || event.recordId === options.recordId));

@@ -34,7 +34,7 @@ const stat = (page: Page, id: string) => page.locator(`#${id}`).textContent();
 
 describe('the web page: the restore wizard', () => {
   // The restore's batch reads take 1.5 s more, so the running state can be watched.
-  const suite = useBrowserSuite({ wrapDeps: (deps) => ({ ...deps, records: withLatency(deps.records, 'getRecordsWithRestoreId', 1500) }) });
+  const suite = useBrowserSuite({ wrapDeps: (deps) => ({ ...deps, records: withLatency(deps.records, 'getStampedRecords', 1500) }) });
   let backedUp: Map<string, Deal>;
 
   beforeAll(async () => {

@@ -1,4 +1,4 @@
-import type { Account, ChangeEvent, CrmRecord, ObjectType, Page } from '../model.ts';
+import type { Account, ChangeEvent, ChangeStamp, CrmRecord, ObjectType, Page } from '../model.ts';
 
 export interface ObjectTypeWithCount extends ObjectType {
   records: number;
@@ -24,8 +24,20 @@ export interface UpdateOptions {
    * today, so that a write which would change nothing does not happen (CONFLICT then).
    */
   onlyIfDifferent?: boolean;
-  /** Marks the record as last written by this restore, so a retried batch can tell its own work. */
-  restoreId?: string;
+  /**
+   * Kept on the record by the same write: the change event that describes it, less its
+   * `to` values (the record holds them). Whoever later finds the record with its values
+   * in place can store that event again, with the same id and time, so an event lost
+   * with a crash between the write and the event's own write is never lost for good,
+   * nor stored twice.
+   */
+  stamp?: ChangeStamp;
+}
+
+/** A record as read, with the stamp its last stamped change left on it. */
+export interface StampedRecord {
+  record: CrmRecord;
+  stamp?: ChangeStamp;
 }
 
 /** The outcome of a conditional update. */
@@ -65,11 +77,8 @@ export interface RecordStore {
   getRecord(accountId: string, objectType: string, recordId: string): Promise<CrmRecord | undefined>;
   /** Reads many records at once; ids that do not exist are absent from the result. */
   getRecords(accountId: string, objectType: string, recordIds: string[]): Promise<Map<string, CrmRecord>>;
-  /**
-   * Like getRecords, and also answers which restore last wrote each record
-   * (`UpdateOptions.restoreId`), so that a retried restore batch can count its own work.
-   */
-  getRecordsWithRestoreId(accountId: string, objectType: string, recordIds: string[]): Promise<Map<string, { record: CrmRecord; restoreId?: string }>>;
+  /** Like getRecords, with the stamp of each record's last change (`UpdateOptions.stamp`), when it has one. */
+  getStampedRecords(accountId: string, objectType: string, recordIds: string[]): Promise<Map<string, StampedRecord>>;
   /** Writes new records (seeding, imports); overwrites records with the same id. */
   putRecords(accountId: string, objectType: string, records: CrmRecord[]): Promise<void>;
   /** Changes properties of an existing record; never creates one. */
@@ -77,6 +86,10 @@ export interface RecordStore {
   /** Deletes a record; answers what it was, or undefined if it did not exist. */
   deleteRecord(accountId: string, objectType: string, recordId: string): Promise<CrmRecord | undefined>;
 
+  /**
+   * Stores change events. Idempotent: an event's key is its record, time and id, so
+   * storing the same event again (a retry, a recovery from a stamp) keeps one.
+   */
   appendChangeEvents(events: ChangeEvent[]): Promise<void>;
   /** Change events of an account, newest first; of one record when `recordId` is given. */
   listChangeEvents(accountId: string, options: { recordId?: string; limit: number; cursor?: string }): Promise<Page<ChangeEvent>>;

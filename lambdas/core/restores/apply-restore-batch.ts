@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { StepFailedError } from '../errors.ts';
+import type { StampedRecord } from '../ports/record-store.ts';
 import type { PlannedRecord, SegmentProgress, StoredRestore } from '../restore-model.ts';
-import { restoreRecord, type TodaysRecord } from './record-restore.ts';
+import { restoreRecord } from './record-restore.ts';
 import type { RestoreDeps } from './restore-deps.ts';
 import { RestoreEventWriter } from './restore-events.ts';
 import { LOCK_LEASE_MS, planSegmentKey, tuningOf } from './restore-policy.ts';
@@ -132,7 +133,8 @@ async function applyRound(
     return restored.outcome;
   });
   // Events before progress: a crash in between re-runs these rows, which then find the
-  // records already restored (their `rid` is ours) and count them without writing again.
+  // records stamped by this restore, count them without writing again and store their
+  // events again from the stamps (one each: same keys).
   await events.flush();
   const { next, ...failure } = advanceProgress(progress, rows, results);
   const saved = await deps.restores.saveSegmentProgress(restore.accountId, restore.id, segment, next, progress.cursor.index);
@@ -144,10 +146,10 @@ async function applyRound(
  * and not settled by an earlier attempt), while the lock's lease is renewed: neither
  * is written before both answer, so a lost lock stops the round before any write.
  */
-async function readAndRenew(restore: StoredRestore, rows: PlannedRow[], progress: SegmentProgress, deps: ApplyBatchDeps): Promise<Map<string, TodaysRecord>> {
+async function readAndRenew(restore: StoredRestore, rows: PlannedRow[], progress: SegmentProgress, deps: ApplyBatchDeps): Promise<Map<string, StampedRecord>> {
   const toRead = rows.filter((row) => !row.differs && !progress.ahead[row.id]).map((row) => row.id);
   const [today] = await Promise.all([
-    toRead.length ? deps.records.getRecordsWithRestoreId(restore.accountId, restore.objectType, toRead) : new Map<string, TodaysRecord>(),
+    toRead.length ? deps.records.getStampedRecords(restore.accountId, restore.objectType, toRead) : new Map<string, StampedRecord>(),
     deps.lock.renew(restore.accountId, restore.id, { now: deps.clock.now().getTime(), durationMs: LOCK_LEASE_MS }),
   ]);
   return today;

@@ -49,7 +49,8 @@ export class PlanTally {
       else counter.toChange += 1;
     }
     this.addToSample(row.id, changes);
-    return { id: row.id, values: row.values, differs: true };
+    const expect = Object.fromEntries(Object.keys(row.values).map((property) => [property, today.properties[property] ?? '']));
+    return { id: row.id, values: row.values, differs: true, expect };
   }
 
   /** The figures so far, as a copy that later counting leaves alone. */

@@ -1,36 +1,34 @@
-import { storableChanges } from '../change-events.ts';
-import type { ChangeEvent } from '../model.ts';
+import { restoreEventId, stampedEvent } from '../change-events.ts';
+import type { ChangeEvent, ChangeStamp } from '../model.ts';
 import type { PlannedChange, StoredRestore } from '../restore-model.ts';
 import type { RestoreDeps } from './restore-deps.ts';
 
 /**
  * The RESTORE change events a restore leaves: one per record it changed, stored in the
- * data plane and published, so that workflows can react to restored values.
+ * data plane and published, so that workflows can react to restored values. Each is
+ * described by the stamp the record's write keeps, so it can be rebuilt, identical,
+ * by any later attempt that finds the write made.
  */
 
 /** Change events stored per write (DynamoDB's BatchWriteItem limit). */
 export const EVENT_BATCH = 25;
 
-/** The event of one record this restore changed. */
-export function restoreEvent(restore: StoredRestore, recordId: string, changes: PlannedChange[], deps: Pick<RestoreDeps, 'ids' | 'clock'>): ChangeEvent {
+/** The stamp a restore's write of `changes` to one record leaves on it, timed now. */
+export function restoreStamp(restore: StoredRestore, recordId: string, changes: PlannedChange[], deps: Pick<RestoreDeps, 'clock'>): ChangeStamp {
+  const at = deps.clock.now().toISOString();
   return {
-    id: deps.ids.next('ce'),
-    accountId: restore.accountId,
-    objectType: restore.objectType,
-    recordId,
+    eventId: restoreEventId(restore.id, recordId, at),
+    at,
     source: 'RESTORE',
-    restoreId: restore.id,
     actor: restore.requestedBy,
-    kind: 'UPDATED',
-    changes: storableChanges(changes),
-    occurredAt: deps.clock.now().toISOString(),
+    restoreId: restore.id,
+    before: Object.fromEntries(changes.map((change) => [change.property, change.from])),
   };
 }
 
-/** Whether this restore already stored an event for the record (among the record's recent events). */
-export async function hasRestoreEvent(restore: StoredRestore, recordId: string, deps: Pick<RestoreDeps, 'records'>): Promise<boolean> {
-  const recent = await deps.records.listChangeEvents(restore.accountId, { recordId, limit: 20 });
-  return recent.items.some((event) => event.restoreId === restore.id);
+/** The event of a restore's stamped write; `after` is what the record holds now (at least the stamped properties). */
+export function stampedRestoreEvent(restore: StoredRestore, recordId: string, stamp: ChangeStamp, after: Record<string, string>): ChangeEvent {
+  return stampedEvent({ accountId: restore.accountId, objectType: restore.objectType, recordId }, stamp, after);
 }
 
 /**
@@ -54,7 +52,7 @@ export class RestoreEventWriter {
 
   /** Stores what is left and waits for every batch; rejects if any batch failed. */
   async flush(): Promise<void> {
-    if (this.pending.length) void this.store(this.pending.splice(0));
+    if (this.pending.length) void this.store(this.pending.splice(0)).catch(() => undefined);
     await Promise.all(this.writes);
   }
 

@@ -68,7 +68,13 @@ describe('planRestore', () => {
     expect(lines.map((line) => line.id).sort()).toEqual(backedUpDeals().map((deal) => deal.id));
     expect(lines.filter((line) => line.differs).map((line) => line.id).sort()).toEqual(['d02', 'd03', 'd05']);
     // Only the chosen properties, as backed up, blanks included.
-    expect(lines.find((line) => line.id === 'd05')).toEqual({ id: 'd05', values: { dealname: 'Deal 5', amount: '', dealstage: 'open' }, differs: true });
+    // What the plan found is the condition apply writes on.
+    expect(lines.find((line) => line.id === 'd05')).toEqual({
+      id: 'd05',
+      values: { dealname: 'Deal 5', amount: '', dealstage: 'open' },
+      differs: true,
+      expect: { dealname: 'Deal 5', amount: '999', dealstage: 'open' },
+    });
   });
 
   it(`keeps a sample of ${SAMPLE_SIZE} records, each value cut to ${SAMPLE_VALUE_CHARS} characters`, async () => {
