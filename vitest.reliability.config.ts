@@ -15,5 +15,7 @@ export default defineConfig({
     maxWorkers: 2,
     // s3rver's ListObjectsV2 continuation tokens need the legacy OpenSSL provider on Node 24.
     execArgv: ['--openssl-legacy-provider'],
+    // Handlers' JSON logs are kept out of the output and checked for secrets after each file.
+    setupFiles: ['test/support/log-capture.ts'],
   },
 });

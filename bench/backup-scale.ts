@@ -17,7 +17,6 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { parse as parseCsv } from 'csv-parse';
 import yauzl from 'yauzl';
-import { randomBytes } from 'node:crypto';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -78,6 +77,7 @@ async function runBench(target: number, dataDir: string): Promise<void> {
   const s3 = await startS3(`${dataDir}/s3`, BUCKET);
   const config: AppConfig = {
     region: 'us-east-1',
+    stage: 'bench',
     dataTableName: LOCAL_TABLE_NAMES.DataTable,
     appTableName: LOCAL_TABLE_NAMES.AppTable,
     backupBucketName: BUCKET,
@@ -85,7 +85,7 @@ async function runBench(target: number, dataDir: string): Promise<void> {
     restoreStateMachineArn: '',
     senderEmail: 'bench@crm-backup.local',
     appUrl: 'http://localhost',
-    local: { dynamodb: dynamo.endpoint, s3: s3.endpoint, stepFunctions: 'http://127.0.0.1:9', ses: 'http://127.0.0.1:9', secretsKey: randomBytes(32).toString('base64') },
+    local: { dynamodb: dynamo.endpoint, s3: s3.endpoint, stepFunctions: 'http://127.0.0.1:9', ses: 'http://127.0.0.1:9', kms: 'http://127.0.0.1:9', eventBridge: 'http://127.0.0.1:9' },
   };
   try {
     await createTables(new DynamoDBClient({ region: 'us-east-1', endpoint: dynamo.endpoint, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } }), LOCAL_TABLE_NAMES);

@@ -14,6 +14,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import encodeQR from 'qr';
 import packageJson from '../package.json' with { type: 'json' };
 import { ApiError, readJsonBody } from '../web/src/api-error.ts';
+import { IDEMPOTENCY_KEY_HEADER, postOnce } from '../web/src/idempotent-post.ts';
 import { bytes, count } from '../web/src/format.ts';
 import type { Backup, BackupQuota, Comparison, ComparisonFigures, Page, PendingTotpEnrolment, Restore, RestorePlan, TotpEnrolmentStatus } from '../web/src/types.ts';
 import { ArchiveIntegrityError } from '#core/errors.ts';
@@ -71,7 +72,15 @@ async function call<T>(options: ServiceOptions, method: string, path: string, bo
   if (body !== undefined) headers['content-type'] = 'application/json';
   let response: Response;
   try {
-    response = await fetch(`${options.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), redirect: 'manual' });
+    const send = (key?: string) =>
+      fetch(`${options.url}${path}`, {
+        method,
+        headers: key ? { ...headers, [IDEMPOTENCY_KEY_HEADER]: key } : headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        redirect: 'manual',
+      });
+    // Each command is one action: its POST carries one Idempotency-Key through its retries.
+    response = method === 'POST' ? await postOnce(send) : await send();
   } catch (error) {
     const reason = (error as Error & { cause?: Error }).cause?.message ?? (error as Error).message;
     throw new CommandFailedError('SERVICE_UNREACHABLE', `cannot reach ${options.url} (${reason}). Is the service running? Set CRM_BACKUP_URL or --url to its address.`);

@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { Annotations, type App, type Environment } from 'aws-cdk-lib';
+import { Annotations, Aspects, CfnResource, type App, type Environment, type IAspect } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
 import type { DeploySettings } from './settings.ts';
 import { StatefulStack } from './stacks/stateful-stack.ts';
 import { StatelessStack } from './stacks/stateless-stack.ts';
@@ -34,12 +35,24 @@ export function buildStacks(app: App, settings: DeploySettings, options: { webAs
     description: 'crm-backup: Lambda functions, HTTP API, state machines, rules, alarms, web page files',
   });
   stateless.addStackDependency(stateful);
+  for (const stack of [stateful, stateless]) Aspects.of(stack).add(new JsonLogs());
   if (settings.senderEmail.endsWith('@example.com'))
     Annotations.of(stateful).addWarningV2(
       'crm-backup:placeholder-sender',
       `senderEmail is the placeholder ${settings.senderEmail}: deploy with -c senderEmail=<an address you can verify in SES>`,
     );
   return { stateful, stateless };
+}
+
+/**
+ * Lambda's JSON log format on every function of the app, aws-cdk-lib's own too (the web
+ * page's deployment, the API's CORS call): one query language for every log group. The
+ * service's functions set it themselves, with their log level.
+ */
+class JsonLogs implements IAspect {
+  visit(node: IConstruct): void {
+    if (node instanceof CfnResource && node.cfnResourceType === 'AWS::Lambda::Function') node.addPropertyOverride('LoggingConfig.LogFormat', 'JSON');
+  }
 }
 
 /**

@@ -13,9 +13,17 @@ import type { FunctionPermissions } from './permissions.ts';
  * (issue 13, findings 14 and 15).
  */
 
-/** Read calls the adapters make. No Scan: no code scans, and a Scan has no leading key that a condition could limit. */
-const TABLE_READS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'];
-const TABLE_WRITES = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+/**
+ * The calls the adapters of each table make (test/after-suites/permissions.test.ts finds
+ * any other unused). No Scan: no code scans, and a Scan has no leading key that a
+ * condition could limit. The record store batches (BatchGetItem while planning,
+ * BatchWriteItem for change events) and writes accounts only when seeding, with the
+ * operator's credentials; the app table's adapters work item by item.
+ */
+export const TABLE_OPERATIONS = {
+  DataTable: { reads: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'], writes: ['dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'] },
+  AppTable: { reads: ['dynamodb:GetItem', 'dynamodb:Query'], writes: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] },
+} as const;
 
 /**
  * App table partitions only some functions may touch: the audit log and the TOTP state
@@ -29,11 +37,19 @@ export const PROTECTED_PARTITIONS = { audit: 'AUDIT#', totp: 'USER#' } as const;
  * decrypt (encrypt) that DynamoDB needs on the caller's behalf. `fenced` lists partition
  * prefixes the function may not read or write: a `dynamodb:LeadingKeys` condition.
  */
-export function grantTable(fn: iam.IGrantable, table: dynamodb.ITable, access: 'read' | 'readWrite', fenced: { read: string[]; write: string[] } = { read: [], write: [] }): void {
+export function grantTable(
+  fn: iam.IGrantable,
+  table: dynamodb.ITable,
+  operations: { reads: readonly string[]; writes: readonly string[] },
+  access: 'read' | 'readWrite',
+  fenced: { read: string[]; write: string[] } = { read: [], write: [] },
+): void {
   const outside = (prefixes: string[]) =>
     prefixes.length ? { 'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': prefixes.map((prefix) => `${prefix}*`) } } : undefined;
-  iam.Grant.addToPrincipal({ grantee: fn, actions: TABLE_READS, resourceArns: [table.tableArn, `${table.tableArn}/index/*`], conditions: outside(fenced.read) });
-  if (access === 'readWrite') iam.Grant.addToPrincipal({ grantee: fn, actions: TABLE_WRITES, resourceArns: [table.tableArn], conditions: outside(fenced.write) });
+  // Only Query reads an index (GetItem and BatchGetItem name the table's own key).
+  iam.Grant.addToPrincipal({ grantee: fn, actions: [...operations.reads], resourceArns: [table.tableArn], conditions: outside(fenced.read) });
+  iam.Grant.addToPrincipal({ grantee: fn, actions: ['dynamodb:Query'], resourceArns: [`${table.tableArn}/index/*`], conditions: outside(fenced.read) });
+  if (access === 'readWrite') iam.Grant.addToPrincipal({ grantee: fn, actions: [...operations.writes], resourceArns: [table.tableArn], conditions: outside(fenced.write) });
   if (access === 'read') table.encryptionKey?.grantDecrypt(fn);
   else table.encryptionKey?.grantEncryptDecrypt(fn);
 }

@@ -70,11 +70,12 @@ export const PERMISSIONS: Record<string, FunctionPermissions> = {
     stateMachines: { backup: ['start', 'describe'] },
     sendEmail: true,
   },
+  // Deleting a stuck backup's files lists the prefix (ListBucket comes with delete); it reads none.
   'run-scheduled-backups': {
     dataTable: 'read',
     appTable: 'readWrite',
     auditLog: true,
-    backupBucket: { read: ['backups/'], delete: ['backups/'] },
+    backupBucket: { delete: ['backups/'] },
     stateMachines: { backup: ['start', 'describe'] },
     sendEmail: true,
   },
@@ -90,7 +91,7 @@ export const PERMISSIONS: Record<string, FunctionPermissions> = {
   // on the zip key (write); the bucket key's decrypt/generate-data-key come with both.
   'zip-backup': { appTable: 'readWrite', backupBucket: { read: ['backups/'], write: ['backups/'], delete: ['backups/'] } },
   'finalize-backup': { dataTable: 'read', appTable: 'readWrite', auditLog: true, sendEmail: true },
-  'fail-backup': { dataTable: 'read', appTable: 'readWrite', auditLog: true, backupBucket: { read: ['backups/'], delete: ['backups/'] }, sendEmail: true },
+  'fail-backup': { dataTable: 'read', appTable: 'readWrite', auditLog: true, backupBucket: { delete: ['backups/'] }, sendEmail: true },
 
   // Restores. Planning reads the backup zip and writes plan segments; starting takes
   // the lock and starts the state machine; TOTP enrolment and checks use the secrets key.
@@ -99,7 +100,7 @@ export const PERMISSIONS: Record<string, FunctionPermissions> = {
     appTable: 'readWrite',
     auditLog: true,
     totp: true,
-    backupBucket: { read: ['backups/', 'plans/'], write: ['plans/'], delete: ['plans/'] },
+    backupBucket: { read: ['backups/'], write: ['plans/'], delete: ['plans/'] },
     secretsKey: 'encryptDecrypt',
     // A plan's GET checks its execution and starts it if the API call that planned it died first.
     stateMachines: { restore: ['start'], 'restore-plan': ['start', 'describe'] },
@@ -112,7 +113,7 @@ export const PERMISSIONS: Record<string, FunctionPermissions> = {
     dataTable: 'read',
     appTable: 'readWrite',
     auditLog: true,
-    backupBucket: { read: ['backups/', 'plans/'], write: ['plans/'], delete: ['plans/'] },
+    backupBucket: { read: ['backups/'], write: ['plans/'], delete: ['plans/'] },
   },
   // Applies plan segments to records, renews the lock, publishes change events. Its
   // module reaches the restore audit code through shared imports, so it may append too.
@@ -137,13 +138,14 @@ export const PERMISSIONS: Record<string, FunctionPermissions> = {
     appTable: 'readWrite',
     backupBucket: { read: ['backups/', 'comparisons/'], write: ['comparisons/'], delete: ['comparisons/'] },
   },
-  // Starts the check when a backup SUCCEEDED, creates its comparisons (no files), and
-  // raises the alert: email to the super admins (Cognito group), audit, event, badge.
+  // Starts the check when a backup SUCCEEDED: the execution, named after the backup.
+  'start-anomaly-check': { stateMachines: { 'anomaly-check': ['start'] } },
+  // Creates the check's comparisons (no files), and raises the alert: email to the super
+  // admins (Cognito group), audit, event, badge.
   'check-anomalies': {
     dataTable: 'read',
     appTable: 'readWrite',
     auditLog: true,
-    stateMachines: { 'anomaly-check': ['start'] },
     sendEmail: true,
     putEvents: true,
     listSuperAdmins: true,

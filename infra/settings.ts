@@ -22,6 +22,8 @@ export interface DeploySettings {
   alarmEmail?: string;
   /** Days Lambda, Step Functions and API access logs are kept. */
   logRetentionDays: number;
+  /** The functions' application log level (Lambda's JSON log format filters by it): DEBUG, INFO (default), WARN or ERROR. */
+  logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   /**
    * Cognito MFA for password sign-ins: `required` (default) or `optional`. Restores
    * ask for the service's own TOTP code either way (docs/restores.md).
@@ -93,6 +95,9 @@ export function readSettings(node: Node): DeploySettings {
   const retention = Number(text('logRetentionDays') ?? 30);
   if (!RETENTION_DAYS.includes(retention)) throw new Error(`Context "logRetentionDays" must be one of ${RETENTION_DAYS.join(', ')}; got ${retention}`);
 
+  const logLevel = (text('logLevel') ?? 'INFO').toUpperCase();
+  if (!['DEBUG', 'INFO', 'WARN', 'ERROR'].includes(logLevel)) throw new Error(`Context "logLevel" must be DEBUG, INFO, WARN or ERROR; got "${logLevel}"`);
+
   const mfa = text('mfa') ?? 'required';
   if (mfa !== 'required' && mfa !== 'optional') throw new Error(`Context "mfa" must be "required" or "optional"; got "${mfa}"`);
 
@@ -111,6 +116,7 @@ export function readSettings(node: Node): DeploySettings {
     sso: parseSso(node.tryGetContext('sso')),
     alarmEmail: text('alarmEmail'),
     logRetentionDays: retention,
+    logLevel: logLevel as DeploySettings['logLevel'],
     webAssetsDir: text('webAssetsDir'),
   };
 }

@@ -1,27 +1,15 @@
 import { mkdir } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { TABLES } from '#service/tables.ts';
+import { listenLocally } from './listen.ts';
 
 /** The DynamoDB stand-in: dynalite keeping LevelDB files under `directory`. */
 export async function startDynamoDb(directory: string): Promise<{ endpoint: string; stop(): Promise<void> }> {
   await mkdir(directory, { recursive: true });
   const server: Server = dynalite({ path: directory, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections?.();
-      }),
-  };
+  return listenLocally(server);
 }
 
 /** Creates the service's tables (same key schemas as the CDK stack) unless they exist. */

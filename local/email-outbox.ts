@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
+import { listenLocally } from './listen.ts';
 
 /** An email the service would have sent through SES. */
 export interface OutboxEmail {
@@ -47,10 +47,10 @@ export async function startEmailOutbox(file: string): Promise<{ endpoint: string
       response.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Bad SendEmail request' }));
     }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { endpoint, stop } = await listenLocally(server);
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint,
+    stop,
     async list() {
       const text = await readFile(file, 'utf8').catch(() => '');
       return text
@@ -59,6 +59,5 @@ export async function startEmailOutbox(file: string): Promise<{ endpoint: string
         .map((line) => JSON.parse(line) as OutboxEmail)
         .reverse();
     },
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

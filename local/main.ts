@@ -21,6 +21,8 @@ const runtime = await startLocalRuntime({
   recordsPerType,
   runSchedules: true,
   reauthenticateDownloads,
+  // The handlers' JSON log lines on stdout, as in Lambda: LOG_LEVEL=WARN keeps them quiet.
+  logLevel: process.env.LOG_LEVEL,
   onListening: (url) => console.log(`Listening at ${url}; the API answers 503 "starting" until the demo data is ready.`),
 });
 

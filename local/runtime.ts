@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
 import type { Context } from 'aws-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { InvokeStore, InvokeStoreBase } from '@aws/lambda-invoke-store';
 import type { Clock } from '#core/ports/clock.ts';
 import {
   API_ROUTES,
@@ -16,15 +16,18 @@ import {
   substituteAsl,
   type FunctionName,
 } from '#service/catalog.ts';
-import type { AppConfig } from '#runtime/config.ts';
+import { configToEnv, type AppConfig } from '#runtime/config.ts';
 import { LOCAL_CREDENTIALS } from '#runtime/clients.ts';
 import { buildDeps, type AppDeps } from '#runtime/deps.ts';
 import type { ApiEvent } from '#runtime/http.ts';
+import { currentFunction, recordAwsCalls, type AwsCall } from './aws-calls.ts';
 import { createTables, startDynamoDb } from './dynamodb.ts';
 import { startEmailOutbox, type OutboxEmail } from './email-outbox.ts';
+import { startEventBus, type BusEvent } from './event-bus.ts';
 import { apiError, lambdaContext, send, startHttpServer, type LocalRoute } from './http-server.ts';
 import { DEMO_USERS, LocalIssuer } from './identity.ts';
 import { webPageRoute } from './web-assets.ts';
+import { startKms } from './kms.ts';
 import { startS3 } from './s3.ts';
 import { seedDemoPortal } from './hubspot/demo-portal.ts';
 import { HubSpotStandIn } from './hubspot/stand-in.ts';
@@ -38,6 +41,18 @@ const REGION = 'us-east-1';
 export const LOCAL_TABLE_NAMES = { DataTable: 'crm-data', AppTable: 'crm-backup-app' };
 const LOCAL_ACCOUNT = '000000000000';
 
+/** How the local runtime names what the stacks create in AWS (the permission check maps one onto the other). */
+export const LOCAL_RESOURCES = {
+  region: REGION,
+  tables: LOCAL_TABLE_NAMES,
+  bucket: 'crm-backup-local',
+  senderEmail: 'backups@crm-backup.local',
+  /** The record change bus. */
+  eventBus: 'crm-record-changes',
+  functionArn: (name: FunctionName) => `arn:aws:lambda:${REGION}:${LOCAL_ACCOUNT}:function:${name}`,
+  stateMachineArn: (name: string) => `arn:aws:states:${REGION}:${LOCAL_ACCOUNT}:stateMachine:${name}`,
+};
+
 export interface LocalRuntimeOptions {
   /** Where all state lives (tables, objects, outbox, keys). */
   dataDir: string;
@@ -49,6 +64,8 @@ export interface LocalRuntimeOptions {
   clock?: Clock;
   /** Wraps the handlers' dependencies: fault injection in tests. */
   wrapDeps?: (deps: AppDeps) => AppDeps;
+  /** Told every AWS SDK call a function makes (the permission check evaluates them against IAM). */
+  onAwsCall?: (call: AwsCall) => void;
   /** Called after every local Lambda invocation (benchmarks time the backup's stages with it). */
   onInvoke?: (name: FunctionName, payload: unknown, startedAt: number, endedAt: number) => void;
   /** Shorter Lambda time budgets, to make long work continue across invocations in tests. */
@@ -59,8 +76,16 @@ export interface LocalRuntimeOptions {
   runSchedules?: boolean;
   /** More local-only HTTP routes (the web page mounts itself here). */
   extraRoutes?: LocalRoute[];
+  /** The handlers' log level (LOG_LEVEL for `npm start`); INFO when absent. */
+  logLevel?: string;
   /** Downloads ask for a TOTP code like restores, as in a deployment with `-c mfa=optional`. */
   reauthenticateDownloads?: boolean;
+  /**
+   * Run these bundles (`index.mjs` per function, as `cdk synth` wrote them to cdk.out)
+   * instead of the TypeScript sources: each is configured only by the environment, as
+   * in Lambda, and builds its own dependencies, so `wrapDeps` and `clock` do not reach it.
+   */
+  bundledFunctions?: Record<FunctionName, string>;
   /**
    * Called once the HTTP server listens, before the tables, functions and demo data
    * are ready: until then the API answers 503 with Retry-After (`npm start` prints the address early).
@@ -79,6 +104,8 @@ export interface LocalRuntime {
   /** Invokes a function by name, exactly as Step Functions or EventBridge would. */
   invoke(functionName: FunctionName, payload: unknown): Promise<unknown>;
   outbox(): Promise<OutboxEmail[]>;
+  /** Events put on the record change bus (EventBridge), oldest first. */
+  busEvents(): Promise<BusEvent[]>;
   /** Extra lines for the start-up printout (e.g. the demo TOTP secret). */
   banner(): Promise<string>;
   /** Resolves once no state machine execution is running. */
@@ -96,16 +123,20 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const dataDir = resolve(options.dataDir);
   await mkdir(dataDir, { recursive: true });
   const names = LOCAL_TABLE_NAMES;
-  const bucket = 'crm-backup-local';
+  const { bucket, functionArn, stateMachineArn } = LOCAL_RESOURCES;
 
   const dynamo = await startDynamoDb(join(dataDir, 'dynamodb'));
   const s3 = await startS3(join(dataDir, 's3'), bucket, { ...LOCAL_CREDENTIALS, region: REGION });
   const outbox = await startEmailOutbox(join(dataDir, 'outbox.jsonl'));
+  const kms = await startKms(join(dataDir, 'local-secrets-key'));
+  const eventBus = await startEventBus(join(dataDir, 'change-events.jsonl'));
   const issuer = await LocalIssuer.open(join(dataDir, 'local-issuer-key.json'));
   const hubspot = HubSpotStandIn.open(join(dataDir, 'hubspot'), { clock: options.clock });
 
-  const functionArn = (name: FunctionName) => `arn:aws:lambda:${REGION}:${LOCAL_ACCOUNT}:function:${name}`;
-  const stateMachineArn = (name: string) => `arn:aws:states:${REGION}:${LOCAL_ACCOUNT}:stateMachine:${name}`;
+  // Invocations run concurrently in this one process, as in Lambda's multi-concurrency
+  // mode: the Lambda runtime's invocation store keeps each one's log keys and metrics apart.
+  process.env.AWS_LAMBDA_MAX_CONCURRENCY ??= '64';
+  const invocations = await InvokeStore.getInstanceAsync(true);
   const handlers = new Map<FunctionName, LoadedHandler>();
   const invoke = async (name: FunctionName, payload: unknown) => {
     const handler = handlers.get(name);
@@ -113,7 +144,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const spec = FUNCTIONS[name];
     const startedAt = Date.now();
     try {
-      return await handler(payload, lambdaContext(name, options.functionTimeoutSeconds?.[name] ?? spec.timeoutSeconds, spec.memoryMb));
+      const context = lambdaContext(name, options.functionTimeoutSeconds?.[name] ?? spec.timeoutSeconds, spec.memoryMb);
+      const invocation = { [InvokeStoreBase.PROTECTED_KEYS.REQUEST_ID]: context.awsRequestId };
+      return await invocations.run(invocation, () => currentFunction.run(name, () => handler(payload, context)));
     } finally {
       options.onInvoke?.(name, payload, startedAt, Date.now());
     }
@@ -135,6 +168,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 
   const config: AppConfig = {
     region: REGION,
+    stage: 'local',
+    ...(options.logLevel ? { logLevel: options.logLevel } : {}),
     dataTableName: names.DataTable,
     appTableName: names.AppTable,
     backupBucketName: bucket,
@@ -143,15 +178,18 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     restorePlanStateMachineArn: stateMachineArn('restore-plan'),
     comparisonStateMachineArn: stateMachineArn('comparison'),
     anomalyCheckStateMachineArn: stateMachineArn('anomaly-check'),
-    senderEmail: 'backups@crm-backup.local',
+    senderEmail: LOCAL_RESOURCES.senderEmail,
     appUrl: '',
+    secretsKeyId: kms.keyArn,
+    eventBusName: LOCAL_RESOURCES.eventBus,
     reauthenticateDownloads: options.reauthenticateDownloads ?? false,
     local: {
       dynamodb: dynamo.endpoint,
       s3: s3.endpoint,
       stepFunctions: '',
       ses: outbox.endpoint,
-      secretsKey: await localSecretsKey(join(dataDir, 'local-secrets-key')),
+      kms: kms.endpoint,
+      eventBridge: eventBus.endpoint,
       superAdmins: DEMO_USERS.filter((user) => user.superAdmin).map(({ accountId, email }) => ({ accountId, email })),
     },
   };
@@ -188,10 +226,20 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     throw error;
   });
 
-  const deps = buildDeps(config, { clock: options.clock, wrap: options.wrapDeps });
+  const deps = buildDeps(config, {
+    clock: options.clock,
+    wrap: options.wrapDeps,
+    instruments: options.onAwsCall ? [recordAwsCalls(names, options.onAwsCall)] : [],
+  });
   await createTables(new DynamoDBClient({ region: REGION, endpoint: dynamo.endpoint, credentials: LOCAL_CREDENTIALS }), names);
   starting = 'loading the functions';
+  if (options.bundledFunctions) Object.assign(process.env, configToEnv(config));
   for (const name of Object.keys(FUNCTIONS) as FunctionName[]) {
+    const bundle = options.bundledFunctions?.[name];
+    if (bundle) {
+      handlers.set(name, ((await import(bundle)) as { handler: LoadedHandler }).handler);
+      continue;
+    }
     const module = (await import(join(ROOT, 'lambdas', 'handlers', FUNCTIONS[name].entry))) as { createHandler: (deps: AppDeps) => LoadedHandler };
     handlers.set(name, module.createHandler(deps));
   }
@@ -220,6 +268,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     hubspot,
     invoke,
     outbox: () => outbox.list(),
+    busEvents: () => eventBus.events(),
     idle: () => stepFunctions.idle(),
     banner: async () => totpBanner(demoTotp),
     async stop() {
@@ -228,6 +277,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       hubspot.close();
       await stepFunctions.stop();
       await outbox.stop();
+      await kms.stop();
+      await eventBus.stop();
       await s3.stop();
       await dynamo.stop();
     },
@@ -277,15 +328,6 @@ function localOnlyRoutes(issuer: LocalIssuer, listOutbox: () => Promise<OutboxEm
     }
     return false;
   };
-}
-
-/** The local stand-in for a KMS key: a random AES-256 key kept in DATA_DIR. */
-async function localSecretsKey(file: string): Promise<string> {
-  const existing = await readFile(file, 'utf8').catch(() => undefined);
-  if (existing) return existing.trim();
-  const key = randomBytes(32).toString('base64');
-  await writeFile(file, key, { mode: 0o600 });
-  return key;
 }
 
 async function closeServer(server: Server): Promise<void> {

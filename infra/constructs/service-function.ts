@@ -14,6 +14,8 @@ export interface ServiceFunctionProps {
   spec: FunctionSpec;
   environment: Record<string, string>;
   logRetention: logs.RetentionDays;
+  /** Lambda's application log level for the function's JSON logs. */
+  logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   /** IAM path of the function's role: the key and bucket policies trust the role by it (infra/trusted-roles.ts). */
   rolePath: string;
   /** Concurrency reserved for (and capping) the function; undefined: the account's shared pool. */
@@ -58,6 +60,11 @@ export class ServiceFunction extends Construct {
       reservedConcurrentExecutions: props.reservedConcurrency,
       tracing: lambda.Tracing.ACTIVE,
       logGroup,
+      // JSON logs: Lambda's own lines (START, REPORT) become JSON like the handlers' Powertools
+      // lines, and the application log level filters both; the platform's lines only from WARN.
+      loggingFormat: lambda.LoggingFormat.JSON,
+      applicationLogLevelV2: lambda.ApplicationLogLevel[props.logLevel],
+      systemLogLevelV2: lambda.SystemLogLevel.WARN,
       role,
       environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
       projectRoot: PROJECT_ROOT,

@@ -28,8 +28,9 @@ import {
   type FunctionName,
 } from '#service/catalog.ts';
 import { AslStateMachine, functionsByPlaceholder } from '../constructs/asl-state-machine.ts';
+import { OperationsDashboard } from '../constructs/operations-dashboard.ts';
 import { ServiceFunction } from '../constructs/service-function.ts';
-import { fencedAppPartitions, grantBackupBucket, grantSecretsKey, grantTable } from '../function-grants.ts';
+import { fencedAppPartitions, grantBackupBucket, grantSecretsKey, grantTable, TABLE_OPERATIONS } from '../function-grants.ts';
 import { permissionsFor, type FunctionPermissions } from '../permissions.ts';
 import type { DeploySettings } from '../settings.ts';
 import { functionRolePath } from '../trusted-roles.ts';
@@ -92,6 +93,8 @@ export class StatelessStack extends Stack {
   readonly stateMachines: Record<string, sfn.StateMachine>;
   readonly api: apigw.IHttpApi;
   readonly alarmTopic: sns.Topic;
+  /** Business metrics next to every alarm (docs/operations.md). */
+  readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
@@ -115,6 +118,9 @@ export class StatelessStack extends Stack {
       EVENT_BUS_NAME: stateful.changeEventBus.eventBusName,
       // Anomaly alerts email the account's super admins: the members of its group.
       USER_POOL_ID: stateful.userPool.userPoolId,
+      // A dimension of every business metric, and the `stage` key of every log line.
+      STAGE: settings.stage,
+      LOG_LEVEL: settings.logLevel,
       // Cognito MFA optional: a download asks for the same re-authentication as a restore.
       REAUTHENTICATE_DOWNLOADS: String(settings.mfa === 'optional'),
     };
@@ -127,6 +133,7 @@ export class StatelessStack extends Stack {
         spec,
         environment,
         logRetention,
+        logLevel: settings.logLevel,
         rolePath: functionRolePath(settings.stage, name),
         reservedConcurrency: settings.reservedConcurrency ? RESERVED_CONCURRENCY[name as FunctionName] : undefined,
       }).function;
@@ -196,7 +203,9 @@ export class StatelessStack extends Stack {
       functions[name]!.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(6), onFailure: new destinations.SqsDestination(failedInvocations) });
 
     this.api = this.buildApi(stateful, functions, logRetention);
-    this.alarmTopic = this.buildAlarms(settings, functions, stateMachines, failedInvocations);
+    const { topic, alarms } = this.buildAlarms(settings, functions, stateMachines, failedInvocations);
+    this.alarmTopic = topic;
+    this.dashboard = new OperationsDashboard(this, 'Operations', { stage: settings.stage, alarms }).dashboard;
 
     if (props.webAssetsDir) this.deployWebPage(props.webAssetsDir, stateful, logRetention);
 
@@ -250,16 +259,16 @@ export class StatelessStack extends Stack {
     stateMachineName: (name: string) => string,
     senderEmail: string,
   ): void {
-    if (permissions.dataTable) grantTable(fn, stateful.tables.DataTable, permissions.dataTable);
-    if (permissions.appTable) grantTable(fn, stateful.tables.AppTable, permissions.appTable, fencedAppPartitions(permissions));
+    if (permissions.dataTable) grantTable(fn, stateful.tables.DataTable, TABLE_OPERATIONS.DataTable, permissions.dataTable);
+    if (permissions.appTable) grantTable(fn, stateful.tables.AppTable, TABLE_OPERATIONS.AppTable, permissions.appTable, fencedAppPartitions(permissions));
     // Per prefix (`backups/*`, `plans/*`); read covers presigning, since a presigned GET
     // carries the signer's permissions (and its KMS Decrypt).
     if (permissions.backupBucket) grantBackupBucket(fn, stateful.backupBucket, permissions.backupBucket);
     if (permissions.secretsKey) grantSecretsKey(fn, stateful.secretsKey, permissions.secretsKey);
     if (permissions.sendEmail) {
-      stateful.senderIdentity.grantSendEmail(fn);
-      // In the SES sandbox, SES also authorizes against each (verified) recipient's
-      // identity: allow any identity of this account, but only From the sender address.
+      // SES authorizes SendEmail against the sender's identity and, in the sandbox, each
+      // (verified) recipient's: any identity of this account, but only From the sender
+      // address. (CDK's grantSendEmail would add SendRawEmail, which nothing sends.)
       iam.Grant.addToPrincipal({
         grantee: fn,
         actions: ['ses:SendEmail'],
@@ -368,9 +377,10 @@ export class StatelessStack extends Stack {
         CorsConfiguration: {
           AllowOrigins: [stateful.appUrl],
           AllowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
-          AllowHeaders: ['authorization', 'content-type'],
+          // The page sends one Idempotency-Key per action on the POSTs that start work.
+          AllowHeaders: ['authorization', 'content-type', 'idempotency-key'],
           // The page reads Retry-After on 429 (quota) to say when to try again.
-          ExposeHeaders: ['retry-after', 'location'],
+          ExposeHeaders: ['retry-after', 'location', 'idempotency-replayed'],
           MaxAge: 3600,
         },
       },
@@ -395,10 +405,11 @@ export class StatelessStack extends Stack {
     functions: Record<string, lambda.IFunction>,
     stateMachines: Record<string, sfn.StateMachine>,
     failedInvocations: sqs.Queue,
-  ): sns.Topic {
+  ): { topic: sns.Topic; alarms: cloudwatch.Alarm[] } {
     const topic = new sns.Topic(this, 'AlarmTopic', { displayName: `crm-backup ${settings.stage} alarms`, enforceSSL: true });
     if (settings.alarmEmail) topic.addSubscription(new subscriptions.EmailSubscription(settings.alarmEmail));
     const action = new cwActions.SnsAction(topic);
+    const alarms: cloudwatch.Alarm[] = [];
     const alarm = (id: string, metric: cloudwatch.IMetric, description: string) => {
       const created = new cloudwatch.Alarm(this, id, {
         metric,
@@ -409,6 +420,7 @@ export class StatelessStack extends Stack {
         alarmDescription: description,
       });
       created.addAlarmAction(action);
+      alarms.push(created);
     };
     const period = Duration.minutes(5);
     for (const [name, fn] of Object.entries(functions)) {
@@ -421,7 +433,7 @@ export class StatelessStack extends Stack {
       alarm(`${pascal(name)}ExecutionsTimedOut`, machine.metricTimedOut({ period, statistic: 'Sum' }), `${name} executions timed out`);
       alarm(`${pascal(name)}ExecutionsAborted`, machine.metricAborted({ period, statistic: 'Sum' }), `${name} executions were aborted`);
     }
-    return topic;
+    return { topic, alarms };
   }
 }
 

@@ -215,6 +215,18 @@ export class StepFailedError extends Error {
   }
 }
 
+/**
+ * A state machine handed a step an input it does not accept (a field missing or of the
+ * wrong type): a mistake in an ASL file or in the step before, which retrying cannot fix.
+ * Every step handler reports bad input under this one name (lambdas/runtime/step-handler.ts).
+ */
+export class StepInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StepInputError';
+  }
+}
+
 /** The archive does not match its manifest: a flipped byte, a truncation, a swap. */
 export class ArchiveIntegrityError extends StepFailedError {
   constructor(message: string, options?: ErrorOptions) {

@@ -5,10 +5,9 @@ import { getBackupSchedule, putBackupSchedule } from '#core/backups/backup-sched
 import { downloadBackup, type DownloadBackupDeps } from '#core/backups/download-backup.ts';
 import { getBackup, listBackups } from '#core/backups/get-backups.ts';
 import { requestBackup } from '#core/backups/request-backup.ts';
-import { buildDeps } from '#runtime/deps.ts';
-import { configFromEnv } from '#runtime/config.ts';
+import type { AppDeps } from '#runtime/deps.ts';
 import { httpApi, json, pageQuery, parseInput, redirect } from '#runtime/http.ts';
-import { lazyHandler } from '#runtime/lazy-handler.ts';
+import { lambdaHandler } from '#runtime/lazy-handler.ts';
 
 const backupId = z.string().regex(/^bk_[a-z0-9]{1,64}$/, 'is not a backup id');
 // `totp`: a code from the authenticator app, when downloads re-authenticate (Cognito MFA optional).
@@ -16,7 +15,7 @@ const downloadQuery = z.object({ redirect: z.enum(['true', 'false']).default('tr
 const scheduleBody = z.strictObject({ enabled: z.boolean() });
 
 /** The backup API: request, history, one backup, download, quota, schedule. Super admins only. */
-export function createHandler(deps: BackupDeps & DownloadBackupDeps) {
+export function createHandler(deps: BackupDeps & DownloadBackupDeps & Pick<AppDeps, 'telemetry' | 'idempotency'>) {
   return httpApi({
     'POST /v1/backups': async ({ caller }) => json(202, await requestBackup(caller, deps)),
     'GET /v1/backups': async ({ caller, query }) => json(200, await listBackups(caller, parseInput(pageQuery, query, 'query'), deps)),
@@ -29,7 +28,7 @@ export function createHandler(deps: BackupDeps & DownloadBackupDeps) {
     'GET /v1/backup-quota': async ({ caller }) => json(200, await getBackupQuota(caller, deps)),
     'GET /v1/backup-schedule': async ({ caller }) => json(200, await getBackupSchedule(caller, deps)),
     'PUT /v1/backup-schedule': async ({ caller, body }) => json(200, await putBackupSchedule(caller, parseInput(scheduleBody, body).enabled, deps)),
-  });
+  }, deps);
 }
 
-export const handler = lazyHandler(() => createHandler(buildDeps(configFromEnv())));
+export const handler = lambdaHandler(createHandler);

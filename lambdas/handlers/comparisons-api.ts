@@ -5,10 +5,9 @@ import { downloadCompareExport, getCompareExport } from '#core/compare/compare-e
 import { compareTuningOf } from '#core/compare/compare-policy.ts';
 import { exportComparison } from '#core/compare/export-comparison.ts';
 import { LIVE } from '#core/compare-model.ts';
-import { buildDeps, type AppDeps } from '#runtime/deps.ts';
-import { configFromEnv } from '#runtime/config.ts';
+import type { AppDeps } from '#runtime/deps.ts';
 import { httpApi, json, parseInput, redirect, safeName, type ApiRequest } from '#runtime/http.ts';
-import { lazyHandler } from '#runtime/lazy-handler.ts';
+import { lambdaHandler } from '#runtime/lazy-handler.ts';
 
 const backupId = z.string().regex(/^bk_[a-z0-9]{1,64}$/, 'is not a backup id');
 const exportId = z.string().regex(/^cmp_[a-z0-9]{1,64}$/, 'is not an export id');
@@ -63,7 +62,7 @@ export function createHandler(deps: AppDeps) {
     },
     'GET /v1/alert-settings': async ({ caller }) => json(200, await readAlertSettings(caller, deps)),
     'PUT /v1/alert-settings': async ({ caller, body }) => json(200, await changeAlertSettings(caller, parseInput(settingsBody, body), deps)),
-  });
+  }, deps);
 }
 
-export const handler = lazyHandler(() => createHandler(buildDeps(configFromEnv())));
+export const handler = lambdaHandler(createHandler);

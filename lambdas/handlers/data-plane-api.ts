@@ -8,10 +8,9 @@ import {
   updateRecord,
   type DataPlaneDeps,
 } from '#core/data-plane.ts';
-import { buildDeps } from '#runtime/deps.ts';
-import { configFromEnv } from '#runtime/config.ts';
+import type { AppDeps } from '#runtime/deps.ts';
 import { httpApi, json, noContent, pageQuery, parseInput } from '#runtime/http.ts';
-import { lazyHandler } from '#runtime/lazy-handler.ts';
+import { lambdaHandler } from '#runtime/lazy-handler.ts';
 
 const recordEdit = z.strictObject({
   properties: z.record(z.string().max(1000), z.string().max(65_536, 'must be at most 65,536 characters')),
@@ -24,7 +23,7 @@ const typeParam = z.object({ type: z.string().min(1).max(128) }).loose();
 const recordParams = typeParam.extend({ id: z.string().min(1).max(128) });
 
 /** The CRM data plane over HTTP: object types, records, change events. Any user of the account. */
-export function createHandler(deps: DataPlaneDeps) {
+export function createHandler(deps: DataPlaneDeps & Pick<AppDeps, 'telemetry' | 'idempotency'>) {
   return httpApi({
     'GET /v1/objects': async ({ caller }) => json(200, await listObjectTypes(caller, deps)),
     'GET /v1/objects/{type}/records': async ({ caller, params, query }) =>
@@ -44,7 +43,7 @@ export function createHandler(deps: DataPlaneDeps) {
     },
     'GET /v1/change-events': async ({ caller, query }) =>
       json(200, await listChangeEvents(caller, parseInput(changeEventsQuery, query, 'query'), deps)),
-  });
+  }, deps);
 }
 
-export const handler = lazyHandler(() => createHandler(buildDeps(configFromEnv())));
+export const handler = lambdaHandler(createHandler);

@@ -1,11 +1,7 @@
-import type { Context } from 'aws-lambda';
 import { z } from 'zod';
-import type { BackupDeps } from '#core/backups/backup-deps.ts';
 import { exportObject } from '#core/backups/export-object.ts';
-import { buildDeps } from '#runtime/deps.ts';
-import { configFromEnv } from '#runtime/config.ts';
-import { lazyHandler } from '#runtime/lazy-handler.ts';
-import { parseInput } from '#runtime/http.ts';
+import { lambdaHandler } from '#runtime/lazy-handler.ts';
+import { stepHandler } from '#runtime/step-handler.ts';
 
 const exportInput = z
   .object({
@@ -23,10 +19,7 @@ const exportInput = z
   })
   .loose();
 
-/** Backup step 2 (one Map iteration, looped): one object type to CSV parts, resumable. */
-export function createHandler(deps: BackupDeps) {
-  return async (event: unknown, context: Context) =>
-    exportObject(parseInput(exportInput, event), deps, { remainingMs: () => context.getRemainingTimeInMillis() });
-}
+/** Backup step 2 (one Map iteration, looped): one object type to CSV parts, resumable within the invocation's time. */
+export const createHandler = stepHandler(exportInput, exportObject, { durationMetric: 'BackupExportDuration' });
 
-export const handler = lazyHandler(() => createHandler(buildDeps(configFromEnv())));
+export const handler = lambdaHandler(createHandler);

@@ -1,14 +1,11 @@
 import { z } from 'zod';
 import { finalizeRestore } from '#core/restores/finalize-restore.ts';
-import { buildDeps, type AppDeps } from '#runtime/deps.ts';
-import { configFromEnv } from '#runtime/config.ts';
-import { lazyHandler } from '#runtime/lazy-handler.ts';
+import { lambdaHandler } from '#runtime/lazy-handler.ts';
+import { stepHandler } from '#runtime/step-handler.ts';
 
-const input = z.object({ accountId: z.string().min(1), restoreId: z.string().min(1) });
+const restoreRef = z.object({ accountId: z.string().min(1), restoreId: z.string().min(1) });
 
 /** Restore state machine, last step: status, counts, import entry, audit, email, lock. */
-export function createHandler(deps: AppDeps) {
-  return async (event: unknown) => finalizeRestore(input.parse(event), deps);
-}
+export const createHandler = stepHandler(restoreRef, finalizeRestore);
 
-export const handler = lazyHandler(() => createHandler(buildDeps(configFromEnv())));
+export const handler = lambdaHandler(createHandler);

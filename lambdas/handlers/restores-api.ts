@@ -7,10 +7,9 @@ import { tuningOf } from '#core/restores/restore-policy.ts';
 import { readRestorePlan } from '#core/restores/read-restore-plan.ts';
 import { getRestore, listRestores } from '#core/restores/restore-queries.ts';
 import { startRestore } from '#core/restores/start-restore.ts';
-import { buildDeps, type AppDeps } from '#runtime/deps.ts';
-import { configFromEnv } from '#runtime/config.ts';
+import type { AppDeps } from '#runtime/deps.ts';
 import { httpApi, json, pageQuery, parseInput, safeName } from '#runtime/http.ts';
-import { lazyHandler } from '#runtime/lazy-handler.ts';
+import { lambdaHandler } from '#runtime/lazy-handler.ts';
 
 const planBody = z.strictObject({
   objectType: safeName.min(1).max(128),
@@ -78,7 +77,7 @@ export function createHandler(deps: AppDeps) {
     'GET /v1/me/totp-enrolment': async ({ caller }) => json(200, await totpEnrolmentStatus(caller, deps)),
     'POST /v1/me/totp-enrolment': async ({ caller, body }) => json(201, await enrolTotp(caller, parseInput(enrolmentBody, body) ?? {}, deps)),
     'POST /v1/me/totp-enrolment/confirmation': async ({ caller, body }) => json(200, await confirmTotpEnrolment(caller, parseInput(confirmationBody, body), deps)),
-  });
+  }, deps);
 }
 
-export const handler = lazyHandler(() => createHandler(buildDeps(configFromEnv())));
+export const handler = lambdaHandler(createHandler);

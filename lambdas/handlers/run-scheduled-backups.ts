@@ -1,17 +1,16 @@
-import type { Context } from 'aws-lambda';
-import type { BackupDeps } from '#core/backups/backup-deps.ts';
+import { z } from 'zod';
 import { runScheduledBackups } from '#core/backups/run-scheduled-backups.ts';
-import { buildDeps } from '#runtime/deps.ts';
-import { configFromEnv } from '#runtime/config.ts';
-import { lazyHandler } from '#runtime/lazy-handler.ts';
+import { lambdaHandler } from '#runtime/lazy-handler.ts';
+import { stepHandler } from '#runtime/step-handler.ts';
+
+/** The EventBridge schedule's event (a timer's locally): nothing in it is needed. */
+const scheduledEvent = z.unknown();
 
 /** The backup scheduler: an EventBridge schedule in AWS, a timer in the local runtime. */
-export function createHandler(deps: BackupDeps) {
-  return async (_event: unknown, _context: Context) => {
-    const run = await runScheduledBackups(deps);
-    console.log(JSON.stringify({ level: 'INFO', message: 'Scheduled backups', started: run.started.length, waiting: run.waiting.length, recovered: run.recovered, failed: run.failed }));
-    return run;
-  };
-}
+export const createHandler = stepHandler(scheduledEvent, async (_event, deps) => {
+  const run = await runScheduledBackups(deps);
+  deps.telemetry.logger.info('Scheduled backups', { started: run.started.length, waiting: run.waiting.length, recovered: run.recovered, failed: run.failed });
+  return run;
+});
 
-export const handler = lazyHandler(() => createHandler(buildDeps(configFromEnv())));
+export const handler = lambdaHandler(createHandler);

@@ -1,10 +1,7 @@
-import type { Context } from 'aws-lambda';
 import { z } from 'zod';
-import { zipBackup, type ZipBackupDeps } from '#core/backups/zip-backup.ts';
-import { buildDeps } from '#runtime/deps.ts';
-import { configFromEnv } from '#runtime/config.ts';
-import { lazyHandler } from '#runtime/lazy-handler.ts';
-import { parseInput } from '#runtime/http.ts';
+import { zipBackup } from '#core/backups/zip-backup.ts';
+import { lambdaHandler } from '#runtime/lazy-handler.ts';
+import { stepHandler } from '#runtime/step-handler.ts';
 
 const zipInput = z
   .object({
@@ -15,8 +12,6 @@ const zipInput = z
   .loose();
 
 /** Backup step 3 (state machine task): the CSV parts into one zip with a manifest. */
-export function createHandler(deps: ZipBackupDeps) {
-  return async (event: unknown, _context: Context) => zipBackup(parseInput(zipInput, event), deps);
-}
+export const createHandler = stepHandler(zipInput, zipBackup, { durationMetric: 'BackupZipDuration' });
 
-export const handler = lazyHandler(() => createHandler(buildDeps(configFromEnv())));
+export const handler = lambdaHandler(createHandler);

@@ -8,6 +8,10 @@ import type { RestoreTuning } from '#core/restores/restore-policy.ts';
  */
 export interface AppConfig {
   region: string;
+  /** The deployment stage (`CrmBackup-<stage>-…`; `local` locally): a dimension of every metric. */
+  stage: string;
+  /** The handlers' log level (DEBUG, INFO, WARN, ERROR); Lambda's application log level wins when the stack sets one. */
+  logLevel?: string;
   /** The CRM data plane: accounts, object types, records, change events. */
   dataTableName: string;
   /** The backup service's own state: backups, quota, plans, restores, lock, audit, imports. */
@@ -27,7 +31,7 @@ export interface AppConfig {
   senderEmail: string;
   /** Base URL of the web page, for links in emails (`${appUrl}/backups/{id}`). */
   appUrl: string;
-  /** KMS key that encrypts per-user TOTP secrets (absent locally: see SecretCipher). */
+  /** KMS key that encrypts per-user TOTP secrets. */
   secretsKeyId?: string;
   /** EventBridge bus for record change events (absent: events are only stored). */
   eventBusName?: string;
@@ -49,11 +53,17 @@ export interface LocalEndpoints {
   s3: string;
   stepFunctions: string;
   ses: string;
-  /** Secret for the local stand-in of KMS (AES-256-GCM key, base64). */
-  secretsKey: string;
+  kms: string;
+  eventBridge: string;
   /** The super admins the local token issuer signs in (the stand-in for Cognito's group); none when absent. */
   superAdmins?: Array<{ accountId: string; email: string }>;
 }
+
+/**
+ * Only the local runtime sets it: the stand-ins' endpoints as JSON, so that the bundles
+ * `cdk synth` writes run against them with the very code Lambda runs (test/infra/synth.test.ts).
+ */
+export const LOCAL_ENDPOINTS_VARIABLE = 'CRM_BACKUP_LOCAL_ENDPOINTS';
 
 /** Reads the Lambda environment; names the missing variable rather than failing later. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -62,8 +72,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
     if (!value) throw new Error(`Environment variable ${name} is not set`);
     return value;
   };
+  const local = env[LOCAL_ENDPOINTS_VARIABLE];
   return {
     region: env.AWS_REGION ?? required('AWS_DEFAULT_REGION'),
+    stage: required('STAGE'),
+    ...(env.LOG_LEVEL ? { logLevel: env.LOG_LEVEL } : {}),
     dataTableName: required('DATA_TABLE_NAME'),
     appTableName: required('APP_TABLE_NAME'),
     backupBucketName: required('BACKUP_BUCKET_NAME'),
@@ -78,6 +91,32 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
     secretsKeyId: env.SECRETS_KEY_ID,
     eventBusName: env.EVENT_BUS_NAME,
     reauthenticateDownloads: envFlag(env, 'REAUTHENTICATE_DOWNLOADS'),
+    ...(local ? { local: JSON.parse(local) as LocalEndpoints } : {}),
+  };
+}
+
+/**
+ * The environment that `configFromEnv` reads back as `config`: what the local runtime
+ * gives the bundled functions (the stack sets the same names from its resources).
+ */
+export function configToEnv(config: AppConfig): Record<string, string> {
+  const optional = (name: string, value: string | undefined) => (value ? { [name]: value } : {});
+  return {
+    AWS_REGION: config.region,
+    STAGE: config.stage,
+    ...optional('LOG_LEVEL', config.logLevel),
+    DATA_TABLE_NAME: config.dataTableName,
+    APP_TABLE_NAME: config.appTableName,
+    BACKUP_BUCKET_NAME: config.backupBucketName,
+    BACKUP_STATE_MACHINE_ARN: config.backupStateMachineArn,
+    RESTORE_STATE_MACHINE_ARN: config.restoreStateMachineArn,
+    ...optional('RESTORE_PLAN_STATE_MACHINE_ARN', config.restorePlanStateMachineArn),
+    SENDER_EMAIL: config.senderEmail,
+    APP_URL: config.appUrl,
+    ...optional('SECRETS_KEY_ID', config.secretsKeyId),
+    ...optional('EVENT_BUS_NAME', config.eventBusName),
+    REAUTHENTICATE_DOWNLOADS: String(config.reauthenticateDownloads ?? false),
+    ...(config.local ? { [LOCAL_ENDPOINTS_VARIABLE]: JSON.stringify(config.local) } : {}),
   };
 }
 

@@ -9,7 +9,6 @@ import { S3ZipAssemblyTarget } from '#adapters/s3-zip-assembly-target.ts';
 import type { ZipAssemblyTarget } from '#core/ports/zip-assembly-target.ts';
 import { SesMailer } from '#adapters/ses-mailer.ts';
 import { SfnWorkflowStarter } from '#adapters/sfn-workflow-starter.ts';
-import { AesGcmSecretCipher } from '#adapters/aes-gcm-secret-cipher.ts';
 import { DynamoDbRestoreLock } from '#adapters/dynamodb-restore-lock.ts';
 import { DynamoDbRestoreRepository } from '#adapters/dynamodb-restore-repository.ts';
 import { DynamoDbTotpSecrets } from '#adapters/dynamodb-totp-secrets.ts';
@@ -30,8 +29,11 @@ import type { Mailer } from '#core/ports/mailer.ts';
 import { systemClock, type Clock } from '#core/ports/clock.ts';
 import { timeOrderedIds, type IdGenerator } from '#core/ports/ids.ts';
 import type { RecordStore } from '#core/ports/record-store.ts';
-import { createAwsClients } from './clients.ts';
+import type { BusinessMetrics } from '#core/ports/metrics.ts';
+import { createAwsClients, type ClientInstrument } from './clients.ts';
 import type { AppConfig } from './config.ts';
+import { DynamoDbIdempotentRequests, type IdempotentRequests } from './idempotency.ts';
+import { businessMetrics, createTelemetry, traceClients, type Telemetry } from './telemetry.ts';
 
 /**
  * Everything a handler may need, built once per container. Core steps declare the
@@ -39,6 +41,12 @@ import type { AppConfig } from './config.ts';
  */
 export interface AppDeps {
   config: AppConfig;
+  /** Logger, metrics and tracer (Powertools): the handlers' middlewares use them. */
+  telemetry: Telemetry;
+  /** Business metrics, counted by the core steps. */
+  metrics: BusinessMetrics;
+  /** Idempotency-Key on the POST routes that start work (catalog.ts, IDEMPOTENT_ROUTES). */
+  idempotency: IdempotentRequests;
   clock: Clock;
   ids: IdGenerator;
   records: RecordStore;
@@ -60,7 +68,7 @@ export interface AppDeps {
   lock: RestoreLock;
   /** Per-user TOTP enrolments for re-authentication. */
   totp: TotpSecrets;
-  /** Encrypts TOTP secrets: KMS in AWS, AES-GCM locally. */
+  /** Encrypts TOTP secrets with the KMS key. */
   secrets: SecretCipher;
   /** Publishes change events and anomalies (EventBridge when a bus is configured). */
   events: EventPublisher;
@@ -77,14 +85,20 @@ export interface DepsOverrides {
   clock?: Clock;
   /** Wraps the built deps, e.g. to make one port fail after N calls. */
   wrap?: (deps: AppDeps) => AppDeps;
+  /** Middleware for every SDK client (the local runtime records each call a function makes). */
+  instruments?: ClientInstrument[];
 }
 
 /** The composition root: real adapters over real SDK clients. */
 export function buildDeps(config: AppConfig, overrides: DepsOverrides = {}): AppDeps {
-  const clients = createAwsClients(config);
+  const telemetry = createTelemetry(config);
+  const clients = createAwsClients(config, [traceClients(telemetry.tracer), ...(overrides.instruments ?? [])]);
   const clock = overrides.clock ?? systemClock;
   const deps: AppDeps = {
     config,
+    telemetry,
+    metrics: businessMetrics(telemetry.metrics),
+    idempotency: new DynamoDbIdempotentRequests(clients.dynamodbClient, config.appTableName),
     clock,
     ids: timeOrderedIds(clock),
     records: new DynamoDbRecordStore(clients.dynamodb, config.dataTableName),
@@ -104,7 +118,7 @@ export function buildDeps(config: AppConfig, overrides: DepsOverrides = {}): App
     imports: new DynamoDbRestoreRepository(clients.dynamodb, config.appTableName),
     lock: new DynamoDbRestoreLock(clients.dynamodb, config.appTableName),
     totp: new DynamoDbTotpSecrets(clients.dynamodb, config.appTableName),
-    secrets: config.local ? new AesGcmSecretCipher(config.local.secretsKey) : new KmsSecretCipher(clients.kms, config.secretsKeyId),
+    secrets: new KmsSecretCipher(clients.kms, config.secretsKeyId),
     events: config.eventBusName ? new EventBridgeEventPublisher(clients.eventBridge, config.eventBusName) : noEventPublisher,
     comparisons: new DynamoDbComparisonRepository(clients.dynamodb, config.appTableName),
     alertSettings: new DynamoDbAlertSettings(clients.dynamodb, config.appTableName),

@@ -28,6 +28,10 @@ import {
   UnauthorizedError,
   ValidationError,
 } from '#core/errors.ts';
+import type { BusinessMetric } from '#core/ports/metrics.ts';
+import { IDEMPOTENT_ROUTES } from '#service/catalog.ts';
+import type { IdempotentRequests } from './idempotency.ts';
+import { workKeysOf, loggedError, observed, type Telemetry } from './telemetry.ts';
 
 export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
 export type ApiResult = Exclude<APIGatewayProxyResultV2, string>;
@@ -59,16 +63,22 @@ export const MAX_JSON_DEPTH = 32;
 /**
  * Builds an HTTP API Lambda from its routes, keyed by API Gateway's `routeKey`
  * (`"GET /v1/backups/{id}"`): API Gateway already matched the path, so dispatch is a
- * lookup. One middleware turns every thrown error into the API.md error shape.
+ * lookup. Traces, logs and metrics come first (telemetry.ts); one middleware turns every
+ * thrown error into the API.md error shape and logs one line per request; the routes
+ * in IDEMPOTENT_ROUTES (catalog.ts) run through `deps.idempotency`.
  */
-export function httpApi(routes: Record<string, Route>) {
+export function httpApi(routes: Record<string, Route>, deps: { telemetry: Telemetry; idempotency: IdempotentRequests }) {
+  const { telemetry, idempotency } = deps;
   return middy<ApiEvent, ApiResult, Error, Context>()
-    .use(errorResponses())
+    .use(observed<ApiEvent, ApiResult>(telemetry))
+    .use(requestLog(telemetry))
     .handler(async (event, context) => {
       const route = routes[event.routeKey];
       if (!route) return json(404, { error: { code: 'NOT_FOUND', message: `No such endpoint: ${event.routeKey}` } });
       const caller = callerFromClaims(event.requestContext.authorizer?.jwt?.claims as Record<string, unknown> | undefined);
-      return route({
+      telemetry.logger.appendKeys({ accountId: caller.accountId, ...pathIdKeys(event.routeKey, event.pathParameters ?? {}) });
+      const run: Route = IDEMPOTENT_ROUTES.has(event.routeKey) ? (request) => idempotency.run(request, route) : route;
+      return run({
         caller,
         params: (event.pathParameters ?? {}) as Record<string, string>,
         query: (event.queryStringParameters ?? {}) as Record<string, string>,
@@ -79,12 +89,73 @@ export function httpApi(routes: Record<string, Route>) {
     });
 }
 
-function errorResponses(): middy.MiddlewareObj<ApiEvent, ApiResult, Error, Context> {
+/** Refusals an on-call engineer watches, by the core's refusal. */
+const REFUSAL_METRICS = new Map<abstract new (...args: never[]) => ClientError, BusinessMetric>([
+  [QuotaExceededError, 'QuotaRefusals'],
+  [ReauthFailedError, 'ReauthenticationFailures'],
+]);
+
+/**
+ * One log line per request (route, status, time, the ids of the work as keys), errors
+ * mapped to their answer (a bug logged with its stack), refusals counted. The line names
+ * no query, body, header or token: those may hold codes, cursors or record values.
+ */
+function requestLog(telemetry: Telemetry): middy.MiddlewareObj<ApiEvent, ApiResult, Error, Context, { startedAt?: number }> {
+  const { logger } = telemetry;
+  type Request = middy.Request<ApiEvent, ApiResult, Error, Context, { startedAt?: number }>;
+  const line = (request: Request, response: ApiResult) => ({
+    route: request.event.routeKey,
+    apiRequestId: request.event.requestContext.requestId,
+    status: response.statusCode,
+    durationMs: Date.now() - (request.internal.startedAt ?? Date.now()),
+  });
   return {
+    before: async (request) => {
+      request.internal.startedAt = Date.now();
+    },
+    after: async (request) => {
+      const response = request.response ?? json(204, undefined);
+      logger.appendKeys({ ...workKeysOf(parsedBody(response)), ...createdIdKey(request.event.routeKey, parsedBody(response)) });
+      logger.info('Request', line(request, response));
+    },
     onError: async (request) => {
-      request.response = errorResult(request.error);
+      const { error } = request;
+      const response = errorResult(error);
+      request.response = response;
+      const metric = error instanceof ClientError ? REFUSAL_METRICS.get(error.constructor as new () => ClientError) : undefined;
+      if (metric) telemetry.metrics.addMetric(metric, 'Count', 1);
+      if (response.statusCode === 500) logger.error('Request failed', { ...line(request, response), error: error as Error });
+      else logger.info('Request refused', { ...line(request, response), error: loggedError(error) });
     },
   };
+}
+
+/** The ids a route's path names, under the key of what they are. */
+function pathIdKeys(routeKey: string, params: Record<string, string | undefined>): Record<string, string> {
+  const keys: Record<string, string> = {};
+  if (params.planId) keys.planId = params.planId;
+  if (params.id && routeKey.includes('/v1/backups/{id}')) keys.backupId = params.id;
+  if (params.id && routeKey.includes('/v1/restores/{id}')) keys.restoreId = params.id;
+  return keys;
+}
+
+/** The `id` of what a POST created, under the key of what it is. */
+function createdIdKey(routeKey: string, body: unknown): Record<string, string> {
+  const id = typeof body === 'object' && body !== null ? (body as { id?: unknown }).id : undefined;
+  if (typeof id !== 'string') return {};
+  if (routeKey === 'POST /v1/backups') return { backupId: id };
+  if (routeKey === 'POST /v1/backups/{id}/restore-plans') return { planId: id };
+  if (routeKey === 'POST /v1/restores') return { restoreId: id };
+  return {};
+}
+
+function parsedBody(response: ApiResult): unknown {
+  if (!response.body || !String(response.headers?.['content-type'] ?? '').startsWith('application/json')) return undefined;
+  try {
+    return JSON.parse(response.body);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -127,7 +198,6 @@ export function errorResult(error: unknown): ApiResult {
   if (error instanceof TransientError) {
     return json(503, { error: { code: 'SERVICE_UNAVAILABLE', message: 'The service is busy; try again in a moment.' } }, { 'retry-after': '5' });
   }
-  console.error(JSON.stringify({ level: 'ERROR', message: 'Unhandled error', error: serializeError(error) }));
   return json(500, { error: { code: 'INTERNAL_ERROR', message: 'Something went wrong on our side; nothing was changed. Try again later.' } });
 }
 
@@ -271,8 +341,3 @@ export const pageQuery = z
     cursor: z.string().optional(),
   })
   .loose();
-
-export function serializeError(error: unknown): Record<string, unknown> {
-  if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack };
-  return { value: String(error) };
-}

@@ -1,4 +1,6 @@
 import type { Context } from 'aws-lambda';
+import { configFromEnv } from './config.ts';
+import { buildDeps, type AppDeps } from './deps.ts';
 
 type Handler<E, R> = (event: E, context: Context) => Promise<R>;
 
@@ -13,4 +15,9 @@ export function lazyHandler<E, R>(build: () => Handler<E, R>): Handler<E, R> {
     built ??= build();
     return built(event, context);
   };
+}
+
+/** The handler Lambda runs: `createHandler` given dependencies from the environment, built on the first invocation. */
+export function lambdaHandler<E, R>(createHandler: (deps: AppDeps) => Handler<E, R>): Handler<E, R> {
+  return lazyHandler(() => createHandler(buildDeps(configFromEnv())));
 }

@@ -23,9 +23,6 @@ export const executionStatusChange = z
 
 export type ExecutionStatusChangeEvent = z.infer<typeof executionStatusChange>;
 
-/** What a state machine's Catch puts in the state (`ResultPath`): the error's name and cause. */
-export const caughtError = z.object({ Error: z.string().optional(), Cause: z.string().optional() }).loose();
-
 /**
  * The error to report for an ended execution: the status itself for a timeout or a
  * stop (they carry no error of their own), else the execution's error.
@@ -33,9 +30,4 @@ export const caughtError = z.object({ Error: z.string().optional(), Cause: z.str
 export function endedExecutionError(detail: ExecutionStatusChangeEvent['detail']): { Error?: string; Cause?: string } {
   const error = detail.status === 'TIMED_OUT' ? 'States.Timeout' : detail.status === 'ABORTED' ? 'States.Aborted' : (detail.error ?? undefined);
   return { Error: error, Cause: detail.cause ?? undefined };
-}
-
-/** The account an ended execution worked on, from its input. */
-export function executionAccountId(detail: ExecutionStatusChangeEvent['detail']): string {
-  return z.object({ accountId: z.string().min(1) }).loose().parse(JSON.parse(detail.input)).accountId;
 }

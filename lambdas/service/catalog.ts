@@ -4,6 +4,11 @@
  * the same modules and dispatches the same route keys. A test checks both agree.
  */
 
+/** The service's name in logs, metrics and traces (the `service` key and dimension). */
+export const SERVICE_NAME = 'crm-backup';
+/** CloudWatch namespace of the business metrics (lambdas/core/ports/metrics.ts): the handlers write it, the dashboard reads it. */
+export const METRICS_NAMESPACE = 'CrmBackup';
+
 export interface FunctionSpec {
   /** Module under lambdas/handlers/, exporting `handler` and `createHandler(deps)`. */
   entry: string;
@@ -121,6 +126,12 @@ export const FUNCTIONS = {
     memoryMb: 1769,
     description: 'Compare step: read the next part of both sides into sorted runs, or merge them (resumable)',
   },
+  'start-anomaly-check': {
+    entry: 'start-anomaly-check.ts',
+    timeoutSeconds: 30,
+    memoryMb: 512,
+    description: 'Anomaly check: starts it when a backup SUCCEEDED (its own state machine, never slowing or failing the backup)',
+  },
   'check-anomalies': {
     entry: 'check-anomalies.ts',
     timeoutSeconds: 120,
@@ -164,6 +175,28 @@ export const API_ROUTES: Record<string, FunctionName> = {
   'GET /v1/audit-log': 'activity-api',
 };
 
+/**
+ * POST routes that start work: each honours an `Idempotency-Key` header (the same key
+ * from the same caller within 24 hours answers the first response again and does
+ * nothing more; lambdas/runtime/idempotency.ts). A new such route is added here, one
+ * line; the HTTP layer applies it. test/service/catalog.test.ts checks that every POST
+ * route is either here or in NOT_IDEMPOTENT with its reason.
+ */
+export const IDEMPOTENT_ROUTES: ReadonlySet<string> = new Set([
+  'POST /v1/backups',
+  'POST /v1/backups/{id}/restore-plans',
+  'POST /v1/restores',
+  'POST /v1/me/totp-enrolment/confirmation',
+  // An export is a new comparison each time: a retried request must not start a second.
+  'POST /v1/backups/{id}/compare-exports',
+]);
+
+/** POST routes without Idempotency-Key, and why. */
+export const NOT_IDEMPOTENT: Record<string, string> = {
+  // Replaying it would mean keeping its answer, which holds the new TOTP secret, for a day.
+  'POST /v1/me/totp-enrolment': 'its answer holds a new TOTP secret, which must not be stored to be answered again; a repeated enrolment replaces the unconfirmed one',
+};
+
 /** State machines, from `statemachines/<file>`; placeholders are filled by `aslSubstitutions`. */
 export const STATE_MACHINES: Record<string, { file: string }> = {
   backup: { file: 'backup.asl.json' },
@@ -189,7 +222,7 @@ export const EXECUTION_STATUS_RULES: Array<{ function: FunctionName; stateMachin
   { function: 'run-comparison', stateMachine: 'comparison', statuses: ['FAILED', 'TIMED_OUT', 'ABORTED'] },
   // The anomaly check starts once a backup SUCCEEDED (after its email), in its own
   // execution, so the backup is never slowed or failed by it.
-  { function: 'check-anomalies', stateMachine: 'backup', statuses: ['SUCCEEDED'] },
+  { function: 'start-anomaly-check', stateMachine: 'backup', statuses: ['SUCCEEDED'] },
   { function: 'check-anomalies', stateMachine: 'anomaly-check', statuses: ['FAILED', 'TIMED_OUT', 'ABORTED'] },
 ];
 

@@ -21,7 +21,7 @@ describe('failing a stuck backup from several places at once', () => {
     const stuckId = await stuckBackup(runtime);
     clock.advance(START_GRACE_MS + 1000);
 
-    const failureStep = { accountId: 'acme', backupId: stuckId, error: { Error: 'StepFailedError', Cause: JSON.stringify({ errorType: 'StepFailedError', errorMessage: NOT_STARTED_REASON }) } };
+    const failureStep = { accountId: 'acme', backupId: stuckId, failure: { Error: 'StepFailedError', Cause: JSON.stringify({ errorType: 'StepFailedError', errorMessage: NOT_STARTED_REASON }) } };
     const [takeOver] = await Promise.all([
       runtime.api('POST', '/v1/backups'),
       runtime.invoke('run-scheduled-backups', { source: 'aws.events' }),

@@ -81,7 +81,7 @@ describe('a failing backup', () => {
   it("does not refund a newer backup's quota claim when an old failure is handled again", async () => {
     const { body: list } = await runtime.api('GET', '/v1/backups');
     const failed = list.items.find((backup: { status: string }) => backup.status === 'FAILED');
-    await runtime.invoke('fail-backup', { accountId: 'acme', backupId: failed.id, error: { Error: 'States.ALL', Cause: '' } });
+    await runtime.invoke('fail-backup', { accountId: 'acme', backupId: failed.id, failure: { Error: 'States.ALL', Cause: '' } });
     expect((await runtime.api('POST', '/v1/backups')).status).toBe(429);
   });
 

@@ -5,12 +5,16 @@ import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { planSegmentKey } from '#core/restores/restore-policy.ts';
 import type { AppDeps } from '#runtime/deps.ts';
+import { capturedLogs } from '../support/log-capture.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
 import { stopExecution } from '../support/stand-ins.ts';
 
 const GLOBEX_ADMIN = 'admin@globex.example';
 const SSO_ADMIN = 'sso-admin@acme.example';
 const acknowledge = { changesData: true, cannotBeUndone: true };
+
+/** How many times the handlers counted `metric` in this file so far (embedded-metric-format lines). */
+const counted = (metric: string) => capturedLogs().filter((line) => line._aws && metric in line).length;
 
 /** Writes that succeed and then report a transient failure, as if the Lambda died after writing. */
 const faults: { crashAfterWriteAt?: number; writes: number; gate?: Promise<void> } = { writes: 0 };
@@ -159,6 +163,7 @@ describe('restore safety', () => {
     });
     let open!: () => void;
     faults.gate = new Promise<void>((resolve) => (open = resolve));
+    const failedBefore = counted('RestoresFailed');
     try {
       const started = await runtime.api('POST', '/v1/restores', { as: SSO_ADMIN, body: { planId: planned.body.id, acknowledge } });
       expect(started.status).toBe(202);
@@ -171,6 +176,8 @@ describe('restore safety', () => {
       expect(await runtime.deps.lock.get('acme')).toBeUndefined();
       const audit = (await runtime.api('GET', '/v1/audit-log?limit=100', { as: SSO_ADMIN })).body.items;
       expect(audit.filter((entry: { action: string; resourceId: string }) => entry.action === 'RESTORE_FAILED' && entry.resourceId === started.body.id)).toHaveLength(1);
+      // The Catch and the execution-status rule may both conclude it: the one that announces it counts it.
+      expect(counted('RestoresFailed') - failedBefore).toBe(1);
     } finally {
       faults.gate = undefined;
       open?.();

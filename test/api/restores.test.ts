@@ -258,6 +258,14 @@ describe('restores API', () => {
       expect(await events(untouched)).toEqual([]);
     });
 
+    it('publishes each RESTORE change event on the record change bus, where workflows can re-enrol the record', async () => {
+      const published = (await runtime.busEvents())
+        .map((entry) => ({ bus: entry.EventBusName, source: entry.Source, detail: JSON.parse(entry.Detail) as { restoreId?: string; recordId: string } }))
+        .filter((entry) => entry.detail.restoreId === restore.id);
+      expect(published.map((entry) => entry.detail.recordId).sort()).toEqual([edits.renamed, edits.restaged, edits.described, edits.blanked].sort());
+      expect(new Set(published.map((entry) => `${entry.bus} ${entry.source}`))).toEqual(new Set([`${runtime.config.eventBusName} crm-backup.records`]));
+    });
+
     it('emails the requester', async () => {
       const mail = (await runtime.outbox()).find((email) => email.subject === 'Your restore of deals is complete');
       expect(mail?.to).toEqual([ADMIN]);

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
+import { idempotencyRecords, startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
 import { runCli } from './support.ts';
 
 describe('crm-backup against the local runtime', () => {
@@ -38,6 +38,10 @@ describe('crm-backup against the local runtime', () => {
     expect(result.code).toBe(0);
     const backup = JSON.parse(result.stdout);
     expect(backup.status).toBe('SUCCEEDED');
+    // The command is one action: its POST carried an Idempotency-Key, kept with the answer.
+    const records = await idempotencyRecords(runtime, 'acme');
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ status: 'COMPLETED' });
     backupId = backup.id;
     expect(result.stderr).toMatch(/Backing up \[[#.]{30}\] \d+\/\d+ object types/);
     expect(result.stderr).toMatch(/Backing up \[#{30}\] 10\/10 object types, 400 records/);

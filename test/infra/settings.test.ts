@@ -17,8 +17,13 @@ describe('readSettings', () => {
       sso: undefined,
       alarmEmail: undefined,
       logRetentionDays: 30,
+      logLevel: 'INFO',
       webAssetsDir: undefined,
     });
+  });
+
+  it('reads the functions\' log level in any case', () => {
+    expect(settingsFrom({ logLevel: 'debug' }).logLevel).toBe('DEBUG');
   });
 
   it('reads SSO given as a JSON string on the command line', () => {
@@ -34,6 +39,7 @@ describe('readSettings', () => {
     [{ authDomainPrefix: 'my-cognito-login' }, /may not contain/],
     [{ logRetentionDays: 31 }, /logRetentionDays/],
     [{ mfa: 'off' }, /mfa/],
+    [{ logLevel: 'TRACE' }, /logLevel/],
     [{ reservedConcurrency: 'no' }, /reservedConcurrency/],
     [{ sso: { type: 'OIDC', name: 'Corp', issuerUrl: 'https://x.test', clientId: 'c' } }, /clientSecretName/],
     [{ sso: { type: 'LDAP' } }, /SAML.*OIDC/],

@@ -6,6 +6,8 @@ import * as events from 'aws-cdk-lib/aws-events';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_ROUTES, EXECUTION_STATUS_RULES, FUNCTIONS, SCHEDULED_FUNCTIONS, STATE_MACHINES, functionArnPlaceholder } from '#service/catalog.ts';
+import { BUSINESS_METRICS } from '#core/ports/metrics.ts';
+import { configFromEnv, configToEnv, LOCAL_ENDPOINTS_VARIABLE, type AppConfig } from '#runtime/config.ts';
 import { PERMISSIONS } from '../../infra/permissions.ts';
 import { PROJECT_ROOT } from '../../infra/paths.ts';
 import { TABLES } from '#service/tables.ts';
@@ -158,27 +160,61 @@ describe('the stateless stack', () => {
       const storage = (spec as { ephemeralStorageMb?: number }).ephemeralStorageMb;
       expect(fn.Properties.EphemeralStorage, name).toEqual(storage ? { Size: storage } : undefined);
       expect(fn.Properties.TracingConfig, name).toEqual({ Mode: 'Active' });
+      expect(fn.Properties.LoggingConfig, name).toMatchObject({ LogFormat: 'JSON', ApplicationLogLevel: 'INFO', SystemLogLevel: 'WARN' });
       expect(fn.Properties.Handler, name).toBe('index.handler');
       const logGroup = synthesized.stateless$.toJSON().Resources[fn.Properties.LoggingConfig.LogGroup.Ref];
       expect(logGroup.Properties.RetentionInDays, name).toBe(30);
     }
   });
 
+  it("switches on Lambda's JSON log format for every function of the app, aws-cdk-lib's own too", () => {
+    const functions = [synthesized.stateful$, synthesized.stateless$].flatMap((template) => Object.entries(template.findResources('AWS::Lambda::Function')));
+    expect(functions.length).toBeGreaterThan(Object.keys(FUNCTIONS).length);
+    for (const [id, fn] of functions) expect(fn.Properties.LoggingConfig?.LogFormat, id).toBe('JSON');
+  });
+
   it('gives every function each environment variable lambdas/runtime/config.ts reads', () => {
-    const source = readFileSync(join(PROJECT_ROOT, 'lambdas', 'runtime', 'config.ts'), 'utf8');
-    const body = source.slice(source.indexOf('export function configFromEnv'));
-    const names = new Set([...body.matchAll(/required\('(\w+)'\)|env\.(\w+)|env\[['"](\w+)['"]\]/g)].map((match) => match[1] ?? match[2] ?? match[3]!));
+    const full: AppConfig = {
+      region: 'eu-west-1',
+      stage: 'prod',
+      logLevel: 'DEBUG',
+      dataTableName: 'data',
+      appTableName: 'app',
+      backupBucketName: 'bucket',
+      backupStateMachineArn: 'arn:backup',
+      restoreStateMachineArn: 'arn:restore',
+      restorePlanStateMachineArn: 'arn:restore-plan',
+      senderEmail: 'backups@crm.test',
+      appUrl: 'https://app',
+      secretsKeyId: 'key',
+      eventBusName: 'bus',
+      reauthenticateDownloads: true,
+    };
+    // configToEnv is what configFromEnv reads: the round trip proves the list is complete.
+    expect(configFromEnv(configToEnv(full))).toEqual(full);
+    const names = new Set(Object.keys(configToEnv(full)));
     // Lambda sets the region itself.
     names.delete('AWS_REGION');
-    names.delete('AWS_DEFAULT_REGION');
-    expect(names.size).toBeGreaterThanOrEqual(9);
+    expect(names.size).toBeGreaterThanOrEqual(10);
     for (const name of Object.keys(FUNCTIONS)) {
       const variables = synthesized.stateless$.toJSON().Resources[functionId(name)].Properties.Environment.Variables;
       for (const variable of names) expect(variables[variable], `${name} ${variable}`).toBeDefined();
+      // The local endpoints are the local runtime's alone.
+      expect(variables[LOCAL_ENDPOINTS_VARIABLE], name).toBeUndefined();
       expect(variables.SENDER_EMAIL).toBe('backups@crm.test');
       expect(JSON.stringify(variables.BACKUP_STATE_MACHINE_ARN)).toContain(':stateMachine:CrmBackup-test-Stateless-backup');
       expect(JSON.stringify(variables.RESTORE_STATE_MACHINE_ARN)).toContain(':stateMachine:CrmBackup-test-Stateless-restore');
     }
+  });
+
+  it('shows every business metric, by service and stage, and every alarm on the operations dashboard', () => {
+    const [dashboard] = Object.values(synthesized.stateless$.findResources('AWS::CloudWatch::Dashboard'));
+    expect(dashboard, 'a dashboard').toBeDefined();
+    const body = JSON.stringify(synthesized.stateless.resolve(dashboard!.Properties.DashboardBody));
+    for (const metric of Object.keys(BUSINESS_METRICS)) expect(body, metric).toContain(`\\"CrmBackup\\",\\"${metric}\\",\\"service\\",\\"crm-backup\\",\\"stage\\",\\"test\\"`);
+    const alarms = Object.keys(synthesized.stateless$.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms.length).toBeGreaterThan(30);
+    for (const alarm of alarms) expect(body, alarm).toContain(alarm);
   });
 
   it('puts every route of the catalog behind the Cognito JWT authorizer', () => {
@@ -213,11 +249,16 @@ describe('the stateless stack', () => {
     // The API resource carries no CORS: it is set at deploy time (the page's CSP names the API, so the API cannot name the page).
     expect(resourcesOf(synthesized.stateful$, 'AWS::ApiGatewayV2::Api')[0]!.Properties.CorsConfiguration).toBeUndefined();
     const cors = resourcesOf(synthesized.stateless$, 'Custom::AWS').find((resource) => JSON.stringify(resource.Properties.Create).includes('UpdateApi'))!;
-    const call = JSON.parse(flat(cors.Properties.Create)) as { action: string; parameters: { ApiId: string; CorsConfiguration: { AllowOrigins: string[]; AllowHeaders: string[] } } };
+    const call = JSON.parse(flat(cors.Properties.Create)) as {
+      action: string;
+      parameters: { ApiId: string; CorsConfiguration: { AllowOrigins: string[]; AllowHeaders: string[]; ExposeHeaders: string[] } };
+    };
     expect(call.action).toBe('UpdateApi');
     expect(call.parameters.ApiId).toMatch(/^<import:CrmBackup-test-Stateful:ExportsOutputRefApi[A-F0-9]+/);
     expect(call.parameters.CorsConfiguration.AllowOrigins).toEqual([expect.stringMatching(/^https:\/\/<import:CrmBackup-test-Stateful:ExportsOutputFnGetAttWebDistribution[A-F0-9]+DomainName/)]);
-    expect(call.parameters.CorsConfiguration.AllowHeaders).toEqual(['authorization', 'content-type']);
+    // The page sends an Idempotency-Key with each POST that starts work, and may read whether it was replayed.
+    expect(call.parameters.CorsConfiguration.AllowHeaders).toEqual(['authorization', 'content-type', 'idempotency-key']);
+    expect(call.parameters.CorsConfiguration.ExposeHeaders).toContain('idempotency-replayed');
     expect(JSON.stringify(cors.Properties.Update)).toEqual(JSON.stringify(cors.Properties.Create));
   });
 
@@ -430,7 +471,8 @@ describe('least privilege', () => {
         expect(objects.some((p) => p.startsWith('s3:PutObject')), `${name} writes ${prefix}/`).toBe(bucket.write?.includes(`${prefix}/` as never) ?? false);
         expect(objects.some((p) => p.startsWith('s3:DeleteObject')), `${name} deletes ${prefix}/`).toBe(bucket.delete?.includes(`${prefix}/` as never) ?? false);
       }
-      expect(on('BackupKey').length > 0, `${name} backup key`).toBe(Object.keys(bucket).length > 0);
+      // The bucket key decrypts what is read or written; deleting and listing never use it.
+      expect(on('BackupKey').length > 0, `${name} backup key`).toBe((bucket.read?.length ?? 0) + (bucket.write?.length ?? 0) > 0);
       expect(on('SecretsKey').some((p) => p.startsWith('kms:Encrypt')), `${name} encrypts secrets`).toBe(allowed.secretsKey === 'encryptDecrypt');
       expect(on('SecretsKey').some((p) => p.startsWith('kms:Decrypt')), `${name} decrypts secrets`).toBe(allowed.secretsKey === 'decrypt' || allowed.secretsKey === 'encryptDecrypt');
       expect(access.some((p) => p.startsWith('ses:SendEmail ')), `${name} email`).toBe(allowed.sendEmail === true);

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { prepareWebAssets } from '../../infra/build-app.ts';
 import type { DeploySettings } from '../../infra/settings.ts';
 
-const settings = (webAssetsDir?: string): DeploySettings => ({ stage: 'test', senderEmail: 'b@crm.test', logRetentionDays: 30, mfa: 'required', reservedConcurrency: true, webAssetsDir });
+const settings = (webAssetsDir?: string): DeploySettings => ({ stage: 'test', senderEmail: 'b@crm.test', logRetentionDays: 30, logLevel: 'INFO', mfa: 'required', reservedConcurrency: true, webAssetsDir });
 
 describe('prepareWebAssets', () => {
   it('builds the web page with web/build.ts into a folder to upload', async () => {

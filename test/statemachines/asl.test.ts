@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import aslValidator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
 import * as errors from '#core/errors.ts';
 import { EXECUTION_STATUS_RULES, FUNCTIONS, SCHEDULED_FUNCTIONS, STATE_MACHINES, aslSubstitutions, substituteAsl, type FunctionName } from '#service/catalog.ts';
@@ -26,8 +27,9 @@ function allStates(definition: State): Array<[string, State]> {
 function load(file: string): { text: string; definition: State } {
   const text = readFileSync(new URL(`../../statemachines/${file}`, import.meta.url), 'utf8');
   const substituted = substituteAsl(text, aslSubstitutions({
-    functionArn: (name) => `arn:aws:lambda:us-east-1:000000000000:function:${name}`,
-    dataTableName: 'data', appTableName: 'app', backupBucketName: 'bucket',
+    // What the stack substitutes, in the shape AWS gives it (asl-validator checks ARNs).
+    functionArn: (name) => `arn:aws:lambda:us-east-1:111111111111:function:${name}`,
+    dataTableName: 'CrmBackup-prod-Stateful-DataTable', appTableName: 'CrmBackup-prod-Stateful-AppTable', backupBucketName: 'crmbackup-prod-backups',
   }));
   return { text, definition: JSON.parse(substituted) };
 }
@@ -47,6 +49,12 @@ describe('state machine definitions', () => {
       expect(JSON.stringify(definition)).not.toContain('${');
     });
 
+    it('is valid Amazon States Language once substituted (asl-validator: schema, transitions, paths, ARNs)', () => {
+      const result = aslValidator(definition, { checkPaths: true, checkArn: true });
+      expect(result.errorsText('\n')).toBe('');
+      expect(result.isValid).toBe(true);
+    });
+
     it('invokes only functions of the catalog, each with a timeout', () => {
       for (const [name, state] of tasks) {
         expect(state.Resource, name).toBe('arn:aws:states:::lambda:invoke');
@@ -61,6 +69,12 @@ describe('state machine definitions', () => {
         const retried = (state.Retry ?? []).flatMap((retry: State) => retry.ErrorEquals);
         for (const error of LAMBDA_TRANSIENT) expect(retried, `${name} retries ${error}`).toContain(error);
       }
+    });
+
+    it('puts every caught error in one field, $.failure, which the failure steps read (lambdas/runtime/step-handler.ts)', () => {
+      const catches = allStates(definition).flatMap(([, state]) => (state.Catch ?? []) as State[]);
+      expect(catches.length).toBeGreaterThan(0);
+      for (const rule of catches) expect(rule.ResultPath).toBe('$.failure');
     });
 
     it('names only errors that exist in errors.ts (or States.*, Lambda.*)', () => {

@@ -9,7 +9,7 @@ describe('backup state machine', () => {
   it('sends every failure of the main path to the failure step', () => {
     for (const [name, state] of Object.entries(states)) {
       if (name === 'RecordFailure' || state.Type === 'Fail') continue;
-      expect(state.Catch, name).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RecordFailure' }]);
+      expect(state.Catch, name).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'RecordFailure' }]);
     }
     expect(states.RecordFailure!.Next).toBe('BackupFailed');
   });

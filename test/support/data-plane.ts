@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { generate } from 'otplib';
+import { expect } from 'vitest';
 import { withEveryProperty } from '#core/data-plane.ts';
 import type { CrmRecord } from '#core/model.ts';
 import type { TestRuntime } from './local-runtime.ts';
@@ -49,4 +51,27 @@ export async function dataTableHash(runtime: TestRuntime): Promise<string> {
     start = page.LastEvaluatedKey;
   } while (start);
   return hash.digest('hex');
+}
+
+/**
+ * A user edits the first deal of `acme` after `backupId`; the demo admin plans the
+ * restore of its name from that backup and applies it with a TOTP code; answers once the
+ * restore ended.
+ */
+export async function restoreOneEditedDeal(runtime: TestRuntime, backupId: string): Promise<{ restoreId: string; dealId: string }> {
+  const [dealId] = [...(await allRecords(runtime, 'acme', 'deals')).keys()].sort();
+  const edited = await runtime.api('PATCH', `/v1/objects/deals/records/${dealId}`, { as: 'user@acme.example', body: { properties: { dealname: 'Edited after the backup' } } });
+  expect(edited.status).toBe(200);
+  const admin = 'admin@acme.example';
+  const plan = await runtime.api('POST', `/v1/backups/${backupId}/restore-plans`, { as: admin, body: { objectType: 'deals', properties: ['dealname'] } });
+  expect(plan.status, JSON.stringify(plan.body)).toBe(201);
+  expect(plan.body.recordsToChange).toBe(1);
+  const secret = /admin@acme\.example\s+secret (\w+)/.exec(await runtime.banner())![1]!;
+  const started = await runtime.api('POST', '/v1/restores', {
+    as: admin,
+    body: { planId: plan.body.id, acknowledge: { changesData: true, cannotBeUndone: true }, totp: await generate({ secret }) },
+  });
+  expect(started.status, JSON.stringify(started.body)).toBe(202);
+  await runtime.idle();
+  return { restoreId: started.body.id, dealId: dealId! };
 }

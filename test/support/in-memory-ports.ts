@@ -418,6 +418,8 @@ export interface TestDeps extends BackupDeps, RestoreDeps, CompareDeps, AlertDep
   anomalies: AnomalyEvent[];
   alertSettings: MemoryAlertSettings;
   started: Array<{ name: string; input: Record<string, unknown> }>;
+  /** Business metrics the steps counted, in order. */
+  counted: Array<{ metric: string; value: number }>;
   clock: { now(): Date; set(iso: string): void };
   config: { appUrl: string; restoreTuning: RestoreTuning; compareTuning: CompareTuning };
 }
@@ -430,6 +432,7 @@ export function memoryDeps(now = '2026-11-26T10:00:00.000Z'): TestDeps {
   const published: ChangeEvent[] = [];
   const anomalies: AnomalyEvent[] = [];
   const started: Array<{ name: string; input: Record<string, unknown> }> = [];
+  const counted: Array<{ metric: string; value: number }> = [];
   const blobs = new MemoryBlobs();
   const restores = new MemoryRestores();
   return {
@@ -454,11 +457,13 @@ export function memoryDeps(now = '2026-11-26T10:00:00.000Z'): TestDeps {
     config: { appUrl: 'https://app.example', restoreTuning: {}, compareTuning: {} },
     alertSettings: new MemoryAlertSettings(),
     directory: { superAdminEmails: async (accountId) => (accountId === 'acme' ? ['admin@acme.example', 'sso-admin@acme.example'] : []) },
+    metrics: { add: (metric, value) => void counted.push({ metric, value }) },
     sent,
     audited,
     published,
     anomalies,
     started,
+    counted,
   };
 }
 

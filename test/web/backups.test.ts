@@ -26,7 +26,10 @@ describe('the web page: backups', () => {
     await signIn(page, 'admin@acme.example');
     await page.getByRole('heading', { name: 'Backups', level: 1 }).waitFor();
     await page.getByText('No backups yet.').waitFor();
+    const sent = page.waitForRequest((request) => request.method() === 'POST' && request.url().endsWith('/v1/backups'));
     await page.getByRole('button', { name: 'Back up now' }).click();
+    // One key per click: a retry of this click could never start a second backup.
+    expect((await sent).headers()['idempotency-key']).toMatch(/^[0-9a-f-]{36}$/);
     await page.waitForURL(/\/backups\/[^/]+$/);
     backupId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
     await expect.poll(() => page.locator('#backup-status').textContent()).toMatch(/^(Queued|Running)$/);

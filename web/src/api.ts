@@ -1,4 +1,5 @@
 import { ApiError, readJsonBody } from './api-error.ts';
+import { IDEMPOTENCY_KEY_HEADER, postOnce } from './idempotent-post.ts';
 import type { WebConfig } from './auth.ts';
 
 /** Calls `/v1/...` with the bearer token; every non-2xx becomes an ApiError with the API's sentence. */
@@ -18,6 +19,7 @@ export class Api {
     return this.request<T>('GET', path, undefined, signal);
   }
 
+  /** One user action: its own Idempotency-Key, sent again with it if the answer was lost or the service busy. */
   post<T>(path: string, body: unknown): Promise<T> {
     return this.request<T>('POST', path, body);
   }
@@ -28,14 +30,20 @@ export class Api {
 
   async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
     const token = await this.token();
-    let response: Response;
-    try {
-      response = await fetch(`${this.config.apiUrl}${path}`, {
+    const send = (key?: string) =>
+      fetch(`${this.config.apiUrl}${path}`, {
         method,
         signal,
-        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        headers: {
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(key ? { [IDEMPOTENCY_KEY_HEADER]: key } : {}),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
+    let response: Response;
+    try {
+      response = method === 'POST' ? await postOnce(send) : await send();
     } catch (error) {
       if (signal?.aborted) throw error;
       throw new ApiError(0, 'NETWORK_ERROR', 'The service could not be reached; check your connection and try again.');

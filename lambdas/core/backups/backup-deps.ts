@@ -1,3 +1,4 @@
+import type { BusinessMetrics } from '../ports/metrics.ts';
 import type { AuditLog } from '../ports/audit-log.ts';
 import type { BackupRepository } from '../ports/backup-repository.ts';
 import type { BlobStore } from '../ports/blob-store.ts';
@@ -17,6 +18,7 @@ export interface BackupDeps {
   workflows: WorkflowStarter;
   clock: Clock;
   ids: IdGenerator;
+  metrics: BusinessMetrics;
   /** Where the web page lives: emails link to `${appUrl}/backups/{id}`. */
   config: { appUrl: string };
 }

@@ -81,6 +81,7 @@ export async function recordBackupFailure(input: BackupFailure, deps: BackupDeps
   const now = deps.clock.now();
   const claim = { status: 'FAILED' as const, at: now.toISOString(), staleBefore: new Date(now.getTime() - NOTICE_LEASE_MS).toISOString() };
   if (!(await deps.backups.claimNotification(accountId, backupId, claim))) return { status: 'FAILED' };
+  deps.metrics.add('BackupsFailed', 1);
   const reason = backup.error ?? input.reason;
   const failedAt = backup.completedAt ?? deps.clock.now().toISOString();
   await deps.audit.append({

@@ -1,11 +1,11 @@
 import type { BackupDeps } from './backup-deps.ts';
 import { describeStepFailure, recordBackupFailure } from './backup-failure.ts';
 
-/** What the failure step receives: which backup, and what Step Functions reported of the failure (its Error name and Cause). */
+/** What the failure step receives: which backup, and what Step Functions reported of the failure (its Error name and Cause, the ASL's `$.failure`). */
 export interface FailBackupInput {
   accountId: string;
   backupId: string;
-  error?: { Error?: string; Cause?: string };
+  failure?: { Error?: string; Cause?: string };
 }
 
 /**
@@ -15,6 +15,6 @@ export interface FailBackupInput {
  * `recordBackupFailure`), so both may run.
  */
 export async function failBackup(input: FailBackupInput, deps: BackupDeps): Promise<{ status: string }> {
-  const reason = describeStepFailure(input.error?.Error, input.error?.Cause);
+  const reason = describeStepFailure(input.failure?.Error, input.failure?.Cause);
   return recordBackupFailure({ accountId: input.accountId, backupId: input.backupId, reason }, deps);
 }

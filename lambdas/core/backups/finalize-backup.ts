@@ -14,7 +14,7 @@ import { expiryOf } from './backup-policy.ts';
  *  3. Email the requester a link to the backup's page in the app.
  *  4. Remember that the email went out, so that a retried step does not send it again.
  */
-export async function finalizeBackup(input: BackupRef, deps: Pick<BackupDeps, 'backups' | 'records' | 'audit' | 'mailer' | 'clock' | 'config'>): Promise<BackupRef> {
+export async function finalizeBackup(input: BackupRef, deps: Pick<BackupDeps, 'backups' | 'records' | 'audit' | 'mailer' | 'clock' | 'config' | 'metrics'>): Promise<BackupRef> {
   const { accountId, backupId } = input;
   let backup = await deps.backups.getBackup(accountId, backupId);
   if (!backup) throw new StepFailedError(`Backup ${backupId} does not exist.`);
@@ -38,6 +38,10 @@ export async function finalizeBackup(input: BackupRef, deps: Pick<BackupDeps, 'b
     summary: `Backup ${backupId} completed: ${totalRecords.toLocaleString('en-US')} records in ${files} files`,
     details: { sizeBytes: backup.sizeBytes, records: totalRecords, files, expiresAt: backup.expiresAt },
   });
+  deps.metrics.add('BackupsSucceeded', 1);
+  deps.metrics.add('RecordsExported', totalRecords);
+  deps.metrics.add('BytesExported', backup.sizeBytes ?? 0);
+  deps.metrics.add('BackupDuration', Date.parse(backup.completedAt!) - Date.parse(backup.createdAt));
   const account = await deps.records.getAccount(accountId);
   // requestedBy is an email for every backup we start; the guard keeps a bad record from failing the step.
   if (backup.requestedBy.includes('@')) await deps.mailer.send(backupReadyEmail(backup, account?.name ?? accountId, deps.config.appUrl));

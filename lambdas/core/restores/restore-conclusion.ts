@@ -11,7 +11,7 @@ import { sumProgress } from './segment-progress.ts';
  * and the account's restore lock released.
  */
 
-export type ConcludeRestoreDeps = Pick<RestoreDeps, 'restores' | 'imports' | 'lock' | 'records' | 'audit' | 'mailer' | 'clock' | 'config'>;
+export type ConcludeRestoreDeps = Pick<RestoreDeps, 'restores' | 'imports' | 'lock' | 'records' | 'audit' | 'mailer' | 'clock' | 'config' | 'metrics'>;
 
 /** What the restore state machine hands its last steps: ids only. */
 export interface RestoreStepInput {
@@ -41,6 +41,9 @@ export async function concludeRestore(
   await deps.imports.put(importEntry(restore, names));
   await deps.audit.append(endAuditEntry(restore, names));
   if (await deps.restores.claimNotification(restore.accountId, restore.id, deps.clock.now().toISOString())) {
+    // Counted by the one caller that announces it, so a restore counts once.
+    deps.metrics.add(restore.status === 'SUCCEEDED' ? 'RestoresSucceeded' : 'RestoresFailed', 1);
+    deps.metrics.add('RecordsRestored', restore.counts.updated);
     await deps.mailer.send(restoreEndedEmail(restore, names, deps.config.appUrl));
   }
   await deps.lock.release(restore.accountId, restore.id);

@@ -1,3 +1,4 @@
+import type { BusinessMetrics } from '../ports/metrics.ts';
 import type { Backup } from '../model.ts';
 import type { AuditLog } from '../ports/audit-log.ts';
 import type { BlobStore } from '../ports/blob-store.ts';
@@ -28,6 +29,7 @@ export interface RestoreDeps {
   workflows: WorkflowStarter;
   clock: Clock;
   ids: IdGenerator;
+  metrics: BusinessMetrics;
   /** `appUrl`: emails link to `${appUrl}/restores/{id}`. */
   config: { appUrl: string; restoreTuning?: RestoreTuning };
 }

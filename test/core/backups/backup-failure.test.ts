@@ -39,12 +39,13 @@ describe('recordBackupFailure', () => {
     expect(deps.backups.quota.get('acme')?.backupId).toBe(next.id);
   });
 
-  it('emails and audits once when five failure steps (Catch, status rule, sweeps) run at once', async () => {
+  it('emails, audits and counts once when five failure steps (Catch, status rule, sweeps) run at once', async () => {
     const deps = await stuckBackup();
     const outcomes = await Promise.all(Array.from({ length: 5 }, () => recordBackupFailure({ accountId: 'acme', backupId: 'bk_stuck', reason: 'It broke.' }, deps)));
     expect(outcomes.map((outcome) => outcome.status)).toEqual(Array(5).fill('FAILED'));
     expect(deps.sent).toHaveLength(1);
     expect(deps.audited).toHaveLength(1);
+    expect(deps.counted.filter((count) => count.metric === 'BackupsFailed')).toEqual([{ metric: 'BackupsFailed', value: 1 }]);
     expect(deps.sent[0]!.text).toContain('It broke.');
   });
 
@@ -108,7 +109,7 @@ describe('failBackup', () => {
   it('fails the backup with a sentence made from what Step Functions reported', async () => {
     const deps = await stuckBackup();
     const cause = JSON.stringify({ errorType: 'StepFailedError', errorMessage: 'Exporting deals failed: the object type deals no longer exists.' });
-    expect(await failBackup({ accountId: 'acme', backupId: 'bk_stuck', error: { Error: 'StepFailedError', Cause: cause } }, deps)).toEqual({ status: 'FAILED' });
+    expect(await failBackup({ accountId: 'acme', backupId: 'bk_stuck', failure: { Error: 'StepFailedError', Cause: cause } }, deps)).toEqual({ status: 'FAILED' });
     expect(await deps.backups.getBackup('acme', 'bk_stuck')).toMatchObject({ status: 'FAILED', error: 'Exporting deals failed: the object type deals no longer exists.' });
   });
 
