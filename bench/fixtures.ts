@@ -1,6 +1,7 @@
 // Deterministic CRM-like data for the benchmarks: 20 properties per record, realistic
 // widths, ~15% blanks, and the values that make CSV quoting work (commas, quotes,
 // line breaks, non-ASCII).
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { CrmRecord } from '#core/model.ts';
@@ -97,4 +98,71 @@ export async function writeCsvFile(path: string, rows: number, seed: number): Pr
   out.end();
   await once(out, 'finish');
   return bytes;
+}
+
+/** What one side of a compare fixture holds, as a backup manifest lists it. */
+export interface FixtureCsv {
+  path: string;
+  records: number;
+  bytes: number;
+  sha256: string;
+}
+
+/**
+ * Two backup CSVs of the same object type for the compare bench: `rows` records, then
+ * the same records with every 100th removed, the city changed on every 50th (of those
+ * kept), and rows/100 new ones. Answers both files and the counts a comparison must find.
+ */
+export async function writeComparedCsvs(fromPath: string, toPath: string, rows: number, seed: number): Promise<{ from: FixtureCsv; to: FixtureCsv; expected: { added: number; removed: number; changed: number } }> {
+  const pool = recordPool(5000, seed);
+  const open = (path: string) => {
+    const out = createWriteStream(path);
+    const hash = createHash('sha256');
+    const file = { path, records: 0, bytes: 0, sha256: '' };
+    return {
+      file,
+      async write(text: string, records: number) {
+        file.bytes += Buffer.byteLength(text);
+        file.records += records;
+        hash.update(text);
+        if (!out.write(text)) await once(out, 'drain');
+      },
+      async end() {
+        out.end();
+        await once(out, 'finish');
+        file.sha256 = hash.digest('hex');
+        return file;
+      },
+    };
+  };
+  const from = open(fromPath);
+  const to = open(toPath);
+  const header = encodeCsvHeader(PROPERTY_NAMES);
+  await from.write(header, 0);
+  await to.write(header, 0);
+  const expected = { added: 0, removed: 0, changed: 0 };
+  let index = 0;
+  for (const page of recordPages(pool, rows)) {
+    const kept: CrmRecord[] = [];
+    for (const record of page) {
+      index += 1;
+      if (index % 100 === 0) {
+        expected.removed += 1;
+        continue;
+      }
+      if (index % 50 === 1) {
+        expected.changed += 1;
+        kept.push({ id: record.id, properties: { ...record.properties, city: `${record.properties.city ?? ''} (moved)` } });
+      } else kept.push(record);
+    }
+    await from.write(encodeCsvRows(page, PROPERTY_NAMES), page.length);
+    await to.write(encodeCsvRows(kept, PROPERTY_NAMES), kept.length);
+  }
+  const added = Math.floor(rows / 100);
+  for (let from = 0; from < added; from += 1000) {
+    const page = Array.from({ length: Math.min(1000, added - from) }, (_, offset) => ({ id: `9${String(from + offset).padStart(9, '0')}`, properties: pool[(from + offset) % pool.length]!.properties }));
+    await to.write(encodeCsvRows(page, PROPERTY_NAMES), page.length);
+  }
+  expected.added = added;
+  return { from: await from.end(), to: await to.end(), expected };
 }

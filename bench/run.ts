@@ -388,6 +388,42 @@ try {
     }
   }
 
+  // 6. Compare (issue 16): two backups of one type, 20 properties, 1% removed, 1% added,
+  // 2% changed; the comparison core as `crm-backup diff` runs it (sorted runs on local
+  // disk instead of S3, same code). Peak RSS must not grow with the records.
+  const compareSizes = full ? [100_000, 1_000_000] : [100_000];
+  const comparePeaks: number[] = [];
+  for (const records of compareSizes) {
+    const size = records.toLocaleString('en-US');
+    log(`compare two backups of ${size} records …`);
+    const dir = join(workDir, `compare-${records}`);
+    const fixture = await task('compare-fixture', { records, dir });
+    const runs: Array<Record<string, number>> = [];
+    for (let repeat = 0; repeat < Math.min(repeats, 3); repeat++) runs.push(await task('compare', { from: join(dir, 'from.zip'), to: join(dir, 'to.zip'), workDir: join(dir, 'work') }));
+    const exact = runs.every((one) => one.added === fixture.added && one.removed === fixture.removed && one.changed === fixture.changed);
+    const peak = Math.max(...runs.map((one) => one.maxRssMb!));
+    comparePeaks.push(peak);
+    rows.push({
+      name: `compare, ${size} records a side (20 properties): time`,
+      value: round(median(runs.map((one) => one.ms!)) / 1000),
+      unit: 's',
+      note: `${round(records / (median(runs.map((one) => one.ms!)) / 1000), 0)} records/s a side; counts ${exact ? 'exact' : 'WRONG'} (${fixture.added} added, ${fixture.removed} removed, ${fixture.changed} changed); CSV ${round(fixture.csvBytes! / MiB)} MiB; median of ${runs.length}`,
+    });
+    rows.push({ name: `compare, ${size} records a side: peak RSS`, value: peak, unit: 'MB', note: 'whole process, highest of the runs' });
+    await rm(dir, { recursive: true, force: true });
+  }
+  if (comparePeaks.length > 1) {
+    rows.push({
+      name: 'compare peak RSS, 1,000,000 vs 100,000 records',
+      value: comparePeaks.at(-1)!,
+      unit: 'MB',
+      baseline: { name: '100,000 records', value: comparePeaks[0]! },
+      ratio: round(comparePeaks.at(-1)! / comparePeaks[0]!),
+      target: '≤ 2× (flat memory)',
+      met: comparePeaks.at(-1)! / comparePeaks[0]! <= 2,
+    });
+  }
+
   const report = { startedAt: new Date(startedAt).toISOString(), mode: full ? 'full' : 'quick', repeats, cores: availableParallelism(), seconds: round((Date.now() - startedAt) / 1000, 1), results: rows };
   await mkdir(join(RESULTS, '..'), { recursive: true });
   await writeFile(RESULTS, `${JSON.stringify(report, null, 2)}\n`);

@@ -4,7 +4,7 @@
  */
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -18,7 +18,8 @@ import { S3ZipAssemblyTarget } from '#adapters/s3-zip-assembly-target.ts';
 import { assembleZip } from '#core/zip/assemble-zip.ts';
 import { planZipAssembly, type SegmentedEntry, type Span } from '#core/zip/assembly-plan.ts';
 import { DeflatePool, deflateFileInSegments } from './deflate-pool.ts';
-import { PROPERTY_NAMES, recordPages, recordPool } from './fixtures.ts';
+import { diffBackupZips } from '../cli/diff-backups.ts';
+import { PROPERTY_NAMES, recordPages, recordPool, writeComparedCsvs, type FixtureCsv } from './fixtures.ts';
 import { peakRssMb } from './peak-rss.ts';
 
 const FLUSH_BYTES = 256 * 1024;
@@ -167,6 +168,34 @@ async function streamCopy(endpoint: string, bucket: string, keys: string[], key:
   return { ms };
 }
 
+/** Two backup zips of one object type that differ in known ways (fixtures.ts), each with its manifest. */
+async function compareFixture(records: number, dir: string): Promise<Record<string, number>> {
+  await mkdir(dir, { recursive: true });
+  const csvs = await writeComparedCsvs(join(dir, 'from.csv'), join(dir, 'to.csv'), records, 7);
+  const zip = async (name: 'from' | 'to', csv: FixtureCsv) => {
+    const archive = new ZipArchive({ zlib: { level: 1 } });
+    const written = pipeline(archive, createWriteStream(join(dir, `${name}.zip`)));
+    archive.append(createReadStream(csv.path), { name: 'contacts.csv' });
+    const manifest = { accountId: 'bench', backupId: `bk_${name}`, completedAt: new Date().toISOString(), files: [{ name: 'contacts.csv', objectType: 'contacts', records: csv.records, bytes: csv.bytes, sha256: csv.sha256 }] };
+    archive.append(JSON.stringify(manifest), { name: 'manifest.json' });
+    await archive.finalize();
+    await written;
+    await rm(csv.path);
+  };
+  await zip('from', csvs.from);
+  await zip('to', csvs.to);
+  return { ...csvs.expected, fromRecords: csvs.from.records, toRecords: csvs.to.records, csvBytes: csvs.from.bytes };
+}
+
+/** The comparison core on two zips (crm-backup diff's path: sorted runs on local disk, then the merge). */
+async function compareZips(from: string, to: string, workDir: string): Promise<Record<string, number>> {
+  const started = performance.now();
+  const report = await diffBackupZips(from, to, { workDir });
+  const ms = performance.now() - started;
+  const [contacts] = report.objectTypes;
+  return { ms, added: contacts!.added, removed: contacts!.removed, changed: contacts!.changed, unchanged: contacts!.unchanged };
+}
+
 let result: Record<string, number>;
 // CPU time of the whole process (all threads): the fair measure on a shared, loaded machine.
 const cpuBefore = process.cpuUsage();
@@ -191,6 +220,12 @@ switch (task) {
     break;
   case 'stream-copy':
     result = await streamCopy(options.endpoint, options.bucket, options.keys, options.key);
+    break;
+  case 'compare-fixture':
+    result = await compareFixture(options.records, options.dir);
+    break;
+  case 'compare':
+    result = await compareZips(options.from, options.to, options.workDir);
     break;
   default:
     throw new Error(`Unknown task ${task}`);

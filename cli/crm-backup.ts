@@ -16,7 +16,9 @@ import packageJson from '../package.json' with { type: 'json' };
 import { ApiError, readJsonBody } from '../web/src/api-error.ts';
 import { IDEMPOTENCY_KEY_HEADER, postOnce } from '../web/src/idempotent-post.ts';
 import { bytes, count } from '../web/src/format.ts';
-import type { Backup, BackupQuota, DataSource, Page, PendingTotpEnrolment, Restore, RestorePlan, TotpEnrolmentStatus } from '../web/src/types.ts';
+import type { Backup, BackupQuota, Comparison, ComparisonFigures, DataSource, Page, PendingTotpEnrolment, Restore, RestorePlan, TotpEnrolmentStatus } from '../web/src/types.ts';
+import { ArchiveIntegrityError } from '#core/errors.ts';
+import { diffBackupZips, DiffRefusedError } from './diff-backups.ts';
 import { CorruptZipError, verifyBackupZip, type VerifyReport } from './verify-zip.ts';
 
 /** A mistake in how the command was typed, or in its environment (no token): exit code 2. */
@@ -493,6 +495,98 @@ async function sourceDisconnect(options: ServiceOptions & { yes?: boolean; totp?
   print(options, source, () => `Disconnected. ${sourceSummary(source)}`);
 }
 
+/** What a comparison found, as text: the counts, the properties that changed, the sample ("from" = the backup). */
+function figuresText(title: string, figures: ComparisonFigures): string {
+  const quote = (value: string) => (value === '' ? '(blank)' : JSON.stringify(value));
+  const changedProperties = figures.perProperty.filter((property) => property.changed > 0);
+  return [
+    `${title}: ${count(figures.added)} added, ${count(figures.removed)} removed, ${count(figures.changed)} changed, ${count(figures.unchanged)} unchanged.`,
+    ...(changedProperties.length ? ['', textTable(['PROPERTY', 'RECORDS CHANGED'], changedProperties.map((property) => [property.name, property.changed]))] : []),
+    ...(figures.sample.length
+      ? [
+          '',
+          textTable(
+            ['RECORD', 'KIND', 'PROPERTY', 'FROM', 'TO'],
+            figures.sample.flatMap((item) =>
+              item.changes.length ? item.changes.map((change) => [item.recordId, item.kind, change.property, quote(change.from), quote(change.to)]) : [[item.recordId, item.kind, '', '', '']],
+            ),
+          ),
+        ]
+      : []),
+  ].join('\n');
+}
+
+/** Offline: two downloaded zips, compared by the service's own code, on this machine's disk. */
+async function diff(fromFile: string, toFile: string, options: { json: boolean; object?: string; csv?: string }): Promise<void> {
+  let report;
+  try {
+    report = await diffBackupZips(fromFile, toFile, { objectType: options.object, csvFile: options.csv });
+  } catch (error) {
+    if (error instanceof DiffRefusedError) throw new UsageError(error.message);
+    if (error instanceof CorruptZipError) throw new CommandFailedError('ZIP_NOT_VERIFIED', error.message);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UsageError(`no such file: ${(error as NodeJS.ErrnoException).path ?? fromFile}`);
+    if (code === 'EISDIR') throw new UsageError(`${(error as NodeJS.ErrnoException).path ?? fromFile} is a directory, not a zip`);
+    if (error instanceof ArchiveIntegrityError) throw new CommandFailedError('ZIP_NOT_VERIFIED', error.message);
+    throw error;
+  }
+  print(options, report, () =>
+    [
+      `From backup ${report.from.backupId} (${report.from.completedAt}) to backup ${report.to.backupId} (${report.to.completedAt}), account ${report.from.accountId}.`,
+      ...report.objectTypes.map((type) => `\n${figuresText(type.objectType, type)}`),
+      ...(report.csv ? [`\nEvery difference (${count(report.csv.rows)} rows): ${report.csv.file}`] : []),
+    ].join('\n'),
+  );
+}
+
+/** Online: a backup against today's data or another backup, waiting (with progress) while big types compare in the background. */
+async function compare(backupId: string, options: ServiceOptions & { object: string; with: string; refresh?: boolean; wait: boolean; csv?: string }): Promise<void> {
+  const query = (refresh: boolean) => `/v1/backups/${encodeURIComponent(backupId)}/compare?${new URLSearchParams({ with: options.with, objectType: options.object, ...(refresh ? { refresh: 'true' } : {}) })}`;
+  let comparison = options.csv
+    ? await call<Comparison>(options, 'POST', `/v1/backups/${encodeURIComponent(backupId)}/compare-exports`, { with: options.with, objectType: options.object })
+    : await call<Comparison>(options, 'GET', query(options.refresh === true));
+  const again = () => call<Comparison>(options, 'GET', options.csv ? `/v1/compare-exports/${encodeURIComponent(comparison.id)}` : query(false));
+  if (comparison.status === 'COMPARING' && !options.wait) {
+    print(options, comparison, () => `Comparison ${comparison.id} is running (${comparison.progress?.done ?? 0}/${comparison.progress?.total ?? '?'}). Run the same command again to see it.`);
+    return;
+  }
+  const progress = new Progress();
+  while (comparison.status === 'COMPARING') {
+    progress.update('Comparing', comparison.progress?.done ?? 0, comparison.progress?.total ?? 0, 'records');
+    await sleep(POLL_MS);
+    comparison = await again();
+  }
+  progress.end();
+  if (comparison.status === 'FAILED') {
+    if (options.json) print(options, comparison, () => '');
+    throw new CommandFailedError('COMPARISON_FAILED', `comparison ${comparison.id} failed: ${comparison.error ?? 'no reason given'}`, { reported: options.json });
+  }
+  if (options.csv) {
+    const link = await call<{ url: string }>(options, 'GET', `/v1/compare-exports/${encodeURIComponent(comparison.id)}/download?redirect=false`);
+    const response = await fetch(link.url).catch((error: Error) => {
+      throw new CommandFailedError('DOWNLOAD_FAILED', `the download failed: ${error.message}`);
+    });
+    if (!response.ok || !response.body) throw new CommandFailedError('DOWNLOAD_FAILED', `the download failed: storage answered HTTP ${response.status}`);
+    const partial = `${options.csv}.part`;
+    try {
+      await pipeline(Readable.fromWeb(response.body as never), createWriteStream(partial, { mode: 0o600 }));
+      await rename(partial, options.csv);
+    } catch (error) {
+      await rm(partial, { force: true });
+      throw new CommandFailedError('DOWNLOAD_FAILED', `the download failed: ${(error as Error).message}`);
+    }
+  }
+  const other = comparison.with === 'live' ? "today's data" : `backup ${comparison.with}`;
+  print(options, comparison, () =>
+    [
+      `Backup ${comparison.backupId} compared with ${other}${comparison.completedAt ? ` (as of ${comparison.completedAt})` : ''}.`,
+      '',
+      figuresText(comparison.objectType, comparison),
+      ...(options.csv ? ['', `Every difference (${count(comparison.export?.rows ?? 0)} rows): ${options.csv}. It holds sensitive data: store it somewhere safe.`] : []),
+    ].join('\n'),
+  );
+}
+
 // ---------------------------------------------------------------- the command line
 
 function positiveInteger(value: string): number {
@@ -545,6 +639,8 @@ Examples:
   $ crm-backup backup create
   $ crm-backup backup download bk_... -o acme.zip
   $ crm-backup restore plan bk_... --object deals --properties dealstage,amount
+  $ crm-backup compare bk_... --object deals            # with today's data
+  $ crm-backup diff monday.zip tuesday.zip --object deals
 
 Restores, and downloads where the service lets a password alone sign in, ask for the
 code from your authenticator app: pass --totp, or type it when asked on a terminal.
@@ -578,6 +674,23 @@ Exit codes: 0 success, 1 failure (refused, unreachable, failed, not verified), 2
     .addOption(maxEntryOption())
     .addHelpText('after', '\nExample:\n  $ crm-backup verify acme.zip')
     .action((file: string, options) => verify(file, options));
+
+  program
+    .command('diff <zip1> <zip2>')
+    .description('compare two downloaded backups offline (zip1 older, zip2 newer): added, removed, changed')
+    .addOption(jsonOption())
+    .option('--object <type>', 'only this object type (default: every type of either backup)')
+    .option('--csv <file>', 'also write every difference (record id, kind, property, from, to) to this CSV; needs --object')
+    .addHelpText('after', '\nExample:\n  $ crm-backup diff monday.zip tuesday.zip --object deals')
+    .action((fromFile: string, toFile: string, options) => diff(fromFile, toFile, options));
+
+  serviceCommand(program, 'compare <backupId>', "compare a backup with today's data or another backup (changes nothing)", '$ crm-backup compare bk_01J... --object deals --with live')
+    .requiredOption('--object <type>', 'the object type, by internal name (deals, p_vehicles)')
+    .option('--with <side>', '"live" (today\'s data) or another backup\'s id', 'live')
+    .option('--refresh', 'compare again rather than show the kept comparison')
+    .option('--csv <file>', 'also download every difference (record id, kind, property, from, to) as a CSV')
+    .option('--no-wait', WAIT_HELP)
+    .action((backupId: string, options) => compare(backupId, options));
 
   const restore = program.command('restore').description('restore plan | plan-show | apply | list | show');
   serviceCommand(restore, 'plan <backupId>', 'compute what restoring properties of one object type would change (changes nothing)', '$ crm-backup restore plan bk_01J... --object deals --properties dealstage,amount')

@@ -97,14 +97,7 @@ export async function verifyBackupZip(path: string, options: VerifyOptions = {})
   const maxEntries = options.maxEntries ?? 10_000;
   const maxRecordBytes = options.maxRecordBytes ?? MAX_RECORD_BYTES;
   const maxRatio = options.maxCompressionRatio ?? MAX_COMPRESSION_RATIO;
-  let zip: ZipFile;
-  try {
-    zip = await yauzl.openPromise(path, { lazyEntries: true, autoClose: false, decodeStrings: true, validateEntrySizes: true, strictFileNames: true });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'EISDIR' || code === 'EACCES') throw error;
-    throw new CorruptZipError(`${path} is not a readable zip (${describe(error)}); it may be truncated or damaged.`, { cause: error });
-  }
+  const zip = await openZip(path);
   try {
     if (zip.entryCount > maxEntries) throw new CorruptZipError(`${path} has ${zip.entryCount} entries; a backup never has more than ${maxEntries}.`);
     const entries = await readEntries(zip, path);
@@ -162,6 +155,33 @@ export async function verifyBackupZip(path: string, options: VerifyOptions = {})
       if (entry.fileName !== MANIFEST && !listedNames.has(entry.fileName)) problems.push(`${entry.fileName} is in the zip but not in the manifest.`);
     }
     return { ok: problems.length === 0, manifest, files, problems };
+  } finally {
+    zip.close();
+  }
+}
+
+/** The zip's directory, read lazily; a file that is not a readable zip is CorruptZipError, a missing one its fs error. */
+async function openZip(path: string): Promise<ZipFile> {
+  try {
+    return await yauzl.openPromise(path, { lazyEntries: true, autoClose: false, decodeStrings: true, validateEntrySizes: true, strictFileNames: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EISDIR' || code === 'EACCES') throw error;
+    throw new CorruptZipError(`${path} is not a readable zip (${describe(error)}); it may be truncated or damaged.`, { cause: error });
+  }
+}
+
+/**
+ * The manifest.json of a backup zip, without checking its files (`diff` checks each CSV
+ * it reads against the manifest's size and SHA-256 as it streams).
+ */
+export async function readBackupManifest(path: string, maxManifestBytes = 4 * 1024 ** 2): Promise<BackupManifestFile> {
+  const zip = await openZip(path);
+  try {
+    const manifestEntry = (await readEntries(zip, path)).find((entry) => entry.fileName === MANIFEST);
+    if (!manifestEntry) throw new CorruptZipError(`${path} has no manifest.json: it is not a crm-backup zip.`);
+    if (manifestEntry.uncompressedSize > maxManifestBytes) throw new CorruptZipError(`manifest.json is ${manifestEntry.uncompressedSize} bytes, more than the ${maxManifestBytes} allowed.`);
+    return parseManifest(await readWhole(zip, manifestEntry, maxManifestBytes));
   } finally {
     zip.close();
   }

@@ -46,13 +46,18 @@ export interface FunctionPermissions {
   stateMachines?: Record<string, Array<'start' | 'describe' | 'stop'>>;
   /** SES SendEmail from the configured sender identity. */
   sendEmail?: boolean;
-  /** EventBridge PutEvents on the record change bus. */
+  /** EventBridge PutEvents on the record change bus (change events, and `crm-backup.anomaly`). */
   putEvents?: boolean;
+  /** Cognito ListUsersInGroup on the user pool: who the account's super admins are (alert emails). */
+  listSuperAdmins?: true;
 }
 
 export type TableAccess = 'read' | 'readWrite';
-/** `backups/<account>/<backup>/…` (CSV parts, zip) and `plans/<account>/<plan>/…` (restore plan segments). */
-export type BucketPrefix = 'backups/' | 'plans/';
+/**
+ * `backups/<account>/<backup>/…` (CSV parts, zip), `plans/<account>/<plan>/…` (restore
+ * plan segments) and `comparisons/<account>/<comparison>/…` (sorted runs, exports).
+ */
+export type BucketPrefix = 'backups/' | 'plans/' | 'comparisons/';
 
 export const PERMISSIONS: Record<string, FunctionPermissions> = {
   // Serves any user of an account: records and change events in the data table only.
@@ -132,6 +137,36 @@ export const PERMISSIONS: Record<string, FunctionPermissions> = {
   // Connecting a CRM checks the token live, stores it encrypted, refuses while a backup or
   // restore runs (backups, lock), re-authenticates like a restore, and audits.
   'sources-api': { appTable: 'readWrite', auditLog: true, totp: true, secretsKey: 'decrypt', sourceTokens: 'encrypt' },
+  // Compare. Reads the backup zips (and today's records, for live), writes and deletes
+  // the comparison's sorted runs and export, presigns the export's download; audits
+  // comparisons and downloads. A comparison too big for the call goes on in the
+  // `comparison` machine; a stalled one's execution (or the alert check's) is checked.
+  'comparisons-api': {
+    dataTable: 'read',
+    appTable: 'readWrite',
+    auditLog: true,
+    backupBucket: { read: ['backups/', 'comparisons/'], write: ['comparisons/'], delete: ['comparisons/'] },
+    stateMachines: { comparison: ['start', 'describe'], 'anomaly-check': ['describe'] },
+  },
+  // Continues a comparison from its checkpoint, in either machine; assembles an export
+  // from its parts (part copies read them), deletes the runs.
+  'run-comparison': {
+    dataTable: 'read',
+    appTable: 'readWrite',
+    backupBucket: { read: ['backups/', 'comparisons/'], write: ['comparisons/'], delete: ['comparisons/'] },
+  },
+  // Starts the check when a backup SUCCEEDED: the execution, named after the backup.
+  'start-anomaly-check': { stateMachines: { 'anomaly-check': ['start'] } },
+  // Creates the check's comparisons (no files), and raises the alert: email to the super
+  // admins (Cognito group), audit, event, badge.
+  'check-anomalies': {
+    dataTable: 'read',
+    appTable: 'readWrite',
+    auditLog: true,
+    sendEmail: true,
+    putEvents: true,
+    listSuperAdmins: true,
+  },
   // Completed imports and the audit log: reads only.
   'activity-api': { appTable: 'read' },
 };

@@ -66,8 +66,9 @@ export const WILDCARD_RULES: WildcardRule[] = [
   },
   {
     // The backup bucket only by prefix: a grant on <BackupBucket>/* would reach every tenant's backups and plans.
-    finding: /^Resource::.*BackupBucket.*\/(backups|plans)\/\*$/,
-    reason: 'Objects under one prefix of the backup bucket (backups/<account>/<backup>/…, plans/<account>/<plan>/…): keys are generated per backup and plan, so they cannot be listed one by one.',
+    finding: /^Resource::.*BackupBucket.*\/(backups|plans|comparisons)\/\*$/,
+    reason:
+      'Objects under one prefix of the backup bucket (backups/<account>/<backup>/…, plans/<account>/<plan>/…, comparisons/<account>/<comparison>/…): keys are generated per backup, plan and comparison, so they cannot be listed one by one.',
   },
   {
     finding: /^Resource::.*(WebBucket|cdk-[a-z0-9]+-assets-).*\/\*$/,

@@ -177,6 +177,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     backupStateMachineArn: stateMachineArn('backup'),
     restoreStateMachineArn: stateMachineArn('restore'),
     restorePlanStateMachineArn: stateMachineArn('restore-plan'),
+    comparisonStateMachineArn: stateMachineArn('comparison'),
+    anomalyCheckStateMachineArn: stateMachineArn('anomaly-check'),
     senderEmail: LOCAL_RESOURCES.senderEmail,
     appUrl: '',
     secretsKeyId: kms.keyArn,
@@ -189,6 +191,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       ses: outbox.endpoint,
       kms: kms.endpoint,
       eventBridge: eventBus.endpoint,
+      superAdmins: DEMO_USERS.filter((user) => user.superAdmin).map(({ accountId, email }) => ({ accountId, email })),
     },
   };
 

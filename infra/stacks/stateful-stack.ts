@@ -23,7 +23,7 @@ import { reviewWildcards } from '../wildcard-review.ts';
 /** Days a backup zip (and the plan files computed from it) can be downloaded: PRODUCT.md. */
 export const BACKUP_RETENTION_DAYS = 14;
 /** S3 prefixes whose objects expire after BACKUP_RETENTION_DAYS. */
-export const EXPIRING_PREFIXES: BucketPrefix[] = ['backups/', 'plans/'];
+export const EXPIRING_PREFIXES: BucketPrefix[] = ['backups/', 'plans/', 'comparisons/'];
 /** The Cognito group whose members may back up and restore (the handlers check this claim). */
 export const SUPER_ADMINS_GROUP = 'super-admins';
 
@@ -42,7 +42,7 @@ export class StatefulStack extends Stack {
   readonly tables: Record<TableSchema['id'], dynamodb.Table>;
   readonly backupBucket: s3.Bucket;
   readonly secretsKey: kms.Key;
-  /** Reads backups/ and plans/ when the service cannot; assumed with MFA (docs/security.md). */
+  /** Reads backups/, plans/ and comparisons/ when the service cannot; assumed with MFA (docs/security.md). */
   readonly breakGlassRole: iam.Role;
   readonly userPool: cognito.UserPool;
   readonly webClient: cognito.UserPoolClient;

@@ -116,6 +116,8 @@ export class StatelessStack extends Stack {
       APP_URL: stateful.appUrl,
       SECRETS_KEY_ID: stateful.secretsKey.keyArn,
       EVENT_BUS_NAME: stateful.changeEventBus.eventBusName,
+      // Anomaly alerts email the account's super admins: the members of its group.
+      USER_POOL_ID: stateful.userPool.userPoolId,
       // A dimension of every business metric, and the `stage` key of every log line.
       STAGE: settings.stage,
       LOG_LEVEL: settings.logLevel,
@@ -278,6 +280,7 @@ export class StatelessStack extends Stack {
       });
     }
     if (permissions.putEvents) stateful.changeEventBus.grantPutEventsTo(fn);
+    if (permissions.listSuperAdmins) iam.Grant.addToPrincipal({ grantee: fn, actions: ['cognito-idp:ListUsersInGroup'], resourceArns: [stateful.userPool.userPoolArn] });
     for (const [machine, actions] of Object.entries(permissions.stateMachines ?? {})) {
       if (!STATE_MACHINES[machine] && !CONFIG_STATE_MACHINES.includes(machine))
         throw new Error(`infra/permissions.ts gives "${name}" access to state machine "${machine}", which is not in STATE_MACHINES`);

@@ -1,4 +1,5 @@
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { AnomalyCheck } from '#core/alert-model.ts';
 import type { BackupObject, BackupStatus, Page } from '#core/model.ts';
 import type { BackupPatch, BackupRepository, BackupSchedule, QuotaClaim, QuotaHolder, StoredBackup } from '#core/ports/backup-repository.ts';
 import { sendConditionalWrite, sendDocumentCommand } from './aws-errors.ts';
@@ -72,6 +73,26 @@ export class DynamoDbBackupRepository implements BackupRepository {
   async updateBackup(accountId: string, backupId: string, patch: BackupPatch, fromStatuses: BackupStatus[]): Promise<boolean> {
     const stored = patch.objects === undefined ? patch : { ...patch, objects: toObjectMap(patch.objects) };
     return updateIfStatus(this.client, { TableName: this.tableName, Key: backupKey(accountId, backupId) }, stored, fromStatuses, 'The backup store');
+  }
+
+  async setAnomalyCheck(accountId: string, backupId: string, check: AnomalyCheck, from: Array<AnomalyCheck['status'] | 'NONE'>): Promise<boolean> {
+    const statuses = from.filter((status) => status !== 'NONE');
+    const allowed = [
+      ...(from.includes('NONE') ? ['attribute_not_exists(anomalyCheck)'] : []),
+      ...(statuses.length ? [`anomalyCheck.#checkStatus IN (${statuses.map((_, index) => `:from${index}`).join(', ')})`] : []),
+    ];
+    return sendConditionalWrite(
+      this.client,
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: backupKey(accountId, backupId),
+        UpdateExpression: 'SET anomalyCheck = :check',
+        ConditionExpression: `#status = :succeeded AND (${allowed.join(' OR ')})`,
+        ExpressionAttributeNames: { '#status': 'status', ...(statuses.length ? { '#checkStatus': 'status' } : {}) },
+        ExpressionAttributeValues: { ':check': check, ':succeeded': 'SUCCEEDED', ...Object.fromEntries(statuses.map((status, index) => [`:from${index}`, status])) },
+      }),
+      'The backup store',
+    );
   }
 
   async claimNotification(accountId: string, backupId: string, claim: { status: BackupStatus; at: string; staleBefore: string }): Promise<boolean> {

@@ -1,4 +1,5 @@
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { AnomalyEvent } from '#core/alert-model.ts';
 import type { ChangeEvent } from '#core/model.ts';
 import type { EventPublisher } from '#core/ports/event-publisher.ts';
 import { rethrowTransient } from './aws-errors.ts';
@@ -8,6 +9,8 @@ const PUT_EVENTS_LIMIT = 10;
 export const PUT_EVENTS_MAX_BYTES = 256 * 1024;
 export const CHANGE_EVENT_SOURCE = 'crm-backup.records';
 export const CHANGE_EVENT_DETAIL_TYPE = 'CRM Record Changed';
+export const ANOMALY_EVENT_SOURCE = 'crm-backup.anomaly';
+export const ANOMALY_EVENT_DETAIL_TYPE = 'Backup Anomaly Detected';
 
 /**
  * Publishes change events to an EventBridge bus, where a workflow engine can match
@@ -23,21 +26,29 @@ export class EventBridgeEventPublisher implements EventPublisher {
   }
 
   async publish(events: ChangeEvent[]): Promise<void> {
-    for (const batch of putEventsBatches(events.map((event) => ({
+    await this.put(events.map((event) => ({
       EventBusName: this.busName,
       Source: CHANGE_EVENT_SOURCE,
       DetailType: CHANGE_EVENT_DETAIL_TYPE,
       Time: new Date(event.occurredAt),
       Detail: JSON.stringify(event),
-    })))) {
-      let entries = batch;
-      for (let attempt = 0; entries.length > 0; attempt += 1) {
+    })));
+  }
+
+  async publishAnomaly(event: AnomalyEvent): Promise<void> {
+    await this.put([{ EventBusName: this.busName, Source: ANOMALY_EVENT_SOURCE, DetailType: ANOMALY_EVENT_DETAIL_TYPE, Time: new Date(event.detectedAt), Detail: JSON.stringify(event) }]);
+  }
+
+  private async put(entries: Array<Entry & { EventBusName: string; Time: Date }>): Promise<void> {
+    for (const batch of putEventsBatches(entries)) {
+      let pending = batch;
+      for (let attempt = 0; pending.length > 0; attempt += 1) {
         try {
-          const result = await this.client.send(new PutEventsCommand({ Entries: entries }));
+          const result = await this.client.send(new PutEventsCommand({ Entries: pending }));
           if (!result.FailedEntryCount) break;
           // Resend only the entries that failed (throttling); give up after a few rounds.
-          entries = entries.filter((_, index) => result.Entries?.[index]?.ErrorCode);
-          if (attempt >= 4) throw Object.assign(new Error(`EventBridge refused ${entries.length} change events`), { name: 'ThrottlingException' });
+          pending = pending.filter((_, index) => result.Entries?.[index]?.ErrorCode);
+          if (attempt >= 4) throw Object.assign(new Error(`EventBridge refused ${pending.length} events`), { name: 'ThrottlingException' });
           await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
         } catch (error) {
           rethrowTransient(error, 'The event bus');

@@ -117,6 +117,16 @@ export class PlanNotReadyError extends ClientError<{ status: string }> {
   override readonly name = 'PlanNotReadyError';
 }
 
+/** A comparison (an export of differences) still COMPARING, or FAILED: there is nothing to download. */
+export class ComparisonNotReadyError extends ClientError<{ status: string }> {
+  override readonly name = 'ComparisonNotReadyError';
+}
+
+/** A comparison whose backup expired: its files are deleted with the backup's. */
+export class ComparisonExpiredError extends ClientError<{ expiresAt: string }> {
+  override readonly name = 'ComparisonExpiredError';
+}
+
 /** Another restore of the account holds its restore lock. */
 export class RestoreInProgressError extends ClientError<{ restoreId: string }> {
   override readonly name = 'RestoreInProgressError';

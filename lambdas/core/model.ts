@@ -1,3 +1,5 @@
+import type { AnomalyCheck } from './alert-model.ts';
+
 /**
  * The shapes the domain works with. Plain data: what is stored, what the API answers,
  * what state machines pass between steps.
@@ -138,6 +140,8 @@ export interface Backup {
   error?: string;
   /** S3 key of the zip (never shown: downloads go through presigned URLs). */
   zipKey?: string;
+  /** The comparison with the previous backup after it SUCCEEDED: the history's badge. */
+  anomalyCheck?: AnomalyCheck;
 }
 
 /** What the backup state machine hands its steps: which backup (the execution name is its id). */

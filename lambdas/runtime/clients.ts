@@ -5,6 +5,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import type { AppConfig } from './config.ts';
 
 /** The AWS SDK v3 clients, one of each per container, shared by every adapter. */
@@ -19,10 +20,12 @@ export interface AwsClients {
   kms: KMSClient;
   /** Publishes record change events when config.eventBusName is set. */
   eventBridge: EventBridgeClient;
+  /** Lists an account's super admins for alerts (the local runtime lists its demo users instead). */
+  cognito: CognitoIdentityProviderClient;
 }
 
 /** Any of the service's SDK clients: what an instrument (tracing, the local call recorder) is given. */
-export type AwsClient = DynamoDBClient | S3Client | SFNClient | SESv2Client | KMSClient | EventBridgeClient;
+export type AwsClient = DynamoDBClient | S3Client | SFNClient | SESv2Client | KMSClient | EventBridgeClient | CognitoIdentityProviderClient;
 
 /** Adds middleware to a client when it is built (X-Ray capture in Lambda, recording locally). */
 export type ClientInstrument = (client: AwsClient) => void;
@@ -62,5 +65,6 @@ export function createAwsClients(config: AppConfig, instruments: ClientInstrumen
     ses: instrumented(new SESv2Client({ ...common, ...(local ? { endpoint: local.ses } : {}) })),
     kms: instrumented(new KMSClient({ ...common, ...(local ? { endpoint: local.kms } : {}) })),
     eventBridge: instrumented(new EventBridgeClient({ ...common, ...(local ? { endpoint: local.eventBridge } : {}) })),
+    cognito: instrumented(new CognitoIdentityProviderClient(common)),
   };
 }

@@ -1,3 +1,4 @@
+import type { CompareTuning } from '#core/compare/compare-policy.ts';
 import type { RestoreTuning } from '#core/restores/restore-policy.ts';
 
 /**
@@ -20,6 +21,12 @@ export interface AppConfig {
   restoreStateMachineArn: string;
   /** Continues restore plans too big to finish within an API call (absent: none). */
   restorePlanStateMachineArn?: string;
+  /** Continues comparisons too big to finish within an API call (absent: none). */
+  comparisonStateMachineArn?: string;
+  /** Compares each backup that SUCCEEDED with the previous one, and raises anomaly alerts (absent: none). */
+  anomalyCheckStateMachineArn?: string;
+  /** The Cognito user pool whose `super-admins` group alerts are emailed to (absent locally: the demo users). */
+  userPoolId?: string;
   /** SES identity that notification emails come from. */
   senderEmail: string;
   /** Base URL of the web page, for links in emails (`${appUrl}/backups/{id}`). */
@@ -37,6 +44,8 @@ export interface AppConfig {
   hubspotApiUrl?: string;
   /** Restore plan segment and batch sizes; tests shrink them (defaults: DEFAULT_TUNING in core/restores/restore-policy.ts). */
   restoreTuning?: RestoreTuning;
+  /** Comparison run and batch sizes; tests shrink them (defaults: DEFAULT_COMPARE_TUNING in core/compare/compare-policy.ts). */
+  compareTuning?: CompareTuning;
   /** Only in the local runtime: the stand-ins' addresses and their fixed credentials. */
   local?: LocalEndpoints;
 }
@@ -48,6 +57,8 @@ export interface LocalEndpoints {
   ses: string;
   kms: string;
   eventBridge: string;
+  /** The super admins the local token issuer signs in (the stand-in for Cognito's group); none when absent. */
+  superAdmins?: Array<{ accountId: string; email: string }>;
 }
 
 /**
@@ -74,6 +85,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
     backupStateMachineArn: env.BACKUP_STATE_MACHINE_ARN ?? '',
     restoreStateMachineArn: env.RESTORE_STATE_MACHINE_ARN ?? '',
     restorePlanStateMachineArn: env.RESTORE_PLAN_STATE_MACHINE_ARN ?? '',
+    comparisonStateMachineArn: env.COMPARISON_STATE_MACHINE_ARN ?? '',
+    anomalyCheckStateMachineArn: env.ANOMALY_CHECK_STATE_MACHINE_ARN ?? '',
+    userPoolId: env.USER_POOL_ID,
     senderEmail: env.SENDER_EMAIL ?? '',
     appUrl: env.APP_URL ?? '',
     secretsKeyId: env.SECRETS_KEY_ID,
@@ -100,6 +114,9 @@ export function configToEnv(config: AppConfig): Record<string, string> {
     BACKUP_STATE_MACHINE_ARN: config.backupStateMachineArn,
     RESTORE_STATE_MACHINE_ARN: config.restoreStateMachineArn,
     ...optional('RESTORE_PLAN_STATE_MACHINE_ARN', config.restorePlanStateMachineArn),
+    ...optional('COMPARISON_STATE_MACHINE_ARN', config.comparisonStateMachineArn),
+    ...optional('ANOMALY_CHECK_STATE_MACHINE_ARN', config.anomalyCheckStateMachineArn),
+    ...optional('USER_POOL_ID', config.userPoolId),
     SENDER_EMAIL: config.senderEmail,
     APP_URL: config.appUrl,
     ...optional('SECRETS_KEY_ID', config.secretsKeyId),

@@ -1,4 +1,7 @@
+import { CognitoSuperAdminDirectory, ListedSuperAdmins } from '#adapters/cognito-super-admin-directory.ts';
+import { DynamoDbAlertSettings } from '#adapters/dynamodb-alert-settings.ts';
 import { DynamoDbAuditLog } from '#adapters/dynamodb-audit-log.ts';
+import { DynamoDbComparisonRepository } from '#adapters/dynamodb-comparison-repository.ts';
 import { DynamoDbBackupRepository } from '#adapters/dynamodb-backup-repository.ts';
 import { DynamoDbRecordStore } from '#adapters/dynamodb-record-store.ts';
 import { S3BlobStore } from '#adapters/s3-blob-store.ts';
@@ -15,7 +18,10 @@ import { noEventPublisher, type EventPublisher } from '#core/ports/event-publish
 import type { RestoreLock } from '#core/ports/restore-lock.ts';
 import type { ImportLog, RestoreRepository } from '#core/ports/restore-repository.ts';
 import type { SecretCipher, TotpSecrets } from '#core/ports/totp-secrets.ts';
+import type { AlertSettingsRepository } from '#core/ports/alert-settings-repository.ts';
 import type { AuditLog } from '#core/ports/audit-log.ts';
+import type { ComparisonRepository } from '#core/ports/comparison-repository.ts';
+import type { SuperAdminDirectory } from '#core/ports/super-admin-directory.ts';
 import type { BackupRepository } from '#core/ports/backup-repository.ts';
 import type { BlobStore } from '#core/ports/blob-store.ts';
 import type { WorkflowStarter } from '#core/ports/workflow-starter.ts';
@@ -74,12 +80,18 @@ export interface AppDeps {
   totp: TotpSecrets;
   /** Encrypts TOTP secrets with the KMS key. */
   secrets: SecretCipher;
-  /** Publishes change events (EventBridge when a bus is configured). */
+  /** Publishes change events and anomalies (EventBridge when a bus is configured). */
   events: EventPublisher;
   /** Each account's connected CRM, if any (its token encrypted by `secrets`). */
   connections: SourceConnections;
   /** Checks a CRM token live before it is stored. */
   inspector: SourceInspector;
+  /** Comparisons of backups with each other and with live data. */
+  comparisons: ComparisonRepository;
+  /** Each account's anomaly alert thresholds. */
+  alertSettings: AlertSettingsRepository;
+  /** Who an account's super admins are (alerts email them). */
+  directory: SuperAdminDirectory;
 }
 
 /** Options the local runtime and tests use to steer time or inject faults. */
@@ -131,6 +143,8 @@ export function buildDeps(config: AppConfig, overrides: DepsOverrides = {}): App
       backup: config.backupStateMachineArn,
       restore: config.restoreStateMachineArn,
       'restore-plan': config.restorePlanStateMachineArn ?? '',
+      comparison: config.comparisonStateMachineArn ?? '',
+      'anomaly-check': config.anomalyCheckStateMachineArn ?? '',
     }),
     restores: new DynamoDbRestoreRepository(clients.dynamodb, config.appTableName),
     imports: new DynamoDbRestoreRepository(clients.dynamodb, config.appTableName),
@@ -140,6 +154,9 @@ export function buildDeps(config: AppConfig, overrides: DepsOverrides = {}): App
     events,
     connections: new DynamoDbSourceConnections(clients.dynamodb, config.appTableName),
     inspector: new HubSpotInspector({ baseUrl: hubspotApiUrl, clock, sleep }),
+    comparisons: new DynamoDbComparisonRepository(clients.dynamodb, config.appTableName),
+    alertSettings: new DynamoDbAlertSettings(clients.dynamodb, config.appTableName),
+    directory: config.local ? new ListedSuperAdmins(config.local.superAdmins ?? []) : new CognitoSuperAdminDirectory(clients.cognito, config.userPoolId ?? ''),
   };
   const built = overrides.wrap ? overrides.wrap(deps) : deps;
   return built;

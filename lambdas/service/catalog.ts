@@ -118,6 +118,32 @@ export const FUNCTIONS = {
     memoryMb: 512,
     description: 'Restore failure: FAILED with counts and reason, import entry, audit, email, lock released',
   },
+  // Reading both sides and merging them is CPU and I/O bound, like restore planning.
+  'comparisons-api': {
+    entry: 'comparisons-api.ts',
+    timeoutSeconds: 29,
+    memoryMb: 1769,
+    description: 'Compare API: a backup with today\'s data or another backup, exports of the differences, alert settings',
+  },
+  // Stops with 60 s left and the state machine invokes it again from the checkpoint.
+  'run-comparison': {
+    entry: 'run-comparison.ts',
+    timeoutSeconds: 900,
+    memoryMb: 1769,
+    description: 'Compare step: read the next part of both sides into sorted runs, or merge them (resumable)',
+  },
+  'start-anomaly-check': {
+    entry: 'start-anomaly-check.ts',
+    timeoutSeconds: 30,
+    memoryMb: 512,
+    description: 'Anomaly check: starts it when a backup SUCCEEDED (its own state machine, never slowing or failing the backup)',
+  },
+  'check-anomalies': {
+    entry: 'check-anomalies.ts',
+    timeoutSeconds: 120,
+    memoryMb: 512,
+    description: 'Anomaly check after each backup: which comparisons, the findings, the alert (email, audit, event, badge)',
+  },
 } as const satisfies Record<string, FunctionSpec>;
 
 export type FunctionName = keyof typeof FUNCTIONS;
@@ -148,6 +174,12 @@ export const API_ROUTES: Record<string, FunctionName> = {
   'GET /v1/source': 'sources-api',
   'PUT /v1/source': 'sources-api',
   'DELETE /v1/source': 'sources-api',
+  'GET /v1/backups/{id}/compare': 'comparisons-api',
+  'POST /v1/backups/{id}/compare-exports': 'comparisons-api',
+  'GET /v1/compare-exports/{id}': 'comparisons-api',
+  'GET /v1/compare-exports/{id}/download': 'comparisons-api',
+  'GET /v1/alert-settings': 'comparisons-api',
+  'PUT /v1/alert-settings': 'comparisons-api',
   'GET /v1/imports': 'activity-api',
   'GET /v1/audit-log': 'activity-api',
 };
@@ -164,6 +196,8 @@ export const IDEMPOTENT_ROUTES: ReadonlySet<string> = new Set([
   'POST /v1/backups/{id}/restore-plans',
   'POST /v1/restores',
   'POST /v1/me/totp-enrolment/confirmation',
+  // An export is a new comparison each time: a retried request must not start a second.
+  'POST /v1/backups/{id}/compare-exports',
 ]);
 
 /** POST routes without Idempotency-Key, and why. */
@@ -177,6 +211,8 @@ export const STATE_MACHINES: Record<string, { file: string }> = {
   backup: { file: 'backup.asl.json' },
   restore: { file: 'restore.asl.json' },
   'restore-plan': { file: 'restore-plan.asl.json' },
+  comparison: { file: 'comparison.asl.json' },
+  'anomaly-check': { file: 'anomaly-check.asl.json' },
 };
 
 /**
@@ -191,6 +227,12 @@ export const EXECUTION_STATUS_RULES: Array<{ function: FunctionName; stateMachin
   { function: 'fail-restore', stateMachine: 'restore', statuses: ['FAILED', 'TIMED_OUT', 'ABORTED'] },
   // And a plan whose execution timed out or was stopped must not stay PLANNING.
   { function: 'build-restore-plan', stateMachine: 'restore-plan', statuses: ['FAILED', 'TIMED_OUT', 'ABORTED'] },
+  // Nor a comparison stay COMPARING.
+  { function: 'run-comparison', stateMachine: 'comparison', statuses: ['FAILED', 'TIMED_OUT', 'ABORTED'] },
+  // The anomaly check starts once a backup SUCCEEDED (after its email), in its own
+  // execution, so the backup is never slowed or failed by it.
+  { function: 'start-anomaly-check', stateMachine: 'backup', statuses: ['SUCCEEDED'] },
+  { function: 'check-anomalies', stateMachine: 'anomaly-check', statuses: ['FAILED', 'TIMED_OUT', 'ABORTED'] },
 ];
 
 /** Functions run on a schedule (an EventBridge rule in AWS, a timer locally). */

@@ -94,7 +94,12 @@ export function buildZip(entries: ZipEntrySpec[]): Buffer {
 }
 
 /** A backup-shaped zip: the CSVs plus a manifest computed from them (overridable to lie). */
-export function buildBackupZip(csvs: Record<string, string>, manifestOverrides: (files: any[]) => any[] = (files) => files, extra: ZipEntrySpec[] = []): Buffer {
+export function buildBackupZip(
+  csvs: Record<string, string>,
+  manifestOverrides: (files: any[]) => any[] = (files) => files,
+  extra: ZipEntrySpec[] = [],
+  backupId = 'bk_test',
+): Buffer {
   const files = Object.entries(csvs).map(([objectType, csv]) => ({
     name: `${objectType}.csv`,
     objectType,
@@ -102,7 +107,7 @@ export function buildBackupZip(csvs: Record<string, string>, manifestOverrides: 
     bytes: Buffer.byteLength(csv),
     sha256: createHash('sha256').update(csv).digest('hex'),
   }));
-  const manifest = { accountId: 'acme', backupId: 'bk_test', completedAt: '2026-01-01T00:00:00.000Z', files: manifestOverrides(files) };
+  const manifest = { accountId: 'acme', backupId, completedAt: '2026-01-01T00:00:00.000Z', files: manifestOverrides(files) };
   return buildZip([
     ...Object.entries(csvs).map(([objectType, csv]) => ({ name: `${objectType}.csv`, data: csv })),
     { name: 'manifest.json', data: JSON.stringify(manifest, null, 2) },

@@ -168,7 +168,7 @@ describe('finding 11: key and bucket policies trust named roles, not the whole a
       expect(list(age[0]!.Resource).map(flat)).toEqual([expect.stringMatching(/^<BackupBucket[A-F0-9]*\.Arn>\/\*$/)]);
     });
 
-    it('gives the break-glass role read access to backups/ and plans/ only, assumable only with MFA', () => {
+    it('gives the break-glass role read access to backups/, plans/ and comparisons/ only, assumable only with MFA', () => {
       const roleId = logicalIdStartingWith(synthesized.stateful$, 'AWS::IAM::Role', 'BreakGlassRole');
       const role = synthesized.stateful$.toJSON().Resources[roleId].Properties;
       expect(role.RoleName).toBe('crm-backup-test-break-glass');
@@ -178,7 +178,11 @@ describe('finding 11: key and bucket policies trust named roles, not the whole a
       const statements = statementsOfRole(synthesized.stateful$, roleId);
       expect(statements.flatMap((s) => list(s.Action)).sort()).toEqual(['s3:GetObject', 's3:ListBucket']);
       const objects = statements.find((s) => list(s.Action).includes('s3:GetObject'))!;
-      expect(list(objects.Resource).map(flat).sort()).toEqual([expect.stringMatching(/\/backups\/\*$/), expect.stringMatching(/\/plans\/\*$/)]);
+      expect(list(objects.Resource).map(flat).sort()).toEqual([
+        expect.stringMatching(/\/backups\/\*$/),
+        expect.stringMatching(/\/comparisons\/\*$/),
+        expect.stringMatching(/\/plans\/\*$/),
+      ]);
     });
   });
 

@@ -184,6 +184,9 @@ describe('the stateless stack', () => {
       backupStateMachineArn: 'arn:backup',
       restoreStateMachineArn: 'arn:restore',
       restorePlanStateMachineArn: 'arn:restore-plan',
+      comparisonStateMachineArn: 'arn:comparison',
+      anomalyCheckStateMachineArn: 'arn:anomaly-check',
+      userPoolId: 'pool',
       senderEmail: 'backups@crm.test',
       appUrl: 'https://app',
       secretsKeyId: 'key',
@@ -431,7 +434,9 @@ describe('least privilege', () => {
       [/AppTable/, 'AppTable'],
       [/BackupBucket.*\/backups\/\*/, 'bucket:backups/*'],
       [/BackupBucket.*\/plans\/\*/, 'bucket:plans/*'],
+      [/BackupBucket.*\/comparisons\/\*/, 'bucket:comparisons/*'],
       [/BackupBucket/, 'bucket'],
+      [/UserPool[0-9A-F]{8}Arn/, 'UserPool'],
       [/BackupKey/, 'BackupKey'],
       [/DataKey/, 'DataKey'],
       [/SecretsKey/, 'SecretsKey'],
@@ -463,7 +468,7 @@ describe('least privilege', () => {
       expect(writes('AppTable').length > 0, `${name} writes app table`).toBe(allowed.appTable === 'readWrite');
       // Bucket: per prefix; never the whole bucket's objects.
       const bucket = allowed.backupBucket ?? {};
-      for (const prefix of ['backups', 'plans']) {
+      for (const prefix of ['backups', 'plans', 'comparisons']) {
         const objects = on(`bucket:${prefix}/*`);
         expect(objects.some((p) => p.startsWith('s3:GetObject')), `${name} reads ${prefix}/`).toBe(bucket.read?.includes(`${prefix}/` as never) ?? false);
         expect(objects.some((p) => p.startsWith('s3:PutObject')), `${name} writes ${prefix}/`).toBe(bucket.write?.includes(`${prefix}/` as never) ?? false);
@@ -477,6 +482,7 @@ describe('least privilege', () => {
       );
       expect(access.some((p) => p.startsWith('ses:SendEmail ')), `${name} email`).toBe(allowed.sendEmail === true);
       expect(access.some((p) => p.startsWith('events:PutEvents ')), `${name} events`).toBe(allowed.putEvents === true);
+      expect(on('UserPool'), `${name} user pool`).toEqual(allowed.listSuperAdmins ? ['cognito-idp:ListUsersInGroup UserPool'] : []);
       for (const machine of Object.keys(STATE_MACHINES)) {
         const actions = allowed.stateMachines?.[machine] ?? [];
         expect(access.includes(`states:StartExecution stateMachine:${machine}`), `${name} starts ${machine}`).toBe(actions.includes('start'));

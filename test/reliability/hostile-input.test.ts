@@ -42,7 +42,7 @@ const tally = { requests: 0, tables: {} as Record<string, number> };
 
 describe('hostile and broken input', () => {
   let runtime: TestRuntime;
-  const ids = { acmeBackup: '', globexBackup: '', acmePlan: '', globexPlan: '', acmeRestore: '', acmeDeal: '', globexDeal: '' };
+  const ids = { acmeBackup: '', globexBackup: '', acmePlan: '', globexPlan: '', acmeRestore: '', acmeDeal: '', globexDeal: '', acmeExport: '' };
 
   /** A request that every route would accept as a valid one from acme's SSO admin: tables break one thing in it. */
   function validRequest(routeKey: string): { method: string; path: string; body?: unknown } {
@@ -50,15 +50,22 @@ describe('hostile and broken input', () => {
     const path = template
       .replace('{type}', 'deals')
       .replace('{planId}', ids.acmePlan)
-      .replace('{id}', template.includes('/records/') ? ids.acmeDeal : template.startsWith('/v1/restores') ? ids.acmeRestore : ids.acmeBackup);
+      .replace(
+        '{id}',
+        template.includes('/records/') ? ids.acmeDeal : template.startsWith('/v1/restores') ? ids.acmeRestore : template.startsWith('/v1/compare-exports') ? ids.acmeExport : ids.acmeBackup,
+      );
+    // The compare route's object type is a required query parameter.
+    const query = routeKey === 'GET /v1/backups/{id}/compare' ? '?objectType=deals' : '';
     const bodies: Record<string, unknown> = {
       'PATCH /v1/objects/{type}/records/{id}': { properties: { dealname: 'changed by a refused request' } },
       'PUT /v1/backup-schedule': { enabled: true },
       'POST /v1/backups/{id}/restore-plans': { objectType: 'deals', properties: ['dealname'] },
       'POST /v1/restores': { planId: ids.acmePlan, acknowledge: ACKNOWLEDGE },
       'POST /v1/me/totp-enrolment/confirmation': { token: 'a-token-from-an-email', totp: '123456' },
+      'POST /v1/backups/{id}/compare-exports': { objectType: 'deals' },
+      'PUT /v1/alert-settings': { enabled: false, removedRecords: { percent: 1, atLeast: 1 }, changedProperty: { percent: 1, atLeast: 1 }, emptiedType: false },
     };
-    return { method, path, ...(routeKey in bodies ? { body: bodies[routeKey] } : {}) };
+    return { method, path: `${path}${query}`, ...(routeKey in bodies ? { body: bodies[routeKey] } : {}) };
   }
 
   async function send(input: BadInput): Promise<ApiResponse> {
@@ -112,6 +119,7 @@ describe('hostile and broken input', () => {
     await runtime.api('PATCH', `/v1/objects/deals/records/${ids.acmeDeal}`, { as: ACME_SSO_ADMIN, body: { properties: { dealname: 'edited after the backup' } } });
     ids.acmePlan = (await runtime.api('POST', `/v1/backups/${ids.acmeBackup}/restore-plans`, { as: ACME_SSO_ADMIN, body: { objectType: 'deals', properties: ['dealname'] } })).body.id;
     ids.globexPlan = (await runtime.api('POST', `/v1/backups/${ids.globexBackup}/restore-plans`, { as: GLOBEX_ADMIN, body: { objectType: 'deals', properties: ['dealname'] } })).body.id;
+    ids.acmeExport = (await runtime.api('POST', `/v1/backups/${ids.acmeBackup}/compare-exports`, { as: ACME_SSO_ADMIN, body: { objectType: 'deals' } })).body.id;
     expect(Object.values(ids).every(Boolean), JSON.stringify(ids)).toBe(true);
   });
 
@@ -165,7 +173,7 @@ describe('hostile and broken input', () => {
     const table: BadInput[] = [];
     for (const routeKey of ROUTES) {
       const request = validRequest(routeKey);
-      if (API_ROUTES[routeKey] === 'backups-api' || API_ROUTES[routeKey] === 'restores-api' || routeKey === 'GET /v1/audit-log') {
+      if (['backups-api', 'restores-api', 'comparisons-api'].includes(API_ROUTES[routeKey]!) || routeKey === 'GET /v1/audit-log') {
         table.push({ label: `${routeKey}: not a super admin`, ...request, as: ACME_USER, status: 403, code: 'FORBIDDEN' });
       }
       if (routeKey.includes('{')) {
@@ -341,7 +349,18 @@ describe('hostile and broken input', () => {
   });
 
   it('refuses broken paging and query parameters on every list endpoint', async () => {
-    const lists = ROUTES.filter((key) => key.startsWith('GET ') && !/\{id\}$|\{planId\}$/.test(key) && !['GET /v1/objects', 'GET /v1/backup-schedule', 'GET /v1/backup-quota', 'GET /v1/backups/{id}/download', 'GET /v1/me/totp-enrolment', 'GET /v1/source'].includes(key));
+    const notLists = [
+      'GET /v1/objects',
+      'GET /v1/backup-schedule',
+      'GET /v1/backup-quota',
+      'GET /v1/backups/{id}/download',
+      'GET /v1/me/totp-enrolment',
+      'GET /v1/backups/{id}/compare',
+      'GET /v1/compare-exports/{id}/download',
+      'GET /v1/alert-settings',
+      'GET /v1/source',
+    ];
+    const lists = ROUTES.filter((key) => key.startsWith('GET ') && !/\{id\}$|\{planId\}$/.test(key) && !notLists.includes(key));
     const queries: Array<[string, string, string]> = [
       ['limit=0', 'limit=0', 'VALIDATION_ERROR'],
       ['limit=501', 'limit=501', 'VALIDATION_ERROR'],

@@ -14,6 +14,13 @@ import type { RestoreDeps } from '#core/restores/restore-deps.ts';
 import type { RestoreTuning } from '#core/restores/restore-policy.ts';
 import type { EventPublisher } from '#core/ports/event-publisher.ts';
 import { builtInSources } from '#core/sources/built-in-source.ts';
+import type { ComparisonKey, StoredComparison } from '#core/compare-model.ts';
+import type { AnomalyCheck, AnomalyEvent, StoredAlertSettings } from '#core/alert-model.ts';
+import type { AlertDeps } from '#core/alerts/alert-deps.ts';
+import type { AlertSettingsRepository } from '#core/ports/alert-settings-repository.ts';
+import type { CompareDeps } from '#core/compare/compare-deps.ts';
+import type { CompareTuning } from '#core/compare/compare-policy.ts';
+import type { ComparisonRepository } from '#core/ports/comparison-repository.ts';
 import { PartsZipTarget } from './parts-zip-target.ts';
 
 /**
@@ -47,6 +54,12 @@ export class MemoryBackups implements BackupRepository {
     const backup = this.backups.get(`${accountId}/${backupId}`);
     if (!backup || backup.status !== claim.status || backup.notifiedAt || (backup.notifyingAt && backup.notifyingAt >= claim.staleBefore)) return false;
     backup.notifyingAt = claim.at;
+    return true;
+  }
+  async setAnomalyCheck(accountId: string, backupId: string, check: AnomalyCheck, from: Array<AnomalyCheck['status'] | 'NONE'>) {
+    const backup = this.backups.get(`${accountId}/${backupId}`);
+    if (backup?.status !== 'SUCCEEDED' || !from.includes(backup.anomalyCheck?.status ?? 'NONE')) return false;
+    backup.anomalyCheck = structuredClone(check);
     return true;
   }
   async setObjectProgress(accountId: string, backupId: string, object: BackupObject, order: number) {
@@ -320,6 +333,50 @@ export class MemoryRestores implements RestoreRepository, ImportLog {
   }
 }
 
+/** Comparisons and the latest-comparison pointers, with the real adapter's conditions. */
+export class MemoryComparisons implements ComparisonRepository {
+  readonly comparisons = new Map<string, StoredComparison & { checkedAt?: string }>();
+  readonly latest = new Map<string, string>();
+  /** Checkpoints written (tests count them). */
+  saves = 0;
+
+  async createComparison(comparison: StoredComparison) {
+    const key = `${comparison.accountId}/${comparison.id}`;
+    if (!this.comparisons.has(key)) this.comparisons.set(key, structuredClone(comparison));
+  }
+  async getComparison(accountId: string, comparisonId: string) {
+    const comparison = this.comparisons.get(`${accountId}/${comparisonId}`);
+    if (!comparison) return undefined;
+    const { checkedAt: _checked, ...stored } = structuredClone(comparison);
+    return stored;
+  }
+  async saveComparison(comparison: StoredComparison, fromVersion: number) {
+    const current = this.comparisons.get(`${comparison.accountId}/${comparison.id}`);
+    if (current?.status !== 'COMPARING' || current.version !== fromVersion) return false;
+    this.saves += 1;
+    this.comparisons.set(`${comparison.accountId}/${comparison.id}`, structuredClone(comparison));
+    return true;
+  }
+  async claimComparisonCheck(accountId: string, comparisonId: string, at: string, staleBefore: string) {
+    const comparison = this.comparisons.get(`${accountId}/${comparisonId}`);
+    if (comparison?.status !== 'COMPARING' || (comparison.checkedAt !== undefined && comparison.checkedAt >= staleBefore)) return false;
+    comparison.checkedAt = at;
+    return true;
+  }
+  async findLatest(accountId: string, key: ComparisonKey) {
+    return this.latest.get(latestKey(accountId, key));
+  }
+  async setLatest(accountId: string, key: ComparisonKey, comparisonId: string, replacing: string | undefined) {
+    if (this.latest.get(latestKey(accountId, key)) !== replacing) return false;
+    this.latest.set(latestKey(accountId, key), comparisonId);
+    return true;
+  }
+}
+
+function latestKey(accountId: string, key: ComparisonKey): string {
+  return `${accountId}/${key.backupId}/${key.with}/${key.objectType}`;
+}
+
 /** The account's restore lock with a lease and a version, as the real adapter keeps it. */
 export class MemoryRestoreLock implements RestoreLock {
   readonly locks = new Map<string, RestoreLockState>();
@@ -348,7 +405,7 @@ export class MemoryRestoreLock implements RestoreLock {
   }
 }
 
-export interface TestDeps extends BackupDeps, RestoreDeps {
+export interface TestDeps extends BackupDeps, RestoreDeps, CompareDeps, AlertDeps {
   backups: MemoryBackups;
   blobs: MemoryBlobs;
   zipAssembly: MemoryZipTarget;
@@ -358,14 +415,17 @@ export interface TestDeps extends BackupDeps, RestoreDeps {
   lock: MemoryRestoreLock;
   /** Where the built-in source publishes the change events it stores. */
   events: EventPublisher;
+  comparisons: MemoryComparisons;
   sent: Email[];
   audited: AuditEntry[];
   published: ChangeEvent[];
+  anomalies: AnomalyEvent[];
+  alertSettings: MemoryAlertSettings;
   started: Array<{ name: string; input: Record<string, unknown> }>;
   /** Business metrics the steps counted, in order. */
   counted: Array<{ metric: string; value: number }>;
   clock: { now(): Date; set(iso: string): void };
-  config: { appUrl: string; restoreTuning: RestoreTuning };
+  config: { appUrl: string; restoreTuning: RestoreTuning; compareTuning: CompareTuning };
 }
 
 export function memoryDeps(now = '2026-11-26T10:00:00.000Z'): TestDeps {
@@ -374,12 +434,13 @@ export function memoryDeps(now = '2026-11-26T10:00:00.000Z'): TestDeps {
   const sent: Email[] = [];
   const audited: AuditEntry[] = [];
   const published: ChangeEvent[] = [];
+  const anomalies: AnomalyEvent[] = [];
   const started: Array<{ name: string; input: Record<string, unknown> }> = [];
   const counted: Array<{ metric: string; value: number }> = [];
   const blobs = new MemoryBlobs();
   const restores = new MemoryRestores();
   const records = new MemoryRecords();
-  const events: EventPublisher = { publish: async (batch) => void published.push(...batch) };
+  const events: EventPublisher = { publish: async (batch) => void published.push(...batch), publishAnomaly: async (event) => void anomalies.push(event) };
   const clock = { now: () => new Date(time), set: (iso: string) => void (time = Date.parse(iso)) };
   const ids = { next: (prefix: string) => `${prefix}_${String(++sequence).padStart(6, '0')}` };
   return {
@@ -391,6 +452,7 @@ export function memoryDeps(now = '2026-11-26T10:00:00.000Z'): TestDeps {
     restores,
     imports: restores,
     lock: new MemoryRestoreLock(),
+    comparisons: new MemoryComparisons(),
     audit: { append: async (entry) => void audited.push(entry), list: async () => ({ items: audited }) },
     mailer: { send: async (email) => void sent.push(email) },
     events,
@@ -401,12 +463,26 @@ export function memoryDeps(now = '2026-11-26T10:00:00.000Z'): TestDeps {
     },
     clock,
     ids,
-    config: { appUrl: 'https://app.example', restoreTuning: {} },
+    config: { appUrl: 'https://app.example', restoreTuning: {}, compareTuning: {} },
+    alertSettings: new MemoryAlertSettings(),
+    directory: { superAdminEmails: async (accountId) => (accountId === 'acme' ? ['admin@acme.example', 'sso-admin@acme.example'] : []) },
     metrics: { add: (metric, value) => void counted.push({ metric, value }) },
     sent,
     audited,
     published,
+    anomalies,
     started,
     counted,
   };
+}
+
+/** Alert thresholds per account. */
+export class MemoryAlertSettings implements AlertSettingsRepository {
+  readonly settings = new Map<string, StoredAlertSettings>();
+  async getAlertSettings(accountId: string) {
+    return structuredClone(this.settings.get(accountId));
+  }
+  async putAlertSettings(settings: StoredAlertSettings) {
+    this.settings.set(settings.accountId, structuredClone(settings));
+  }
 }

@@ -41,11 +41,16 @@ describe('the web page under its Content-Security-Policy', () => {
     await page.getByRole('button', { name: 'Back up now' }).click();
     await page.waitForURL(/\/backups\/[^/]+$/);
     await expect.poll(() => page.locator('#backup-status').textContent(), { timeout: 60_000 }).toBe('Ready');
+    await page.getByRole('link', { name: 'Compare' }).click();
+    await page.getByLabel('Object type').selectOption('deals');
+    await page.getByRole('button', { name: 'Compare' }).click();
+    await page.locator('#compare-unchanged').waitFor();
     for (const [link, heading] of [
       ['Restore', /Restore/],
       ['Imports', /Imports/],
       ['Audit log', /Audit log/],
       ['Authenticator', /Authenticator app/],
+      ['Alerts', /Alerts/],
       ['Backups', /Backups/],
     ] as const) {
       await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: link }).click();

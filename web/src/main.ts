@@ -6,6 +6,7 @@ import { errorBox, h, replace } from './dom.ts';
 import { renderAuthenticator } from './views/authenticator.ts';
 import { renderBackup, renderBackups } from './views/backups.ts';
 import { renderDataSource } from './views/data-source.ts';
+import { renderAlertSettings, renderCompare } from './views/compare.ts';
 import { renderAuditLog, renderImports } from './views/lists.ts';
 import { renderRestore, renderRestoreWizard } from './views/restore.ts';
 import { renderForbidden, renderSignIn } from './views/sign-in.ts';
@@ -22,6 +23,9 @@ type View = (context: ViewContext) => Promise<void>;
 const ROUTES: Array<{ pattern: RegExp; view: View; title: string; nav?: string }> = [
   { pattern: /^\/backups\/?$/, view: renderBackups, title: 'Backups', nav: '/backups' },
   { pattern: /^\/backups\/(?<id>[^/]+)$/, view: renderBackup, title: 'Backup', nav: '/backups' },
+  // The anomaly email links here, with `with` and `objectType`.
+  { pattern: /^\/backups\/(?<id>[^/]+)\/compare\/?$/, view: renderCompare, title: 'Compare', nav: '/backups' },
+  { pattern: /^\/alert-settings\/?$/, view: renderAlertSettings, title: 'Alerts', nav: '/alert-settings' },
   { pattern: /^\/restore\/?$/, view: renderRestoreWizard, title: 'Restore', nav: '/restore' },
   { pattern: /^\/restores\/(?<id>[^/]+)$/, view: renderRestore, title: 'Restore', nav: '/restore' },
   { pattern: /^\/imports\/?$/, view: renderImports, title: 'Imports', nav: '/imports' },

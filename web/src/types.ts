@@ -5,6 +5,8 @@ export type { BackupQuotaView as BackupQuota } from '../../lambdas/core/backups/
 export type { RestorePlanView as RestorePlan, RestoreView as Restore } from '../../lambdas/core/restore-model.ts';
 export type { PendingTotpEnrolment } from '../../lambdas/core/totp/totp-enrolment.ts';
 export type { TotpEnrolmentStatus } from '../../lambdas/core/totp/totp-enrolment-status.ts';
+export type { ComparisonView as Comparison, ComparisonFigures } from '../../lambdas/core/compare-model.ts';
+export type { AlertSettings, AnomalyCheck, AnomalyFinding } from '../../lambdas/core/alert-model.ts';
 
 export interface Page<T> {
   items: T[];

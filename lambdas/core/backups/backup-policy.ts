@@ -1,4 +1,6 @@
+import { BackupExpiredError, BackupNotReadyError, NotFoundError } from '../errors.ts';
 import type { Backup, Tier } from '../model.ts';
+import type { Clock } from '../ports/clock.ts';
 import { BACKUP_RETENTION_DAYS } from '../model.ts';
 
 /**
@@ -70,6 +72,21 @@ export function csvFileName(objectType: string): string {
   return `${objectType}.csv`;
 }
 
+/** Where one object type's records are in a backup: its CSV in the zip, and what the manifest says of it. */
+export interface BackupFile {
+  zipKey: string;
+  entry: { name: string; bytes: number; sha256: string };
+  /** Records in it, as the manifest counts them. */
+  records: number;
+}
+
+/** The object type's CSV in a completed backup; undefined when the backup holds no records of it. */
+export function backupFileOf(backup: Backup, objectType: string): BackupFile | undefined {
+  const object = backup.objects?.find((candidate) => candidate.objectType === objectType);
+  if (!object?.file || !object.sha256 || object.bytes === undefined || !backup.zipKey) return undefined;
+  return { zipKey: backup.zipKey, entry: { name: object.file, bytes: object.bytes, sha256: object.sha256 }, records: object.records };
+}
+
 /** The link in emails: the app's page for the backup, never a presigned URL (STACK.md). */
 export function backupPageUrl(appUrl: string, backupId: string): string {
   return `${appUrl.replace(/\/$/, '')}/backups/${encodeURIComponent(backupId)}`;
@@ -87,6 +104,8 @@ export interface BackupView {
   sizeBytes?: number;
   objects?: Backup['objects'];
   error?: string;
+  /** The anomaly check against the previous backup (the history's badge): absent until it runs. */
+  anomalyCheck?: Backup['anomalyCheck'];
 }
 
 /** Shows a stored backup; the status turns EXPIRED when `now` is past `expiresAt`. */
@@ -103,5 +122,30 @@ export function toBackupView(backup: Backup, now: Date): BackupView {
     ...(backup.sizeBytes !== undefined ? { sizeBytes: backup.sizeBytes } : {}),
     objects: backup.objects ?? [],
     ...(backup.error ? { error: backup.error } : {}),
+    ...(backup.anomalyCheck ? { anomalyCheck: backup.anomalyCheck } : {}),
   };
+}
+
+/**
+ * A backup of the account that can still be read (restored from, compared):
+ * NotFoundError, BackupExpiredError (its file is deleted) or BackupNotReadyError
+ * otherwise. `use` words the refusal: `{subject: 'This backup', verb: 'restored'}`.
+ */
+export async function requireReadableBackup(
+  accountId: string,
+  backupId: string,
+  deps: { backups: { getBackup(accountId: string, backupId: string): Promise<Backup | undefined> }; clock: Clock },
+  use: { subject: string; verb: string },
+): Promise<Backup> {
+  const backup = await deps.backups.getBackup(accountId, backupId);
+  if (!backup) throw new NotFoundError(`Backup "${backupId}"`);
+  if (backup.status === 'EXPIRED' || (backup.expiresAt && Date.parse(backup.expiresAt) <= deps.clock.now().getTime())) {
+    throw new BackupExpiredError(`${use.subject} expired at ${backup.expiresAt} and its file is deleted; it can no longer be ${use.verb}.`, {
+      expiresAt: backup.expiresAt,
+    });
+  }
+  if (backup.status !== 'SUCCEEDED' || !backup.expiresAt) {
+    throw new BackupNotReadyError(`${use.subject} is ${backup.status.toLowerCase()}; only a completed backup can be ${use.verb}.`, { status: backup.status });
+  }
+  return backup;
 }

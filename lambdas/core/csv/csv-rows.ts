@@ -28,6 +28,11 @@ export function encodeCsvHeader(propertyNames: string[]): string {
   return ['id', ...propertyNames].map(field).join(',') + '\r\n';
 }
 
+/** One row of any fields in the same dialect (the compare export's rows). */
+export function encodeCsvLine(fields: string[]): string {
+  return fields.map(field).join(',') + '\r\n';
+}
+
 const NEEDS_QUOTES = /[",\r\n]/;
 const QUOTE = /"/g;
 

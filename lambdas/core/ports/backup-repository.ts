@@ -1,3 +1,4 @@
+import type { AnomalyCheck } from '../alert-model.ts';
 import type { Backup, BackupObject, BackupStatus, Page } from '../model.ts';
 
 /** The outcome of trying to claim an account's backup quota. */
@@ -69,6 +70,12 @@ export interface BackupRepository {
    * taken again once stale. Answers whether this call won.
    */
   claimNotification(accountId: string, backupId: string, claim: { status: BackupStatus; at: string; staleBefore: string }): Promise<boolean>;
+  /**
+   * Sets a SUCCEEDED backup's anomaly check, only while the check it has is in `from`
+   * (`NONE`: it has none yet); answers whether it did. One conditional write: a check
+   * that ended stays ended, and of two evaluations of one backup, one raises the alert.
+   */
+  setAnomalyCheck(accountId: string, backupId: string, check: AnomalyCheck, from: Array<AnomalyCheck['status'] | 'NONE'>): Promise<boolean>;
   /** Records one object type's export progress while the backup runs (parallel exports write side by side). */
   setObjectProgress(accountId: string, backupId: string, object: BackupObject, order: number): Promise<void>;
 

@@ -1,5 +1,5 @@
 /** The state machines the service runs. */
-export type WorkflowName = 'backup' | 'restore' | 'restore-plan';
+export type WorkflowName = 'backup' | 'restore' | 'restore-plan' | 'comparison' | 'anomaly-check';
 
 /**
  * Starts state machine executions (Step Functions in AWS, the local stand-in

@@ -6,9 +6,10 @@ import type { DataSource } from '../ports/data-source.ts';
 import type { PlanSegment, StoredPlan } from '../restore-model.ts';
 import { readBackedUpRecords, type BackedUpRecord } from './backed-up-records.ts';
 import { PlanTally } from './plan-tally.ts';
+import { backupFileOf, type BackupFile } from '../backups/backup-policy.ts';
 import type { RestoreDeps } from './restore-deps.ts';
 import { describeProperties, planPrefix, planSegmentKey, tuningOf } from './restore-policy.ts';
-import { openVerifiedZipEntry } from './zip-entry-reader.ts';
+import { openVerifiedZipEntry } from '../zip/zip-entry-reader.ts';
 
 /**
  * What the planning steps share (planRestore in the API, buildRestorePlan in the
@@ -41,20 +42,13 @@ const LOOKUP_BATCH = 100;
 const LOOKUPS_IN_FLIGHT = 4;
 
 /** Where the backed-up records of a plan are: one CSV in the backup zip, and what the manifest says of it. */
-export interface PlanSource {
-  zipKey: string;
-  entry: { name: string; bytes: number; sha256: string };
-  /** Backed-up records in it (the plan's `progress.total`). */
-  records: number;
-}
+export type PlanSource = BackupFile;
 
 /** The object type's CSV in a backup; ValidationError when the backup holds no records of it. */
 export function planSource(backup: Backup, objectType: ObjectType): PlanSource {
-  const backupObject = backup.objects?.find((object) => object.objectType === objectType.name);
-  if (!backupObject?.file || !backupObject.sha256 || backupObject.bytes === undefined || !backup.zipKey) {
-    throw new ValidationError(`This backup holds no ${objectType.pluralLabel.toLowerCase()} to restore.`, { field: 'objectType' });
-  }
-  return { zipKey: backup.zipKey, entry: { name: backupObject.file, bytes: backupObject.bytes, sha256: backupObject.sha256 }, records: backupObject.records };
+  const file = backupFileOf(backup, objectType.name);
+  if (!file) throw new ValidationError(`This backup holds no ${objectType.pluralLabel.toLowerCase()} to restore.`, { field: 'objectType' });
+  return file;
 }
 
 export interface PlanStep {

@@ -1,4 +1,5 @@
-import { BackupExpiredError, BackupNotReadyError, NotFoundError, PlanExpiredError, ValidationError } from '../errors.ts';
+import { requireReadableBackup } from '../backups/backup-policy.ts';
+import { NotFoundError, PlanExpiredError, ValidationError } from '../errors.ts';
 import { isRestorable, isRestorableProperty, type Backup, type CrmRecord, type ObjectType } from '../model.ts';
 import type { PlannedChange, RestoreCounts, RestorePlanView, RestoreView, StoredPlan, StoredRestore } from '../restore-model.ts';
 import type { Clock } from '../ports/clock.ts';
@@ -58,24 +59,12 @@ export function planSegmentKey(accountId: string, planId: string, segment: numbe
 }
 
 /** A backup of the account that a restore may read: NotFoundError, BackupNotReadyError or BackupExpiredError otherwise. */
-export async function requireRestorableBackup(
+export function requireRestorableBackup(
   accountId: string,
   backupId: string,
   deps: { backups: { getBackup(accountId: string, backupId: string): Promise<Backup | undefined> }; clock: Clock },
 ): Promise<Backup> {
-  const backup = await deps.backups.getBackup(accountId, backupId);
-  if (!backup) throw new NotFoundError(`Backup "${backupId}"`);
-  if (backup.status === 'EXPIRED' || (backup.expiresAt && Date.parse(backup.expiresAt) <= deps.clock.now().getTime())) {
-    throw new BackupExpiredError(`This backup expired at ${backup.expiresAt} and its file is deleted; it can no longer be restored.`, {
-      expiresAt: backup.expiresAt,
-    });
-  }
-  if (backup.status !== 'SUCCEEDED' || !backup.expiresAt) {
-    throw new BackupNotReadyError(`This backup is ${backup.status.toLowerCase()}; only a completed backup can be restored.`, {
-      status: backup.status,
-    });
-  }
-  return backup;
+  return requireReadableBackup(accountId, backupId, deps, { subject: 'This backup', verb: 'restored' });
 }
 
 /** An object type of the account that may be restored, and properties of it that may be written: ValidationError otherwise. */

@@ -1,6 +1,9 @@
 import type { ZipAssemblyTarget } from '../ports/zip-assembly-target.ts';
 import type { AssemblyPart, ZipAssemblyPlan } from './assembly-plan.ts';
 
+/** What assembling needs of a plan: an archive's, or a concatenation's (`planConcatenation`). */
+export type AssemblyParts = Pick<ZipAssemblyPlan, 'size' | 'parts' | 'copiedBytes' | 'readBytes'>;
+
 export interface AssembleOptions {
   /** Parts in flight at once. Copies run inside S3, so more is cheap; uploads hold ≤ 2 × 5 MiB each. */
   concurrency?: number;
@@ -15,7 +18,8 @@ export interface AssembleResult {
 }
 
 /**
- * Builds the archive of `plan` at `key` with one multipart upload.
+ * Builds the archive of `plan` (or any object planned as parts) at `key` with one
+ * multipart upload.
  *
  * Primary course:
  * 1. Start the upload.
@@ -28,7 +32,7 @@ export interface AssembleResult {
  * Step Functions retry.
  */
 export async function assembleZip(
-  plan: ZipAssemblyPlan,
+  plan: AssemblyParts,
   key: string,
   target: ZipAssemblyTarget,
   options: AssembleOptions = {},

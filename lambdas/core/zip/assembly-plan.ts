@@ -148,13 +148,28 @@ export function planZipAssembly(sources: ZipEntrySource[], options: PlanOptions 
   if (parts.length > maxParts) {
     throw new Error(`The archive needs ${parts.length} parts, more than the ${maxParts} S3 allows: use bigger segments.`);
   }
+  return { size: offset, zip64, entries, spans, parts, ...bytesMoved(parts) };
+}
+
+/**
+ * The parts that join stored objects end to end into one (the parts of a compare
+ * export): big objects copied inside S3, small ones read and glued, as for an archive.
+ */
+export function planConcatenation(objects: Array<{ key: string; bytes: number }>, options: PlanOptions = {}): Pick<ZipAssemblyPlan, 'size' | 'parts' | 'copiedBytes' | 'readBytes'> {
+  const spans: Span[] = objects.filter((object) => object.bytes > 0).map((object) => ({ kind: 'range', key: object.key, start: 0, length: object.bytes }));
+  const parts = cutIntoParts(spans, options.minPartSize ?? S3_MIN_PART_SIZE, options.maxPartSize ?? S3_MAX_PART_SIZE);
+  return { size: spans.reduce((sum, span) => sum + spanLength(span), 0), parts, ...bytesMoved(parts) };
+}
+
+/** Bytes S3 copies, and bytes the assembler reads to glue small pieces. */
+function bytesMoved(parts: AssemblyPart[]): { copiedBytes: number; readBytes: number } {
   let copiedBytes = 0;
   let readBytes = 0;
   for (const part of parts) {
     if (part.kind === 'copy') copiedBytes += part.length;
     else for (const span of part.spans) if (span.kind === 'range') readBytes += span.length;
   }
-  return { size: offset, zip64, entries, spans, parts, copiedBytes, readBytes };
+  return { copiedBytes, readBytes };
 }
 
 function entryData(source: ZipEntrySource): SegmentDigest & { spans: Span[] } {

@@ -160,7 +160,7 @@ function historyTable(backups: Backup[]): HTMLElement {
     ['Started', 'Status', 'Requested by', { label: 'Size', num: true }, { label: 'Records', num: true }, 'Download until', ''],
     backups.map((backup) => [
       h('a', { href: `/backups/${encodeURIComponent(backup.id)}` }, dateTime(backup.createdAt)),
-      h('span', { class: `status status-${backup.status}` }, statusLabel(backup.status)),
+      h('span', {}, h('span', { class: `status status-${backup.status}` }, statusLabel(backup.status)), anomalyBadge(backup)),
       backup.trigger === 'schedule' ? 'Schedule' : backup.requestedBy,
       bytes(backup.sizeBytes),
       backup.objects ? `${count(totalRecords(backup))} in ${backup.objects.filter((object) => object.records > 0).length} types` : '—',
@@ -168,6 +168,39 @@ function historyTable(backups: Backup[]): HTMLElement {
       h('a', { href: `/backups/${encodeURIComponent(backup.id)}`, 'aria-label': `Details of the backup started ${dateTime(backup.createdAt)}` }, 'Details'),
     ]),
     { caption: 'Backup history, newest first' },
+  );
+}
+
+/**
+ * The anomaly check's outcome beside a backup's status: "Unusual changes" (linking to
+ * the comparison that found them) once an alert was raised, a quieter note when the
+ * check could not run. Nothing for a clear or skipped check.
+ */
+function anomalyBadge(backup: Backup): HTMLElement | null {
+  const check = backup.anomalyCheck;
+  if (check?.status === 'ALERTED' && check.previousBackupId) {
+    const first = check.findings?.[0];
+    const query = new URLSearchParams({ with: backup.id, ...(first ? { objectType: first.objectType } : {}) });
+    return h('a', { class: 'badge badge-alert', href: `/backups/${encodeURIComponent(check.previousBackupId)}/compare?${query}`, title: 'Compared with the previous backup' }, 'Unusual changes');
+  }
+  if (check?.status === 'FAILED') return h('span', { class: 'badge', title: check.reason ?? '' }, 'Not checked');
+  return null;
+}
+
+/** The findings of an alert, in words, each with a link to its comparison. */
+function anomalyNote(backup: Backup): HTMLElement | null {
+  const check = backup.anomalyCheck;
+  if (check?.status !== 'ALERTED' || !check.previousBackupId) return null;
+  const link = (objectType: string) => `/backups/${encodeURIComponent(check.previousBackupId!)}/compare?${new URLSearchParams({ with: backup.id, objectType })}`;
+  const sentence = (finding: NonNullable<typeof check.findings>[number]) => {
+    if (finding.kind === 'RECORDS_REMOVED') return `${count(finding.removed)} of ${count(finding.before)} ${finding.objectType} records are gone since the previous backup.`;
+    if (finding.kind === 'PROPERTY_CHANGED') return `${finding.property} changed on ${count(finding.changed)} of ${count(finding.compared)} ${finding.objectType} records.`;
+    return `${finding.objectType} is empty; the previous backup had ${count(finding.before)} records.`;
+  };
+  return h('div', { class: 'note', id: 'anomaly-note', role: 'note' },
+    h('strong', {}, 'Unusual changes since the previous backup. '),
+    h('ul', {}, (check.findings ?? []).map((finding) => h('li', {}, sentence(finding), ' ', h('a', { href: link(finding.objectType) }, 'See what changed')))),
+    h('p', { class: 'muted' }, 'The super admins were emailed. ', h('a', { href: '/alert-settings' }, 'Alert thresholds')),
   );
 }
 
@@ -263,8 +296,10 @@ function backupDetails(backup: Backup, download: () => Promise<void>): HTMLEleme
       ? h('div', { class: 'card row' },
           h('button', { type: 'button', onclick: () => void download(), id: 'download' }, 'Download'),
           h('a', { class: 'button secondary', href: `/restore?backup=${encodeURIComponent(backup.id)}` }, 'Restore from this backup'),
+          h('a', { class: 'button secondary', id: 'compare', href: `/backups/${encodeURIComponent(backup.id)}/compare` }, 'Compare'),
         )
       : null,
+    anomalyNote(backup),
     expired ? h('div', { class: 'note' }, 'This backup has expired: backups can be downloaded for 14 days after they complete.') : null,
     h('h2', {}, 'Object types'),
     objects.length

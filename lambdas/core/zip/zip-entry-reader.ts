@@ -3,7 +3,7 @@ import { PassThrough, Readable, Transform } from 'node:stream';
 import yauzl from 'yauzl';
 import { ArchiveIntegrityError } from '../errors.ts';
 import type { BlobStore } from '../ports/blob-store.ts';
-import { DATA_DESCRIPTOR_MAX_BYTES, headerProblems } from '../zip/zip-header-checks.ts';
+import { DATA_DESCRIPTOR_MAX_BYTES, headerProblems } from './zip-header-checks.ts';
 
 /** What the backup's manifest says one file of the zip holds. */
 export interface ExpectedEntry {

@@ -4,7 +4,7 @@ import { ZipArchive } from 'archiver';
 import { describe, expect, it } from 'vitest';
 import { ArchiveIntegrityError } from '#core/errors.ts';
 import type { BlobStore } from '#core/ports/blob-store.ts';
-import { openVerifiedZipEntry } from '#core/restores/zip-entry-reader.ts';
+import { openVerifiedZipEntry } from '#core/zip/zip-entry-reader.ts';
 
 /** An in-memory blob store that counts ranged reads (core tests: real step, in-memory port). */
 function memoryBlobs(objects: Record<string, Buffer>): BlobStore & { reads: Array<{ start: number; end: number } | undefined> } {
