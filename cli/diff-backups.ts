@@ -154,7 +154,7 @@ export async function diffBackupZips(fromFile: string, toFile: string, options: 
   const deps = {
     backups: { getBackup: async (_accountId: string, backupId: string) => [from, to].find((backup) => backup.id === backupId) },
     blobs,
-    records: noLiveData,
+    sources: noLiveData,
     comparisons: singleComparisonStore(),
     zipAssembly: noAssembly,
     clock: systemClock,
@@ -199,9 +199,9 @@ export class DiffRefusedError extends Error {
 }
 
 /** Offline there is no today's data: only backups are compared. */
-const noLiveData = new Proxy({} as CompareDeps['records'], {
-  get: () => () => Promise.reject(new Error('diff compares two backup files, never live data')),
-});
+const noLiveData: CompareDeps['sources'] = {
+  forAccount: () => Promise.reject(new Error('diff compares two backup files, never live data')),
+};
 
 /** With no time limit the differences CSV is written in one part: nothing to assemble. */
 const noAssembly = new Proxy({} as CompareDeps['zipAssembly'], {

@@ -147,6 +147,8 @@ export const PERMISSIONS: Record<string, FunctionPermissions> = {
     auditLog: true,
     backupBucket: { read: ['backups/', 'comparisons/'], write: ['comparisons/'], delete: ['comparisons/'] },
     stateMachines: { comparison: ['start', 'describe'], 'anomaly-check': ['describe'] },
+    // Today's data comes from the account's data source: a HubSpot token is decrypted.
+    sourceTokens: 'decrypt',
   },
   // Continues a comparison from its checkpoint, in either machine; assembles an export
   // from its parts (part copies read them), deletes the runs.
@@ -154,6 +156,7 @@ export const PERMISSIONS: Record<string, FunctionPermissions> = {
     dataTable: 'read',
     appTable: 'readWrite',
     backupBucket: { read: ['backups/', 'comparisons/'], write: ['comparisons/'], delete: ['comparisons/'] },
+    sourceTokens: 'decrypt',
   },
   // Starts the check when a backup SUCCEEDED: the execution, named after the backup.
   'start-anomaly-check': { stateMachines: { 'anomaly-check': ['start'] } },
@@ -166,6 +169,8 @@ export const PERMISSIONS: Record<string, FunctionPermissions> = {
     sendEmail: true,
     putEvents: true,
     listSuperAdmins: true,
+    // Object type labels and CRM-set properties come from the account's data source.
+    sourceTokens: 'decrypt',
   },
   // Completed imports and the audit log: reads only.
   'activity-api': { appTable: 'read' },

@@ -128,6 +128,12 @@ describe('initech: a HubSpot portal as the data source', () => {
     await hubspot.crm.contacts.basicApi.archive(ids[5]!);
     runtime.hubspot.failRecords(portal.portalId, '0-1', [ids[4]!], { operation: 'update', category: 'VALIDATION_ERROR', message: 'Property values were not valid' });
 
+    // Compared with today's data, the backup sees exactly those edits, read from the portal.
+    const compared = await runtime.api('GET', `/v1/backups/${backupId}/compare?with=live&objectType=contacts`, { as: ADMIN });
+    expect(compared.status, JSON.stringify(compared.body)).toBe(200);
+    expect(compared.body).toMatchObject({ added: 0, removed: 1, changed: 5 });
+    expect(compared.body.perProperty).toEqual(expect.arrayContaining([{ name: 'firstname', changed: 5 }]));
+
     const plan = await runtime.api('POST', `/v1/backups/${backupId}/restore-plans`, { as: ADMIN, body: { objectType: 'contacts', properties: ['firstname', 'jobtitle'] } });
     expect(plan.status, JSON.stringify(plan.body)).toBe(201);
     expect(plan.body).toMatchObject({ status: 'READY' });

@@ -36,8 +36,9 @@ export async function evaluateAnomalies(job: AnomalyCheckJob & { comparisons: st
   }
   const settings = settingsInForce(await deps.alertSettings.getAlertSettings(job.accountId));
   const findings: AnomalyFinding[] = [];
+  const source = await deps.sources.forAccount(job.accountId);
   for (const comparison of comparisons as StoredComparison[]) {
-    findings.push(...findAnomalies(settings, comparison, await deps.records.getObjectType(job.accountId, comparison.objectType)));
+    findings.push(...findAnomalies(settings, comparison, await source.getObjectType(comparison.objectType)));
   }
   const checkedAt = deps.clock.now().toISOString();
   if (findings.length === 0) {
@@ -58,8 +59,9 @@ async function raise(backup: Backup, check: AnomalyCheck, deps: AlertDeps): Prom
   const findings = check.findings ?? [];
   const account = await deps.records.getAccount(backup.accountId);
   const labels = new Map<string, string>();
+  const source = await deps.sources.forAccount(backup.accountId);
   for (const type of new Set(findings.map((finding) => finding.objectType))) {
-    labels.set(type, (await deps.records.getObjectType(backup.accountId, type))?.pluralLabel ?? type);
+    labels.set(type, (await source.getObjectType(type))?.pluralLabel ?? type);
   }
   const link = (finding: AnomalyFinding) => comparisonPageUrl(deps.config.appUrl, { backupId: check.previousBackupId!, with: backup.id, objectType: finding.objectType });
   const lines = findings.map((finding) => ({ finding, sentence: describeFinding(finding, labels.get(finding.objectType)!), link: link(finding) }));

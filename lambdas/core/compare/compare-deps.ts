@@ -4,7 +4,7 @@ import type { BlobStore } from '../ports/blob-store.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { ComparisonRepository } from '../ports/comparison-repository.ts';
 import type { IdGenerator } from '../ports/ids.ts';
-import type { RecordStore } from '../ports/record-store.ts';
+import type { DataSources } from '../ports/data-source.ts';
 import type { WorkflowStarter } from '../ports/workflow-starter.ts';
 import type { ZipAssemblyTarget } from '../ports/zip-assembly-target.ts';
 import type { CompareTuning } from './compare-policy.ts';
@@ -15,8 +15,8 @@ export interface CompareDeps {
   backups: { getBackup(accountId: string, backupId: string): Promise<Backup | undefined> };
   /** The backup bucket: backup zips, and the comparisons' working files and exports. */
   blobs: BlobStore;
-  /** Today's records, for comparisons with live data. */
-  records: RecordStore;
+  /** Each account's data source: today's records, for comparisons with live data. */
+  sources: DataSources;
   comparisons: ComparisonRepository;
   /** Joins an export's parts into one CSV (S3 multipart copy). */
   zipAssembly: ZipAssemblyTarget;

@@ -3,7 +3,7 @@ import { ArchiveIntegrityError } from '../errors.ts';
 import type { BackupFile } from '../backups/backup-policy.ts';
 import type { SideProgress } from '../compare-model.ts';
 import type { BlobStore } from '../ports/blob-store.ts';
-import type { RecordStore } from '../ports/record-store.ts';
+import type { DataSource } from '../ports/data-source.ts';
 import { openVerifiedZipEntry } from '../zip/zip-entry-reader.ts';
 import { RunBuffer, type RunRecord } from './sorted-runs.ts';
 
@@ -74,29 +74,30 @@ async function* csvBatches(rows: AsyncGenerator<string[]>, skip: number, batchRe
 type LiveCursor = Array<{ segment: number; resumeAfter?: string }>;
 
 /**
- * Today's records of one object type, read segment by segment in parallel: one page of
- * every unfinished segment per batch, `resumeAt` = each segment's position after it.
- * A type the account does not have (any more) reads as an empty side.
+ * Today's records of one object type, from the account's data source, read stream by
+ * stream in parallel: one page of every unfinished stream per batch, `resumeAt` = each
+ * stream's position after it. A type the source does not have (any more) reads as an
+ * empty side.
  */
-export function liveSideReader(records: RecordStore, accountId: string, objectType: string, pageRecords: number): SideReader {
+export function liveSideReader(source: DataSource, objectType: string): SideReader {
   return {
     async open(resume) {
-      const type = resume ? undefined : await records.getObjectType(accountId, objectType);
+      const type = resume ? undefined : await source.getObjectType(objectType);
       const columns = resume?.columns ?? type?.properties.map((property) => property.name) ?? [];
       if (!resume && !type) return { columns, batches: noBatches() };
-      const start: LiveCursor = (resume?.at as LiveCursor | undefined) ?? Array.from({ length: records.segmentCount }, (_, segment) => ({ segment }));
-      return { columns, batches: livePages(records, accountId, objectType, columns, start, pageRecords) };
+      const start: LiveCursor = (resume?.at as LiveCursor | undefined) ?? Array.from({ length: source.streams }, (_, stream) => ({ segment: stream }));
+      return { columns, batches: livePages(source, objectType, columns, start) };
     },
   };
 }
 
-async function* livePages(records: RecordStore, accountId: string, objectType: string, columns: string[], start: LiveCursor, pageRecords: number): AsyncGenerator<SideBatch> {
+async function* livePages(source: DataSource, objectType: string, columns: string[], start: LiveCursor): AsyncGenerator<SideBatch> {
   let pending = start;
   while (pending.length > 0) {
     const pages = await Promise.all(
       pending.map(async (position) => ({
         position,
-        page: await records.readSegmentPage(accountId, objectType, position.segment, { limit: pageRecords, resumeAfter: position.resumeAfter }),
+        page: await source.readPage(objectType, columns, { stream: position.segment, ...(position.resumeAfter !== undefined ? { resumeAfter: position.resumeAfter } : {}) }),
       })),
     );
     const batch: RunRecord[] = [];

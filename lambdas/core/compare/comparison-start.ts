@@ -23,13 +23,13 @@ export async function requireComparableSides(
   accountId: string,
   backupId: string,
   request: ComparisonRequest,
-  deps: Pick<CompareDeps, 'backups' | 'clock' | 'records'>,
+  deps: Pick<CompareDeps, 'backups' | 'clock' | 'sources'>,
 ): Promise<{ backup: Backup; other?: Backup }> {
   if (request.with === backupId) throw new ValidationError('with: compare a backup with another backup, or with "live" (today\'s data).', { field: 'with' });
   const backup = await requireComparableBackup(accountId, backupId, deps);
   const other = request.with === LIVE ? undefined : await requireComparableBackup(accountId, request.with, deps);
   const known = [backup, other].some((side) => side?.objects?.some((object) => object.objectType === request.objectType));
-  if (!known && !(request.with === LIVE && (await deps.records.getObjectType(accountId, request.objectType)))) {
+  if (!known && !(request.with === LIVE && (await (await deps.sources.forAccount(accountId)).getObjectType(request.objectType)))) {
     throw new ValidationError(`"${request.objectType}" is not an object type of ${request.with === LIVE ? 'this account or this backup' : 'either backup'}.`, {
       field: 'objectType',
     });
@@ -45,13 +45,13 @@ export async function newComparison(
   by: Pick<Caller, 'accountId'> & { requestedBy: string },
   sides: { backup: Backup; other?: Backup },
   objectType: string,
-  deps: Pick<CompareDeps, 'clock' | 'ids' | 'records'>,
+  deps: Pick<CompareDeps, 'clock' | 'ids' | 'sources'>,
   options: { exportRequested?: boolean; runner?: ComparisonRunner } = {},
 ): Promise<StoredComparison> {
   const now = deps.clock.now().toISOString();
   const expected = (backup: Backup) => backup.objects?.find((object) => object.objectType === objectType)?.records ?? 0;
   const side = (source: SideSource, records: number): SideProgress => ({ source, runs: [], read: 0, expected: records, done: false });
-  const live = sides.other ? undefined : await deps.records.getObjectType(by.accountId, objectType);
+  const live = sides.other ? undefined : await (await deps.sources.forAccount(by.accountId)).getObjectType(objectType);
   const expiries = [sides.backup.expiresAt!, ...(sides.other ? [sides.other.expiresAt!] : [])].sort();
   return {
     id: deps.ids.next('cmp'),

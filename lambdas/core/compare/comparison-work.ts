@@ -15,7 +15,7 @@ import { mergeRunsInto } from './sorted-runs.ts';
  * it READY or FAILED.
  */
 
-export type ComparisonWorkDeps = Pick<CompareDeps, 'backups' | 'blobs' | 'records' | 'comparisons' | 'zipAssembly' | 'clock' | 'ids' | 'config'>;
+export type ComparisonWorkDeps = Pick<CompareDeps, 'backups' | 'blobs' | 'sources' | 'comparisons' | 'zipAssembly' | 'clock' | 'ids' | 'config'>;
 
 /** How long one invocation may go on: asked between batches and every thousand records merged. */
 export interface ComparisonRun {
@@ -179,7 +179,7 @@ function withSide(comparison: StoredComparison, index: 0 | 1, side: SideProgress
 /** Where each side's records come from: the backups' CSVs (checked against their manifests), or today's records. */
 async function sideReaders(comparison: StoredComparison, deps: ComparisonWorkDeps, batchRecords: number): Promise<[SideReader, SideReader]> {
   const reader = async (side: SideProgress): Promise<SideReader> => {
-    if (side.source.kind === 'live') return liveSideReader(deps.records, comparison.accountId, comparison.objectType, batchRecords);
+    if (side.source.kind === 'live') return liveSideReader(await deps.sources.forAccount(comparison.accountId), comparison.objectType);
     const backup = await deps.backups.getBackup(comparison.accountId, side.source.backupId);
     if (!backup?.zipKey) throw new ArchiveIntegrityError(`Backup ${side.source.backupId} is no longer in storage.`);
     return backupSideReader(deps.blobs, backupFileOf(backup, comparison.objectType), comparison.objectType, batchRecords);
