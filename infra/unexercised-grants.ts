@@ -30,7 +30,7 @@ const SAME_KIND_TABLE_OPERATIONS: Array<{ action: string; table: 'DataTable' | '
   {
     action: 'dynamodb:Query',
     table: 'DataTable',
-    functions: ['backups-api', 'finalize-backup', 'fail-backup', 'run-scheduled-backups', 'restores-api', 'build-restore-plan', 'finalize-restore', 'fail-restore'],
+    functions: ['backups-api', 'finalize-backup', 'fail-backup', 'run-scheduled-backups', 'restores-api', 'apply-restore-batch', 'build-restore-plan', 'finalize-restore', 'fail-restore'],
   },
   {
     action: 'dynamodb:Query',

@@ -9,6 +9,7 @@ import { LOCAL_CREDENTIALS } from '#runtime/clients.ts';
 import { demoAccounts, demoRecord } from '../../local/demo-data.ts';
 import { awsCallRecorder } from './aws-calls.ts';
 import { registerSecret, TOTP_SECRET } from './log-capture.ts';
+import { RESERVED_NAMES } from '#runtime/http.ts';
 
 export interface TestRuntime extends LocalRuntime {
   dataDir: string;
@@ -97,8 +98,10 @@ function registerRequestSecrets(body: unknown, answer: unknown, headers: Headers
   const sent = (typeof body === 'string' ? safeJson(body) : body) as { totp?: string; token?: string; properties?: Record<string, string> } | undefined;
   registerSecret('a TOTP code', sent?.totp);
   registerSecret('the token of an emailed confirmation link', sent?.token);
-  // A record's values (PATCH); a plan's list of property names is not one.
-  if (!Array.isArray(sent?.properties)) for (const value of Object.values(sent?.properties ?? {})) registerSecret('a record value', value);
+  // A record's values (PATCH); a plan's list of property names is not one, nor a value
+  // that is also a reserved name (refusals quote the name, never the value).
+  if (!Array.isArray(sent?.properties))
+    for (const value of Object.values(sent?.properties ?? {})) if (!RESERVED_NAMES.has(value)) registerSecret('a record value', value);
   const got = answer as { secret?: string; otpauthUri?: string; url?: string } | undefined;
   if (got && typeof got === 'object') {
     registerSecret(TOTP_SECRET, got.secret);
