@@ -71,9 +71,9 @@ describe('traces of a step', () => {
         return { name: subsegment.name, operation: aws?.operation, table: aws?.table_name, closed: subsegment.isClosed() };
       });
     });
-    // RUNNING, the account's object types, then one PENDING entry per type.
-    expect(calls.map((call) => `${call.name} ${call.operation}`)).toEqual(['DynamoDB UpdateItem', 'DynamoDB Query', 'DynamoDB UpdateItem']);
-    expect(calls.map((call) => call.table)).toEqual([runtime.config.appTableName, runtime.config.dataTableName, runtime.config.appTableName]);
+    // RUNNING, the account's data source, its object types, then one PENDING entry per type.
+    expect(calls.map((call) => `${call.name} ${call.operation}`)).toEqual(['DynamoDB UpdateItem', 'DynamoDB GetItem', 'DynamoDB Query', 'DynamoDB UpdateItem']);
+    expect(calls.map((call) => call.table)).toEqual([runtime.config.appTableName, runtime.config.appTableName, runtime.config.dataTableName, runtime.config.appTableName]);
     expect(calls.every((call) => call.closed)).toBe(true);
   });
 
