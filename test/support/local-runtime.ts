@@ -63,7 +63,7 @@ export async function startTestRuntime(options: Partial<LocalRuntimeOptions> = {
       } catch {
         // not JSON: keep the text
       }
-      registerSecret('a TOTP code', new URL(path, runtime.url).searchParams.get('totp') ?? undefined);
+      registerTotpCode(new URL(path, runtime.url).searchParams.get('totp') ?? undefined);
       registerRequestSecrets(body, parsed, response.headers);
       return { status: response.status, headers: response.headers, body: parsed };
     },
@@ -93,10 +93,15 @@ function registerSensitiveValues(banner: string, recordsPerType: number): void {
   }
 }
 
+/** A `totp` a request sends, when it could be a code: the fuzzer sends ids and other strings there too. */
+function registerTotpCode(value: unknown): void {
+  if (typeof value === 'string' && /^\d{6}$/.test(value)) registerSecret('a TOTP code', value);
+}
+
 /** Codes and values a request sends, and the secrets and links an answer gives. */
 function registerRequestSecrets(body: unknown, answer: unknown, headers: Headers): void {
   const sent = (typeof body === 'string' ? safeJson(body) : body) as { totp?: string; token?: string; properties?: Record<string, string> } | undefined;
-  registerSecret('a TOTP code', sent?.totp);
+  registerTotpCode(sent?.totp);
   registerSecret('the token of an emailed confirmation link', sent?.token);
   // A record's values (PATCH); a plan's list of property names is not one, nor a value
   // that is also a reserved name (refusals quote the name, never the value).
