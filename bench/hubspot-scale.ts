@@ -5,18 +5,26 @@
  * peak RSS is the adapter's alone: the stand-in runs in a child process, `--serve`).
  *
  * backup: every contact with every property, page by page as export-object reads them
- * (HubSpotSource.readPage), turned into CSV (encodeCsvRows) and hashed: the S3 upload
- * is left out (other rows measure it). restore: applyChanges over every contact, 100 a
- * batch as apply-restore-batch hands them, each record set to a value it does not hold
- * (so every batch reads and writes: two requests per 100 records).
+ * (HubSpotSource.readPage, the next page asked for while this one is encoded), turned
+ * into CSV (encodeCsvRows) and hashed: the S3 upload is left out (other rows measure
+ * it). restore: applyChanges over every contact, 100 a batch as apply-restore-batch
+ * hands them, four plan segments (files of ids) at once as the restore state machine
+ * runs them, each record set to a value it does not hold (so every batch reads and
+ * writes: two requests per 100 records).
+ *
+ * Reported beside the rate: requests/s achieved against those allowed, the CPU seconds
+ * of the adapter and of the stand-in, and the load average, to tell the machine's load
+ * from the code's cost.
  *
  * The ceiling is records per request × requests allowed per second: 100 × 19 = 1,900
  * records/s for a backup, 50 × 19 = 950 for a restore.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -33,6 +41,8 @@ import { peakRssMb } from './peak-rss.ts';
 const { values } = parseArgs({ options: { contacts: { type: 'string' }, mode: { type: 'string' }, serve: { type: 'boolean' } } });
 const contacts = Number(values.contacts ?? 100_000);
 const PROFESSIONAL = { perWindow: 190, windowMs: 10_000 };
+/** Plan segments applied at once: the restore state machine's Map MaxConcurrency. */
+const RESTORE_SEGMENTS = 4;
 
 if (values.serve) {
   // The child: a stand-in with `contacts` contacts at Professional limits, until killed.
@@ -43,10 +53,14 @@ if (values.serve) {
   const standIn = HubSpotStandIn.open(dataDir);
   const { accessToken } = seedDemoPortal(standIn, { recordsPerType: 1, limits: { ...PROFESSIONAL, daily: 1_000_000_000 } });
   seedContacts(standIn, DEMO_PORTAL_ID, contacts - 1);
+  const seeded = process.cpuUsage();
   const { baseUrl, close } = await serveStandInAlone(standIn);
   process.send!({ baseUrl, accessToken, portalId: DEMO_PORTAL_ID });
   process.on('message', async (message) => {
-    if (message === 'stats') return process.send!(standIn.statsFor(DEMO_PORTAL_ID));
+    if (message === 'stats') {
+      const cpu = process.cpuUsage(seeded);
+      return process.send!({ ...standIn.statsFor(DEMO_PORTAL_ID), cpuSeconds: +((cpu.user + cpu.system) / 1e6).toFixed(1) });
+    }
     await close();
     standIn.close();
     await rm(dataDir, { recursive: true, force: true });
@@ -55,6 +69,7 @@ if (values.serve) {
 } else {
   const child = fork(fileURLToPath(import.meta.url), ['--serve', '--contacts', String(contacts)], { execArgv: ['--openssl-legacy-provider'] });
   const portal = await nextMessage<{ baseUrl: string; accessToken: string; portalId: number }>(child);
+  const workDir = await mkdtemp(join(tmpdir(), 'hubspot-scale-plan-'));
   try {
     const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
     const budget = new RequestBudget({ portalId: portal.portalId, timeZone: 'US/Eastern', limits: PROFESSIONAL, store: new OneProcessBudgetStore(), clock: systemClock, sleep });
@@ -63,42 +78,62 @@ if (values.serve) {
     const names = type.properties.map((property) => property.name);
     const mode = values.mode ?? 'backup';
     let records = 0;
-    const timing: { restoreMs?: number } = {};
-    const started = performance.now();
+    let timed: { started: number; cpu: NodeJS.CpuUsage };
+    const startTiming = () => (timed = { started: performance.now(), cpu: process.cpuUsage() });
     if (mode === 'backup') {
+      startTiming();
+      // As export-object reads a stream: the next page is asked for before this one is encoded.
       const sha = createHash('sha256');
-      let resumeAfter: string | undefined;
-      do {
-        const page = await source.readPage('contacts', names, { stream: 0, resumeAfter });
+      let reading = source.readPage('contacts', names, { stream: 0 });
+      for (;;) {
+        const page = await reading;
+        if (page.resumeAfter) reading = source.readPage('contacts', names, { stream: 0, resumeAfter: page.resumeAfter });
         sha.update(encodeCsvRows(page.records, names));
         records += page.records.length;
-        resumeAfter = page.resumeAfter;
-      } while (resumeAfter);
+        if (!page.resumeAfter) break;
+      }
     } else {
-      // The ids, read page by page as a plan's backup CSV would list them (not timed).
-      const ids: string[] = [];
+      // The plan's segments, as files of ids (not timed): a plan is streamed from S3, never held.
+      const segmentFiles = Array.from({ length: RESTORE_SEGMENTS }, (_, segment) => join(workDir, `segment-${segment}`));
+      const writers = segmentFiles.map((file) => createWriteStream(file));
       let resumeAfter: string | undefined;
+      let pageIndex = 0;
       do {
         const page = await source.readPage('contacts', ['hs_object_id'], { stream: 0, resumeAfter });
-        ids.push(...page.records.map((record) => record.id));
+        writers[pageIndex++ % RESTORE_SEGMENTS]!.write(page.records.map((record) => `${record.id}\n`).join(''));
         resumeAfter = page.resumeAfter;
       } while (resumeAfter);
-      const restoreStarted = performance.now();
-      for (let start = 0; start < ids.length; start += 100) {
-        const batch = ids.slice(start, start + 100);
-        const applied = await source.applyChanges({ objectType: 'contacts', restoreId: 'rs_bench', batchId: `0:${start}`, actor: 'bench', records: batch.map((id) => ({ id, values: { jobtitle: `Restored ${id}` } })) });
-        const notUpdated = applied.filter((change) => change.outcome !== 'updated');
-        if (notUpdated.length) throw new Error(`${notUpdated.length} records not updated: ${JSON.stringify(notUpdated[0])}`);
-        records += applied.length;
-      }
-      timing.restoreMs = performance.now() - restoreStarted;
+      await Promise.all(writers.map((writer) => new Promise((resolve) => writer.end(resolve))));
+      startTiming();
+      // The restore state machine applies up to four segments at once, each 100 records a round.
+      await Promise.all(
+        segmentFiles.map(async (file, segment) => {
+          let batch: string[] = [];
+          const apply = async () => {
+            const applied = await source.applyChanges({ objectType: 'contacts', restoreId: 'rs_bench', batchId: `${segment}:${records}`, actor: 'bench', records: batch.map((id) => ({ id, values: { jobtitle: `Restored ${id}` } })) });
+            const notUpdated = applied.filter((change) => change.outcome !== 'updated');
+            if (notUpdated.length) throw new Error(`${notUpdated.length} records not updated: ${JSON.stringify(notUpdated[0])}`);
+            records += applied.length;
+            batch = [];
+          };
+          for await (const id of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
+            batch.push(id);
+            if (batch.length === 100) await apply();
+          }
+          if (batch.length) await apply();
+        }),
+      );
     }
-    const seconds = (mode === 'backup' ? performance.now() - started : timing.restoreMs!) / 1000;
+    const seconds = (performance.now() - timed!.started) / 1000;
+    const cpu = process.cpuUsage(timed!.cpu);
     child.send('stats');
-    const stats = await nextMessage<{ requests: number; byStatus: Record<string, number>; rateLimited: Record<string, number> }>(child);
+    const stats = await nextMessage<{ requests: number; byStatus: Record<string, number>; rateLimited: Record<string, number>; cpuSeconds: number }>(child);
     const perRequest = mode === 'backup' ? 100 : 50;
-    const ceiling = perRequest * (PROFESSIONAL.perWindow / (PROFESSIONAL.windowMs / 1000));
+    const allowedPerSecond = PROFESSIONAL.perWindow / (PROFESSIONAL.windowMs / 1000);
+    const ceiling = perRequest * allowedPerSecond;
     const failed = Object.entries(stats.byStatus).filter(([status]) => Number(status) >= 400).reduce((sum, [, n]) => sum + n, 0);
+    // Requests of the timed part: a restore's id listing came before it.
+    const timedRequests = mode === 'backup' ? stats.requests : Math.ceil(records / 100) * 2;
     console.log(
       JSON.stringify({
         mode,
@@ -109,8 +144,14 @@ if (values.serve) {
         ceilingRecordsPerSecond: ceiling,
         fractionOfCeiling: +((records / seconds) / ceiling).toFixed(3),
         requests: stats.requests,
+        requestsPerSecond: +(timedRequests / seconds).toFixed(1),
+        allowedRequestsPerSecond: allowedPerSecond,
         failedRequests: failed,
         rateLimited: stats.rateLimited,
+        // CPU seconds of the timed part: this process (the adapter), then the stand-in's whole life (seeding aside).
+        adapterCpuSeconds: +((cpu.user + cpu.system) / 1e6).toFixed(1),
+        standInCpuSeconds: stats.cpuSeconds,
+        loadAverage: +loadavg()[0]!.toFixed(1),
         peakRssMb: peakRssMb(),
         // What is still held once garbage is collected: flat when nothing grows with the records.
         heapAfterGcMb: heapAfterGcMb(),
@@ -118,6 +159,7 @@ if (values.serve) {
     );
   } finally {
     child.send('stop');
+    await rm(workDir, { recursive: true, force: true });
   }
 }
 

@@ -236,6 +236,9 @@ function step(worker: string, input: Record<string, unknown>): Promise<any> {
     const child = fork(fileURLToPath(import.meta.url), ['--worker', worker, '--config', JSON.stringify(runtime.config), '--input', JSON.stringify(input)], {
       execArgv: ['--openssl-legacy-provider', `--max-old-space-size=${values['heap-mb']}`, ...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`, `--cpu-prof-name=${worker}-${Date.now()}.cpuprofile`] : [])],
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+      // The runtime in this process set AWS_LAMBDA_MAX_CONCURRENCY for its own InvokeStore;
+      // a worker has none, and Powertools would look for one.
+      env: Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'AWS_LAMBDA_MAX_CONCURRENCY')),
     });
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));

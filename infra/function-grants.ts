@@ -26,11 +26,12 @@ export const TABLE_OPERATIONS = {
 } as const;
 
 /**
- * App table partitions only some functions may touch: the audit log and the TOTP state
- * (the wrapped secret, used time steps, lock-outs). The prefixes are the ones the
- * adapters build (dynamodb-audit-log.ts, dynamodb-totp-secrets.ts).
+ * App table partitions only some functions may touch: the audit log, the TOTP state
+ * (the wrapped secret, used time steps, lock-outs) and each account's connected CRM
+ * (its encrypted token, portal and scopes). The prefixes are the ones the adapters build
+ * (dynamodb-audit-log.ts, dynamodb-totp-secrets.ts, dynamodb-source-connections.ts).
  */
-export const PROTECTED_PARTITIONS = { audit: 'AUDIT#', totp: 'USER#' } as const;
+export const PROTECTED_PARTITIONS = { audit: 'AUDIT#', totp: 'USER#', source: 'SOURCE#' } as const;
 
 /**
  * Reads (and writes, for `readWrite`) on `table` and its indexes, and the table key's
@@ -54,7 +55,11 @@ export function grantTable(
   else table.encryptionKey?.grantEncryptDecrypt(fn);
 }
 
-/** What the app table fences off from a function, by its entry: others' audit entries are read-only, TOTP state untouchable. */
+/**
+ * What the app table fences off from a function, by its entry: others' audit entries are
+ * read-only, TOTP state untouchable; a source connection is read only by the functions
+ * that may decrypt its token, and written only by the one that may encrypt one.
+ */
 export function fencedAppPartitions(entry: FunctionPermissions): { read: string[]; write: string[] } {
   const read: string[] = [];
   const write: string[] = [];
@@ -63,6 +68,8 @@ export function fencedAppPartitions(entry: FunctionPermissions): { read: string[
     read.push(PROTECTED_PARTITIONS.totp);
     write.push(PROTECTED_PARTITIONS.totp);
   }
+  if (!entry.sourceTokens) read.push(PROTECTED_PARTITIONS.source);
+  if (entry.sourceTokens !== 'encrypt') write.push(PROTECTED_PARTITIONS.source);
   return { read, write };
 }
 

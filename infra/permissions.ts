@@ -19,8 +19,8 @@ export interface FunctionPermissions {
   dataTable?: TableAccess;
   /**
    * The service's own state: backups, quota, plans, restores, lock, imports, schedules.
-   * Two kinds of item in it are fenced off by partition (`dynamodb:LeadingKeys`) and
-   * need the two fields below as well.
+   * Three kinds of item in it are fenced off by partition (`dynamodb:LeadingKeys`) and
+   * need `auditLog`, `totp` or `sourceTokens` below as well.
    */
   appTable?: TableAccess;
   /** Appends to the audit log (`AUDIT#<account>` partitions); anyone with `appTable` may read it. */
@@ -40,6 +40,8 @@ export interface FunctionPermissions {
   /**
    * The same key, under the other encryption context it allows: a connected CRM's token
    * (`purpose=source-token`, `accountId`). `encrypt` to connect one, `decrypt` to call the CRM.
+   * It also opens the connections' partition (`SOURCE#<account>`) in the app table:
+   * `decrypt` to read it, `encrypt` to read and write it; without it, neither.
    */
   sourceTokens?: 'decrypt' | 'encrypt';
   /** Step Functions, by catalog state machine name: start, describe or stop executions. */

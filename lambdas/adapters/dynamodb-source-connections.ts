@@ -4,7 +4,12 @@ import { sendDocumentCommand } from './aws-errors.ts';
 
 const STORE = 'The data source settings';
 
-/** Each account's connected CRM in the app table: `ACCOUNT#<id>` / `SOURCE`, the token only as ciphertext. */
+/**
+ * Each account's connected CRM in the app table: `SOURCE#<account>` / `CONNECTION`, the
+ * token only as ciphertext. A partition of its own, so IAM can fence it by its leading
+ * key like the TOTP state (infra/function-grants.ts): only the functions that call the
+ * source read it, and only the one that connects a source writes it.
+ */
 export class DynamoDbSourceConnections implements SourceConnections {
   private readonly client: DynamoDBDocumentClient;
   private readonly tableName: string;
@@ -32,5 +37,5 @@ export class DynamoDbSourceConnections implements SourceConnections {
 }
 
 function key(accountId: string): { pk: string; sk: string } {
-  return { pk: `ACCOUNT#${accountId}`, sk: 'SOURCE' };
+  return { pk: `SOURCE#${accountId}`, sk: 'CONNECTION' };
 }

@@ -405,6 +405,17 @@ describe('finding 15: smaller hardening', () => {
       }
     });
 
+    it('lets only the functions that call a connected CRM read SOURCE# (its encrypted token), and only the one that connects it write it', () => {
+      expect(namesWith((entry) => entry.appTable !== undefined && !entry.sourceTokens).length, 'some functions use the app table but no source').toBeGreaterThan(0);
+      for (const [name, entry] of Object.entries(PERMISSIONS)) {
+        if (!entry.appTable) continue;
+        const statements = appTableStatements(synthesized, name);
+        expect(reach(statements, 'dynamodb:GetItem', 'SOURCE#'), `${name} reads SOURCE#`).toBe(entry.sourceTokens !== undefined);
+        if (entry.appTable !== 'readWrite') continue;
+        for (const action of TABLE_OPERATIONS.AppTable.writes) expect(reach(statements, action, 'SOURCE#'), `${name} ${action} SOURCE#`).toBe(entry.sourceTokens === 'encrypt');
+      }
+    });
+
     it('grants no dynamodb:Scan (no code scans, and LeadingKeys cannot limit a Scan)', () => {
       for (const name of Object.keys(FUNCTIONS)) expect(statementsOf(synthesized, name).flatMap((s) => list(s.Action)), name).not.toContain('dynamodb:Scan');
     });
@@ -445,6 +456,7 @@ describe('the names the policies rely on are the ones the code uses', () => {
       const pks = (predicate: (item: Record<string, any>) => boolean) => [...new Set(Items.filter(predicate).map((item) => String(item.pk?.S).replace(/#.*/, '#')))];
       expect(pks((item) => item.sk?.S === 'TOTP')).toEqual([PROTECTED_PARTITIONS.totp]);
       expect(pks((item) => item.entry?.M?.action !== undefined)).toEqual([PROTECTED_PARTITIONS.audit]);
+      expect(pks((item) => item.encryptedToken !== undefined)).toEqual([PROTECTED_PARTITIONS.source]);
       expect(contexts.length).toBeGreaterThan(0);
       // The runtime also connected initech's demo portal: a token under its own context.
       for (const context of contexts) {

@@ -71,7 +71,8 @@ const MAX_RESERVE_MS = 60_000;
  *     (later invocations read its columns back from part 0's digest, so every part has
  *     the same columns); later ones resume the SHA-256 from the previous part's digest.
  *  3. Read the type's page streams (a few at a time where the data source has several),
- *     page by page, and stream the rows,
+ *     page by page (each stream's next page asked for while this one is written), and
+ *     stream the rows,
  *     batched into ~256 KB chunks, through the SHA-256 and the deflater into one
  *     multipart upload: this invocation's part.
  *  4. When the invocation's time runs low, stop after the current pages, finish the
@@ -144,16 +145,28 @@ async function exportPart(input: ExportObjectInput, deps: Pick<BackupDeps, 'back
   let failure: unknown;
   // At least one page per invocation, so that even a tiny budget makes progress.
   const outOfTime = () => pages > 0 && budget.remainingMs() <= reserveMs;
+  const read = (segment: number, resumeAfter: string | undefined) => {
+    const reading = source.readPage(objectType, propertyNames, { stream: segment, resumeAfter });
+    reading.catch(() => undefined); // awaited by the reader, unless a write failed first
+    return reading;
+  };
   const reader = async () => {
     for (let position = queue.shift(); position && failure === undefined; position = queue.shift()) {
-      let resumeAfter = position.resumeAfter;
+      const { segment } = position;
+      if (outOfTime()) {
+        unfinished.push(position);
+        return;
+      }
+      let reading = read(segment, position.resumeAfter);
       for (;;) {
-        if (outOfTime() || failure !== undefined) {
-          unfinished.push({ segment: position.segment, ...(resumeAfter ? { resumeAfter } : {}) });
-          return;
-        }
-        const page = await source.readPage(objectType, propertyNames, { stream: position.segment, resumeAfter });
+        const page = await reading;
         pages += 1;
+        // The next page is asked for before this one is encoded and written: a stream
+        // paced by a request budget (HubSpot's one cursor per type) then waits only
+        // for its answers, never for our CPU or the upload.
+        const next = page.resumeAfter;
+        const more = next !== undefined && !outOfTime() && failure === undefined;
+        if (more) reading = read(segment, next);
         if (page.records.length > 0) {
           // One page becomes one string, appended in one go: pages never interleave.
           const text = encodeCsvRows(page.records, propertyNames);
@@ -162,8 +175,11 @@ async function exportPart(input: ExportObjectInput, deps: Pick<BackupDeps, 'back
           rows += page.records.length;
           if (buffered >= FLUSH_BYTES) await flush();
         }
-        if (!page.resumeAfter) break;
-        resumeAfter = page.resumeAfter;
+        if (next === undefined) break;
+        if (!more) {
+          unfinished.push({ segment, resumeAfter: next });
+          return;
+        }
       }
     }
   };

@@ -23,7 +23,7 @@ export interface SourceConnection {
   connectedBy: string;
 }
 
-/** Connections, one per account at most (DynamoDB app table, `ACCOUNT#<id>` / `SOURCE`). */
+/** Connections, one per account at most (DynamoDB app table, `SOURCE#<account>` / `CONNECTION`). */
 export interface SourceConnections {
   get(accountId: string): Promise<SourceConnection | undefined>;
   put(connection: SourceConnection): Promise<void>;
