@@ -28,9 +28,10 @@ afterEach(() => {
 /** One "Lambda": a source on the shared budget store, with waits that move the clock. */
 function sourceOn(store: BudgetStore, options: { accessToken?: string; maxListUrlBytes?: number } = {}): HubSpotSource {
   const sleep = async (ms: number) => hub.clock.advance(ms);
-  const budget = new RequestBudget({ portalId: hub.portalId, timeZone: 'US/Eastern', limits: { perWindow: 190, windowMs: 10_000 }, store, clock: hub.clock, sleep });
+  const limits = { perWindow: 190, windowMs: 10_000 };
+  const budget = new RequestBudget({ portalId: hub.portalId, timeZone: 'US/Eastern', limits, store, clock: hub.clock, sleep });
   const api = new HubSpotApi({ accessToken: options.accessToken ?? hub.accessToken, baseUrl: hub.baseUrl, budget, sleep });
-  return new HubSpotSource({ api, portalId: hub.portalId, baseUrl: hub.baseUrl, ...(options.maxListUrlBytes ? { maxListUrlBytes: options.maxListUrlBytes } : {}) });
+  return new HubSpotSource({ api, portalId: hub.portalId, baseUrl: hub.baseUrl, limits, ...(options.maxListUrlBytes ? { maxListUrlBytes: options.maxListUrlBytes } : {}) });
 }
 
 async function readAll(source: HubSpotSource, objectType: string): Promise<CrmRecord[]> {
