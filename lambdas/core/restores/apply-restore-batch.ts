@@ -65,11 +65,10 @@ export async function applyRestoreBatch(input: ApplyBatchInput, deps: ApplyBatch
   const { batchRecords: limit, roundRecords } = tuningOf(deps.config);
   const stream = await deps.blobs.read(key, { start: progress.cursor.offset, end: size - 1 });
   const lines = createInterface({ input: stream, crlfDelay: Infinity })[Symbol.asyncIterator]();
-  // Rows an earlier attempt settled past its cursor: counted from `ahead`, never written again.
-  const ahead = progress.ahead;
+  const target: ApplyTarget = { restore, segment, source, ahead: progress.ahead };
   let rows = await readRows(lines, Math.min(roundRecords, limit));
   let exhausted = rows.length < Math.min(roundRecords, limit);
-  let round = rows.length ? startRound(restore, segment, rows, progress.cursor.index, ahead, source, Promise.resolve(), deps) : undefined;
+  let round = rows.length ? startRound(target, rows, progress.cursor.index, Promise.resolve(), deps) : undefined;
   let handled = 0;
   try {
     while (round) {
@@ -82,7 +81,7 @@ export async function applyRestoreBatch(input: ApplyBatchInput, deps: ApplyBatch
         const most = Math.min(roundRecords, limit - handled);
         nextRows = await readRows(lines, most);
         exhausted = nextRows.length < most;
-        if (nextRows.length) next = startRound(restore, segment, nextRows, progress.cursor.index + rows.length, ahead, source, round.written, deps);
+        if (nextRows.length) next = startRound(target, nextRows, progress.cursor.index + rows.length, round.written, deps);
       }
       const results = await round.results.catch(async (error: unknown) => {
         await next?.results.catch(() => undefined);
@@ -132,6 +131,15 @@ async function readRows(lines: AsyncIterator<string>, most: number): Promise<Pla
   return rows;
 }
 
+/** What every round of one invocation writes to: the restore's segment, through the account's source. */
+interface ApplyTarget {
+  restore: StoredRestore;
+  segment: number;
+  source: DataSource;
+  /** Rows an earlier attempt settled past its cursor: counted from here, never written again. */
+  ahead: SegmentProgress['ahead'];
+}
+
 /** One round handed to the source: what became of each row, and whether all of it was written. */
 interface Round {
   /** Each row's outcome, or the error that stopped it (rows after a failure of the source); rejects when nothing could be settled (a lost lock). */
@@ -146,20 +154,13 @@ interface Round {
  * nothing before it answers and before the round before (`previous`) is written, so a
  * lost lock or a failed round stops this one before any write.
  */
-function startRound(
-  restore: StoredRestore,
-  segment: number,
-  rows: PlannedRow[],
-  index: number,
-  ahead: SegmentProgress['ahead'],
-  source: DataSource,
-  previous: Promise<void>,
-  deps: ApplyBatchDeps,
-): Round {
+function startRound(target: ApplyTarget, rows: PlannedRow[], index: number, previous: Promise<void>, deps: ApplyBatchDeps): Round {
+  const { restore } = target;
   const renewed = deps.lock.renew(restore.accountId, restore.id, { now: deps.clock.now().getTime(), durationMs: LOCK_LEASE_MS });
   const writeAllowed = Promise.all([renewed, previous]).then(() => undefined);
   writeAllowed.catch(() => undefined); // awaited below, or by the source
-  const results = applyRound(restore, segment, rows, index, ahead, source, writeAllowed);
+  const results = applyRound(target, rows, index, writeAllowed);
+  results.catch(() => undefined); // awaited by the loop, unless it stopped first
   const written = results.then((settled) => {
     const failure = settled.find((result) => 'error' in result);
     if (failure) throw failure.error;
@@ -169,15 +170,7 @@ function startRound(
 }
 
 /** Applies one round of rows through the source; answers what became of each (an error for those a failure of the source left unsettled). */
-async function applyRound(
-  restore: StoredRestore,
-  segment: number,
-  rows: PlannedRow[],
-  index: number,
-  ahead: SegmentProgress['ahead'],
-  source: DataSource,
-  writeAllowed: Promise<void>,
-): Promise<RowResult[]> {
+async function applyRound({ restore, segment, source, ahead }: ApplyTarget, rows: PlannedRow[], index: number, writeAllowed: Promise<void>): Promise<RowResult[]> {
   const targets = rows.filter((row) => !ahead[row.id]).map(({ id, values, differs, expect }) => ({ id, values, ...(differs && expect ? { expect } : {}) }));
   let applied: AppliedChange[];
   let interruption: unknown;
