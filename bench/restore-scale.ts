@@ -67,6 +67,9 @@ const { values } = parseArgs({
 });
 
 if (values.worker) {
+  // One invocation at a time, like a Lambda container: not the multi-concurrency mode the
+  // local runtime of the parent process set up (Powertools would look for its invocation store).
+  delete process.env.AWS_LAMBDA_MAX_CONCURRENCY;
   await runWorker(values.worker, JSON.parse(values.config!) as AppConfig, JSON.parse(values.input!));
   process.exit(0);
 }
@@ -134,7 +137,8 @@ const api = async (method: string, path: string, body?: unknown) => {
 try {
   if (values['steps-only']) {
     const backup = (await runtime.deps.backups.listBackups('acme', { limit: 10 })).items.find((candidate) => candidate.status === 'SUCCEEDED')!;
-    await isolatedSteps(backup.id, `steps${Date.now()}`);
+    for (let repeat = 0; repeat < (values.bench ? Number(values.repeats) : 1); repeat += 1) await isolatedSteps(backup.id, `steps${Date.now()}`);
+    if (values.bench) console.log(JSON.stringify({ records: target, ...benchReport }));
     process.exit(0);
   }
   const deals = (await runtime.deps.records.getObjectType('acme', 'deals'))!;
