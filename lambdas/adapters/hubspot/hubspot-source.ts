@@ -29,7 +29,7 @@ export const MAX_LIST_URL_BYTES = 6000;
  * About how long HubSpot takes to answer a batch call of 100 (assumed; the stand-in
  * answers at once): with the budget's pace it sizes `applyConcurrency`.
  */
-export const BATCH_ANSWER_MS = 300;
+const BATCH_ANSWER_MS = 300;
 /** A restore apply invocation's requests in flight: its next round's batch read while this round's batch update runs. */
 const REQUESTS_PER_APPLY = 2;
 
