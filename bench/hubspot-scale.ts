@@ -73,7 +73,7 @@ if (values.serve) {
   try {
     const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
     const budget = new RequestBudget({ portalId: portal.portalId, timeZone: 'US/Eastern', limits: PROFESSIONAL, store: new OneProcessBudgetStore(), clock: systemClock, sleep });
-    const source = new HubSpotSource({ api: new HubSpotApi({ accessToken: portal.accessToken, baseUrl: portal.baseUrl, budget, sleep }), portalId: portal.portalId, baseUrl: portal.baseUrl });
+    const source = new HubSpotSource({ api: new HubSpotApi({ accessToken: portal.accessToken, baseUrl: portal.baseUrl, budget, sleep }), portalId: portal.portalId, baseUrl: portal.baseUrl, limits: PROFESSIONAL });
     const type = (await source.getObjectType('contacts'))!;
     const names = type.properties.map((property) => property.name);
     const mode = values.mode ?? 'backup';

@@ -184,6 +184,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     secretsKeyId: kms.keyArn,
     eventBusName: LOCAL_RESOURCES.eventBus,
     reauthenticateDownloads: options.reauthenticateDownloads ?? false,
+    // The DynamoDB stand-in is one process on a laptop's cores, not 16 partitions: more
+    // plan segments at once than this only queue in it.
+    restoreTuning: { segmentsAtOnce: 4 },
     local: {
       dynamodb: dynamo.endpoint,
       s3: s3.endpoint,

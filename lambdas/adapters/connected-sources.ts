@@ -43,6 +43,6 @@ export class ConnectedSources implements DataSources {
     const { secrets, budgets, hubspotApiUrl, clock, sleep } = this.deps;
     const accessToken = await secrets.decrypt(connection.encryptedToken, sourceCipherContext(connection.accountId));
     const budget = new RequestBudget({ portalId: connection.portalId, timeZone: connection.timeZone, limits: connection.limits, store: budgets, clock, sleep });
-    return new HubSpotSource({ api: new HubSpotApi({ accessToken, baseUrl: hubspotApiUrl, budget, sleep }), portalId: connection.portalId, baseUrl: hubspotApiUrl });
+    return new HubSpotSource({ api: new HubSpotApi({ accessToken, baseUrl: hubspotApiUrl, budget, sleep }), portalId: connection.portalId, baseUrl: hubspotApiUrl, limits: connection.limits });
   }
 }

@@ -4,7 +4,7 @@ import type { CrmRecord } from '#core/model.ts';
 import { HubSpotApi } from '#adapters/hubspot/hubspot-api.ts';
 import { OneProcessBudgetStore } from '#adapters/hubspot/hubspot-inspector.ts';
 import { HubSpotSource } from '#adapters/hubspot/hubspot-source.ts';
-import { RequestBudget, type BudgetStore } from '#adapters/hubspot/request-budget.ts';
+import { RequestBudget, type BudgetStore, type PortalLimits } from '#adapters/hubspot/request-budget.ts';
 import { PROFESSIONAL_LIMITS } from '../../local/hubspot/demo-portal.ts';
 import { startHubSpotStandIn, type StandInUnderTest } from '../support/hubspot-stand-in.ts';
 
@@ -26,11 +26,12 @@ afterEach(() => {
 });
 
 /** One "Lambda": a source on the shared budget store, with waits that move the clock. */
-function sourceOn(store: BudgetStore, options: { accessToken?: string; maxListUrlBytes?: number } = {}): HubSpotSource {
+function sourceOn(store: BudgetStore, options: { accessToken?: string; maxListUrlBytes?: number; limits?: PortalLimits } = {}): HubSpotSource {
   const sleep = async (ms: number) => hub.clock.advance(ms);
-  const budget = new RequestBudget({ portalId: hub.portalId, timeZone: 'US/Eastern', limits: { perWindow: 190, windowMs: 10_000 }, store, clock: hub.clock, sleep });
+  const limits = options.limits ?? { perWindow: 190, windowMs: 10_000 };
+  const budget = new RequestBudget({ portalId: hub.portalId, timeZone: 'US/Eastern', limits, store, clock: hub.clock, sleep });
   const api = new HubSpotApi({ accessToken: options.accessToken ?? hub.accessToken, baseUrl: hub.baseUrl, budget, sleep });
-  return new HubSpotSource({ api, portalId: hub.portalId, baseUrl: hub.baseUrl, ...(options.maxListUrlBytes ? { maxListUrlBytes: options.maxListUrlBytes } : {}) });
+  return new HubSpotSource({ api, portalId: hub.portalId, baseUrl: hub.baseUrl, limits, ...(options.maxListUrlBytes ? { maxListUrlBytes: options.maxListUrlBytes } : {}) });
 }
 
 async function readAll(source: HubSpotSource, objectType: string): Promise<CrmRecord[]> {
@@ -100,6 +101,13 @@ describe('the HubSpot source', () => {
     const whole = await readAll(sourceOn(new OneProcessBudgetStore()), 'contacts');
     const split = await readAll(sourceOn(new OneProcessBudgetStore(), { maxListUrlBytes: 200 }), 'contacts');
     expect(split).toEqual(whole);
+  });
+
+  it('takes as many restore segments at once as keep the portal\'s budget busy', () => {
+    const store = new OneProcessBudgetStore();
+    // Professional, 190 per 10 s: 18 requests/s at ~300 ms each, 2 in flight per apply invocation.
+    expect(sourceOn(store).applyConcurrency).toBe(3);
+    expect(sourceOn(store, { limits: { perWindow: 100, windowMs: 10_000 } }).applyConcurrency).toBe(2); // Starter
   });
 
   it('writes only records that differ, in batch updates, and reports each: updated, unchanged, missing, or failed with HubSpot\'s reason', async () => {

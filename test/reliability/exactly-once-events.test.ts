@@ -83,8 +83,9 @@ function withKills(deps: AppDeps): AppDeps {
     lock: mortal(deps.lock),
     blobs: mortal(deps.blobs),
     events: mortal(deps.events),
-    // One segment, applied in one round: the kill lands among writes in flight.
-    config: { ...deps.config, restoreTuning: { segmentRecords: 1000, batchRecords: 1000 } },
+    // One segment, applied in rounds of 5 that overlap (one writing while the one before
+    // saves its progress): the kill lands among writes in flight and rounds unsaved.
+    config: { ...deps.config, restoreTuning: { segmentRecords: 1000, batchRecords: 1000, roundRecords: 5 } },
   };
 }
 

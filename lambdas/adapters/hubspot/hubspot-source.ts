@@ -4,6 +4,7 @@ import type { AppliedChange, ApplyRequest, DataSource, SourceObjectType, SourceP
 import type { PlannedChange } from '#core/restore-model.ts';
 import { diff } from '#core/restores/restore-policy.ts';
 import { asStepFailure, HubSpotRequestError, type HubSpotApi } from './hubspot-api.ts';
+import { BUDGET_SHARE, type PortalLimits } from './request-budget.ts';
 import {
   CONVERSATIONS,
   customType,
@@ -24,8 +25,18 @@ export const HUBSPOT_BATCH = 100;
  */
 export const MAX_LIST_URL_BYTES = 6000;
 
+/**
+ * About how long HubSpot takes to answer a batch call of 100 (assumed; the stand-in
+ * answers at once): with the budget's pace it sizes `applyConcurrency`.
+ */
+const BATCH_ANSWER_MS = 300;
+/** A restore apply invocation's requests in flight: its next round's batch read while this round's batch update runs. */
+const REQUESTS_PER_APPLY = 2;
+
 export interface HubSpotSourceOptions {
   api: HubSpotApi;
+  /** The portal's rate limit as last seen: the budget every call is paced by. */
+  limits: PortalLimits;
   portalId: number;
   /** The API's base URL (its path counts towards the URL length). */
   baseUrl: string;
@@ -55,12 +66,20 @@ export class HubSpotSource implements DataSource {
   readonly kind = 'hubspot';
   readonly streams = 1;
   readonly conditionalWrites = false;
+  /**
+   * Apply invocations at once: as many as keep the portal's budget busy (its pace ×
+   * HubSpot's answer time ÷ each invocation's requests in flight; Professional: 3). The
+   * budget paces every call whatever this is: more invocations would only wait in it.
+   */
+  readonly applyConcurrency: number;
   private readonly options: HubSpotSourceOptions;
   private customTypes: Promise<HubSpotTypeRef[]> | undefined;
   private readonly definitions = new Map<string, Promise<SourceObjectType>>();
 
   constructor(options: HubSpotSourceOptions) {
     this.options = options;
+    const requestsPerMs = (options.limits.perWindow * BUDGET_SHARE) / options.limits.windowMs;
+    this.applyConcurrency = Math.max(1, Math.ceil((requestsPerMs * BATCH_ANSWER_MS) / REQUESTS_PER_APPLY));
   }
 
   private get api(): HubSpotApi {

@@ -27,6 +27,13 @@ export interface DataSource {
    * read. Without it, a record edited between the read and the write is overwritten.
    */
   readonly conditionalWrites: boolean;
+  /**
+   * How many restore apply invocations (one plan segment each, one `applyChanges` at a
+   * time) the source takes at once before more only queue: the built-in CRM's write
+   * partitions, a rate-limited API as many as keep its request budget busy. A restore
+   * applies this many segments at once.
+   */
+  readonly applyConcurrency: number;
 
   /** Object types with their property definitions, standard ones first, then custom ones. */
   listObjectTypes(): Promise<SourceObjectType[]>;

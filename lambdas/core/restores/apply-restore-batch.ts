@@ -21,8 +21,6 @@ export interface ApplyBatchOutput extends ApplyBatchInput {
   done: boolean;
 }
 
-/** Records per round: one batch for the data source (HubSpot's batch calls take 100). */
-const ROUND_RECORDS = 100;
 /** Hand back a cursor while this much of the Lambda's time is left (a hard kill otherwise). */
 const SAFETY_MARGIN_MS = 30_000;
 
@@ -36,7 +34,7 @@ const SAFETY_MARGIN_MS = 30_000;
  * Primary course:
  *  1. Load the restore (stop if it is no longer running) and the segment's progress;
  *     check the segment file against the plan's SHA-256 (StepFailedError if it differs).
- *  2. Stream the segment file from the saved byte offset, 100 records at a time:
+ *  2. Stream the segment file from the saved byte offset, 100 records a round:
  *     renew the lock (stop with LockLostError if it was lost) while the account's data
  *     source reads what it needs, then hand it the round (`applyChanges`: it writes
  *     only where a record still differs, and reports each record: updated, unchanged,
@@ -44,6 +42,8 @@ const SAFETY_MARGIN_MS = 30_000;
  *     event per record it changed before it answers.
  *  3. Save the cursor, counts and failure reasons conditionally, then continue until
  *     the segment ends, the batch size is reached or the Lambda's time runs short.
+ *     Rounds overlap: the source reads the next round while this one writes, and
+ *     writes it while this round's progress is saved; saves stay in file order.
  * Alternate course: when the source fails part-way, the records it settled are saved
  *  as progress (so a FAILED restore reports what it applied), then the error propagates
  *  to the state machine's Retry/Catch.
@@ -62,22 +62,43 @@ export async function applyRestoreBatch(input: ApplyBatchInput, deps: ApplyBatch
   await checkSegmentFile(deps, key, restore.segmentSha256?.[segment]);
 
   const source = await deps.sources.forAccount(accountId);
-  const limit = tuningOf(deps.config).batchRecords;
+  const { batchRecords: limit, roundRecords } = tuningOf(deps.config);
   const stream = await deps.blobs.read(key, { start: progress.cursor.offset, end: size - 1 });
   const lines = createInterface({ input: stream, crlfDelay: Infinity })[Symbol.asyncIterator]();
+  const target: ApplyTarget = { restore, segment, source, ahead: progress.ahead };
+  let rows = await readRows(lines, Math.min(roundRecords, limit));
+  let exhausted = rows.length < Math.min(roundRecords, limit);
+  let round = rows.length ? startRound(target, rows, progress.cursor.index, Promise.resolve(), deps) : undefined;
   let handled = 0;
   try {
-    for (;;) {
-      const rows = await readRows(lines, Math.min(ROUND_RECORDS, limit - handled));
-      if (rows.length === 0) return { ...input, done: true };
-      const round = await applyRound(restore, segment, rows, progress, deps, source);
-      if (!round.saved) return { ...input, done: false }; // another invocation of this segment got ahead: let it lead
-      if ('error' in round) throw round.error;
-      progress = round.next;
+    while (round) {
       handled += rows.length;
-      if (progress.cursor.offset >= size) return { ...input, done: true };
-      if (handled >= limit || budget.remainingMs() < SAFETY_MARGIN_MS) return { ...input, done: false };
+      // The next round's source reads run while this round writes; its writes wait for
+      // this round's answer (its writes and events done) and overlap its progress save.
+      let next: Round | undefined;
+      let nextRows: PlannedRow[] = [];
+      if (!exhausted && handled < limit && budget.remainingMs() >= SAFETY_MARGIN_MS) {
+        const most = Math.min(roundRecords, limit - handled);
+        nextRows = await readRows(lines, most);
+        exhausted = nextRows.length < most;
+        if (nextRows.length) next = startRound(target, nextRows, progress.cursor.index + rows.length, round.written, deps);
+      }
+      const results = await round.results.catch(async (error: unknown) => {
+        await next?.results.catch(() => undefined);
+        throw error;
+      });
+      const { next: after, ...failure } = advanceProgress(progress, rows, results);
+      const saved = await deps.restores.saveSegmentProgress(accountId, restoreId, segment, after, progress.cursor.index);
+      if (!saved || 'error' in failure) {
+        await next?.results.catch(() => undefined);
+        if (!saved) return { ...input, done: false }; // another invocation of this segment got ahead: let it lead
+        throw failure.error;
+      }
+      progress = after;
+      rows = nextRows;
+      round = next;
     }
+    return { ...input, done: exhausted || progress.cursor.offset >= size };
   } finally {
     stream.destroy();
   }
@@ -110,25 +131,51 @@ async function readRows(lines: AsyncIterator<string>, most: number): Promise<Pla
   return rows;
 }
 
-/** Applies one round of rows and saves the progress it made, even when a write failed. */
-async function applyRound(
-  restore: StoredRestore,
-  segment: number,
-  rows: PlannedRow[],
-  progress: SegmentProgress,
-  deps: ApplyBatchDeps,
-  source: DataSource,
-): Promise<{ next: SegmentProgress; saved: boolean; error?: unknown }> {
-  // Renewing the lease is the fence: the source reads meanwhile, but writes nothing
-  // before it answers, so a lost lock stops the round before any write.
-  const writeAllowed = deps.lock.renew(restore.accountId, restore.id, { now: deps.clock.now().getTime(), durationMs: LOCK_LEASE_MS });
+/** What every round of one invocation writes to: the restore's segment, through the account's source. */
+interface ApplyTarget {
+  restore: StoredRestore;
+  segment: number;
+  source: DataSource;
+  /** Rows an earlier attempt settled past its cursor: counted from here, never written again. */
+  ahead: SegmentProgress['ahead'];
+}
+
+/** One round handed to the source: what became of each row, and whether all of it was written. */
+interface Round {
+  /** Each row's outcome, or the error that stopped it (rows after a failure of the source); rejects when nothing could be settled (a lost lock). */
+  results: Promise<RowResult[]>;
+  /** Resolves once every row is settled, the changes and their events written; rejects otherwise. */
+  written: Promise<void>;
+}
+
+/**
+ * Hands one round of rows (the first of them at `index` in the segment file) to the
+ * source. Renewing the lease is the fence: the source reads meanwhile, but writes
+ * nothing before it answers and before the round before (`previous`) is written, so a
+ * lost lock or a failed round stops this one before any write.
+ */
+function startRound(target: ApplyTarget, rows: PlannedRow[], index: number, previous: Promise<void>, deps: ApplyBatchDeps): Round {
+  const { restore } = target;
+  const renewed = deps.lock.renew(restore.accountId, restore.id, { now: deps.clock.now().getTime(), durationMs: LOCK_LEASE_MS });
+  const writeAllowed = Promise.all([renewed, previous]).then(() => undefined);
   writeAllowed.catch(() => undefined); // awaited below, or by the source
-  // Rows an earlier attempt settled past its cursor are counted from `ahead`, never written again.
-  const targets = rows.filter((row) => !progress.ahead[row.id]).map(({ id, values, differs, expect }) => ({ id, values, ...(differs && expect ? { expect } : {}) }));
+  const results = applyRound(target, rows, index, writeAllowed);
+  results.catch(() => undefined); // awaited by the loop, unless it stopped first
+  const written = results.then((settled) => {
+    const failure = settled.find((result) => 'error' in result);
+    if (failure) throw failure.error;
+  });
+  written.catch(() => undefined); // the next round's fence, or unused
+  return { results, written };
+}
+
+/** Applies one round of rows through the source; answers what became of each (an error for those a failure of the source left unsettled). */
+async function applyRound({ restore, segment, source, ahead }: ApplyTarget, rows: PlannedRow[], index: number, writeAllowed: Promise<void>): Promise<RowResult[]> {
+  const targets = rows.filter((row) => !ahead[row.id]).map(({ id, values, differs, expect }) => ({ id, values, ...(differs && expect ? { expect } : {}) }));
   let applied: AppliedChange[];
   let interruption: unknown;
   try {
-    const request = { objectType: restore.objectType, restoreId: restore.id, batchId: `${segment}:${progress.cursor.index}`, actor: restore.requestedBy, records: targets };
+    const request = { objectType: restore.objectType, restoreId: restore.id, batchId: `${segment}:${index}`, actor: restore.requestedBy, records: targets };
     applied = targets.length ? await source.applyChanges(request, writeAllowed) : [];
     await writeAllowed;
   } catch (error) {
@@ -138,15 +185,11 @@ async function applyRound(
     interruption = error.cause;
   }
   const byId = new Map(applied.map((change) => [change.id, change]));
-  const results = rows.map((row): RowResult => {
-    const settled = progress.ahead[row.id];
+  return rows.map((row): RowResult => {
+    const settled = ahead[row.id];
     if (settled) return { outcome: settled };
     const change = byId.get(row.id);
     if (!change) return { error: interruption ?? new StepFailedError(`The data source did not say what became of record ${row.id}.`) };
     return change.outcome === 'failed' ? { outcome: 'failed', reason: change.reason } : { outcome: change.outcome };
   });
-  const { next, ...failure } = advanceProgress(progress, rows, results);
-  const saved = await deps.restores.saveSegmentProgress(restore.accountId, restore.id, segment, next, progress.cursor.index);
-  return { next, saved, ...failure };
 }
-

@@ -3,7 +3,7 @@ import { NotFoundError, PlanExpiredError, ValidationError } from '../errors.ts';
 import { isRestorable, isRestorableProperty, type Backup, type CrmRecord, type ObjectType } from '../model.ts';
 import type { PlannedChange, RestoreCounts, RestorePlanView, RestoreView, StoredPlan, StoredRestore } from '../restore-model.ts';
 import type { Clock } from '../ports/clock.ts';
-import type { DataSources } from '../ports/data-source.ts';
+import type { DataSource, DataSources } from '../ports/data-source.ts';
 import type { RestoreRepository } from '../ports/restore-repository.ts';
 
 /**
@@ -18,18 +18,29 @@ export interface RestoreTuning {
   segmentRecords?: number;
   /** Most records one apply-batch invocation handles before handing back a cursor. */
   batchRecords?: number;
+  /** Records per apply round: one `applyChanges` of the data source, one lock renewal, one progress save. */
+  roundRecords?: number;
   /** How long the API plans before it answers 202 and lets the plan state machine go on. */
   planBudgetMs?: number;
   /** Most segments one planning invocation completes (tests: force a resume). */
   planSegmentsPerInvocation?: number;
+  /**
+   * Most plan segments applied at once (the restore state machine's Map concurrency),
+   * whatever the data source takes: a runtime whose store is one process on a laptop
+   * (the local stand-in) sets fewer. Absent: as many as the source takes.
+   */
+  segmentsAtOnce?: number;
 }
 
-export const DEFAULT_TUNING: Required<RestoreTuning> = {
+export const DEFAULT_TUNING: Required<Omit<RestoreTuning, 'segmentsAtOnce'>> & Pick<RestoreTuning, 'segmentsAtOnce'> = {
   // 10,000 records a segment: a segment file stays a few MB and one Lambda applies it in
   // well under its 15 minutes, while 10 million records still make only 1,000 Map items
   // (a few KB of state, far from the 256 KB payload limit).
   segmentRecords: 10_000,
   batchRecords: 50_000,
+  // A round is one batch for the source (BatchGetItem and HubSpot's batch calls take 100);
+  // the lock is renewed and progress saved once a round.
+  roundRecords: 100,
   // Of API Gateway's 29 s: a plan that takes longer answers 202 and goes on in the background.
   planBudgetMs: 20_000,
   // As many as the invocation's time allows.
@@ -37,9 +48,19 @@ export const DEFAULT_TUNING: Required<RestoreTuning> = {
 };
 
 /** The tuning in force: the configured knobs, the defaults for the rest (a knob set to undefined included). */
-export function tuningOf(config: { restoreTuning?: RestoreTuning }): Required<RestoreTuning> {
+export function tuningOf(config: { restoreTuning?: RestoreTuning }): typeof DEFAULT_TUNING {
   const set = Object.entries(config.restoreTuning ?? {}).filter(([, value]) => value !== undefined);
   return { ...DEFAULT_TUNING, ...Object.fromEntries(set) };
+}
+
+/**
+ * How many of a plan's segments the restore state machine applies at once: as many as
+ * the account's data source takes (`applyConcurrency`: the built-in CRM's 16 write
+ * partitions, a HubSpot portal what keeps its request budget busy), at most the
+ * tuning's `segmentsAtOnce`, never more than the plan has segments, at least one.
+ */
+export function segmentsAtOnce(config: { restoreTuning?: RestoreTuning }, source: Pick<DataSource, 'applyConcurrency'>, planSegments: number): number {
+  return Math.max(1, Math.min(tuningOf(config).segmentsAtOnce ?? Number.POSITIVE_INFINITY, source.applyConcurrency, planSegments));
 }
 
 /** How long the restore lock lives without renewal; every round of an apply batch renews it. */

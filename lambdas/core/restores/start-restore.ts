@@ -4,9 +4,9 @@ import { PlanNotReadyError, RestoreInProgressError, ValidationError } from '../e
 import { ZERO_COUNTS, type RestoreView, type StoredRestore } from '../restore-model.ts';
 import { reauthenticate, type ReauthDeps } from '../totp/reauthenticate.ts';
 import type { RestoreDeps } from './restore-deps.ts';
-import { describeProperties, LOCK_LEASE_MS, requireLivePlan, requireRestorableBackup, toRestoreView } from './restore-policy.ts';
+import { describeProperties, LOCK_LEASE_MS, requireLivePlan, requireRestorableBackup, segmentsAtOnce, toRestoreView } from './restore-policy.ts';
 
-export type StartRestoreDeps = ReauthDeps & Pick<RestoreDeps, 'backups' | 'restores' | 'lock' | 'workflows'>;
+export type StartRestoreDeps = ReauthDeps & Pick<RestoreDeps, 'backups' | 'restores' | 'sources' | 'lock' | 'workflows' | 'config'>;
 
 export interface StartRestoreRequest {
   planId: string;
@@ -19,6 +19,8 @@ export interface RestoreExecutionInput {
   accountId: string;
   restoreId: string;
   segments: Array<{ segment: number }>;
+  /** The Map's concurrency (its MaxConcurrencyPath): see segmentsAtOnce in restore-policy.ts. */
+  segmentsAtOnce: number;
 }
 
 /**
@@ -29,7 +31,8 @@ export interface RestoreExecutionInput {
  *  2. Re-authenticate: a fresh TOTP code unless the caller signed in through SSO (401).
  *  3. Take the account's restore lock with a lease (409 RESTORE_IN_PROGRESS while held).
  *  4. Store the restore as RUNNING, audit it, and start the state machine with the
- *     restore id as execution name (a repeated start starts nothing new).
+ *     restore id as execution name (a repeated start starts nothing new), applying as
+ *     many segments at once as the account's data source takes (segmentsAtOnce).
  * Alternate course: if the state machine cannot be started, the restore is marked
  *  FAILED and the lock released before the error propagates.
  */
@@ -54,6 +57,7 @@ export async function startRestore(caller: Caller, request: StartRestoreRequest,
   }
   await requireRestorableBackup(caller.accountId, plan.backupId, deps);
   await reauthenticate(caller, request.totp, deps);
+  const atOnce = segmentsAtOnce(deps.config, await deps.sources.forAccount(caller.accountId), plan.segments.length);
 
   const restoreId = deps.ids.next('rs');
   const now = deps.clock.now();
@@ -95,6 +99,7 @@ export async function startRestore(caller: Caller, request: StartRestoreRequest,
       accountId: caller.accountId,
       restoreId,
       segments: plan.segments.map((_, segment) => ({ segment })),
+      segmentsAtOnce: atOnce,
     };
     await deps.workflows.start('restore', restoreId, { ...input });
   } catch (error) {

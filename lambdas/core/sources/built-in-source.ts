@@ -46,6 +46,8 @@ export class BuiltInSource implements DataSource {
   readonly kind = 'builtin';
   readonly conditionalWrites = true;
   readonly streams: number;
+  /** One apply invocation per storage segment: each segment is its own partition key (~1,000 writes/s on DynamoDB). */
+  readonly applyConcurrency: number;
   private readonly accountId: string;
   private readonly deps: BuiltInSourceDeps;
 
@@ -53,6 +55,7 @@ export class BuiltInSource implements DataSource {
     this.accountId = accountId;
     this.deps = deps;
     this.streams = deps.records.segmentCount;
+    this.applyConcurrency = deps.records.segmentCount;
   }
 
   listObjectTypes(): Promise<SourceObjectType[]> {

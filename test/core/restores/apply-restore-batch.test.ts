@@ -1,3 +1,4 @@
+import { setTimeout } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import type { UpdateOutcome } from '#core/ports/record-store.ts';
 import { applyRestoreBatch } from '#core/restores/apply-restore-batch.ts';
@@ -19,6 +20,17 @@ async function started(tuning: TestDeps['config']['restoreTuning'] = {}) {
 
 async function countsOf(deps: TestDeps, restoreId: string) {
   return sumProgress(await deps.restores.listSegmentProgress('acme', restoreId));
+}
+
+/** The record ids of a plan's first segment file, in file order. */
+function planOrder(deps: TestDeps, planId: string): string[] {
+  const file = deps.blobs.objects.get(planSegmentKey('acme', planId, 0))!.toString('utf8');
+  return file.split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { id: string }).id);
+}
+
+/** Which round (of `roundRecords`) each record of a segment file falls in. */
+function roundsOf(fileOrder: string[], roundRecords: number): (id: string) => number {
+  return (id) => Math.floor(fileOrder.indexOf(id) / roundRecords);
 }
 
 /** Makes updateRecord call `before(recordId, attempt)` ahead of each conditional write (a person editing at that moment). */
@@ -157,6 +169,69 @@ describe('applyRestoreBatch', () => {
       { property: 'dealname', from: 'Renamed', to: 'Deal 3' },
       { property: 'dealstage', from: 'won', to: 'open' },
     ]);
+  });
+
+  it('applies overlapping rounds, saving each round\'s progress in file order and only once its events are stored', async () => {
+    const { deps, plan, restoreId } = await started({ roundRecords: 2 });
+    const saves: Array<{ from: number; to: number; events: Set<string> }> = [];
+    const save = deps.restores.saveSegmentProgress.bind(deps.restores);
+    deps.restores.saveSegmentProgress = async (accountId, id, segment, next, fromIndex) => {
+      saves.push({ from: fromIndex, to: next.cursor.index, events: new Set(deps.records.changeEvents.map((event) => event.recordId)) });
+      return save(accountId, id, segment, next, fromIndex);
+    };
+    // The next round's source reads while this one writes, and writes only once this one has written.
+    const roundOf = roundsOf(planOrder(deps, plan.id), 2);
+    const writing = new Set<string>();
+    const overtaken: string[] = [];
+    let readsDuringWrites = 0;
+    const getStamped = deps.records.getStampedRecords.bind(deps.records);
+    deps.records.getStampedRecords = async (...args) => {
+      if (args[2].some((id) => [...writing].some((other) => roundOf(other) < roundOf(id)))) readsDuringWrites += 1;
+      return getStamped(...args);
+    };
+    beforeEachWrite(deps, async (recordId) => {
+      overtaken.push(...[...writing].filter((other) => roundOf(other) < roundOf(recordId)).map((other) => `${recordId} before ${other}`));
+      writing.add(recordId);
+      await setTimeout(5); // a store's round trip: the next round is under way meanwhile
+      writing.delete(recordId);
+    });
+    await runRestore(deps, restoreId);
+    expect(saves.map((one) => [one.from, one.to])).toEqual([[0, 2], [2, 4], [4, 6], [6, 8], [8, 10]]);
+    // Every changed record (d02, d03, d05) up to a saved cursor has its event stored by then.
+    const fileOrder = planOrder(deps, plan.id);
+    for (const one of saves) {
+      const changedSoFar = fileOrder.slice(0, one.to).filter((id) => ['d02', 'd03', 'd05'].includes(id));
+      for (const id of changedSoFar) expect(one.events.has(id), `${id} by ${one.to}`).toBe(true);
+    }
+    expect(overtaken).toEqual([]);
+    expect(readsDuringWrites).toBeGreaterThan(0);
+    expect(await countsOf(deps, restoreId)).toEqual({ updated: 3, unchanged: 6, missing: 1, failed: 0 });
+  });
+
+  it('counts exactly, with one event each, when it dies saving a round while the next one writes', async () => {
+    const { deps, restoreId } = await started({ roundRecords: 2 });
+    killedAtNext(deps.restores, 'saveSegmentProgress');
+    await expect(applySegment(deps, restoreId, 0)).rejects.toThrow('killed');
+    expect(await deps.restores.listSegmentProgress('acme', restoreId)).toEqual([]);
+    await runRestore(deps, restoreId);
+    expect(await countsOf(deps, restoreId)).toEqual({ updated: 3, unchanged: 6, missing: 1, failed: 0 });
+    expect(deps.records.changeEvents.map((event) => event.recordId).sort()).toEqual(['d02', 'd03', 'd05']);
+  });
+
+  it('writes nothing of the next round once a round failed, and counts what the failed round settled', async () => {
+    const { deps, plan, restoreId } = await started({ roundRecords: 2 });
+    const written: string[] = [];
+    beforeEachWrite(deps, async (recordId, attempt) => {
+      written.push(recordId);
+      if (recordId !== 'd05' || attempt > 1) return;
+      await setTimeout(20); // the next round reads meanwhile
+      throw new Error('The store failed');
+    });
+    await expect(applySegment(deps, restoreId, 0)).rejects.toThrow('The store failed');
+    const roundOf = roundsOf(planOrder(deps, plan.id), 2);
+    expect(written.filter((id) => roundOf(id) > roundOf('d05'))).toEqual([]);
+    await runRestore(deps, restoreId);
+    expect(await countsOf(deps, restoreId)).toEqual({ updated: 3, unchanged: 6, missing: 1, failed: 0 });
   });
 
   it('hands back a cursor after batchRecords records and resumes from it', async () => {

@@ -18,6 +18,7 @@ class OneStreamSource implements DataSource {
   readonly kind = 'one-stream';
   readonly streams = 1;
   readonly conditionalWrites = false;
+  readonly applyConcurrency = 1;
   readonly records = new Map<string, CrmRecord>();
   readonly refused = new Map<string, string>();
   readonly pagesRead: StreamPosition[] = [];
