@@ -224,7 +224,7 @@ export async function renderRestoreWizard(context: ViewContext): Promise<void> {
         h('legend', { tabindex: -1 }, 'Step 5 of 5: confirm'),
         h('p', {}, `${count(plan.recordsToChange)} ${(plan.recordsToChange === 1 ? state.objectType!.label : state.objectType!.pluralLabel).toLowerCase()} will be changed.`),
         h('p', {}, h('label', {}, changes, ' I understand that this restore changes CRM data, and may trigger workflows that re-enrol records.')),
-        h('p', {}, h('label', {}, undo, ' I understand that a restore cannot be undone.')),
+        h('p', {}, h('label', {}, undo, ' I understand that a restore can be undone only for as long as its backup is kept.')),
         code ? code.field : h('p', { class: 'muted' }, 'You signed in through single sign-on: no code is needed.'),
       ),
       h('div', { class: 'row' }, h('button', { type: 'button', class: 'secondary', onclick: () => go(3) }, 'Back'), start),
