@@ -109,6 +109,8 @@ export interface StoredPlan extends Omit<RestorePlanView, 'status' | 'kind'> {
   accountId: string;
   requestedBy: string;
   segments: PlanSegment[];
+  /** UNDO plans: segments of the undone restore's ledger compared so far (where a continuation resumes). */
+  ledgerSegmentsRead?: number;
 }
 
 export type RestoreStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';

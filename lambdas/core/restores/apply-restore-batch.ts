@@ -4,6 +4,7 @@ import { StepFailedError } from '../errors.ts';
 import type { PlannedRecord, SegmentProgress, StoredRestore } from '../restore-model.ts';
 import { ApplyInterruptedError, type AppliedChange, type ApplyRequest, type DataSource, type RecordTarget } from '../ports/data-source.ts';
 import type { RestoreDeps } from './restore-deps.ts';
+import { recordChanges } from './restore-ledger.ts';
 import { LOCK_LEASE_MS, planSegmentKey, tuningOf } from './restore-policy.ts';
 import { advanceProgress, startingProgress, type PlannedRow, type RowResult } from './segment-progress.ts';
 
@@ -42,7 +43,8 @@ const SAFETY_MARGIN_MS = 30_000;
  *     only where a record still differs, and reports each record: updated, unchanged,
  *     missing, or failed with a reason). The built-in CRM also stores a RESTORE change
  *     event per record it changed before it answers.
- *  3. Save the cursor, counts and failure reasons conditionally, then continue until
+ *  3. Record what the round changed in the restore's ledger (restore-ledger.ts: what an
+ *     undo is planned from), save the cursor, counts and failure reasons conditionally, then continue until
  *     the segment ends, the batch size is reached or the Lambda's time runs short.
  * Alternate course: when the source fails part-way, the records it settled are saved
  *  as progress (so a FAILED restore reports what it applied), then the error propagates
@@ -155,6 +157,8 @@ async function applyRound(
     applied = error.settled;
     interruption = error.cause;
   }
+  // The ledger before the progress: a saved cursor always has its changes recorded.
+  await recordChanges(deps.blobs, restore, segment, progress.cursor.index, applied);
   const byId = new Map(applied.map((change) => [change.id, change]));
   const results = rows.map((row): RowResult => {
     const settled = progress.ahead[row.id];

@@ -138,7 +138,7 @@ export function describeCounts(counts: RestoreCounts): string {
  * `status`; PLANNING ones with `progress`; FAILED ones with `error`.
  */
 export function toPlanView(plan: StoredPlan): RestorePlanView {
-  const { accountId: _account, requestedBy: _by, segments: _segments, status, kind, ...view } = plan;
+  const { accountId: _account, requestedBy: _by, segments: _segments, ledgerSegmentsRead: _read, status, kind, ...view } = plan;
   return { ...view, kind: kind ?? 'RESTORE', status: status ?? 'READY' };
 }
 
