@@ -2,7 +2,7 @@ import type { AuditEntry } from '../ports/audit-log.ts';
 import { importName, totalOf, type ImportEntry, type RestoreCounts, type RestoreStatus, type StoredRestore } from '../restore-model.ts';
 import type { RestoreDeps } from './restore-deps.ts';
 import { restoreEndedEmail, type ObjectTypeNames } from './restore-emails.ts';
-import { describeCounts, describeProperties, describeRun } from './restore-policy.ts';
+import { describeCounts, describeProperties, describeRun, kindOf } from './restore-policy.ts';
 import { conflictsOf, failuresOf, sumProgress } from './segment-progress.ts';
 
 /**
@@ -138,14 +138,6 @@ function endAuditEntry(restore: StoredRestore, names: ObjectTypeNames): AuditEnt
     summary: done
       ? `${describeRun(restore, names.plural)} is complete (${totalOf(restore.counts)} records): ${describeCounts(restore.counts)}.`
       : `${describeRun(restore, names.plural)} failed (${restore.error ?? 'unknown error'}); applied before it stopped: ${describeCounts(restore.counts)}.`,
-    details: {
-      kind: restore.kind ?? 'RESTORE',
-      ...(restore.undoOf ? { undoOf: restore.undoOf } : {}),
-      ...(restore.revertOf ? { revertOf: restore.revertOf } : {}),
-      backupId: restore.backupId,
-      objectType: restore.objectType,
-      properties: restore.properties,
-      counts: restore.counts,
-    },
+    details: { ...kindOf(restore), backupId: restore.backupId, objectType: restore.objectType, properties: restore.properties, counts: restore.counts },
   };
 }

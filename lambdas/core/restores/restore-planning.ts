@@ -8,7 +8,7 @@ import { readBackedUpRecords, type BackedUpRecord } from './backed-up-records.ts
 import { PlanTally } from './plan-tally.ts';
 import { backupFileOf, type BackupFile } from '../backups/backup-policy.ts';
 import type { RestoreDeps } from './restore-deps.ts';
-import { describeProperties, planPrefix, planSegmentKey, toPlanView, tuningOf } from './restore-policy.ts';
+import { describeProperties, kindOf, planPrefix, planSegmentKey, toPlanView, tuningOf } from './restore-policy.ts';
 import { openVerifiedZipEntry } from '../zip/zip-entry-reader.ts';
 
 /**
@@ -207,7 +207,7 @@ export async function auditPlanned(plan: StoredPlan, objectType: ObjectType, dep
       plan.kind === 'UNDO'
         ? `Planned an undo of restore ${plan.undoOf} (${describeProperties(plan.properties)} of ${objectType.pluralLabel.toLowerCase()}): ${plan.recordsToChange} of ${plan.recordsInBackup} records would be set back, ${plan.recordsConflicting ?? 0} were edited since.`
         : `Planned a restore of ${describeProperties(plan.properties)} of ${objectType.pluralLabel.toLowerCase()} from backup ${plan.backupId}: ${plan.recordsToChange} of ${plan.recordsInBackup} records would change.`,
-    details: { kind: plan.kind ?? 'RESTORE', ...(plan.undoOf ? { undoOf: plan.undoOf } : {}), backupId: plan.backupId, objectType: plan.objectType, properties: plan.properties },
+    details: { ...kindOf(plan), backupId: plan.backupId, objectType: plan.objectType, properties: plan.properties },
   });
 }
 

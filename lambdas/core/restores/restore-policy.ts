@@ -1,7 +1,7 @@
 import { requireReadableBackup } from '../backups/backup-policy.ts';
 import { NotFoundError, PlanExpiredError, ValidationError } from '../errors.ts';
 import { isRestorable, isRestorableProperty, type Backup, type CrmRecord, type ObjectType } from '../model.ts';
-import { addCounts, ZERO_COUNTS, type PlannedChange, type RestoreCounts, type RestorePlanView, type RestoreView, type StoredPlan, type StoredRestore } from '../restore-model.ts';
+import { addCounts, ZERO_COUNTS, type PlanKind, type PlannedChange, type RestoreCounts, type RestorePlanView, type RestoreView, type StoredPlan, type StoredRestore } from '../restore-model.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { DataSources } from '../ports/data-source.ts';
 import type { RestoreRepository } from '../ports/restore-repository.ts';
@@ -113,6 +113,11 @@ export function diff(current: CrmRecord, values: Record<string, string>): Planne
 /** "property email" or "2 properties (email, phone)": how audit entries and emails name a selection. */
 export function describeProperties(properties: string[]): string {
   return properties.length === 1 ? `property ${properties[0]}` : `${properties.length} properties (${properties.join(', ')})`;
+}
+
+/** What a plan or restore is (its kind, and what it takes back), as restores, audit details and apply requests carry it. */
+export function kindOf(run: Pick<StoredPlan, 'kind' | 'undoOf' | 'revertOf'>): { kind: PlanKind; undoOf?: string; revertOf?: string } {
+  return { kind: run.kind ?? 'RESTORE', ...(run.undoOf ? { undoOf: run.undoOf } : {}), ...(run.revertOf ? { revertOf: run.revertOf } : {}) };
 }
 
 /**

@@ -4,7 +4,7 @@ import { PlanNotReadyError, RestoreInProgressError, ValidationError } from '../e
 import { ZERO_COUNTS, type RestoreView, type StoredRestore } from '../restore-model.ts';
 import { reauthenticate, type ReauthDeps } from '../totp/reauthenticate.ts';
 import type { RestoreDeps } from './restore-deps.ts';
-import { describeRun, LOCK_LEASE_MS, requireLivePlan, requireRestorableBackup, toRestoreView } from './restore-policy.ts';
+import { describeRun, kindOf, LOCK_LEASE_MS, requireLivePlan, requireRestorableBackup, toRestoreView } from './restore-policy.ts';
 
 export type StartRestoreDeps = ReauthDeps & Pick<RestoreDeps, 'backups' | 'restores' | 'lock' | 'workflows'>;
 
@@ -70,9 +70,7 @@ export async function startRestore(caller: Caller, request: StartRestoreRequest,
     id: restoreId,
     accountId: caller.accountId,
     planId: plan.id,
-    kind: plan.kind ?? 'RESTORE',
-    ...(plan.undoOf ? { undoOf: plan.undoOf } : {}),
-    ...(plan.revertOf ? { revertOf: plan.revertOf } : {}),
+    ...kindOf(plan),
     backupId: plan.backupId,
     objectType: plan.objectType,
     properties: plan.properties,
@@ -94,7 +92,7 @@ export async function startRestore(caller: Caller, request: StartRestoreRequest,
       resourceId: restore.id,
       occurredAt: restore.startedAt,
       summary: `${describeRun(restore, plan.objectType)} started (${plan.recordsInBackup} records)${caller.sso ? ' (signed in through SSO)' : ' (re-authenticated with TOTP)'}.`,
-      details: { planId: plan.id, kind: restore.kind, ...(plan.undoOf ? { undoOf: plan.undoOf } : {}), ...(plan.revertOf ? { revertOf: plan.revertOf } : {}), backupId: plan.backupId, objectType: plan.objectType, properties: plan.properties },
+      details: { planId: plan.id, ...kindOf(plan), backupId: plan.backupId, objectType: plan.objectType, properties: plan.properties },
     });
     const input: RestoreExecutionInput = {
       accountId: caller.accountId,
