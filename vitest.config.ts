@@ -18,6 +18,9 @@ export default defineConfig({
     execArgv: ['--openssl-legacy-provider'],
     // Handlers' JSON logs are kept out of the output and checked for secrets after each file.
     setupFiles: ['test/support/log-capture.ts'],
+    // Lambda bundles that `cdk synth` wrote run as Node runs them: Vite transforming 20-odd
+    // minified megabytes would take minutes and test its transform, not the bundle.
+    server: { deps: { external: [/\/asset\.[0-9a-f]{64}\/index\.mjs$/] } },
     provide: { awsCallsDir },
     projects: [
       {

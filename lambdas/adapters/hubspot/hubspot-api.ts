@@ -1,5 +1,5 @@
-import { Client } from '@hubspot/api-client';
 import { SourceReconnectRequiredError, SourceScopesMissingError, StepFailedError, TransientError } from '#core/errors.ts';
+import { HubSpotClient } from './hubspot-client.ts';
 import { rateLimitHeaders, type RequestBudget } from './request-budget.ts';
 
 /** Where HubSpot's API is (tests and the local runtime point it at the stand-in). */
@@ -49,19 +49,18 @@ export interface HubSpotApiOptions {
  * `numberOfApiCallRetries` waits 10 s × attempt after each window 429, per process,
  * and never retries a daily 429 nor anything asked through `apiRequest`; its Bottleneck
  * limiter paces one process only; and both are process-wide settings that each
- * `new Client()` resets. Every Client here is made the same way (`numberOfApiCallRetries:
- * 0`, no `limiterOptions`), and `call` does what they would not: pace all Lambdas of a
- * portal together, back off from a window 429 for everyone, stop at a daily 429, and
+ * `new Client()` resets. The client here (hubspot-client.ts) has neither, and `call`
+ * does what they would not: pace all Lambdas of a portal together, back off from a window 429 for everyone, stop at a daily 429, and
  * retry 5xx answers (and answers without a body, which the client cannot parse) a
  * few times.
  */
 export class HubSpotApi {
-  readonly client: Client;
+  readonly client: HubSpotClient;
   private readonly options: HubSpotApiOptions;
 
   constructor(options: HubSpotApiOptions) {
     this.options = options;
-    this.client = new Client({ accessToken: options.accessToken, basePath: options.baseUrl, numberOfApiCallRetries: 0 });
+    this.client = new HubSpotClient({ accessToken: options.accessToken, basePath: options.baseUrl });
   }
 
   /** One request, paced, retried while HubSpot is busy or briefly unavailable; `send` is called once per attempt. */
