@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CrmRecord } from '#core/model.ts';
+import type { RestoreTuning } from '#core/restores/restore-policy.ts';
 import type { AppDeps } from '#runtime/deps.ts';
 import { allRecords } from '../support/data-plane.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
@@ -12,8 +13,9 @@ const CHOSEN = ['dealname', 'amount'];
 const acknowledge = { changesData: true, cannotBeUndone: true };
 
 /** Small segments and batches: 40 deals make 3 segments, each applied (and its ledger written) in several rounds. */
+const tuning: RestoreTuning = { segmentRecords: 15, batchRecords: 6 };
 function smallSegments(deps: AppDeps): AppDeps {
-  return { ...deps, config: { ...deps.config, restoreTuning: { segmentRecords: 15, batchRecords: 6 } } };
+  return { ...deps, config: { ...deps.config, restoreTuning: tuning } };
 }
 
 const clock = movableClock();
@@ -172,6 +174,24 @@ describe('undoing a restore (issue 16 §1)', () => {
     expect(today.properties.dealname).toBe('Edited between plan and run');
     // Its amount still held what the restore wrote, so it was set back.
     expect(today.properties.amount).toBe(beforeRestore.get(target)!.amount);
+  });
+
+  it('plans a big undo in the background (202 PLANNING, one ledger segment an invocation) to the same figures', async () => {
+    const inCall = await runtime.api('POST', `/v1/restores/${restore.id}/undo-plan`, { as: SSO_ADMIN });
+    Object.assign(tuning, { planBudgetMs: 0, planSegmentsPerInvocation: 1 });
+    try {
+      const posted = await runtime.api('POST', `/v1/restores/${restore.id}/undo-plan`, { as: SSO_ADMIN });
+      expect(posted.status, JSON.stringify(posted.body)).toBe(202);
+      expect(posted.body).toMatchObject({ kind: 'UNDO', status: 'PLANNING', progress: { total: edited.length } });
+      await runtime.idle();
+      const ready = (await runtime.api('GET', `/v1/restore-plans/${posted.body.id}`, { as: SSO_ADMIN })).body;
+      const figures = (plan: Record<string, unknown>) => [plan.recordsInBackup, plan.recordsToChange, plan.recordsUnchanged, plan.recordsMissing, plan.recordsConflicting, plan.perProperty];
+      expect(ready.status).toBe('READY');
+      expect(figures(ready)).toEqual(figures(inCall.body));
+    } finally {
+      delete tuning.planBudgetMs;
+      delete tuning.planSegmentsPerInvocation;
+    }
   });
 
   it('refuses what cannot be undone, in words', async () => {
