@@ -13,7 +13,8 @@
  * `--plan-budget-ms 0` sends the plan to the restore-plan state machine at once (as a
  * big object type would be); `--plan-only` stops after planning (for 1,000,000 records);
  * `--isolated-only` skips the restore through the state machine and measures only the
- * isolated plan and apply steps (their time and memory at 1,000,000 records).
+ * isolated plan and apply steps (their time and memory at 1,000,000 records); `--undo`
+ * undoes the restore (plan, then run, 1 % of its deals edited since) and stops.
  *
  * Then, to measure the steps' own memory, it edits the deals again and runs the plan
  * and every apply batch once more, each step in a child process (like a Lambda
@@ -54,6 +55,8 @@ const { values } = parseArgs({
     'plan-only': { type: 'boolean', default: false },
     /** Skip the restore through the state machine: only the isolated plan and apply steps, with their memory. */
     'isolated-only': { type: 'boolean', default: false },
+    /** After the restore, undo it (POST /v1/restores/{id}/undo-plan, then POST /v1/restores) and stop; `--bench` always undoes it. */
+    undo: { type: 'boolean', default: false },
     /** For bench/run.ts: time the backup's stages and the raw write baseline, end with one JSON line. */
     bench: { type: 'boolean', default: false },
     /** With `--bench`: how many times to run the isolated apply and the raw writes, interleaved. */
@@ -113,7 +116,7 @@ const time = async <T>(label: string, work: () => Promise<T>): Promise<T> => {
 
 /** Every backup Lambda invocation, for the stage breakdown (`--bench`). */
 const stageTimes: Array<{ name: string; objectType?: string; startedAt: number; endedAt: number }> = [];
-const benchReport: { backup?: Record<string, unknown>; apply: Array<Record<string, number>>; write: Array<Record<string, number>> } = { apply: [], write: [] };
+const benchReport: { backup?: Record<string, unknown>; undo?: Record<string, number>; apply: Array<Record<string, number>>; write: Array<Record<string, number>> } = { apply: [], write: [] };
 const runtime = await startLocalRuntime({
   dataDir, port: 0, recordsPerType: 10, wrapDeps: instrument,
   onInvoke: (name, payload, startedAt, endedAt) => {
@@ -196,11 +199,51 @@ try {
   console.log(`  apply-batch invocations: ${invocations.apply}; longest: ${seconds(invocations.maxApplyMs)} (Lambda timeout 300 s)`);
   console.log(`  peak RSS of the whole process (stand-ins included): ${peakRssMb()} MB`);
 
+  if (values.undo || values.bench) {
+    await undoRestore(restore.id);
+    if (!values.bench) process.exit(0);
+  }
   await isolatedSteps(backup.id, 'again');
   for (let repeat = 1; values.bench && repeat < Number(values.repeats); repeat += 1) await isolatedSteps(backup.id, `again${repeat}`);
   if (values.bench) console.log(JSON.stringify({ records: target, ...benchReport }));
 } finally {
   await runtime.stop();
+}
+
+/**
+ * Undoes the restore just run, as a user would: plans it (201, or 202 and the
+ * restore-plan state machine), then runs it through the restore state machine. First
+ * 1 % of the restored deals are edited again, so the undo has conflicts to leave alone.
+ */
+async function undoRestore(restoreId: string): Promise<void> {
+  const restored = (await runtime.deps.records.listRecords('acme', 'deals', { limit: 1000 })).items;
+  for (const record of restored.slice(0, Math.ceil(target / 100 / 2))) {
+    await runtime.deps.records.updateRecord('acme', 'deals', record.id, { set: { dealstage: `edited-after-restore-${record.id}` } });
+  }
+  const planStarted = Date.now();
+  const plan = await time('undo plan (POST undo-plan → READY)', async () => {
+    const posted = await api('POST', `/v1/restores/${restoreId}/undo-plan`);
+    console.log(`  POST answered ${posted.status} ${posted.body.status} after ${seconds(Date.now() - planStarted)}`);
+    if (posted.status !== 202) return posted.body;
+    await runtime.idle();
+    return (await api('GET', `/v1/restore-plans/${posted.body.id}`)).body;
+  });
+  const planMs = Date.now() - planStarted;
+  if (plan.status !== 'READY') throw new Error(`undo plan ${plan.status}: ${plan.error ?? JSON.stringify(plan)}`);
+  console.log(`  undo plan: ${JSON.stringify({ recordsInBackup: plan.recordsInBackup, recordsToChange: plan.recordsToChange, recordsConflicting: plan.recordsConflicting, recordsMissing: plan.recordsMissing })}`);
+  const runStarted = Date.now();
+  const undo = await time('undo (POST /v1/restores → SUCCEEDED)', async () => {
+    const started = await api('POST', '/v1/restores', { planId: plan.id, acknowledge: { changesData: true, cannotBeUndone: true } });
+    if (started.status !== 202) throw new Error(JSON.stringify(started.body));
+    await runtime.idle();
+    return (await api('GET', `/v1/restores/${started.body.id}`)).body;
+  });
+  const runMs = Date.now() - runStarted;
+  console.log(`  undo: ${JSON.stringify({ status: undo.status, counts: undo.counts })}`);
+  console.log(`  peak RSS of the whole process (stand-ins included): ${peakRssMb()} MB`);
+  if (undo.status !== 'SUCCEEDED') throw new Error(`undo ${undo.status}: ${undo.error}`);
+  benchReport.undo = { planMs, runMs, records: plan.recordsInBackup, updated: undo.counts.updated, conflicting: undo.counts.conflicting, peakRssMb: peakRssMb() };
+  console.log(JSON.stringify({ undo: benchReport.undo }));
 }
 
 async function isolatedSteps(backupId: string, tag: string): Promise<void> {

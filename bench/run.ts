@@ -329,6 +329,7 @@ try {
         backup: { records: number; sizeBytes: number; totalMs: number; listMs: number; exportMs: number; exportPerTypeMs: Record<string, number>; zipMs: number; finalizeMs: number };
         apply: Array<{ wallMs: number; updated: number; handled: number }>;
         write: Array<{ wallMs: number; withEventsMs: number; stampedMs: number; written: number }>;
+        undo: { planMs: number; runMs: number; records: number; updated: number; conflicting: number; peakRssMb: number };
       }>('restore-scale.ts', ['--records', String(restoreRecords), '--bench', '--repeats', String(restoreRepeats), '--data-dir', join(workDir, 'restore')]);
       const applyRate = median(report.apply.map((one) => one.updated / (one.wallMs / 1000)));
       const handledRate = median(report.apply.map((one) => one.handled / (one.wallMs / 1000)));
@@ -371,6 +372,13 @@ try {
         unit: 'records/s',
         baseline: rawBaseline,
         ratio: round(handledRate / writeRate),
+      });
+      const { undo } = report;
+      rows.push({
+        name: `undo of that restore, ${size}: plan (POST undo-plan → READY) then run (POST /v1/restores → SUCCEEDED), records set back/s`,
+        value: round(undo.updated / ((undo.planMs + undo.runMs) / 1000), 0),
+        unit: 'records/s',
+        note: `${undo.records} records in the ledger, ${undo.updated} set back, ${undo.conflicting} edited since and kept; plan ${round(undo.planMs / 1000, 1)} s, run ${round(undo.runMs / 1000, 1)} s; peak RSS ${undo.peakRssMb} MB (whole runtime, stand-ins included); one run`,
       });
       const b = report.backup;
       const accountRecords = b.records;

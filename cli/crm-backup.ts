@@ -313,7 +313,19 @@ async function verify(file: string, options: { json: boolean; maxEntryBytes?: nu
 }
 
 async function restorePlan(backupId: string, options: ServiceOptions & { object: string; properties: string[]; wait: boolean }): Promise<void> {
-  let plan = await call<RestorePlan>(options, 'POST', `/v1/backups/${encodeURIComponent(backupId)}/restore-plans`, { objectType: options.object, properties: options.properties });
+  const plan = await call<RestorePlan>(options, 'POST', `/v1/backups/${encodeURIComponent(backupId)}/restore-plans`, { objectType: options.object, properties: options.properties });
+  await awaitPlan(options, plan);
+}
+
+/** Plans the undo of a restore: what setting back its changes would do (changes nothing). */
+async function restoreUndo(restoreId: string, options: ServiceOptions & { wait: boolean }): Promise<void> {
+  const plan = await call<RestorePlan>(options, 'POST', `/v1/restores/${encodeURIComponent(restoreId)}/undo-plan`);
+  await awaitPlan(options, plan);
+}
+
+/** A plan just asked for: printed when READY; while PLANNING, followed to its end (or named, with --no-wait). */
+async function awaitPlan(options: ServiceOptions & { wait: boolean }, first: RestorePlan): Promise<void> {
+  let plan = first;
   if (plan.status === 'PLANNING' && !options.wait) {
     print(options, plan, () => `Restore plan ${plan.id} is being computed (${plan.progress?.done ?? 0}/${plan.progress?.total ?? '?'} records compared). Show it with: crm-backup restore plan-show ${plan.id}`);
     return;
@@ -346,14 +358,28 @@ function printPlan(options: ServiceOptions, plan: RestorePlan): void {
     throw new CommandFailedError('PLAN_FAILED', `restore plan ${plan.id} failed: ${plan.error ?? 'no reason given'}`, { reported: options.json });
   }
   const quote = (value: string) => (value === '' ? '(blank)' : JSON.stringify(value));
+  const undo = plan.kind === 'UNDO';
+  const conflicts = plan.conflictSample ?? [];
   print(options, plan, () =>
     [
-      `Restore plan ${plan.id}: ${plan.properties.join(', ')} of ${plan.objectType} from backup ${plan.backupId}. Nothing has changed yet.`,
+      undo
+        ? `Undo plan ${plan.id}: sets back what restore ${plan.undoOf} changed (${plan.properties.join(', ')} of ${plan.objectType}), where records still hold what it wrote. Nothing has changed yet.`
+        : `Restore plan ${plan.id}: ${plan.properties.join(', ')} of ${plan.objectType} from backup ${plan.backupId}. Nothing has changed yet.`,
       '',
-      textTable(['RECORDS', 'COUNT'], [['in the backup', plan.recordsInBackup], ['will change', plan.recordsToChange], ['already the same', plan.recordsUnchanged], ['no longer exist (not re-created)', plan.recordsMissing]]),
+      textTable(
+        ['RECORDS', 'COUNT'],
+        undo
+          ? [['the restore changed', plan.recordsInBackup], ['will be set back', plan.recordsToChange], ['already back', plan.recordsUnchanged], ['edited since (kept)', plan.recordsConflicting ?? 0], ['no longer exist', plan.recordsMissing]]
+          : [['in the backup', plan.recordsInBackup], ['will change', plan.recordsToChange], ['already the same', plan.recordsUnchanged], ['no longer exist (not re-created)', plan.recordsMissing]],
+      ),
       '',
-      textTable(['PROPERTY', 'TO CHANGE', 'TO CLEAR'], plan.perProperty.map((row) => [row.name, row.toChange, row.toClear])),
+      undo
+        ? textTable(['PROPERTY', 'TO CHANGE', 'TO CLEAR', 'EDITED SINCE'], plan.perProperty.map((row) => [row.name, row.toChange, row.toClear, row.conflicting ?? 0]))
+        : textTable(['PROPERTY', 'TO CHANGE', 'TO CLEAR'], plan.perProperty.map((row) => [row.name, row.toChange, row.toClear])),
       '',
+      ...(conflicts.length
+        ? [textTable(['EDITED SINCE: RECORD', 'PROPERTY', 'THE RESTORE WROTE', 'NOW (KEPT)'], conflicts.map((conflict) => [conflict.recordId, conflict.property, quote(conflict.wrote), quote(conflict.now)])), '']
+        : []),
       plan.sample.length ? textTable(['RECORD', 'PROPERTY', 'NOW', 'AFTER'], plan.sample.flatMap((record) => record.changes.map((change) => [record.recordId, change.property, quote(change.from), quote(change.to)]))) : 'No record would change.',
       '',
       `Apply it (before ${plan.expiresAt}) with: crm-backup restore apply ${plan.id} --yes --totp <code>`,
@@ -362,7 +388,7 @@ function printPlan(options: ServiceOptions, plan: RestorePlan): void {
 }
 
 async function restoreApply(planId: string, options: ServiceOptions & { yes?: boolean; totp?: string; wait: boolean }): Promise<void> {
-  if (!options.yes) throw new UsageError('a restore changes CRM data and cannot be undone: pass --yes to confirm');
+  if (!options.yes) throw new UsageError('a restore changes CRM data and can be undone only while its backup is kept: pass --yes to confirm');
   const answer = await withTotp(options.totp, (totp) =>
     call<Restore | { restore: Restore }>(options, 'POST', '/v1/restores', {
       planId,
@@ -388,10 +414,14 @@ async function restoreApply(planId: string, options: ServiceOptions & { yes?: bo
 }
 
 function restoreSummary(restore: Restore): string {
-  const counts = restore.counts ?? { updated: 0, unchanged: 0, missing: 0, failed: 0 };
-  return `Restore ${restore.id} of ${restore.objectType}: ${restore.status}${restore.error ? ` (${restore.error})` : ''}. ` +
-    `${counts.updated} updated, ${counts.unchanged} unchanged, ${counts.missing} no longer exist, ${counts.failed} failed.` +
-    (restore.failures?.length ? `\nNot restored:\n${restore.failures.map((failure) => `  ${failure.recordId}: ${failure.reason}`).join('\n')}` : '');
+  const counts = restore.counts ?? { updated: 0, unchanged: 0, missing: 0, failed: 0, conflicting: 0 };
+  const what = restore.kind === 'UNDO' ? `Undo ${restore.id} of restore ${restore.undoOf}` : `Restore ${restore.id}`;
+  return `${what} of ${restore.objectType}: ${restore.status}${restore.error ? ` (${restore.error})` : ''}. ` +
+    `${counts.updated} updated, ${counts.unchanged} unchanged, ${counts.missing} no longer exist, ${counts.failed} failed` +
+    (counts.conflicting ? `, ${counts.conflicting} edited since (kept).` : '.') +
+    (restore.failures?.length ? `\nNot restored:\n${restore.failures.map((failure) => `  ${failure.recordId}: ${failure.reason}`).join('\n')}` : '') +
+    (restore.conflicts?.length ? `\nEdited since, kept:\n${restore.conflicts.map((conflict) => `  ${conflict.recordId} ${conflict.property}: ${JSON.stringify(conflict.now)}`).join('\n')}` : '') +
+    (restore.status !== 'RUNNING' && counts.updated + (counts.conflicting ?? 0) > 0 ? `\nUndo it (while backup ${restore.backupId} is kept) with: crm-backup restore undo ${restore.id}` : '');
 }
 
 async function restoreList(options: ServiceOptions & PageOptions): Promise<void> {
@@ -692,7 +722,7 @@ Exit codes: 0 success, 1 failure (refused, unreachable, failed, not verified), 2
     .option('--no-wait', WAIT_HELP)
     .action((backupId: string, options) => compare(backupId, options));
 
-  const restore = program.command('restore').description('restore plan | plan-show | apply | list | show');
+  const restore = program.command('restore').description('restore plan | plan-show | apply | list | show | undo');
   serviceCommand(restore, 'plan <backupId>', 'compute what restoring properties of one object type would change (changes nothing)', '$ crm-backup restore plan bk_01J... --object deals --properties dealstage,amount')
     .requiredOption('--object <type>', 'the object type, by internal name (deals, p_vehicles)')
     .requiredOption('--properties <names>', 'comma-separated internal property names', (value: string) => {
@@ -704,8 +734,8 @@ Exit codes: 0 success, 1 failure (refused, unreachable, failed, not verified), 2
     .action((backupId: string, options) => restorePlan(backupId, options));
   serviceCommand(restore, 'plan-show <planId>', 'a plan, or how far its computation is', '$ crm-backup restore plan-show rp_01J...')
     .action((planId: string, options) => restorePlanShow(planId, options));
-  serviceCommand(restore, 'apply <planId>', 'run a plan: it changes data and cannot be undone', '$ crm-backup restore apply rp_01J... --yes --totp 123456')
-    .option('--yes', 'confirm that the restore changes data and cannot be undone')
+  serviceCommand(restore, 'apply <planId>', 'run a plan: it changes data (undo it with `restore undo` while its backup is kept)', '$ crm-backup restore apply rp_01J... --yes --totp 123456')
+    .option('--yes', 'confirm that the restore changes data and can be undone only while its backup is kept')
     .addOption(totpOption())
     .option('--no-wait', WAIT_HELP)
     .action((planId: string, options) => restoreApply(planId, options));
@@ -713,6 +743,9 @@ Exit codes: 0 success, 1 failure (refused, unreachable, failed, not verified), 2
     .action((options) => restoreList(options));
   serviceCommand(restore, 'show <restoreId>', "a restore's progress and counts", '$ crm-backup restore show rs_01J...')
     .action((id: string, options) => restoreShow(id, options));
+  serviceCommand(restore, 'undo <restoreId>', 'plan setting back what a restore changed, where records still hold what it wrote (changes nothing; apply the plan to run it)', '$ crm-backup restore undo rs_01J...')
+    .option('--no-wait', WAIT_HELP)
+    .action((restoreId: string, options) => restoreUndo(restoreId, options));
 
   const source = program.command('source').description('source show | connect | disconnect: the CRM your backups read and restores write');
   serviceCommand(source, 'show', 'the data source: the built-in CRM, or the HubSpot portal connected and the scopes its token lacks', '$ crm-backup source show')

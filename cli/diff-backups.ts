@@ -1,7 +1,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { newComparison } from '#core/compare/comparison-start.ts';
@@ -101,6 +101,12 @@ class DiskBlobStore implements BlobStore {
 
   async presignDownload(): Promise<string> {
     throw new Error('diff has no downloads to sign');
+  }
+
+  async *listKeys(prefix: string): AsyncIterable<string> {
+    const entries = await readdir(this.path(prefix), { recursive: true, withFileTypes: true }).catch(() => []);
+    const keys = entries.filter((entry) => entry.isFile()).map((entry) => join(prefix, relative(this.path(prefix), join(entry.parentPath, entry.name))));
+    yield* keys.sort();
   }
 
   async deletePrefix(prefix: string): Promise<void> {

@@ -112,7 +112,8 @@ export const PERMISSIONS: Record<string, FunctionPermissions> = {
     appTable: 'readWrite',
     auditLog: true,
     totp: true,
-    backupBucket: { read: ['backups/'], write: ['plans/'], delete: ['plans/'] },
+    // An undo plan reads the ledger its restore left under plans/.
+    backupBucket: { read: ['backups/', 'plans/'], write: ['plans/'], delete: ['plans/'] },
     secretsKey: 'encryptDecrypt',
     // Planning reads today's records from the account's data source.
     sourceTokens: 'decrypt',
@@ -127,12 +128,13 @@ export const PERMISSIONS: Record<string, FunctionPermissions> = {
     dataTable: 'read',
     appTable: 'readWrite',
     auditLog: true,
-    backupBucket: { read: ['backups/'], write: ['plans/'], delete: ['plans/'] },
+    backupBucket: { read: ['backups/', 'plans/'], write: ['plans/'], delete: ['plans/'] },
     sourceTokens: 'decrypt',
   },
-  // Applies plan segments to records, renews the lock, publishes change events. Its
-  // module reaches the restore audit code through shared imports, so it may append too.
-  'apply-restore-batch': { dataTable: 'readWrite', appTable: 'readWrite', backupBucket: { read: ['plans/'] }, putEvents: true, sourceTokens: 'decrypt' },
+  // Applies plan segments to records, renews the lock, publishes change events, writes
+  // the restore's ledger (what it changed) beside the plan. Its module reaches the
+  // restore audit code through shared imports, so it may append too.
+  'apply-restore-batch': { dataTable: 'readWrite', appTable: 'readWrite', backupBucket: { read: ['plans/'], write: ['plans/'] }, putEvents: true, sourceTokens: 'decrypt' },
   // The ending's email names the object type, read from the data source.
   'finalize-restore': { dataTable: 'read', appTable: 'readWrite', auditLog: true, sendEmail: true, sourceTokens: 'decrypt' },
   'fail-restore': { dataTable: 'read', appTable: 'readWrite', auditLog: true, sendEmail: true, sourceTokens: 'decrypt' },

@@ -201,5 +201,11 @@ function toRestore(item: Record<string, any>): StoredRestore {
 }
 
 function toProgress(item: Record<string, any>): SegmentProgress {
-  return { cursor: item.cursor, counts: item.counts, ahead: item.ahead ?? {}, ...(item.failures?.length ? { failures: item.failures } : {}) };
+  return {
+    cursor: item.cursor,
+    counts: item.counts,
+    ahead: item.ahead ?? {},
+    ...(item.failures?.length ? { failures: item.failures } : {}),
+    ...(item.conflicts?.length ? { conflicts: item.conflicts } : {}),
+  };
 }

@@ -102,6 +102,17 @@ export class S3BlobStore implements BlobStore {
     );
   }
 
+  async *listKeys(prefix: string): AsyncIterable<string> {
+    let ContinuationToken: string | undefined;
+    do {
+      const page = await this.client
+        .send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken }))
+        .catch((error: unknown) => rethrowTransient(error, 'The backup bucket'));
+      for (const object of page.Contents ?? []) yield object.Key!;
+      ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (ContinuationToken);
+  }
+
   async deletePrefix(prefix: string): Promise<void> {
     if (!prefix.endsWith('/')) throw new Error(`Refusing to delete a prefix that is not a folder: ${prefix}`);
     try {

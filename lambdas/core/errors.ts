@@ -132,6 +132,11 @@ export class RestoreInProgressError extends ClientError<{ restoreId: string }> {
   override readonly name = 'RestoreInProgressError';
 }
 
+/** A restore that cannot be undone: it changed nothing, or kept no ledger of what it changed. */
+export class NothingToUndoError extends ClientError<{ restoreId: string }> {
+  override readonly name = 'NothingToUndoError';
+}
+
 /** A record edited by someone else between reading it and writing it. */
 export class EditConflictError extends ClientError {
   override readonly name = 'EditConflictError';

@@ -3,6 +3,7 @@ import { confirmTotpEnrolment } from '#core/totp/confirm-totp-enrolment.ts';
 import { enrolTotp } from '#core/totp/enrol-totp.ts';
 import { totpEnrolmentStatus } from '#core/totp/totp-enrolment-status.ts';
 import { planRestore } from '#core/restores/plan-restore.ts';
+import { planUndo } from '#core/restores/plan-undo.ts';
 import { tuningOf } from '#core/restores/restore-policy.ts';
 import { readRestorePlan } from '#core/restores/read-restore-plan.ts';
 import { getRestore, listRestores } from '#core/restores/restore-queries.ts';
@@ -58,6 +59,13 @@ export function createHandler(deps: AppDeps) {
       const outcome = await planRestore(caller, parseInput(idParam, params.id, 'path'), parseInput(planBody, body), deps, {
         keepGoing: () => context.getRemainingTimeInMillis() > stopBelowMs,
       });
+      return outcome.ready ? json(201, outcome.plan) : json(202, outcome.plan);
+    },
+    'POST /v1/restores/{id}/undo-plan': async ({ caller, params, context }) => {
+      // As a restore plan: 201 when planned within the call, 202 PLANNING otherwise.
+      const budgetMs = tuningOf(deps.config).planBudgetMs;
+      const stopBelowMs = Math.max(API_RESERVE_MS, context.getRemainingTimeInMillis() - budgetMs);
+      const outcome = await planUndo(caller, parseInput(idParam, params.id, 'path'), deps, { keepGoing: () => context.getRemainingTimeInMillis() > stopBelowMs });
       return outcome.ready ? json(201, outcome.plan) : json(202, outcome.plan);
     },
     'GET /v1/restore-plans/{planId}': async ({ caller, params }) => json(200, await readRestorePlan(caller, parseInput(idParam, params.planId, 'path'), deps)),

@@ -153,5 +153,26 @@ describe('initech: a HubSpot portal as the data source', () => {
 
     const email = (await runtime.outbox()).find((candidate) => candidate.to.includes(ADMIN) && candidate.text.includes(started.body.id));
     expect(email?.text).toContain(`${ids[4]}: HubSpot refused the update`);
+    restored = { id: started.body.id, ids: ids.slice(0, 4) };
+  });
+
+  let restored: { id: string; ids: string[] } = { id: '', ids: [] };
+  it('undoes the restore in the portal, keeping a contact edited in HubSpot since', async () => {
+    const [editedSince, ...others] = restored.ids;
+    await hubspot.crm.contacts.basicApi.update(editedSince!, { properties: { firstname: 'Changed in HubSpot after the restore' } });
+    const plan = await runtime.api('POST', `/v1/restores/${restored.id}/undo-plan`, { as: ADMIN });
+    expect(plan.status, JSON.stringify(plan.body)).toBe(201);
+    expect(plan.body).toMatchObject({ kind: 'UNDO', undoOf: restored.id, recordsInBackup: 4, recordsToChange: 3, recordsConflicting: 1 });
+    expect(plan.body.conflictSample).toContainEqual(expect.objectContaining({ recordId: editedSince, property: 'firstname', now: 'Changed in HubSpot after the restore' }));
+    const started = await runtime.api('POST', '/v1/restores', { as: ADMIN, body: { planId: plan.body.id, acknowledge } });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    await runtime.idle();
+    const undo = (await runtime.api('GET', `/v1/restores/${started.body.id}`, { as: ADMIN })).body;
+    expect(undo).toMatchObject({ kind: 'UNDO', status: 'SUCCEEDED', counts: { updated: 3, conflicting: 1, failed: 0 } });
+    const after = await portalRecords('contacts', ['firstname', 'jobtitle']);
+    for (const id of others) expect(after.get(id)).toEqual({ firstname: `Edited ${id}`, jobtitle: '' });
+    expect(after.get(editedSince!)).toEqual({ firstname: 'Changed in HubSpot after the restore', jobtitle: '' });
+    const imports = (await runtime.api('GET', '/v1/imports', { as: ADMIN })).body.items;
+    expect(imports).toContainEqual(expect.objectContaining({ name: 'Data restore undo - Contact', restoreId: started.body.id }));
   });
 });

@@ -114,6 +114,9 @@ export class MemoryBlobs implements BlobStore {
   async presignDownload(key: string, options: { expiresInSeconds: number; filename: string }) {
     return `memory://${key}?expires=${options.expiresInSeconds}&filename=${options.filename}`;
   }
+  async *listKeys(prefix: string) {
+    for (const key of [...this.objects.keys()].filter((key) => key.startsWith(prefix)).sort()) yield key;
+  }
   async deletePrefix(prefix: string) {
     for (const key of [...this.objects.keys()]) if (key.startsWith(prefix)) this.objects.delete(key);
   }

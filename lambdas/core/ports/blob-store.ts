@@ -13,6 +13,8 @@ export interface BlobStore {
   size(key: string): Promise<number | undefined>;
   /** A GET URL valid for `expiresInSeconds`; the browser saves it as `filename`. */
   presignDownload(key: string, options: { expiresInSeconds: number; filename: string }): Promise<string>;
+  /** The keys under a prefix, in key order, listed a page at a time as they are iterated. */
+  listKeys(prefix: string): AsyncIterable<string>;
   /** Deletes every object under a prefix (cleanup of a failed backup's partial files). */
   deletePrefix(prefix: string): Promise<void>;
 }

@@ -1,5 +1,5 @@
 import type { Page } from '../model.ts';
-import type { ImportEntry, RestoreCounts, RestoreFailure, RestoreStatus, SegmentProgress, StoredPlan, StoredRestore } from '../restore-model.ts';
+import type { Conflict, ImportEntry, RestoreCounts, RestoreFailure, RestoreStatus, SegmentProgress, StoredPlan, StoredRestore } from '../restore-model.ts';
 
 /** What a step may change on a restore; absent fields stay as they are. */
 export interface RestorePatch {
@@ -7,6 +7,7 @@ export interface RestorePatch {
   completedAt?: string;
   counts?: RestoreCounts;
   failures?: RestoreFailure[];
+  conflicts?: Conflict[];
   progress?: { done: number; total: number };
   error?: string;
 }

@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { StepFailedError } from '../errors.ts';
 import type { PlannedRecord, SegmentProgress, StoredRestore } from '../restore-model.ts';
-import { ApplyInterruptedError, type AppliedChange, type DataSource } from '../ports/data-source.ts';
+import { ApplyInterruptedError, type AppliedChange, type ApplyRequest, type DataSource, type RecordTarget } from '../ports/data-source.ts';
 import type { RestoreDeps } from './restore-deps.ts';
+import { recordChanges } from './restore-ledger.ts';
 import { LOCK_LEASE_MS, planSegmentKey, tuningOf } from './restore-policy.ts';
 import { advanceProgress, startingProgress, type PlannedRow, type RowResult } from './segment-progress.ts';
 
@@ -40,8 +41,9 @@ const SAFETY_MARGIN_MS = 30_000;
  *     only where a record still differs, and reports each record: updated, unchanged,
  *     missing, or failed with a reason). The built-in CRM also stores a RESTORE change
  *     event per record it changed before it answers.
- *  3. Save the cursor, counts and failure reasons conditionally, then continue until
- *     the segment ends, the batch size is reached or the Lambda's time runs short.
+ *  3. Record what the round changed in the restore's ledger (restore-ledger.ts: what an
+ *     undo is planned from), save the cursor, counts and failure reasons conditionally,
+ *     then continue until the segment ends, the batch size is reached or the Lambda's time runs short.
  *     Rounds overlap: the source reads the next round while this one writes, and
  *     writes it while this round's progress is saved; saves stay in file order.
  * Alternate course: when the source fails part-way, the records it settled are saved
@@ -144,7 +146,7 @@ interface ApplyTarget {
 interface Round {
   /** Each row's outcome, or the error that stopped it (rows after a failure of the source); rejects when nothing could be settled (a lost lock). */
   results: Promise<RowResult[]>;
-  /** Resolves once every row is settled, the changes and their events written; rejects otherwise. */
+  /** Resolves once every row is settled, the changes, their events and their ledger entries written; rejects otherwise. */
   written: Promise<void>;
 }
 
@@ -159,7 +161,7 @@ function startRound(target: ApplyTarget, rows: PlannedRow[], index: number, prev
   const renewed = deps.lock.renew(restore.accountId, restore.id, { now: deps.clock.now().getTime(), durationMs: LOCK_LEASE_MS });
   const writeAllowed = Promise.all([renewed, previous]).then(() => undefined);
   writeAllowed.catch(() => undefined); // awaited below, or by the source
-  const results = applyRound(target, rows, index, writeAllowed);
+  const results = applyRound(target, rows, index, writeAllowed, deps);
   results.catch(() => undefined); // awaited by the loop, unless it stopped first
   const written = results.then((settled) => {
     const failure = settled.find((result) => 'error' in result);
@@ -169,13 +171,37 @@ function startRound(target: ApplyTarget, rows: PlannedRow[], index: number, prev
   return { results, written };
 }
 
+/**
+ * What the source is asked to do with one line: a restore line's `expect` only where the
+ * plan found a difference (the others are read first); a line taking a change back
+ * always with its `expect`, the values it may overwrite.
+ */
+function targetOf({ id, values, differs, expect, ifUnchanged }: PlannedRow): RecordTarget {
+  if (ifUnchanged && expect) return { id, values, expect, ifUnchanged };
+  return { id, values, ...(differs && expect ? { expect } : {}) };
+}
+
 /** Applies one round of rows through the source; answers what became of each (an error for those a failure of the source left unsettled). */
-async function applyRound({ restore, segment, source, ahead }: ApplyTarget, rows: PlannedRow[], index: number, writeAllowed: Promise<void>): Promise<RowResult[]> {
-  const targets = rows.filter((row) => !ahead[row.id]).map(({ id, values, differs, expect }) => ({ id, values, ...(differs && expect ? { expect } : {}) }));
+async function applyRound(
+  { restore, segment, source, ahead }: ApplyTarget,
+  rows: PlannedRow[],
+  index: number,
+  writeAllowed: Promise<void>,
+  deps: ApplyBatchDeps,
+): Promise<RowResult[]> {
+  const targets = rows.filter((row) => !ahead[row.id]).map(targetOf);
   let applied: AppliedChange[];
   let interruption: unknown;
   try {
-    const request = { objectType: restore.objectType, restoreId: restore.id, batchId: `${segment}:${index}`, actor: restore.requestedBy, records: targets };
+    const request: ApplyRequest = {
+      objectType: restore.objectType,
+      restoreId: restore.id,
+      batchId: `${segment}:${index}`,
+      actor: restore.requestedBy,
+      ...(restore.undoOf ? { undoOf: restore.undoOf } : {}),
+      ...(restore.revertOf ? { revertOf: restore.revertOf } : {}),
+      records: targets,
+    };
     applied = targets.length ? await source.applyChanges(request, writeAllowed) : [];
     await writeAllowed;
   } catch (error) {
@@ -184,12 +210,15 @@ async function applyRound({ restore, segment, source, ahead }: ApplyTarget, rows
     applied = error.settled;
     interruption = error.cause;
   }
+  // The ledger before the progress: a saved cursor always has its changes recorded.
+  await recordChanges(deps.blobs, restore, segment, index, applied);
   const byId = new Map(applied.map((change) => [change.id, change]));
   return rows.map((row): RowResult => {
     const settled = ahead[row.id];
     if (settled) return { outcome: settled };
     const change = byId.get(row.id);
     if (!change) return { error: interruption ?? new StepFailedError(`The data source did not say what became of record ${row.id}.`) };
-    return change.outcome === 'failed' ? { outcome: 'failed', reason: change.reason } : { outcome: change.outcome };
+    if (change.outcome === 'failed') return { outcome: 'failed', reason: change.reason };
+    return change.outcome === 'conflicting' ? { outcome: 'conflicting', conflicts: change.conflicts } : { outcome: change.outcome };
   });
 }

@@ -4,6 +4,7 @@ import type { StoredPlan } from '../restore-model.ts';
 import type { RestoreDeps } from './restore-deps.ts';
 import { advancePlan, auditPlanned, damagedSentence, failPlan, PLANNING_STOPPED, planSource, readyPlan, type PlanJob, type PlanningRun, type PlanStep } from './restore-planning.ts';
 import { planPrefix, requireRestorableBackup } from './restore-policy.ts';
+import { nextUndoStep } from './undo-planning.ts';
 
 export type BuildRestorePlanDeps = Pick<RestoreDeps, 'backups' | 'blobs' | 'sources' | 'restores' | 'audit' | 'clock' | 'ids' | 'config'>;
 
@@ -13,7 +14,8 @@ export type BuildRestorePlanDeps = Pick<RestoreDeps, 'backups' | 'blobs' | 'sour
  *
  * Primary course:
  *  1. Load the plan; anything but PLANNING is done (a repeated step changes nothing).
- *  2. Re-open the CSV, skip the rows already planned, compare and write segments on.
+ *  2. Re-open the CSV, skip the rows already planned, compare and write segments on
+ *     (an UNDO plan: read the undone restore's ledger on from its last segment read).
  *  3. Out of time: save the new checkpoint (only if still at the old one, so of two
  *     duplicate invocations one counts) and answer not done.
  *  4. End of the CSV, its SHA-256 verified: store the plan READY and audit it.
@@ -25,7 +27,7 @@ export async function buildRestorePlan(job: PlanJob, deps: BuildRestorePlanDeps,
   if (!plan || plan.status !== 'PLANNING') return { done: true };
   let step: PlanStep & { objectType: ObjectType };
   try {
-    step = await nextStep(plan, deps, run);
+    step = plan.kind === 'UNDO' ? await nextUndoStep(plan, deps, run) : await nextStep(plan, deps, run);
   } catch (error) {
     if (error instanceof ArchiveIntegrityError) await failPlan(job, damagedSentence(error), deps);
     else if (error instanceof ClientError) await failPlan(job, error.message, deps);

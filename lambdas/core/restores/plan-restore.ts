@@ -1,23 +1,10 @@
 import type { Caller } from '../caller.ts';
 import { requireSuperAdmin } from '../caller.ts';
-import { ArchiveIntegrityError, BackupDamagedError } from '../errors.ts';
-import type { Backup, ObjectType } from '../model.ts';
-import type { RestorePlanView, StoredPlan } from '../restore-model.ts';
+import type { Backup } from '../model.ts';
+import type { StoredPlan } from '../restore-model.ts';
 import type { RestoreDeps } from './restore-deps.ts';
-import {
-  advancePlan,
-  auditPlanned,
-  damagedSentence,
-  failPlan,
-  PLANNING_STOPPED,
-  planSource,
-  readyPlan,
-  type PlanJob,
-  type PlanningRun,
-  type PlanSource,
-  type PlanStep,
-} from './restore-planning.ts';
-import { PLAN_LIFETIME_HOURS, planPrefix, requireRestorableBackup, requireRestorableSelection, toPlanView } from './restore-policy.ts';
+import { advancePlan, firstStep, planSource, storeFirstStep, type PlanningRun, type PlanOutcome, type PlanSource } from './restore-planning.ts';
+import { PLAN_LIFETIME_HOURS, requireRestorableBackup, requireRestorableSelection } from './restore-policy.ts';
 
 export type PlanRestoreDeps = Pick<RestoreDeps, 'backups' | 'blobs' | 'sources' | 'restores' | 'audit' | 'clock' | 'ids' | 'workflows' | 'config'>;
 
@@ -26,11 +13,6 @@ export interface PlanRequest {
   properties: string[];
 }
 
-/** What the API answers: the plan, and whether it is READY (201) or still PLANNING (202). */
-export interface PlanOutcome {
-  ready: boolean;
-  plan: RestorePlanView;
-}
 
 /**
  * Computes what restoring some properties of one object type from a backup would
@@ -59,22 +41,8 @@ export async function planRestore(caller: Caller, backupId: string, request: Pla
   const objectType = await requireRestorableSelection(caller.accountId, request, deps);
   const source = planSource(backup, objectType);
   const started = newPlan(caller, backup, { objectType: objectType.name, properties: request.properties }, source, deps);
-  const step = await firstStep(started, source, objectType, deps, run);
-  if (step.done) {
-    const ready = readyPlan(step.plan);
-    await deps.restores.putPlan(ready);
-    await auditPlanned(ready, objectType, deps);
-    return { ready: true, plan: toPlanView(ready) };
-  }
-  await deps.restores.putPlan(step.plan);
-  const job: PlanJob = { accountId: started.accountId, planId: started.id };
-  try {
-    await deps.workflows.start('restore-plan', started.id, { ...job });
-  } catch (error) {
-    await failPlan(job, PLANNING_STOPPED, deps);
-    throw error;
-  }
-  return { ready: false, plan: toPlanView(step.plan) };
+  const step = await firstStep(started, () => advancePlan(started, source, objectType, deps, run), deps);
+  return storeFirstStep(step, objectType, deps);
 }
 
 /** A plan with nothing compared yet; it expires after a day, or with its backup if that is sooner. */
@@ -99,15 +67,4 @@ function newPlan(caller: Caller, backup: Backup, request: PlanRequest, source: P
     segments: [],
     progress: { done: 0, total: source.records },
   };
-}
-
-/** Plans within the API call; a failure leaves no segment files, and a damaged backup is a BackupDamagedError. */
-async function firstStep(plan: StoredPlan, source: PlanSource, objectType: ObjectType, deps: PlanRestoreDeps, run: PlanningRun): Promise<PlanStep> {
-  try {
-    return await advancePlan(plan, source, objectType, deps, run);
-  } catch (error) {
-    await deps.blobs.deletePrefix(planPrefix(plan.accountId, plan.id)).catch(() => undefined);
-    if (error instanceof ArchiveIntegrityError) throw new BackupDamagedError(damagedSentence(error));
-    throw error;
-  }
 }

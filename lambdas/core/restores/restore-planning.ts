@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { ValidationError, type ArchiveIntegrityError } from '../errors.ts';
+import { ArchiveIntegrityError, BackupDamagedError, ValidationError } from '../errors.ts';
 import type { Backup, CrmRecord, ObjectType } from '../model.ts';
 import type { DataSource } from '../ports/data-source.ts';
-import type { PlanSegment, StoredPlan } from '../restore-model.ts';
+import type { PlanSegment, RestorePlanView, StoredPlan } from '../restore-model.ts';
 import { readBackedUpRecords, type BackedUpRecord } from './backed-up-records.ts';
 import { PlanTally } from './plan-tally.ts';
 import { backupFileOf, type BackupFile } from '../backups/backup-policy.ts';
 import type { RestoreDeps } from './restore-deps.ts';
-import { describeProperties, planPrefix, planSegmentKey, tuningOf } from './restore-policy.ts';
+import { describeProperties, kindOf, planPrefix, planSegmentKey, toPlanView, tuningOf } from './restore-policy.ts';
 import { openVerifiedZipEntry } from '../zip/zip-entry-reader.ts';
 
 /**
@@ -49,6 +49,12 @@ export function planSource(backup: Backup, objectType: ObjectType): PlanSource {
   const file = backupFileOf(backup, objectType.name);
   if (!file) throw new ValidationError(`This backup holds no ${objectType.pluralLabel.toLowerCase()} to restore.`, { field: 'objectType' });
   return file;
+}
+
+/** What the API answers: the plan, and whether it is READY (201) or still PLANNING (202). */
+export interface PlanOutcome {
+  ready: boolean;
+  plan: RestorePlanView;
 }
 
 export interface PlanStep {
@@ -162,17 +168,24 @@ class PlanBuilder {
   async endSegment(): Promise<void> {
     if (this.lines.length === 0) return;
     const plan = this.checkpoint;
-    // Encoded once: the size, the SHA-256 (the apply step checks the file against it
-    // before writing anything from it) and the upload all come from the same bytes.
-    const data = Buffer.from(this.lines.join(''), 'utf8');
-    const segment: PlanSegment = { records: this.lines.length, bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') };
+    const segment = await writePlanSegment(this.deps.blobs, plan, this.segments.length, this.lines);
     this.lines = [];
-    await this.deps.blobs.upload(planSegmentKey(plan.accountId, plan.id, this.segments.length), Readable.from([data]), { contentType: 'application/x-ndjson' });
     this.segments.push(segment);
     this.segmentsCompleted += 1;
     const figures = this.tally.snapshot();
     this.checkpoint = { ...plan, ...figures, segments: [...this.segments], progress: { done: figures.recordsInBackup, total: this.total } };
   }
+}
+
+/**
+ * Writes segment `index` of a plan: its lines (NDJSON, newline included). Encoded once:
+ * the size, the SHA-256 (the apply step checks the file against it before writing
+ * anything from it) and the upload all come from the same bytes.
+ */
+export async function writePlanSegment(blobs: RestoreDeps['blobs'], plan: Pick<StoredPlan, 'accountId' | 'id'>, index: number, lines: string[]): Promise<PlanSegment> {
+  const data = Buffer.from(lines.join(''), 'utf8');
+  await blobs.upload(planSegmentKey(plan.accountId, plan.id, index), Readable.from([data]), { contentType: 'application/x-ndjson' });
+  return { records: lines.length, bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') };
 }
 
 /** A plan whose every backed-up record is compared: READY, without planning progress. */
@@ -190,8 +203,11 @@ export async function auditPlanned(plan: StoredPlan, objectType: ObjectType, dep
     actor: plan.requestedBy,
     resourceId: plan.id,
     occurredAt: plan.createdAt,
-    summary: `Planned a restore of ${describeProperties(plan.properties)} of ${objectType.pluralLabel.toLowerCase()} from backup ${plan.backupId}: ${plan.recordsToChange} of ${plan.recordsInBackup} records would change.`,
-    details: { backupId: plan.backupId, objectType: plan.objectType, properties: plan.properties },
+    summary:
+      plan.kind === 'UNDO'
+        ? `Planned an undo of restore ${plan.undoOf} (${describeProperties(plan.properties)} of ${objectType.pluralLabel.toLowerCase()}): ${plan.recordsToChange} of ${plan.recordsInBackup} records would be set back, ${plan.recordsConflicting ?? 0} were edited since.`
+        : `Planned a restore of ${describeProperties(plan.properties)} of ${objectType.pluralLabel.toLowerCase()} from backup ${plan.backupId}: ${plan.recordsToChange} of ${plan.recordsInBackup} records would change.`,
+    details: { ...kindOf(plan), backupId: plan.backupId, objectType: plan.objectType, properties: plan.properties },
   });
 }
 
@@ -210,4 +226,37 @@ export async function failPlan(plan: PlanJob, reason: string, deps: Pick<Restore
   if (!current || current.status !== 'PLANNING') return;
   await deps.blobs.deletePrefix(planPrefix(current.accountId, current.id));
   await deps.restores.savePlan({ ...current, status: 'FAILED', error: reason, segments: [] });
+}
+
+/** Plans within the API call; a failure leaves no segment files, and a damaged backup is a BackupDamagedError. */
+export async function firstStep(plan: StoredPlan, advance: () => Promise<PlanStep>, deps: Pick<RestoreDeps, 'blobs'>): Promise<PlanStep> {
+  try {
+    return await advance();
+  } catch (error) {
+    await deps.blobs.deletePrefix(planPrefix(plan.accountId, plan.id)).catch(() => undefined);
+    if (error instanceof ArchiveIntegrityError) throw new BackupDamagedError(damagedSentence(error));
+    throw error;
+  }
+}
+
+/**
+ * Stores a plan after its first stretch: READY (audited) when it is done, otherwise
+ * PLANNING at its checkpoint with the `restore-plan` state machine started to go on.
+ */
+export async function storeFirstStep(step: PlanStep, objectType: ObjectType, deps: Pick<RestoreDeps, 'blobs' | 'restores' | 'audit' | 'ids' | 'workflows'>): Promise<PlanOutcome> {
+  if (step.done) {
+    const ready = readyPlan(step.plan);
+    await deps.restores.putPlan(ready);
+    await auditPlanned(ready, objectType, deps);
+    return { ready: true, plan: toPlanView(ready) };
+  }
+  await deps.restores.putPlan(step.plan);
+  const job: PlanJob = { accountId: step.plan.accountId, planId: step.plan.id };
+  try {
+    await deps.workflows.start('restore-plan', step.plan.id, { ...job });
+  } catch (error) {
+    await failPlan(job, PLANNING_STOPPED, deps);
+    throw error;
+  }
+  return { ready: false, plan: toPlanView(step.plan) };
 }

@@ -1,7 +1,7 @@
 import { requireReadableBackup } from '../backups/backup-policy.ts';
 import { NotFoundError, PlanExpiredError, ValidationError } from '../errors.ts';
 import { isRestorable, isRestorableProperty, type Backup, type CrmRecord, type ObjectType } from '../model.ts';
-import type { PlannedChange, RestoreCounts, RestorePlanView, RestoreView, StoredPlan, StoredRestore } from '../restore-model.ts';
+import { addCounts, ZERO_COUNTS, type PlanKind, type PlannedChange, type RestoreCounts, type RestorePlanView, type RestoreView, type StoredPlan, type StoredRestore } from '../restore-model.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { DataSource, DataSources } from '../ports/data-source.ts';
 import type { RestoreRepository } from '../ports/restore-repository.ts';
@@ -136,9 +136,27 @@ export function describeProperties(properties: string[]): string {
   return properties.length === 1 ? `property ${properties[0]}` : `${properties.length} properties (${properties.join(', ')})`;
 }
 
-/** "3 updated, 1 unchanged, 0 no longer exist, 0 failed": a restore's counts in audit entries and emails. */
+/** What a plan or restore is (its kind, and what it takes back), as restores, audit details and apply requests carry it. */
+export function kindOf(run: Pick<StoredPlan, 'kind' | 'undoOf' | 'revertOf'>): { kind: PlanKind; undoOf?: string; revertOf?: string } {
+  return { kind: run.kind ?? 'RESTORE', ...(run.undoOf ? { undoOf: run.undoOf } : {}), ...(run.revertOf ? { revertOf: run.revertOf } : {}) };
+}
+
+/**
+ * What a restore did, as a sentence's subject: "The restore of property amount of deals
+ * from backup bk_1", "The undo of restore rs_1 (property amount of deals)", "The revert
+ * of … (…)". Audit entries and emails use it.
+ */
+export function describeRun(restore: Pick<StoredRestore, 'kind' | 'undoOf' | 'revertOf' | 'properties' | 'backupId'>, plural: string): string {
+  const selection = `${describeProperties(restore.properties)} of ${plural}`;
+  if (restore.kind === 'UNDO') return `The undo of restore ${restore.undoOf} (${selection})`;
+  if (restore.kind === 'REVERT') return `The revert of ${restore.revertOf ?? 'changes'} (${selection})`;
+  return `The restore of ${selection} from backup ${restore.backupId}`;
+}
+
+/** "3 updated, 1 unchanged, 0 no longer exist, 0 failed" (", 2 edited since, left alone" when any): a restore's counts in audit entries and emails. */
 export function describeCounts(counts: RestoreCounts): string {
-  return `${counts.updated} updated, ${counts.unchanged} unchanged, ${counts.missing} no longer exist, ${counts.failed} failed`;
+  const conflicting = counts.conflicting ? `, ${counts.conflicting} edited since, left alone` : '';
+  return `${counts.updated} updated, ${counts.unchanged} unchanged, ${counts.missing} no longer exist, ${counts.failed} failed${conflicting}`;
 }
 
 /**
@@ -146,14 +164,14 @@ export function describeCounts(counts: RestoreCounts): string {
  * `status`; PLANNING ones with `progress`; FAILED ones with `error`.
  */
 export function toPlanView(plan: StoredPlan): RestorePlanView {
-  const { accountId: _account, requestedBy: _by, segments: _segments, status, ...view } = plan;
-  return { ...view, status: status ?? 'READY' };
+  const { accountId: _account, requestedBy: _by, segments: _segments, ledgerSegmentsRead: _read, status, kind, ...view } = plan;
+  return { ...view, kind: kind ?? 'RESTORE', status: status ?? 'READY' };
 }
 
-/** A restore as the API shows it: no storage details. */
+/** A restore as the API shows it: no storage details; restores stored before kinds and conflicts existed read as RESTORE with 0 conflicting. */
 export function toRestoreView(restore: StoredRestore): RestoreView {
-  const { accountId: _account, segmentCount: _segments, segmentSha256: _hashes, notifiedAt: _notified, ...view } = restore;
-  return view;
+  const { accountId: _account, segmentCount: _segments, segmentSha256: _hashes, notifiedAt: _notified, kind, counts, ...view } = restore;
+  return { ...view, kind: kind ?? 'RESTORE', counts: addCounts(ZERO_COUNTS, counts) };
 }
 
 function capitalize(text: string): string {

@@ -4,7 +4,7 @@ import { PlanNotReadyError, RestoreInProgressError, ValidationError } from '../e
 import { ZERO_COUNTS, type RestoreView, type StoredRestore } from '../restore-model.ts';
 import { reauthenticate, type ReauthDeps } from '../totp/reauthenticate.ts';
 import type { RestoreDeps } from './restore-deps.ts';
-import { describeProperties, LOCK_LEASE_MS, requireLivePlan, requireRestorableBackup, segmentsAtOnce, toRestoreView } from './restore-policy.ts';
+import { describeRun, kindOf, LOCK_LEASE_MS, requireLivePlan, requireRestorableBackup, segmentsAtOnce, toRestoreView } from './restore-policy.ts';
 
 export type StartRestoreDeps = ReauthDeps & Pick<RestoreDeps, 'backups' | 'restores' | 'sources' | 'lock' | 'workflows' | 'config'>;
 
@@ -40,7 +40,9 @@ export async function startRestore(caller: Caller, request: StartRestoreRequest,
   requireSuperAdmin(caller);
   for (const [field, meaning] of [
     ['changesData', 'the restore changes data'],
-    ['cannotBeUndone', 'the restore cannot be undone'],
+    // The field keeps its first name for existing clients; what it confirms is that the
+    // restore can be undone only while its backup is kept (its ledger goes with it).
+    ['cannotBeUndone', 'the restore can be undone only while its backup is kept'],
   ] as const) {
     if (request.acknowledge?.[field] !== true) {
       throw new ValidationError(`acknowledge.${field}: must be true to confirm that ${meaning}.`, { field: `acknowledge.${field}` });
@@ -72,6 +74,7 @@ export async function startRestore(caller: Caller, request: StartRestoreRequest,
     id: restoreId,
     accountId: caller.accountId,
     planId: plan.id,
+    ...kindOf(plan),
     backupId: plan.backupId,
     objectType: plan.objectType,
     properties: plan.properties,
@@ -92,8 +95,8 @@ export async function startRestore(caller: Caller, request: StartRestoreRequest,
       actor: restore.requestedBy,
       resourceId: restore.id,
       occurredAt: restore.startedAt,
-      summary: `Started restoring ${describeProperties(plan.properties)} of ${plan.recordsInBackup} ${plan.objectType} from backup ${plan.backupId}${caller.sso ? ' (signed in through SSO)' : ' (re-authenticated with TOTP)'}.`,
-      details: { planId: plan.id, backupId: plan.backupId, objectType: plan.objectType, properties: plan.properties },
+      summary: `${describeRun(restore, plan.objectType)} started (${plan.recordsInBackup} records)${caller.sso ? ' (signed in through SSO)' : ' (re-authenticated with TOTP)'}.`,
+      details: { planId: plan.id, ...kindOf(plan), backupId: plan.backupId, objectType: plan.objectType, properties: plan.properties },
     });
     const input: RestoreExecutionInput = {
       accountId: caller.accountId,

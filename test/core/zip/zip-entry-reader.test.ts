@@ -14,6 +14,9 @@ function memoryBlobs(objects: Record<string, Buffer>): BlobStore & { reads: Arra
     async upload() {
       throw new Error('not used');
     },
+    listKeys() {
+      throw new Error('not used');
+    },
     async read(key, range) {
       reads.push(range);
       const body = objects[key]!;

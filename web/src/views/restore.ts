@@ -3,7 +3,7 @@ import { sleep, type ViewContext } from '../context.ts';
 import { errorBox, h, replace, table } from '../dom.ts';
 import { count, dateTime } from '../format.ts';
 import { isReauthRefusal, reauthRefusal, totpField } from '../totp-field.ts';
-import type { Backup, ObjectTypeInfo, Page, Restore, RestorePlan } from '../types.ts';
+import type { Backup, Conflict, ObjectTypeInfo, Page, Restore, RestorePlan } from '../types.ts';
 
 const STEPS = ['Backup', 'Object type', 'Properties', 'Review the plan', 'Confirm'];
 
@@ -224,7 +224,7 @@ export async function renderRestoreWizard(context: ViewContext): Promise<void> {
         h('legend', { tabindex: -1 }, 'Step 5 of 5: confirm'),
         h('p', {}, `${count(plan.recordsToChange)} ${(plan.recordsToChange === 1 ? state.objectType!.label : state.objectType!.pluralLabel).toLowerCase()} will be changed.`),
         h('p', {}, h('label', {}, changes, ' I understand that this restore changes CRM data, and may trigger workflows that re-enrol records.')),
-        h('p', {}, h('label', {}, undo, ' I understand that a restore cannot be undone.')),
+        h('p', {}, h('label', {}, undo, ' I understand that a restore can be undone only for as long as its backup is kept.')),
         code ? code.field : h('p', { class: 'muted' }, 'You signed in through single sign-on: no code is needed.'),
       ),
       h('div', { class: 'row' }, h('button', { type: 'button', class: 'secondary', onclick: () => go(3) }, 'Back'), start),
@@ -253,9 +253,10 @@ export async function renderRestore(context: ViewContext): Promise<void> {
   const path = `/v1/restores/${encodeURIComponent(params.id ?? '')}`;
   let restore = await api.get<Restore>(path, signal);
   const body = h('div');
-  replace(main, h('h1', {}, 'Restore'), body);
+  replace(main, h('h1', {}, restore.kind === 'UNDO' ? 'Restore undo' : 'Restore'), body);
   for (;;) {
     replace(body, restoreDetails(restore));
+    if (restore.status !== 'RUNNING' && restore.counts.updated + (restore.counts.conflicting ?? 0) > 0) body.append(undoPanel(context, restore));
     if (restore.status !== 'RUNNING' || signal.aborted) return;
     await sleep(1000, signal);
     if (signal.aborted) return;
@@ -268,7 +269,9 @@ export async function renderRestore(context: ViewContext): Promise<void> {
 function restoreDetails(restore: Restore): HTMLElement {
   const { progress, counts } = restore;
   return h('div', {},
-    h('p', {}, `Restoring ${restore.objectType} from backup `, h('a', { href: `/backups/${encodeURIComponent(restore.backupId)}` }, restore.backupId), ` · started by ${restore.requestedBy} at ${dateTime(restore.startedAt)}`),
+    restore.kind === 'UNDO'
+      ? h('p', {}, `Undoing restore `, h('a', { href: `/restores/${encodeURIComponent(restore.undoOf ?? '')}` }, restore.undoOf ?? ''), ` of ${restore.objectType} · started by ${restore.requestedBy} at ${dateTime(restore.startedAt)}`)
+      : h('p', {}, `Restoring ${restore.objectType} from backup `, h('a', { href: `/backups/${encodeURIComponent(restore.backupId)}` }, restore.backupId), ` · started by ${restore.requestedBy} at ${dateTime(restore.startedAt)}`),
     h('div', { class: 'card', role: 'status', 'aria-live': 'polite' },
       h('p', {}, h('span', { class: `status status-${restore.status}`, id: 'restore-status' }, { RUNNING: 'Running', SUCCEEDED: 'Finished', FAILED: 'Failed' }[restore.status] ?? restore.status),
         ` · ${count(progress?.done)} of ${count(progress?.total)} records processed`),
@@ -279,7 +282,9 @@ function restoreDetails(restore: Restore): HTMLElement {
       stat('Unchanged', counts?.unchanged ?? 0, 'restore-unchanged'),
       stat('No longer exist', counts?.missing ?? 0, 'restore-missing'),
       stat('Failed', counts?.failed ?? 0, 'restore-failed'),
+      ...(counts?.conflicting ? [stat('Edited since, kept', counts.conflicting, 'restore-conflicting')] : []),
     ),
+    restore.conflicts?.length ? conflictTable(restore.conflicts, counts.conflicting, 'restore-conflicts') : null,
     restore.failures?.length
       ? table(['Record', 'Why it was not restored'], restore.failures.map((failure) => [failure.recordId, failure.reason]), {
           caption: restore.counts.failed > restore.failures.length ? `The first ${count(restore.failures.length)} of ${count(restore.counts.failed)} records that failed` : 'Records that failed',
@@ -290,4 +295,100 @@ function restoreDetails(restore: Restore): HTMLElement {
       ? h('p', { class: 'row' }, h('a', { href: '/imports' }, 'See it in the imports'), h('a', { href: '/audit-log' }, 'Open the audit log'))
       : null,
   );
+}
+
+/** Properties left alone because they were edited since the change being taken back. */
+function conflictTable(conflicts: Conflict[], total: number, id: string): HTMLElement {
+  const value = (text: string) => (text === '' ? h('em', {}, '(blank)') : text);
+  const caption = total > conflicts.length ? `The first ${count(conflicts.length)} records of ${count(total)} edited since, kept as they are` : 'Records edited since, kept as they are';
+  return h('div', { id }, table(['Record', 'Property', 'The restore wrote', 'Now (kept)'], conflicts.map((conflict) => [conflict.recordId, conflict.property, value(conflict.wrote), value(conflict.now)]), { caption }));
+}
+
+/**
+ * "Undo this restore": plans the undo (nothing changes yet), shows what it would set back
+ * and which records were edited since (kept), then runs it like a restore: both
+ * acknowledgements and a TOTP code unless signed in through SSO.
+ */
+function undoPanel(context: ViewContext, restore: Restore): HTMLElement {
+  const { api, signal, session } = context;
+  const panel = h('section', { 'aria-labelledby': 'undo-heading', id: 'undo' });
+  const status = h('div', { 'aria-live': 'assertive' });
+  const fail = (error: unknown) => {
+    if (error instanceof ApiError && error.status === 403) return context.forbidden(error.message);
+    if (isReauthRefusal(error)) return replace(status, reauthRefusal(error));
+    replace(status, errorBox((error as Error).message));
+  };
+  const plan = async () => {
+    replace(status, h('p', {}, 'Comparing what the restore wrote with the current data… nothing is changed yet.'));
+    try {
+      let undo = await api.post<RestorePlan>(`/v1/restores/${encodeURIComponent(restore.id)}/undo-plan`, {});
+      while (undo.status === 'PLANNING') {
+        const { done, total } = undo.progress ?? { done: 0, total: 0 };
+        replace(status, h('p', {}, `Comparing: ${count(done)} of ${count(total)} records so far… nothing is changed yet.`));
+        await sleep(1000, signal);
+        if (signal.aborted) return;
+        undo = await api.get<RestorePlan>(`/v1/restore-plans/${encodeURIComponent(undo.id)}`, signal);
+      }
+      if (undo.status === 'FAILED') return fail(new Error(undo.error ?? 'The undo could not be planned.'));
+      replace(status);
+      replace(panel, heading, review(undo), status);
+    } catch (error) {
+      fail(error);
+    }
+  };
+  const review = (undo: RestorePlan) => {
+    const changes = h('input', { type: 'checkbox', id: 'undo-ack-changes' });
+    const again = h('input', { type: 'checkbox', id: 'undo-ack-undo' });
+    const code = session.sso ? undefined : totpField('undo-totp', 'Undoing a restore asks you to confirm who you are again, as a restore does.');
+    const start = h('button', { type: 'submit', id: 'start-undo', disabled: undo.recordsToChange === 0 }, `Undo on ${count(undo.recordsToChange)} ${undo.recordsToChange === 1 ? 'record' : 'records'}`);
+    const submit = async (event: Event) => {
+      event.preventDefault();
+      start.disabled = true;
+      replace(status, h('p', {}, 'Starting the undo…'));
+      try {
+        const answer = await api.post<Restore | { restore: Restore }>('/v1/restores', {
+          planId: undo.id,
+          acknowledge: { changesData: changes.checked, cannotBeUndone: again.checked },
+          ...(code ? { totp: code.input.value.trim() } : {}),
+        });
+        context.navigate(`/restores/${encodeURIComponent(('restore' in answer ? answer.restore : answer).id)}`);
+      } catch (error) {
+        start.disabled = false;
+        fail(error);
+      }
+    };
+    return h('div', {},
+      h('p', {}, `Sets back what this restore changed, only where a record still holds the value the restore wrote. Nothing has been changed yet.`),
+      h('dl', { class: 'stats' },
+        stat('Will be set back', undo.recordsToChange, 'undo-to-change'),
+        stat('Already back', undo.recordsUnchanged, 'undo-unchanged'),
+        stat('Edited since, kept', undo.recordsConflicting ?? 0, 'undo-conflicting'),
+        stat('No longer exist', undo.recordsMissing, 'undo-missing'),
+      ),
+      undo.conflictSample?.length ? conflictTable(undo.conflictSample, undo.recordsConflicting ?? 0, 'undo-conflicts') : null,
+      undo.sample.length
+        ? table(
+            ['Record', 'Property', 'Now', 'After the undo'],
+            undo.sample.flatMap((record) => record.changes.map((change) => [record.recordId, change.property, change.from === '' ? h('em', {}, '(blank)') : h('del', {}, change.from), change.to === '' ? h('em', {}, '(cleared)') : h('ins', {}, change.to)])),
+            { caption: 'Sample of what the undo sets back' },
+          )
+        : null,
+      h('form', { onsubmit: submit },
+        h('fieldset', {},
+          h('legend', {}, 'Confirm the undo'),
+          h('p', {}, h('label', {}, changes, ' I understand that this undo changes CRM data, and may trigger workflows that re-enrol records.')),
+          h('p', {}, h('label', {}, again, ' I understand that the undo itself can be undone only for as long as the backup is kept.')),
+          code ? code.field : h('p', { class: 'muted' }, 'You signed in through single sign-on: no code is needed.'),
+        ),
+        h('div', { class: 'row' }, start),
+      ),
+    );
+  };
+  const heading = h('h2', { id: 'undo-heading' }, 'Undo this restore');
+  replace(panel, heading,
+    h('p', {}, `Every restore keeps what it changed for as long as its backup is kept. An undo sets those values back, except on records edited since: their edits are kept.`),
+    h('div', { class: 'row' }, h('button', { type: 'button', id: 'plan-undo', onclick: plan }, 'Undo this restore')),
+    status,
+  );
+  return panel;
 }
