@@ -205,7 +205,7 @@ describe('applyRestoreBatch', () => {
     }
     expect(overtaken).toEqual([]);
     expect(readsDuringWrites).toBeGreaterThan(0);
-    expect(await countsOf(deps, restoreId)).toEqual({ updated: 3, unchanged: 6, missing: 1, failed: 0 });
+    expect(await countsOf(deps, restoreId)).toEqual({ updated: 3, unchanged: 6, missing: 1, failed: 0, conflicting: 0 });
   });
 
   it('counts exactly, with one event each, when it dies saving a round while the next one writes', async () => {
@@ -214,7 +214,7 @@ describe('applyRestoreBatch', () => {
     await expect(applySegment(deps, restoreId, 0)).rejects.toThrow('killed');
     expect(await deps.restores.listSegmentProgress('acme', restoreId)).toEqual([]);
     await runRestore(deps, restoreId);
-    expect(await countsOf(deps, restoreId)).toEqual({ updated: 3, unchanged: 6, missing: 1, failed: 0 });
+    expect(await countsOf(deps, restoreId)).toEqual({ updated: 3, unchanged: 6, missing: 1, failed: 0, conflicting: 0 });
     expect(deps.records.changeEvents.map((event) => event.recordId).sort()).toEqual(['d02', 'd03', 'd05']);
   });
 
@@ -231,7 +231,7 @@ describe('applyRestoreBatch', () => {
     const roundOf = roundsOf(planOrder(deps, plan.id), 2);
     expect(written.filter((id) => roundOf(id) > roundOf('d05'))).toEqual([]);
     await runRestore(deps, restoreId);
-    expect(await countsOf(deps, restoreId)).toEqual({ updated: 3, unchanged: 6, missing: 1, failed: 0 });
+    expect(await countsOf(deps, restoreId)).toEqual({ updated: 3, unchanged: 6, missing: 1, failed: 0, conflicting: 0 });
   });
 
   it('hands back a cursor after batchRecords records and resumes from it', async () => {
