@@ -1,3 +1,5 @@
+import type { RevertPlanFields, RevertSelection } from './revert-model.ts';
+
 /**
  * The shapes of restores: plans (what would change), restores (a run of a plan),
  * their per-segment progress, and the import entries they leave. Plain data, as the
@@ -65,8 +67,10 @@ export interface PlanSegment {
  * new invocation resumes from (it skips `recordsInBackup` rows of the CSV). Plans
  * stored before statuses existed have none and are READY.
  */
-export interface StoredPlan extends Omit<RestorePlanView, 'status'> {
+export interface StoredPlan extends Omit<RestorePlanView, 'status' | 'backupId'>, Partial<RevertPlanFields> {
   status?: PlanStatus;
+  /** The backup a restore plan reads; a revert plan reads the change history instead. */
+  backupId?: string;
   accountId: string;
   requestedBy: string;
   segments: PlanSegment[];
@@ -99,7 +103,10 @@ export const FAILURES_KEPT = 100;
 export interface RestoreView {
   id: string;
   planId: string;
-  backupId: string;
+  /** The backup a restore reads; absent for a revert. */
+  backupId?: string;
+  /** For a revert: whose changes, when (its plan's selection). */
+  revert?: RevertSelection;
   objectType: string;
   properties: string[];
   status: RestoreStatus;

@@ -3,6 +3,8 @@ import { confirmTotpEnrolment } from '#core/totp/confirm-totp-enrolment.ts';
 import { enrolTotp } from '#core/totp/enrol-totp.ts';
 import { totpEnrolmentStatus } from '#core/totp/totp-enrolment-status.ts';
 import { planRestore } from '#core/restores/plan-restore.ts';
+import { planRevert } from '#core/reverts/plan-revert.ts';
+import { CHANGE_SOURCES } from '#core/model.ts';
 import { tuningOf } from '#core/restores/restore-policy.ts';
 import { readRestorePlan } from '#core/restores/read-restore-plan.ts';
 import { getRestore, listRestores } from '#core/restores/restore-queries.ts';
@@ -18,6 +20,15 @@ const planBody = z.strictObject({
     .min(1, 'choose at least one property')
     .max(500)
     .refine((names) => new Set(names).size === names.length, 'must not name a property twice'),
+});
+
+const revertBody = z.strictObject({
+  objectType: safeName.min(1).max(128),
+  // An email or a user id, as change events name people.
+  actor: z.string().trim().min(1).max(256).optional(),
+  source: z.enum(CHANGE_SOURCES, { error: `must be one of ${CHANGE_SOURCES.join(', ')}` }).optional(),
+  from: z.iso.datetime({ offset: true, error: 'must be a date and time such as 2026-12-06T22:00:00Z' }),
+  to: z.iso.datetime({ offset: true, error: 'must be a date and time such as 2026-12-07T06:00:00Z' }),
 });
 
 /**
@@ -58,6 +69,13 @@ export function createHandler(deps: AppDeps) {
       const outcome = await planRestore(caller, parseInput(idParam, params.id, 'path'), parseInput(planBody, body), deps, {
         keepGoing: () => context.getRemainingTimeInMillis() > stopBelowMs,
       });
+      return outcome.ready ? json(201, outcome.plan) : json(202, outcome.plan);
+    },
+    'POST /v1/revert-plans': async ({ caller, body, context }) => {
+      // As for restore plans: 201 when planned within the call, else 202 PLANNING.
+      const budgetMs = tuningOf(deps.config).planBudgetMs;
+      const stopBelowMs = Math.max(API_RESERVE_MS, context.getRemainingTimeInMillis() - budgetMs);
+      const outcome = await planRevert(caller, parseInput(revertBody, body), deps, { keepGoing: () => context.getRemainingTimeInMillis() > stopBelowMs });
       return outcome.ready ? json(201, outcome.plan) : json(202, outcome.plan);
     },
     'GET /v1/restore-plans/{planId}': async ({ caller, params }) => json(200, await readRestorePlan(caller, parseInput(idParam, params.planId, 'path'), deps)),

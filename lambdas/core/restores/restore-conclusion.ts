@@ -1,8 +1,8 @@
 import type { AuditEntry } from '../ports/audit-log.ts';
 import { totalOf, type ImportEntry, type RestoreCounts, type RestoreStatus, type StoredRestore } from '../restore-model.ts';
 import type { RestoreDeps } from './restore-deps.ts';
-import { restoreEndedEmail, type ObjectTypeNames } from './restore-emails.ts';
-import { describeCounts, describeProperties } from './restore-policy.ts';
+import { importName, restoreEndedEmail, type ObjectTypeNames } from './restore-emails.ts';
+import { describeCounts, describeOrigin, describeProperties } from './restore-policy.ts';
 import { failuresOf, sumProgress } from './segment-progress.ts';
 
 /**
@@ -108,7 +108,7 @@ function importEntry(restore: StoredRestore, names: ObjectTypeNames): ImportEntr
   return {
     id: `im_${restore.id}`,
     accountId: restore.accountId,
-    name: `Data restore - ${names.label}`,
+    name: importName(restore, names),
     source: 'RESTORE',
     restoreId: restore.id,
     objectType: restore.objectType,
@@ -132,8 +132,8 @@ function endAuditEntry(restore: StoredRestore, names: ObjectTypeNames): AuditEnt
     resourceId: restore.id,
     occurredAt: restore.completedAt!,
     summary: done
-      ? `Restored ${selection} of ${totalOf(restore.counts)} ${names.plural} from backup ${restore.backupId}: ${describeCounts(restore.counts)}.`
-      : `The restore of ${selection} of ${names.plural} from backup ${restore.backupId} failed (${restore.error ?? 'unknown error'}); applied before it stopped: ${describeCounts(restore.counts)}.`,
-    details: { backupId: restore.backupId, objectType: restore.objectType, properties: restore.properties, counts: restore.counts },
+      ? `Restored ${selection} of ${totalOf(restore.counts)} ${names.plural} ${describeOrigin(restore)}: ${describeCounts(restore.counts)}.`
+      : `The ${restore.revert ? 'revert' : 'restore'} of ${selection} of ${names.plural} ${describeOrigin(restore)} failed (${restore.error ?? 'unknown error'}); applied before it stopped: ${describeCounts(restore.counts)}.`,
+    details: { ...(restore.backupId ? { backupId: restore.backupId } : { revert: restore.revert }), objectType: restore.objectType, properties: restore.properties, counts: restore.counts },
   };
 }

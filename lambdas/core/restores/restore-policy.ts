@@ -2,6 +2,7 @@ import { requireReadableBackup } from '../backups/backup-policy.ts';
 import { NotFoundError, PlanExpiredError, ValidationError } from '../errors.ts';
 import { isRestorable, isRestorableProperty, type Backup, type CrmRecord, type ObjectType } from '../model.ts';
 import type { PlannedChange, RestoreCounts, RestorePlanView, RestoreView, StoredPlan, StoredRestore } from '../restore-model.ts';
+import type { RevertSelection } from '../revert-model.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { DataSources } from '../ports/data-source.ts';
 import type { RestoreRepository } from '../ports/restore-repository.ts';
@@ -22,6 +23,8 @@ export interface RestoreTuning {
   planBudgetMs?: number;
   /** Most segments one planning invocation completes (tests: force a resume). */
   planSegmentsPerInvocation?: number;
+  /** About how much text one sorted run of a revert's change history holds (its reading's memory is a small multiple). */
+  historyRunBytes?: number;
 }
 
 export const DEFAULT_TUNING: Required<RestoreTuning> = {
@@ -34,6 +37,10 @@ export const DEFAULT_TUNING: Required<RestoreTuning> = {
   planBudgetMs: 20_000,
   // As many as the invocation's time allows.
   planSegmentsPerInvocation: Number.POSITIVE_INFINITY,
+  // ~100,000 property changes a run: 40,000 contacts with a few properties each fit in
+  // one or two, and 16 runs merged at once cover a window of ~1.5 million changes
+  // before a merge of merges is needed.
+  historyRunBytes: 16 * 1024 * 1024,
 };
 
 /** The tuning in force: the configured knobs, the defaults for the rest (a knob set to undefined included). */
@@ -115,6 +122,25 @@ export function describeProperties(properties: string[]): string {
   return properties.length === 1 ? `property ${properties[0]}` : `${properties.length} properties (${properties.join(', ')})`;
 }
 
+/** "changes by ada@example.com between … and …": how audit entries and emails name a revert's selection. */
+export function describeRevert(selection: RevertSelection): string {
+  const who = selection.actor ? `${selection.actor}${selection.source ? ` through ${selection.source}` : ''}` : `source ${selection.source}`;
+  return `changes by ${who} between ${selection.from} and ${selection.to}`;
+}
+
+/**
+ * What a restore sets properties back to, in sentences: "from backup bk_1", or for a
+ * revert "to before changes by … between … and …".
+ */
+export function describeOrigin(run: { backupId?: string; revert?: RevertSelection }): string {
+  return run.revert ? `to before ${describeRevert(run.revert)}` : `from backup ${run.backupId}`;
+}
+
+/** What people call a run of a plan: a restore, or a revert (imports entries, emails, audit). */
+export function runNoun(run: { revert?: RevertSelection }): 'restore' | 'revert' {
+  return run.revert ? 'revert' : 'restore';
+}
+
 /** "3 updated, 1 unchanged, 0 no longer exist, 0 failed": a restore's counts in audit entries and emails. */
 export function describeCounts(counts: RestoreCounts): string {
   return `${counts.updated} updated, ${counts.unchanged} unchanged, ${counts.missing} no longer exist, ${counts.failed} failed`;
@@ -125,8 +151,9 @@ export function describeCounts(counts: RestoreCounts): string {
  * `status`; PLANNING ones with `progress`; FAILED ones with `error`.
  */
 export function toPlanView(plan: StoredPlan): RestorePlanView {
-  const { accountId: _account, requestedBy: _by, segments: _segments, status, ...view } = plan;
-  return { ...view, status: status ?? 'READY' };
+  const { accountId: _account, requestedBy: _by, segments: _segments, status, backupId, ...view } = plan;
+  // Only restore plans are shown this way (a revert plan: toRevertPlanView), and they always read a backup.
+  return { ...view, backupId: backupId!, status: status ?? 'READY' };
 }
 
 /** A restore as the API shows it: no storage details. */

@@ -4,7 +4,7 @@ import { PlanNotReadyError, RestoreInProgressError, ValidationError } from '../e
 import { ZERO_COUNTS, type RestoreView, type StoredRestore } from '../restore-model.ts';
 import { reauthenticate, type ReauthDeps } from '../totp/reauthenticate.ts';
 import type { RestoreDeps } from './restore-deps.ts';
-import { describeProperties, LOCK_LEASE_MS, requireLivePlan, requireRestorableBackup, toRestoreView } from './restore-policy.ts';
+import { describeOrigin, describeProperties, LOCK_LEASE_MS, requireLivePlan, requireRestorableBackup, toRestoreView } from './restore-policy.ts';
 
 export type StartRestoreDeps = ReauthDeps & Pick<RestoreDeps, 'backups' | 'restores' | 'lock' | 'workflows'>;
 
@@ -52,7 +52,8 @@ export async function startRestore(caller: Caller, request: StartRestoreRequest,
       { status: plan.status },
     );
   }
-  await requireRestorableBackup(caller.accountId, plan.backupId, deps);
+  // A revert plan reads the change history; a restore plan's backup must still be there.
+  if (plan.backupId) await requireRestorableBackup(caller.accountId, plan.backupId, deps);
   await reauthenticate(caller, request.totp, deps);
 
   const restoreId = deps.ids.next('rs');
@@ -68,13 +69,15 @@ export async function startRestore(caller: Caller, request: StartRestoreRequest,
     id: restoreId,
     accountId: caller.accountId,
     planId: plan.id,
-    backupId: plan.backupId,
+    ...(plan.backupId ? { backupId: plan.backupId } : {}),
+    ...(plan.revert ? { revert: plan.revert } : {}),
     objectType: plan.objectType,
     properties: plan.properties,
     status: 'RUNNING',
     requestedBy: caller.email || caller.userId,
     startedAt: now.toISOString(),
-    progress: { done: 0, total: plan.recordsInBackup },
+    // Every line of the plan's segments is applied and counted once (a revert plan lists only records to set back).
+    progress: { done: 0, total: plan.segments.reduce((records, segment) => records + segment.records, 0) },
     counts: { ...ZERO_COUNTS },
     segmentCount: plan.segments.length,
     ...(plan.segments.every((segment) => segment.sha256) ? { segmentSha256: plan.segments.map((segment) => segment.sha256!) } : {}),
@@ -88,8 +91,8 @@ export async function startRestore(caller: Caller, request: StartRestoreRequest,
       actor: restore.requestedBy,
       resourceId: restore.id,
       occurredAt: restore.startedAt,
-      summary: `Started restoring ${describeProperties(plan.properties)} of ${plan.recordsInBackup} ${plan.objectType} from backup ${plan.backupId}${caller.sso ? ' (signed in through SSO)' : ' (re-authenticated with TOTP)'}.`,
-      details: { planId: plan.id, backupId: plan.backupId, objectType: plan.objectType, properties: plan.properties },
+      summary: `Started ${plan.revert ? 'reverting' : 'restoring'} ${describeProperties(plan.properties)} of ${restore.progress.total} ${plan.objectType} ${describeOrigin(plan)}${caller.sso ? ' (signed in through SSO)' : ' (re-authenticated with TOTP)'}.`,
+      details: { planId: plan.id, ...(plan.backupId ? { backupId: plan.backupId } : { revert: plan.revert }), objectType: plan.objectType, properties: plan.properties },
     });
     const input: RestoreExecutionInput = {
       accountId: caller.accountId,
