@@ -362,7 +362,7 @@ function printPlan(options: ServiceOptions, plan: RestorePlan): void {
 }
 
 async function restoreApply(planId: string, options: ServiceOptions & { yes?: boolean; totp?: string; wait: boolean }): Promise<void> {
-  if (!options.yes) throw new UsageError('a restore changes CRM data and cannot be undone: pass --yes to confirm');
+  if (!options.yes) throw new UsageError('a restore changes CRM data and can be undone only while its backup is kept: pass --yes to confirm');
   const answer = await withTotp(options.totp, (totp) =>
     call<Restore | { restore: Restore }>(options, 'POST', '/v1/restores', {
       planId,
@@ -704,8 +704,8 @@ Exit codes: 0 success, 1 failure (refused, unreachable, failed, not verified), 2
     .action((backupId: string, options) => restorePlan(backupId, options));
   serviceCommand(restore, 'plan-show <planId>', 'a plan, or how far its computation is', '$ crm-backup restore plan-show rp_01J...')
     .action((planId: string, options) => restorePlanShow(planId, options));
-  serviceCommand(restore, 'apply <planId>', 'run a plan: it changes data and cannot be undone', '$ crm-backup restore apply rp_01J... --yes --totp 123456')
-    .option('--yes', 'confirm that the restore changes data and cannot be undone')
+  serviceCommand(restore, 'apply <planId>', 'run a plan: it changes data (undo it with `restore undo` while its backup is kept)', '$ crm-backup restore apply rp_01J... --yes --totp 123456')
+    .option('--yes', 'confirm that the restore changes data and can be undone only while its backup is kept')
     .addOption(totpOption())
     .option('--no-wait', WAIT_HELP)
     .action((planId: string, options) => restoreApply(planId, options));

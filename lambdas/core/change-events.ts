@@ -60,6 +60,8 @@ export function stampedEvent(target: { accountId: string; objectType: string; re
     recordId: target.recordId,
     source: stamp.source,
     ...(stamp.restoreId ? { restoreId: stamp.restoreId } : {}),
+    ...(stamp.undoOf ? { undoOf: stamp.undoOf } : {}),
+    ...(stamp.revertOf ? { revertOf: stamp.revertOf } : {}),
     actor: stamp.actor,
     kind: 'UPDATED',
     changes: stamp.truncated ? changes.map((change) => ({ ...change, truncated: true })) : storableChanges(changes),

@@ -91,6 +91,10 @@ export interface ChangeEvent {
   source: ChangeSource;
   /** The restore that made the change, when `source` is RESTORE. */
   restoreId?: string;
+  /** When that restore is an UNDO: the restore it takes back. */
+  undoOf?: string;
+  /** When that restore is a REVERT: what it takes back. */
+  revertOf?: string;
   actor: string;
   kind: 'UPDATED' | 'DELETED';
   /** `truncated`: the values were shortened so the event fits in storage (change-events.ts); the record holds them whole. */
@@ -114,6 +118,10 @@ export interface ChangeStamp {
   actor: string;
   /** The restore (or undo, or revert) that made the change. */
   restoreId?: string;
+  /** An undo's: the restore it takes back. */
+  undoOf?: string;
+  /** A revert's: what it takes back. */
+  revertOf?: string;
   /** The value each changed property held before ("" = blank); the event's `from`s. */
   before: Record<string, string>;
   /** The values before were too large to keep beside the record's own (DynamoDB's 400 KB per item): `before` names the properties, with "". */

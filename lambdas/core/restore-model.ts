@@ -13,7 +13,34 @@ export interface PropertyPlan {
   toChange: number;
   /** Records whose current value is cleared because the backup holds a blank. */
   toClear: number;
+  /** UNDO and REVERT plans: records whose value was edited since the change being taken back, so left alone. */
+  conflicting?: number;
 }
+
+/**
+ * What a plan does. RESTORE sets properties to a backup's values; UNDO takes back what
+ * one restore changed (from its ledger); REVERT takes back what an actor or source
+ * changed in a window (from the change history). UNDO and REVERT set a property back
+ * only where the record still holds the value being taken back: anything else is a
+ * conflict, left alone.
+ */
+export type PlanKind = 'RESTORE' | 'UNDO' | 'REVERT';
+
+/**
+ * A property an UNDO or REVERT leaves alone because the record no longer holds what the
+ * change being taken back wrote: who changed it since wins.
+ */
+export interface Conflict {
+  recordId: string;
+  property: string;
+  /** What the change being taken back wrote (the restore, or the actor). */
+  wrote: string;
+  /** What the record holds now. */
+  now: string;
+}
+
+/** Conflicts a plan or a restore lists (the counts are always whole). */
+export const CONFLICTS_KEPT = 20;
 
 export interface PlannedChange {
   property: string;
@@ -32,6 +59,13 @@ export type PlanStatus = 'PLANNING' | 'READY' | 'FAILED';
 export interface RestorePlanView {
   id: string;
   status: PlanStatus;
+  /** RESTORE unless it takes changes back (plans made before kinds existed are RESTORE). */
+  kind: PlanKind;
+  /** UNDO: the restore it takes back. */
+  undoOf?: string;
+  /** REVERT: what it takes back, as its planner names it. */
+  revertOf?: string;
+  /** The backup the restore (or the restore an UNDO takes back) came from: its retention bounds the plan. */
   backupId: string;
   objectType: string;
   properties: string[];
@@ -39,8 +73,12 @@ export interface RestorePlanView {
   recordsToChange: number;
   recordsUnchanged: number;
   recordsMissing: number;
+  /** UNDO and REVERT: records with at least one property edited since (those properties are left alone). */
+  recordsConflicting?: number;
   perProperty: PropertyPlan[];
   sample: Array<{ recordId: string; changes: PlannedChange[] }>;
+  /** UNDO and REVERT: the first CONFLICTS_KEPT conflicting properties. */
+  conflictSample?: Conflict[];
   createdAt: string;
   expiresAt: string;
   /** Only while PLANNING (and FAILED): backed-up records compared so far, of the manifest's count. */
@@ -67,9 +105,10 @@ export interface PlanSegment {
  * new invocation resumes from (it skips `recordsInBackup` rows of the CSV). Plans
  * stored before statuses existed have none and are READY.
  */
-export interface StoredPlan extends Omit<RestorePlanView, 'status' | 'backupId'>, Partial<RevertPlanFields> {
+export interface StoredPlan extends Omit<RestorePlanView, 'status' | 'kind' | 'backupId'>, RevertPlanFields {
   status?: PlanStatus;
-  /** The backup a restore plan reads; a revert plan reads the change history instead. */
+  kind?: PlanKind;
+  /** The backup a restore plan reads; a REVERT plan reads the change history instead. */
   backupId?: string;
   accountId: string;
   requestedBy: string;
@@ -88,6 +127,11 @@ export interface RestoreCounts {
   missing: number;
   /** Records the restore could not write (they kept changing, or the source refused them), left as they were. */
   failed: number;
+  /**
+   * UNDO and REVERT: records with a property edited since the change being taken back,
+   * which was left alone (their other properties were set back).
+   */
+  conflicting: number;
 }
 
 /** A record a restore could not write, and why, in the words of its data source. */
@@ -103,10 +147,15 @@ export const FAILURES_KEPT = 100;
 export interface RestoreView {
   id: string;
   planId: string;
-  /** The backup a restore reads; absent for a revert. */
-  backupId?: string;
-  /** For a revert: whose changes, when (its plan's selection). */
+  kind: PlanKind;
+  /** UNDO: the restore this one takes back. */
+  undoOf?: string;
+  /** REVERT: what it takes back (as its plan says). */
+  revertOf?: string;
+  /** REVERT: whose changes, made when (its plan's selection). */
   revert?: RevertSelection;
+  /** The backup a restore reads; absent for a REVERT, which reads the change history. */
+  backupId?: string;
   objectType: string;
   properties: string[];
   status: RestoreStatus;
@@ -117,11 +166,15 @@ export interface RestoreView {
   counts: RestoreCounts;
   /** The first FAILURES_KEPT records counted as `failed`, with why; absent when none failed. */
   failures?: RestoreFailure[];
+  /** The first CONFLICTS_KEPT properties left alone because they were edited since; absent when none. */
+  conflicts?: Conflict[];
   error?: string;
 }
 
 /** A restore as stored. `counts` are final once the status is not RUNNING. */
-export interface StoredRestore extends RestoreView {
+export interface StoredRestore extends Omit<RestoreView, 'kind'> {
+  /** Absent on restores stored before kinds existed: RESTORE. */
+  kind?: PlanKind;
   accountId: string;
   /** Number of plan segments (the Map's items). */
   segmentCount: number;
@@ -150,16 +203,19 @@ export interface SegmentProgress {
   ahead: Record<string, keyof RestoreCounts>;
   /** Records of this segment counted (or kept `ahead`) as failed, with why: the first FAILURES_KEPT. */
   failures?: RestoreFailure[];
+  /** Properties of this segment left alone as conflicts: the first CONFLICTS_KEPT. */
+  conflicts?: Conflict[];
 }
 
 /** An entry of the account's completed imports (API.md, GET /v1/imports). */
 export interface ImportEntry {
   id: string;
   accountId: string;
-  /** "Data restore - Deal": the object type's singular label. */
+  /** "Data restore - Deal" (or "Data restore undo - Deal", "Data revert - Deal"): the kind and the object type's singular label. */
   name: string;
   source: 'RESTORE';
   restoreId: string;
+  kind: PlanKind;
   objectType: string;
   status: 'SUCCEEDED' | 'FAILED';
   counts: RestoreCounts;
@@ -168,14 +224,27 @@ export interface ImportEntry {
   completedAt: string;
 }
 
-export const ZERO_COUNTS: RestoreCounts = { updated: 0, unchanged: 0, missing: 0, failed: 0 };
+export const ZERO_COUNTS: RestoreCounts = { updated: 0, unchanged: 0, missing: 0, failed: 0, conflicting: 0 };
 
+/** Counts stored before `conflicting` existed lack it: read as 0. */
 export function addCounts(a: RestoreCounts, b: RestoreCounts): RestoreCounts {
-  return { updated: a.updated + b.updated, unchanged: a.unchanged + b.unchanged, missing: a.missing + b.missing, failed: a.failed + b.failed };
+  return {
+    updated: a.updated + b.updated,
+    unchanged: a.unchanged + b.unchanged,
+    missing: a.missing + b.missing,
+    failed: a.failed + b.failed,
+    conflicting: (a.conflicting ?? 0) + (b.conflicting ?? 0),
+  };
 }
 
 export function totalOf(counts: RestoreCounts): number {
-  return counts.updated + counts.unchanged + counts.missing + counts.failed;
+  return counts.updated + counts.unchanged + counts.missing + counts.failed + (counts.conflicting ?? 0);
+}
+
+/** The name of a restore's imports entry: "Data restore - Deal", "Data restore undo - Deal", "Data revert - Deal". */
+export function importName(kind: PlanKind, label: string): string {
+  const prefix = { RESTORE: 'Data restore', UNDO: 'Data restore undo', REVERT: 'Data revert' }[kind];
+  return `${prefix} - ${label}`;
 }
 
 /**
@@ -196,4 +265,10 @@ export interface PlannedRecord {
    * what it changes (absent in plans made before it existed: such lines are read first).
    */
   expect?: Record<string, string>;
+  /**
+   * UNDO and REVERT lines: `expect` (always present then) is what the change being taken
+   * back wrote; apply writes a property only where the record still holds it, and
+   * counts the others as conflicts, left alone.
+   */
+  ifUnchanged?: true;
 }

@@ -15,19 +15,6 @@ export interface RevertSelection {
 }
 
 /**
- * A property the plan leaves alone because the record no longer holds the value the
- * actor left there: someone changed it since (`holds` is what it holds today).
- */
-export interface RevertConflict {
-  recordId: string;
-  property: string;
-  /** The actor's last value in the window. */
-  expected: string;
-  /** What the record holds now. */
-  holds: string;
-}
-
-/**
  * Where the planning of a revert is. READING: the history's streams are read into
  * runs sorted by record, property and time (`positions`: each stream's opaque
  * position, "" at its start, null once read). MERGING: the runs are merged record by
@@ -43,14 +30,10 @@ export interface RevertWork {
   offsets?: number[];
 }
 
-/** What a revert plan keeps beside a restore plan's fields. */
+/** What a REVERT plan keeps beside a restore plan's fields (absent on the other kinds). */
 export interface RevertPlanFields {
-  kind: 'REVERT';
-  revert: RevertSelection;
-  /** Records with at least one property left alone because it changed since (`RevertConflict`). */
-  recordsConflicting: number;
-  /** The first conflicts, for people to see what is left alone. */
-  conflicts: RevertConflict[];
+  /** Whose changes it takes back, made when. */
+  revert?: RevertSelection;
   /** Only while PLANNING. */
   work?: RevertWork;
 }

@@ -81,7 +81,7 @@ describe('restore safety', () => {
     faults.crashAfterWriteAt = undefined;
 
     const restore = (await runtime.api('GET', `/v1/restores/${started.body.id}`, { as: SSO_ADMIN })).body;
-    expect(restore).toMatchObject({ status: 'SUCCEEDED', counts: { updated: 12, unchanged: 28, missing: 0, failed: 0 }, progress: { done: 40, total: 40 } });
+    expect(restore).toMatchObject({ status: 'SUCCEEDED', counts: { updated: 12, unchanged: 28, missing: 0, failed: 0, conflicting: 0 }, progress: { done: 40, total: 40 } });
     for (const id of changed) {
       const events = (await runtime.api('GET', `/v1/change-events?recordId=${id}`, { as: SSO_ADMIN })).body.items;
       expect(events.filter((event: { restoreId?: string }) => event.restoreId === restore.id), id).toHaveLength(1);
@@ -110,7 +110,7 @@ describe('restore safety', () => {
     expect(started.status).toBe(202);
     await runtime.idle();
     const restore = (await runtime.api('GET', `/v1/restores/${started.body.id}`, { as: SSO_ADMIN })).body;
-    expect(restore).toMatchObject({ status: 'SUCCEEDED', counts: { updated: 7, unchanged: 32, missing: 1, failed: 0 } });
+    expect(restore).toMatchObject({ status: 'SUCCEEDED', counts: { updated: 7, unchanged: 32, missing: 1, failed: 0, conflicting: 0 } });
 
     for (const record of records) {
       const today = await runtime.api('GET', `/v1/objects/products/records/${record.id}`, { as: SSO_ADMIN });
@@ -149,7 +149,7 @@ describe('restore safety', () => {
     const restore = (await runtime.api('GET', `/v1/restores/${started.body.id}`, { as: SSO_ADMIN })).body;
     expect(restore.status).toBe('FAILED');
     expect(restore.error).toMatch(/not what was planned \(it was altered or damaged\)/);
-    expect(restore.counts).toEqual({ updated: 0, unchanged: 0, missing: 0, failed: 0 });
+    expect(restore.counts).toEqual({ updated: 0, unchanged: 0, missing: 0, failed: 0, conflicting: 0 });
     expect(JSON.stringify((await runtime.deps.records.listRecords('acme', 'companies', { limit: 40 })).items)).toBe(before);
     expect((await runtime.deps.lock.get('acme'))).toBeUndefined();
   });

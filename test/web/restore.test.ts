@@ -120,7 +120,7 @@ describe('the web page: the restore wizard', () => {
     };
     expect(await refusal()).toEqual({ status: 400, code: 'VALIDATION_ERROR' });
     await page.getByRole('checkbox', { name: /changes CRM data/ }).check();
-    await page.getByRole('checkbox', { name: /cannot be undone/ }).check();
+    await page.getByRole('checkbox', { name: /undone only for as long as its backup is kept/ }).check();
     expect(await refusal()).toEqual({ status: 401, code: 'REAUTH_FAILED' });
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('totp');
     await screenshot(page, 'restore-confirm');
@@ -181,7 +181,7 @@ describe('the web page: the restore wizard', () => {
     await page.getByText('You signed in through single sign-on: no code is needed.').waitFor();
     expect(await page.getByRole('textbox', { name: 'Code from your authenticator app' }).count()).toBe(0);
     await page.getByRole('checkbox', { name: /changes CRM data/ }).check();
-    await page.getByRole('checkbox', { name: /cannot be undone/ }).check();
+    await page.getByRole('checkbox', { name: /undone only for as long as its backup is kept/ }).check();
     await page.getByRole('button', { name: 'Restore 1 record' }).click();
     await expect.poll(() => page.locator('#restore-status').textContent(), { timeout: 60_000 }).toBe('Finished');
     expect(await stat(page, 'restore-updated')).toBe('1');

@@ -1,7 +1,7 @@
 import { StepFailedError, ValidationError } from '#core/errors.ts';
 import type { CrmRecord } from '#core/model.ts';
-import type { AppliedChange, ApplyRequest, DataSource, SourceObjectType, SourcePage, StreamPosition } from '#core/ports/data-source.ts';
-import type { PlannedChange } from '#core/restore-model.ts';
+import { takeBackChanges, takenBack, type AppliedChange, type ApplyRequest, type DataSource, type SourceObjectType, type SourcePage, type StreamPosition } from '#core/ports/data-source.ts';
+import type { Conflict, PlannedChange } from '#core/restore-model.ts';
 import { diff } from '#core/restores/restore-policy.ts';
 import { asStepFailure, HubSpotRequestError, type HubSpotApi } from './hubspot-api.ts';
 import {
@@ -103,20 +103,25 @@ export class HubSpotSource implements DataSource {
     const today = await this.readRecords(request.objectType, request.records.map((target) => target.id), properties);
     await writeAllowed;
     const applied = new Map<string, AppliedChange>();
-    const writes: Array<{ id: string; changes: PlannedChange[] }> = [];
+    const writes: Array<{ id: string; changes: PlannedChange[]; conflicts: Conflict[] }> = [];
     for (const target of request.records) {
       const current = today.get(target.id);
-      const changes = current ? diff(current, target.values) : [];
+      // No conditional writes: a change taken back is compared with the read just made, so
+      // an edit in the second between this read and the batch update would be overwritten.
+      const { changes, conflicts } = !current ? { changes: [], conflicts: [] } : target.ifUnchanged ? takeBackChanges(target, current.properties) : { changes: diff(current, target.values), conflicts: [] };
       if (!current) applied.set(target.id, { id: target.id, outcome: 'missing' });
-      else if (changes.length === 0) applied.set(target.id, { id: target.id, outcome: 'unchanged' });
-      else writes.push({ id: target.id, changes });
+      else if (changes.length === 0) applied.set(target.id, takenBack(target.id, [], conflicts));
+      else writes.push({ id: target.id, changes, conflicts });
     }
     for (let start = 0; start < writes.length; start += HUBSPOT_BATCH) {
       const batch = writes.slice(start, start + HUBSPOT_BATCH);
       const inputs = batch.map((write) => ({ id: write.id, properties: Object.fromEntries(write.changes.map((change) => [change.property, change.to])) }));
       const answer = await this.batchUpdate(ref, inputs);
-      const changesOf = new Map(batch.map((write) => [write.id, write.changes]));
-      for (const result of answer.results) if (changesOf.has(result.id)) applied.set(result.id, { id: result.id, outcome: 'updated', changes: changesOf.get(result.id)! });
+      const changesOf = new Map(batch.map((write) => [write.id, write]));
+      for (const result of answer.results) {
+        const write = changesOf.get(result.id);
+        if (write) applied.set(result.id, takenBack(result.id, write.changes, write.conflicts));
+      }
       for (const error of answer.errors ?? []) {
         for (const id of error.context?.ids ?? []) {
           if (!changesOf.has(id)) continue;

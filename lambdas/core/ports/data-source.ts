@@ -1,5 +1,5 @@
 import type { ChangeEvent, ChangeWindow, CrmRecord, ObjectType } from '../model.ts';
-import type { PlannedChange, RestoreCounts } from '../restore-model.ts';
+import type { Conflict, PlannedChange, RestoreCounts } from '../restore-model.ts';
 
 /**
  * Where an account's CRM data lives, as backups and restores see it: the built-in CRM
@@ -110,6 +110,10 @@ export interface ApplyRequest {
   batchId: string;
   /** Who asked for the changes (the restore's requester): change events name them. */
   actor: string;
+  /** An UNDO's: the restore it takes back (change events carry it). */
+  undoOf?: string;
+  /** A REVERT's: what it takes back (change events carry it). */
+  revertOf?: string;
   records: RecordTarget[];
 }
 
@@ -124,13 +128,50 @@ export interface RecordTarget {
    * condition that the record still holds them; others read the record first.
    */
   expect?: Record<string, string>;
+  /**
+   * Taking a change back (UNDO, REVERT): `expect` holds, for every property in `values`,
+   * the value being taken back. A property is written only while the record still holds
+   * it; one that holds neither it nor the wanted value is a conflict, left alone (who
+   * edited it since wins). A source with conditional writes makes that its write
+   * condition; others compare what they read just before writing (a narrower window).
+   */
+  ifUnchanged?: true;
 }
 
-/** What became of one record of a batch: an outcome a restore counts, and for a failure why. */
+/**
+ * What became of one record of a batch: an outcome a restore counts, and for a failure
+ * why. `conflicting` (only for `ifUnchanged` targets): some property was left alone as
+ * a conflict; `changes` are the properties that were still written.
+ */
 export type AppliedChange =
   | { id: string; outcome: 'updated'; changes: PlannedChange[] }
   | { id: string; outcome: 'unchanged' | 'missing' }
-  | { id: string; outcome: 'failed'; reason: string };
+  | { id: string; outcome: 'failed'; reason: string }
+  | { id: string; outcome: 'conflicting'; changes: PlannedChange[]; conflicts: Conflict[] };
+
+/**
+ * How a record compares with a target that takes a change back: the properties still
+ * holding what is taken back (to write), and those edited since (conflicts). Those
+ * already at the wanted value are neither. Shared by every source, so all decide alike.
+ */
+export function takeBackChanges(target: RecordTarget, current: Record<string, string>): { changes: PlannedChange[]; conflicts: Conflict[] } {
+  const changes: PlannedChange[] = [];
+  const conflicts: Conflict[] = [];
+  for (const [property, to] of Object.entries(target.values)) {
+    const now = current[property] ?? '';
+    const wrote = target.expect?.[property] ?? '';
+    if (now === to) continue;
+    if (now === wrote) changes.push({ property, from: now, to });
+    else conflicts.push({ recordId: target.id, property, wrote, now });
+  }
+  return { changes, conflicts };
+}
+
+/** The outcome of a take-back target once its writable `changes` are written (or none were needed). */
+export function takenBack(id: string, changes: PlannedChange[], conflicts: Conflict[]): AppliedChange {
+  if (conflicts.length) return { id, outcome: 'conflicting', changes, conflicts };
+  return changes.length ? { id, outcome: 'updated', changes } : { id, outcome: 'unchanged' };
+}
 
 /** The outcomes a restore counts: the keys of its counts. */
 export type ApplyOutcome = keyof RestoreCounts;

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { StepFailedError } from '../errors.ts';
 import type { PlannedRecord, SegmentProgress, StoredRestore } from '../restore-model.ts';
-import { ApplyInterruptedError, type AppliedChange, type DataSource } from '../ports/data-source.ts';
+import { ApplyInterruptedError, type AppliedChange, type ApplyRequest, type DataSource, type RecordTarget } from '../ports/data-source.ts';
 import type { RestoreDeps } from './restore-deps.ts';
 import { LOCK_LEASE_MS, planSegmentKey, tuningOf } from './restore-policy.ts';
 import { advanceProgress, startingProgress, type PlannedRow, type RowResult } from './segment-progress.ts';
@@ -110,6 +110,16 @@ async function readRows(lines: AsyncIterator<string>, most: number): Promise<Pla
   return rows;
 }
 
+/**
+ * What the source is asked to do with one line: a restore line's `expect` only where the
+ * plan found a difference (the others are read first); a line taking a change back
+ * always with its `expect`, the values it may overwrite.
+ */
+function targetOf({ id, values, differs, expect, ifUnchanged }: PlannedRow): RecordTarget {
+  if (ifUnchanged && expect) return { id, values, expect, ifUnchanged };
+  return { id, values, ...(differs && expect ? { expect } : {}) };
+}
+
 /** Applies one round of rows and saves the progress it made, even when a write failed. */
 async function applyRound(
   restore: StoredRestore,
@@ -124,11 +134,19 @@ async function applyRound(
   const writeAllowed = deps.lock.renew(restore.accountId, restore.id, { now: deps.clock.now().getTime(), durationMs: LOCK_LEASE_MS });
   writeAllowed.catch(() => undefined); // awaited below, or by the source
   // Rows an earlier attempt settled past its cursor are counted from `ahead`, never written again.
-  const targets = rows.filter((row) => !progress.ahead[row.id]).map(({ id, values, differs, expect }) => ({ id, values, ...(differs && expect ? { expect } : {}) }));
+  const targets = rows.filter((row) => !progress.ahead[row.id]).map(targetOf);
   let applied: AppliedChange[];
   let interruption: unknown;
   try {
-    const request = { objectType: restore.objectType, restoreId: restore.id, batchId: `${segment}:${progress.cursor.index}`, actor: restore.requestedBy, records: targets };
+    const request: ApplyRequest = {
+      objectType: restore.objectType,
+      restoreId: restore.id,
+      batchId: `${segment}:${progress.cursor.index}`,
+      actor: restore.requestedBy,
+      ...(restore.undoOf ? { undoOf: restore.undoOf } : {}),
+      ...(restore.revertOf ? { revertOf: restore.revertOf } : {}),
+      records: targets,
+    };
     applied = targets.length ? await source.applyChanges(request, writeAllowed) : [];
     await writeAllowed;
   } catch (error) {
@@ -143,7 +161,8 @@ async function applyRound(
     if (settled) return { outcome: settled };
     const change = byId.get(row.id);
     if (!change) return { error: interruption ?? new StepFailedError(`The data source did not say what became of record ${row.id}.`) };
-    return change.outcome === 'failed' ? { outcome: 'failed', reason: change.reason } : { outcome: change.outcome };
+    if (change.outcome === 'failed') return { outcome: 'failed', reason: change.reason };
+    return change.outcome === 'conflicting' ? { outcome: 'conflicting', conflicts: change.conflicts } : { outcome: change.outcome };
   });
   const { next, ...failure } = advanceProgress(progress, rows, results);
   const saved = await deps.restores.saveSegmentProgress(restore.accountId, restore.id, segment, next, progress.cursor.index);

@@ -1,9 +1,9 @@
 import type { AuditEntry } from '../ports/audit-log.ts';
-import { totalOf, type ImportEntry, type RestoreCounts, type RestoreStatus, type StoredRestore } from '../restore-model.ts';
+import { importName, totalOf, type ImportEntry, type RestoreCounts, type RestoreStatus, type StoredRestore } from '../restore-model.ts';
 import type { RestoreDeps } from './restore-deps.ts';
-import { importName, restoreEndedEmail, type ObjectTypeNames } from './restore-emails.ts';
-import { describeCounts, describeOrigin, describeProperties } from './restore-policy.ts';
-import { failuresOf, sumProgress } from './segment-progress.ts';
+import { restoreEndedEmail, type ObjectTypeNames } from './restore-emails.ts';
+import { describeCounts, describeProperties, describeRun } from './restore-policy.ts';
+import { conflictsOf, failuresOf, sumProgress } from './segment-progress.ts';
 
 /**
  * How a restore ends, the same whether it succeeded (finalizeRestore) or failed
@@ -63,11 +63,13 @@ async function endRestore(
   const segments = await deps.restores.listSegmentProgress(accountId, restoreId);
   const counts = sumProgress(segments);
   const failures = failuresOf(segments);
+  const conflicts = conflictsOf(segments);
   const patch = {
     status: outcome.status,
     completedAt: deps.clock.now().toISOString(),
     counts,
     ...(failures.length ? { failures } : {}),
+    ...(conflicts.length ? { conflicts } : {}),
     progress: { done: totalOf(counts), total: restore.progress.total },
     ...(outcome.error ? { error: outcome.error } : {}),
   };
@@ -103,14 +105,16 @@ async function objectTypeNames(restore: StoredRestore, deps: Pick<RestoreDeps, '
   return { label: objectType?.label ?? restore.objectType, plural: (objectType?.pluralLabel ?? restore.objectType).toLowerCase() };
 }
 
-/** "Data restore - Deal" in the account's imports; its id is the restore's, so a second run overwrites it. */
+/** "Data restore - Deal" (or "Data restore undo - Deal", …) in the account's imports; its id is the restore's, so a second run overwrites it. */
 function importEntry(restore: StoredRestore, names: ObjectTypeNames): ImportEntry {
+  const kind = restore.kind ?? 'RESTORE';
   return {
     id: `im_${restore.id}`,
     accountId: restore.accountId,
-    name: importName(restore, names),
+    name: importName(kind, names.label),
     source: 'RESTORE',
     restoreId: restore.id,
+    kind,
     objectType: restore.objectType,
     status: restore.status === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED',
     counts: restore.counts,
@@ -132,8 +136,17 @@ function endAuditEntry(restore: StoredRestore, names: ObjectTypeNames): AuditEnt
     resourceId: restore.id,
     occurredAt: restore.completedAt!,
     summary: done
-      ? `Restored ${selection} of ${totalOf(restore.counts)} ${names.plural} ${describeOrigin(restore)}: ${describeCounts(restore.counts)}.`
-      : `The ${restore.revert ? 'revert' : 'restore'} of ${selection} of ${names.plural} ${describeOrigin(restore)} failed (${restore.error ?? 'unknown error'}); applied before it stopped: ${describeCounts(restore.counts)}.`,
-    details: { ...(restore.backupId ? { backupId: restore.backupId } : { revert: restore.revert }), objectType: restore.objectType, properties: restore.properties, counts: restore.counts },
+      ? `${describeRun(restore, names.plural)} is complete (${totalOf(restore.counts)} records): ${describeCounts(restore.counts)}.`
+      : `${describeRun(restore, names.plural)} failed (${restore.error ?? 'unknown error'}); applied before it stopped: ${describeCounts(restore.counts)}.`,
+    details: {
+      kind: restore.kind ?? 'RESTORE',
+      ...(restore.undoOf ? { undoOf: restore.undoOf } : {}),
+      ...(restore.revertOf ? { revertOf: restore.revertOf } : {}),
+      ...(restore.backupId ? { backupId: restore.backupId } : {}),
+      ...(restore.revert ? { revert: restore.revert } : {}),
+      objectType: restore.objectType,
+      properties: restore.properties,
+      counts: restore.counts,
+    },
   };
 }

@@ -1,6 +1,6 @@
 import type { Email } from '../ports/mailer.ts';
-import { FAILURES_KEPT, type StoredRestore } from '../restore-model.ts';
-import { describeCounts, describeOrigin, describeProperties, runNoun } from './restore-policy.ts';
+import { FAILURES_KEPT, importName, type StoredRestore } from '../restore-model.ts';
+import { describeCounts, describeRun } from './restore-policy.ts';
 
 /** How an object type is named in sentences: "Deal" and "deals". */
 export interface ObjectTypeNames {
@@ -14,8 +14,8 @@ const FAILURES_EMAILED = 20;
 /** The email to the requester when a restore ended, either way, with a link to its page. */
 export function restoreEndedEmail(restore: StoredRestore, names: ObjectTypeNames, appUrl: string): Email {
   const done = restore.status === 'SUCCEEDED';
-  const noun = runNoun(restore);
-  const what = `The ${noun} of ${describeProperties(restore.properties)} of ${names.plural} ${describeOrigin(restore)}`;
+  const what = describeRun(restore, names.plural);
+  const noun = { RESTORE: 'restore', UNDO: 'restore undo', REVERT: 'revert' }[restore.kind ?? 'RESTORE'];
   return {
     to: [restore.requestedBy],
     subject: done ? `Your ${noun} of ${names.plural} is complete` : `Your ${noun} of ${names.plural} failed`,
@@ -24,16 +24,25 @@ export function restoreEndedEmail(restore: StoredRestore, names: ObjectTypeNames
       '',
       `Records: ${describeCounts(restore.counts)}.`,
       ...failureLines(restore),
-      done ? `It is listed in your imports as "${importName(restore, names)}".` : 'Changes applied before it stopped stay in place; you can run the same plan again.',
+      ...conflictLines(restore),
+      done ? `It is listed in your imports as "${importName(restore.kind ?? 'RESTORE', names.label)}".` : 'Changes applied before it stopped stay in place; you can run the same plan again.',
+      // Every run keeps a ledger of what it changed, kept as long as the backup it came from.
+      ...(restore.backupId && restore.counts.updated + (restore.counts.conflicting ?? 0) > 0 ? [`You can undo it from its page for as long as backup ${restore.backupId} is kept.`] : []),
       '',
       `Details: ${appUrl}/restores/${restore.id}`,
     ].join('\n'),
   };
 }
 
-/** "Data restore - Deal", "Data revert - Deal": the run's entry in the account's imports. */
-export function importName(restore: StoredRestore, names: ObjectTypeNames): string {
-  return `Data ${runNoun(restore)} - ${names.label}`;
+/** The properties left alone because they were edited since, the first few of them. */
+function conflictLines(restore: StoredRestore): string[] {
+  const conflicts = restore.conflicts ?? [];
+  if (!conflicts.length) return [];
+  return [
+    '',
+    `Records edited since, whose edits were kept (${restore.counts.conflicting}):`,
+    ...conflicts.slice(0, FAILURES_EMAILED).map((conflict) => `  - ${conflict.recordId} ${conflict.property}: "${conflict.now}" kept (the change taken back wrote "${conflict.wrote}")`),
+  ];
 }
 
 /** The records that could not be restored, with why, the first few of them. */

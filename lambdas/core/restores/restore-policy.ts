@@ -1,7 +1,7 @@
 import { requireReadableBackup } from '../backups/backup-policy.ts';
 import { NotFoundError, PlanExpiredError, ValidationError } from '../errors.ts';
 import { isRestorable, isRestorableProperty, type Backup, type CrmRecord, type ObjectType } from '../model.ts';
-import type { PlannedChange, RestoreCounts, RestorePlanView, RestoreView, StoredPlan, StoredRestore } from '../restore-model.ts';
+import { addCounts, ZERO_COUNTS, type PlannedChange, type RestoreCounts, type RestorePlanView, type RestoreView, type StoredPlan, type StoredRestore } from '../restore-model.ts';
 import type { RevertSelection } from '../revert-model.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { DataSources } from '../ports/data-source.ts';
@@ -129,21 +129,21 @@ export function describeRevert(selection: RevertSelection): string {
 }
 
 /**
- * What a restore sets properties back to, in sentences: "from backup bk_1", or for a
- * revert "to before changes by … between … and …".
+ * What a restore did, as a sentence's subject: "The restore of property amount of deals
+ * from backup bk_1", "The undo of restore rs_1 (property amount of deals)", "The revert
+ * of … (…)". Audit entries and emails use it.
  */
-export function describeOrigin(run: { backupId?: string; revert?: RevertSelection }): string {
-  return run.revert ? `to before ${describeRevert(run.revert)}` : `from backup ${run.backupId}`;
+export function describeRun(restore: Pick<StoredRestore, 'kind' | 'undoOf' | 'revert' | 'properties' | 'backupId'>, plural: string): string {
+  const selection = `${describeProperties(restore.properties)} of ${plural}`;
+  if (restore.kind === 'UNDO') return `The undo of restore ${restore.undoOf} (${selection})`;
+  if (restore.kind === 'REVERT') return `The revert of ${restore.revert ? describeRevert(restore.revert) : 'changes'} (${selection})`;
+  return `The restore of ${selection} from backup ${restore.backupId}`;
 }
 
-/** What people call a run of a plan: a restore, or a revert (imports entries, emails, audit). */
-export function runNoun(run: { revert?: RevertSelection }): 'restore' | 'revert' {
-  return run.revert ? 'revert' : 'restore';
-}
-
-/** "3 updated, 1 unchanged, 0 no longer exist, 0 failed": a restore's counts in audit entries and emails. */
+/** "3 updated, 1 unchanged, 0 no longer exist, 0 failed" (", 2 edited since, left alone" when any): a restore's counts in audit entries and emails. */
 export function describeCounts(counts: RestoreCounts): string {
-  return `${counts.updated} updated, ${counts.unchanged} unchanged, ${counts.missing} no longer exist, ${counts.failed} failed`;
+  const conflicting = counts.conflicting ? `, ${counts.conflicting} edited since, left alone` : '';
+  return `${counts.updated} updated, ${counts.unchanged} unchanged, ${counts.missing} no longer exist, ${counts.failed} failed${conflicting}`;
 }
 
 /**
@@ -151,15 +151,15 @@ export function describeCounts(counts: RestoreCounts): string {
  * `status`; PLANNING ones with `progress`; FAILED ones with `error`.
  */
 export function toPlanView(plan: StoredPlan): RestorePlanView {
-  const { accountId: _account, requestedBy: _by, segments: _segments, status, backupId, ...view } = plan;
-  // Only restore plans are shown this way (a revert plan: toRevertPlanView), and they always read a backup.
-  return { ...view, backupId: backupId!, status: status ?? 'READY' };
+  const { accountId: _account, requestedBy: _by, segments: _segments, status, kind, backupId, ...view } = plan;
+  // Only RESTORE and UNDO plans are shown this way (a REVERT plan: toRevertPlanView), and they always name a backup.
+  return { ...view, backupId: backupId!, kind: kind ?? 'RESTORE', status: status ?? 'READY' };
 }
 
-/** A restore as the API shows it: no storage details. */
+/** A restore as the API shows it: no storage details; restores stored before kinds and conflicts existed read as RESTORE with 0 conflicting. */
 export function toRestoreView(restore: StoredRestore): RestoreView {
-  const { accountId: _account, segmentCount: _segments, segmentSha256: _hashes, notifiedAt: _notified, ...view } = restore;
-  return view;
+  const { accountId: _account, segmentCount: _segments, segmentSha256: _hashes, notifiedAt: _notified, kind, counts, ...view } = restore;
+  return { ...view, kind: kind ?? 'RESTORE', counts: addCounts(ZERO_COUNTS, counts) };
 }
 
 function capitalize(text: string): string {

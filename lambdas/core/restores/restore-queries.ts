@@ -6,7 +6,7 @@ import type { AuditEntry, AuditLog } from '../ports/audit-log.ts';
 import type { ImportLog, RestoreRepository } from '../ports/restore-repository.ts';
 import { totalOf, type ImportEntry, type RestoreView, type StoredRestore } from '../restore-model.ts';
 import { toRestoreView } from './restore-policy.ts';
-import { failuresOf, sumProgress } from './segment-progress.ts';
+import { conflictsOf, failuresOf, sumProgress } from './segment-progress.ts';
 
 /** One restore, with live progress while it runs. 404 for unknown ids and other accounts' ids. */
 export async function getRestore(caller: Caller, restoreId: string, deps: { restores: RestoreRepository }): Promise<RestoreView> {
@@ -28,7 +28,8 @@ async function withLiveProgress(restore: StoredRestore, deps: { restores: Restor
   const segments = await deps.restores.listSegmentProgress(restore.accountId, restore.id);
   const counts = sumProgress(segments);
   const failures = failuresOf(segments);
-  return toRestoreView({ ...restore, counts, ...(failures.length ? { failures } : {}), progress: { done: totalOf(counts), total: restore.progress.total } });
+  const conflicts = conflictsOf(segments);
+  return toRestoreView({ ...restore, counts, ...(failures.length ? { failures } : {}), ...(conflicts.length ? { conflicts } : {}), progress: { done: totalOf(counts), total: restore.progress.total } });
 }
 
 /** Completed imports of the account (restores appear as "Data restore - Deal"). Any user of the account. */

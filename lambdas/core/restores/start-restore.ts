@@ -4,7 +4,7 @@ import { PlanNotReadyError, RestoreInProgressError, ValidationError } from '../e
 import { ZERO_COUNTS, type RestoreView, type StoredRestore } from '../restore-model.ts';
 import { reauthenticate, type ReauthDeps } from '../totp/reauthenticate.ts';
 import type { RestoreDeps } from './restore-deps.ts';
-import { describeOrigin, describeProperties, LOCK_LEASE_MS, requireLivePlan, requireRestorableBackup, toRestoreView } from './restore-policy.ts';
+import { describeRun, LOCK_LEASE_MS, requireLivePlan, requireRestorableBackup, toRestoreView } from './restore-policy.ts';
 
 export type StartRestoreDeps = ReauthDeps & Pick<RestoreDeps, 'backups' | 'restores' | 'lock' | 'workflows'>;
 
@@ -37,7 +37,9 @@ export async function startRestore(caller: Caller, request: StartRestoreRequest,
   requireSuperAdmin(caller);
   for (const [field, meaning] of [
     ['changesData', 'the restore changes data'],
-    ['cannotBeUndone', 'the restore cannot be undone'],
+    // The field keeps its first name for existing clients; what it confirms is that the
+    // restore can be undone only while its backup is kept (its ledger goes with it).
+    ['cannotBeUndone', 'the restore can be undone only while its backup is kept'],
   ] as const) {
     if (request.acknowledge?.[field] !== true) {
       throw new ValidationError(`acknowledge.${field}: must be true to confirm that ${meaning}.`, { field: `acknowledge.${field}` });
@@ -69,6 +71,9 @@ export async function startRestore(caller: Caller, request: StartRestoreRequest,
     id: restoreId,
     accountId: caller.accountId,
     planId: plan.id,
+    kind: plan.kind ?? 'RESTORE',
+    ...(plan.undoOf ? { undoOf: plan.undoOf } : {}),
+    ...(plan.revertOf ? { revertOf: plan.revertOf } : {}),
     ...(plan.backupId ? { backupId: plan.backupId } : {}),
     ...(plan.revert ? { revert: plan.revert } : {}),
     objectType: plan.objectType,
@@ -91,8 +96,8 @@ export async function startRestore(caller: Caller, request: StartRestoreRequest,
       actor: restore.requestedBy,
       resourceId: restore.id,
       occurredAt: restore.startedAt,
-      summary: `Started ${plan.revert ? 'reverting' : 'restoring'} ${describeProperties(plan.properties)} of ${restore.progress.total} ${plan.objectType} ${describeOrigin(plan)}${caller.sso ? ' (signed in through SSO)' : ' (re-authenticated with TOTP)'}.`,
-      details: { planId: plan.id, ...(plan.backupId ? { backupId: plan.backupId } : { revert: plan.revert }), objectType: plan.objectType, properties: plan.properties },
+      summary: `${describeRun(restore, plan.objectType)} started (${restore.progress.total} records)${caller.sso ? ' (signed in through SSO)' : ' (re-authenticated with TOTP)'}.`,
+      details: { planId: plan.id, kind: restore.kind, ...(plan.undoOf ? { undoOf: plan.undoOf } : {}), ...(plan.revertOf ? { revertOf: plan.revertOf } : {}), ...(plan.backupId ? { backupId: plan.backupId } : { revert: plan.revert }), objectType: plan.objectType, properties: plan.properties },
     });
     const input: RestoreExecutionInput = {
       accountId: caller.accountId,

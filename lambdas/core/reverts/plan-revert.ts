@@ -71,9 +71,12 @@ export async function planRevert(caller: Caller, request: RevertRequest, deps: P
 
 function newRevertPlan(caller: Caller, request: RevertRequest, work: StoredPlan['work'], deps: Pick<RestoreDeps, 'clock' | 'ids'>): StoredPlan {
   const now = deps.clock.now();
+  const id = deps.ids.next('pl');
   return {
-    id: deps.ids.next('pl'),
+    id,
     kind: 'REVERT',
+    // What its restore's change events carry: the plan says whose changes, made when.
+    revertOf: id,
     status: 'PLANNING',
     accountId: caller.accountId,
     revert: {
@@ -91,7 +94,7 @@ function newRevertPlan(caller: Caller, request: RevertRequest, work: StoredPlan[
     recordsConflicting: 0,
     perProperty: [],
     sample: [],
-    conflicts: [],
+    conflictSample: [],
     createdAt: now.toISOString(),
     expiresAt: new Date(now.getTime() + PLAN_LIFETIME_HOURS * 3_600_000).toISOString(),
     requestedBy: caller.email || caller.userId,

@@ -3,8 +3,8 @@ import { Readable } from 'node:stream';
 import { mergeRunsInto, RunBuffer, RunMerge, type RunRecord } from '../compare/sorted-runs.ts';
 import type { ChangeWindow, CrmRecord, ObjectType } from '../model.ts';
 import type { ChangeHistory, DataSource } from '../ports/data-source.ts';
-import type { PlanSegment, PlannedChange, PlannedRecord, PropertyPlan, StoredPlan } from '../restore-model.ts';
-import type { RevertConflict, RevertWork } from '../revert-model.ts';
+import { CONFLICTS_KEPT, type Conflict, type PlanSegment, type PlannedChange, type PlannedRecord, type PropertyPlan, type StoredPlan } from '../restore-model.ts';
+import type { RevertWork } from '../revert-model.ts';
 import type { PlanningRun, PlanStep } from '../restores/restore-planning.ts';
 import type { RestoreDeps } from '../restores/restore-deps.ts';
 import { describeRevert, planSegmentKey, tuningOf } from '../restores/restore-policy.ts';
@@ -32,8 +32,6 @@ export type RevertPlanningDeps = Pick<RestoreDeps, 'blobs' | 'config'>;
 
 /** Records whose today's values are read at once (a DynamoDB BatchGet). */
 const LOOKUP_BATCH = 100;
-/** Conflicts a plan lists (all are counted). */
-export const CONFLICT_SAMPLE_SIZE = 20;
 /** Separates the parts of a run line's key; sorts before any character of an id or a name. */
 const KEY_SEPARATOR = '\u0000';
 
@@ -196,7 +194,7 @@ function keyParts(record: RunRecord): { recordId: string; property: string } {
 /** The figures a revert plan shows, counted from its checkpoint on. */
 type RevertFigures = Pick<
   StoredPlan,
-  'recordsInBackup' | 'recordsToChange' | 'recordsUnchanged' | 'recordsMissing' | 'perProperty' | 'sample' | 'recordsConflicting' | 'conflicts'
+  'recordsInBackup' | 'recordsToChange' | 'recordsUnchanged' | 'recordsMissing' | 'perProperty' | 'sample' | 'recordsConflicting' | 'conflictSample'
 >;
 
 /**
@@ -219,7 +217,7 @@ class RevertTally {
       perProperty: from.perProperty,
       sample: from.sample,
       recordsConflicting: from.recordsConflicting ?? 0,
-      conflicts: from.conflicts ?? [],
+      conflictSample: from.conflictSample ?? [],
     });
     this.perProperty = new Map(this.figures.perProperty.map((entry) => [entry.name, entry]));
   }
@@ -232,17 +230,18 @@ class RevertTally {
       return undefined;
     }
     const changes: PlannedChange[] = [];
-    const conflicts: RevertConflict[] = [];
+    const conflicts: Conflict[] = [];
     for (const entry of record.properties) {
       const holds = today.properties[entry.property] ?? '';
       if (holds === entry.before) continue; // already back (or the actor's changes cancelled out)
       if (holds === entry.last && !entry.truncated) changes.push({ property: entry.property, from: holds, to: entry.before });
-      else conflicts.push({ recordId: record.id, property: entry.property, expected: entry.last, holds });
+      else conflicts.push({ recordId: record.id, property: entry.property, wrote: entry.last, now: holds });
     }
     if (conflicts.length) {
       this.figures.recordsConflicting! += 1;
       for (const conflict of conflicts) {
-        if (this.figures.conflicts!.length < CONFLICT_SAMPLE_SIZE) this.figures.conflicts!.push({ ...conflict, expected: cut(conflict.expected), holds: cut(conflict.holds) });
+        this.counterOf(conflict.property).conflicting! += 1;
+        if (this.figures.conflictSample!.length < CONFLICTS_KEPT) this.figures.conflictSample!.push({ ...conflict, wrote: cut(conflict.wrote), now: cut(conflict.now) });
       }
     }
     if (changes.length === 0) {
@@ -251,12 +250,7 @@ class RevertTally {
     }
     this.figures.recordsToChange += 1;
     for (const change of changes) {
-      let counter = this.perProperty.get(change.property);
-      if (!counter) {
-        counter = { name: change.property, toChange: 0, toClear: 0 };
-        this.perProperty.set(change.property, counter);
-        this.figures.perProperty.push(counter);
-      }
+      const counter = this.counterOf(change.property);
       if (change.to === '') counter.toClear += 1;
       else counter.toChange += 1;
     }
@@ -267,8 +261,21 @@ class RevertTally {
       id: record.id,
       values: Object.fromEntries(changes.map((change) => [change.property, change.to])),
       differs: true,
+      // Apply writes each property only while the record still holds the actor's last value.
       expect: Object.fromEntries(changes.map((change) => [change.property, change.from])),
+      ifUnchanged: true,
     };
+  }
+
+  /** A property's counters, added (in the order properties are first met) when it has none. */
+  private counterOf(property: string): PropertyPlan {
+    let counter = this.perProperty.get(property);
+    if (!counter) {
+      counter = { name: property, toChange: 0, toClear: 0, conflicting: 0 };
+      this.perProperty.set(property, counter);
+      this.figures.perProperty.push(counter);
+    }
+    return counter;
   }
 
   snapshot(): RevertFigures {

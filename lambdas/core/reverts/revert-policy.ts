@@ -2,7 +2,7 @@ import { ChangeHistoryUnavailableError, ValidationError } from '../errors.ts';
 import { isRestorable, type ObjectType } from '../model.ts';
 import type { ChangeHistory, DataSource } from '../ports/data-source.ts';
 import type { RestorePlanView, StoredPlan } from '../restore-model.ts';
-import type { RevertConflict, RevertSelection } from '../revert-model.ts';
+import type { RevertSelection } from '../revert-model.ts';
 import { planPrefix, tuningOf, type RestoreTuning } from '../restores/restore-policy.ts';
 
 /**
@@ -76,7 +76,7 @@ export async function requireRevertibleType(source: DataSource, name: string): P
 }
 
 /** What a revert plan answers (API.md, Reverts): the restore plan's figures, named for a revert. */
-export interface RevertPlanView extends Omit<RestorePlanView, 'backupId' | 'recordsInBackup'> {
+export interface RevertPlanView extends Omit<RestorePlanView, 'backupId' | 'recordsInBackup' | 'kind' | 'recordsConflicting' | 'conflictSample'> {
   kind: 'REVERT';
   actor?: string;
   source?: RevertSelection['source'];
@@ -85,7 +85,7 @@ export interface RevertPlanView extends Omit<RestorePlanView, 'backupId' | 'reco
   /** Records the actor changed in the window (each counted once). */
   recordsChanged: number;
   recordsConflicting: number;
-  conflicts: RevertConflict[];
+  conflictSample: NonNullable<RestorePlanView['conflictSample']>;
 }
 
 export function toRevertPlanView(plan: StoredPlan): RevertPlanView {
@@ -97,6 +97,6 @@ export function toRevertPlanView(plan: StoredPlan): RevertPlanView {
     ...revert!,
     recordsChanged: recordsInBackup,
     recordsConflicting: plan.recordsConflicting ?? 0,
-    conflicts: plan.conflicts ?? [],
+    conflictSample: plan.conflictSample ?? [],
   };
 }

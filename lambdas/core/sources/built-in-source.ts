@@ -13,6 +13,8 @@ import {
   type SourceObjectType,
   type SourcePage,
   type StreamPosition,
+  takeBackChanges,
+  takenBack,
 } from '../ports/data-source.ts';
 import type { EventPublisher } from '../ports/event-publisher.ts';
 import type { RecordStore, StampedRecord } from '../ports/record-store.ts';
@@ -116,7 +118,33 @@ export class BuiltInSource implements DataSource {
     const written = await this.write(request, target, differences({ id: target.id, properties: target.expect }, target.values), target.expect);
     if (written) return written;
     // Changed since the caller looked, or already written by an earlier attempt: the read tells which.
-    return this.restoreIfDifferent(request, target, await this.readOne(request.objectType, target.id));
+    const current = await this.readOne(request.objectType, target.id);
+    return target.ifUnchanged ? this.takeBackIfUnchanged(request, target, current) : this.restoreIfDifferent(request, target, current);
+  }
+
+  /**
+   * Takes a change back property by property: writes those still holding what is taken
+   * back (on condition that they still do), leaves the ones edited since as conflicts.
+   * A record this attempt finds already taken back by this restore (an attempt that
+   * died before counting it) counts as updated, as for a restore.
+   */
+  private async takeBackIfUnchanged(request: ApplyRequest, target: RecordTarget, current: StampedRecord | undefined): Promise<Restored> {
+    for (let attempt = 0; attempt <= MAX_CONFLICT_RETRIES; attempt += 1) {
+      if (!current) return { applied: { id: target.id, outcome: 'missing' } };
+      const { changes, conflicts } = takeBackChanges(target, current.record.properties);
+      if (changes.length === 0) {
+        if (current.stamp?.restoreId === request.restoreId) {
+          const earlier = this.alreadyRestored(request, target, current);
+          const applied = earlier.applied.outcome === 'updated' ? takenBack(target.id, earlier.applied.changes, conflicts) : earlier.applied;
+          return { ...earlier, applied };
+        }
+        return { applied: takenBack(target.id, [], conflicts) };
+      }
+      const written = await this.write(request, target, changes, Object.fromEntries(changes.map((change) => [change.property, change.from])));
+      if (written) return written.applied.outcome === 'updated' ? { ...written, applied: takenBack(target.id, written.applied.changes, conflicts) } : written;
+      current = await this.readOne(request.objectType, target.id);
+    }
+    return { applied: { id: target.id, outcome: 'failed', reason: KEPT_CHANGING } };
   }
 
   /** Writes the properties that differ from `current`, re-reading on a conflict, a few times at most. */
@@ -146,6 +174,8 @@ export class BuiltInSource implements DataSource {
       source: 'RESTORE',
       actor: request.actor,
       restoreId: request.restoreId,
+      ...(request.undoOf ? { undoOf: request.undoOf } : {}),
+      ...(request.revertOf ? { revertOf: request.revertOf } : {}),
       before: Object.fromEntries(changes.map((change) => [change.property, change.from])),
     };
     const set = Object.fromEntries(changes.map((change) => [change.property, change.to]));

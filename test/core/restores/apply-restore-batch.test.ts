@@ -55,7 +55,7 @@ describe('applyRestoreBatch', () => {
     for (const [id, values] of live) {
       expect(values, id).toMatchObject({ dealname: BACKED_UP.get(id)!.dealname, amount: BACKED_UP.get(id)!.amount ?? '', dealstage: 'open', description: `About deal ${Number(id.slice(1))}` });
     }
-    expect(await deps.restores.getRestore('acme', restoreId)).toMatchObject({ status: 'SUCCEEDED', counts: { updated: 3, unchanged: 6, missing: 1, failed: 0 } });
+    expect(await deps.restores.getRestore('acme', restoreId)).toMatchObject({ status: 'SUCCEEDED', counts: { updated: 3, unchanged: 6, missing: 1, failed: 0, conflicting: 0 } });
     expect(deps.published.map((event) => event.recordId).sort()).toEqual(['d02', 'd03', 'd05']);
     expect(deps.records.changeEvents).toEqual(deps.published);
     expect(deps.published.find((event) => event.recordId === 'd03')).toMatchObject({
@@ -77,7 +77,7 @@ describe('applyRestoreBatch', () => {
     await runRestore(deps, restoreId);
     const live = await liveDeals(deps);
     expect(['d02', 'd04', 'd07'].filter((id) => live.has(id))).toEqual([]);
-    expect(await countsOf(deps, restoreId)).toEqual({ updated: 2, unchanged: 5, missing: 3, failed: 0 });
+    expect(await countsOf(deps, restoreId)).toEqual({ updated: 2, unchanged: 5, missing: 3, failed: 0, conflicting: 0 });
   });
 
   it('restores what still differs after an edit made since the plan, and nothing where the edit undid the change', async () => {
@@ -89,7 +89,7 @@ describe('applyRestoreBatch', () => {
     const live = await liveDeals(deps);
     expect(live.get('d03')).toMatchObject({ dealname: 'Deal 3', dealstage: 'open' });
     expect(live.get('d07')).toMatchObject({ dealstage: 'open' });
-    expect(await countsOf(deps, restoreId)).toEqual({ updated: 3, unchanged: 6, missing: 1, failed: 0 });
+    expect(await countsOf(deps, restoreId)).toEqual({ updated: 3, unchanged: 6, missing: 1, failed: 0, conflicting: 0 });
     expect(deps.published.find((event) => event.recordId === 'd03')!.changes).toEqual([{ property: 'dealstage', from: 'won', to: 'open' }]);
     expect(deps.published.some((event) => event.recordId === 'd02')).toBe(false);
   });
@@ -103,7 +103,7 @@ describe('applyRestoreBatch', () => {
     await runRestore(deps, restoreId);
     expect((await liveDeals(deps)).get('d07')).toMatchObject({ amount: '700', description: 'edited meanwhile' });
     expect(deps.published.find((event) => event.recordId === 'd07')!.changes).toEqual([{ property: 'amount', from: '2', to: '700' }]);
-    expect(await countsOf(deps, restoreId)).toEqual({ updated: 4, unchanged: 5, missing: 1, failed: 0 });
+    expect(await countsOf(deps, restoreId)).toEqual({ updated: 4, unchanged: 5, missing: 1, failed: 0, conflicting: 0 });
   });
 
   it(`gives up on a record that changes before each of its ${MAX_CONFLICT_RETRIES + 1} writes: it counts as failed and stays as people left it`, async () => {
@@ -114,7 +114,7 @@ describe('applyRestoreBatch', () => {
     });
     await runRestore(deps, restoreId);
     expect((await liveDeals(deps)).get('d07')!.amount).toBe(String(2 + MAX_CONFLICT_RETRIES));
-    expect(await countsOf(deps, restoreId)).toEqual({ updated: 3, unchanged: 5, missing: 1, failed: 1 });
+    expect(await countsOf(deps, restoreId)).toEqual({ updated: 3, unchanged: 5, missing: 1, failed: 1, conflicting: 0 });
   });
 
   it('stops with LockLostError before any write once another restore took the lock, saving no progress', async () => {
@@ -135,7 +135,7 @@ describe('applyRestoreBatch', () => {
     const stored = structuredClone(deps.records.changeEvents);
     await runRestore(deps, restoreId);
     // The retry finds d02, d03 and d05 already restored, stamped with this restore: updated, not unchanged.
-    expect(await countsOf(deps, restoreId)).toEqual({ updated: 3, unchanged: 6, missing: 1, failed: 0 });
+    expect(await countsOf(deps, restoreId)).toEqual({ updated: 3, unchanged: 6, missing: 1, failed: 0, conflicting: 0 });
     // Their events, rebuilt from the stamps, are the same events: stored once. A bus delivers
     // at least once anyway; what it gets again carries the same ids.
     expect(deps.records.changeEvents).toEqual(stored);
@@ -149,7 +149,7 @@ describe('applyRestoreBatch', () => {
     expect(deps.records.changeEvents).toEqual([]);
     await runRestore(deps, restoreId);
     await applySegment(deps, restoreId, 0); // a duplicate invocation after the end changes nothing
-    expect(await countsOf(deps, restoreId)).toEqual({ updated: 3, unchanged: 6, missing: 1, failed: 0 });
+    expect(await countsOf(deps, restoreId)).toEqual({ updated: 3, unchanged: 6, missing: 1, failed: 0, conflicting: 0 });
     // The values before the lost attempt were kept on the records with its writes: the events are exact.
     expect(deps.records.changeEvents.map((event) => event.recordId).sort()).toEqual(['d02', 'd03', 'd05']);
     expect(deps.records.changeEvents.find((event) => event.recordId === 'd05')!.changes).toEqual([{ property: 'amount', from: '999', to: '' }]);
@@ -164,7 +164,7 @@ describe('applyRestoreBatch', () => {
     const outputs = await applySegment(deps, restoreId, 0);
     expect(outputs.map((output) => output.done)).toEqual([false, false, false, true]);
     expect((await deps.restores.getSegmentProgress('acme', restoreId, 0))!.cursor.index).toBe(10);
-    expect(await countsOf(deps, restoreId)).toEqual({ updated: 3, unchanged: 6, missing: 1, failed: 0 });
+    expect(await countsOf(deps, restoreId)).toEqual({ updated: 3, unchanged: 6, missing: 1, failed: 0, conflicting: 0 });
   });
 
   it('counts a batch run twice at once (a duplicated invocation) once', async () => {
@@ -172,7 +172,7 @@ describe('applyRestoreBatch', () => {
     const input = { accountId: 'acme', restoreId, segment: 0 };
     await Promise.all([applyRestoreBatch(input, deps, { remainingMs: () => 900_000 }), applyRestoreBatch(input, deps, { remainingMs: () => 900_000 })]);
     await runRestore(deps, restoreId);
-    expect(await countsOf(deps, restoreId)).toEqual({ updated: 3, unchanged: 6, missing: 1, failed: 0 });
+    expect(await countsOf(deps, restoreId)).toEqual({ updated: 3, unchanged: 6, missing: 1, failed: 0, conflicting: 0 });
     // The twin that loses a write finds the record stamped by its own restore and rebuilds the same event: stored once.
     expect(deps.records.changeEvents.map((event) => event.recordId).sort()).toEqual(['d02', 'd03', 'd05']);
   });

@@ -8,17 +8,17 @@ describe('advanceProgress', () => {
   it('moves the cursor past a settled round and counts each row', () => {
     const { next, ...rest } = advanceProgress(startingProgress(), rows, [{ outcome: 'updated' }, { outcome: 'unchanged' }, { outcome: 'missing' }, { outcome: 'updated' }]);
     expect(rest).toEqual({});
-    expect(next).toEqual({ cursor: { index: 4, offset: 40 }, counts: { updated: 2, unchanged: 1, missing: 1, failed: 0 }, ahead: {} });
+    expect(next).toEqual({ cursor: { index: 4, offset: 40 }, counts: { updated: 2, unchanged: 1, missing: 1, failed: 0, conflicting: 0 }, ahead: {} });
   });
 
   it('stops the cursor at the first failure and keeps the rows settled after it aside, to be counted once', () => {
     const failure = new Error('throttled');
     const { next, error } = advanceProgress(startingProgress(), rows, [{ outcome: 'updated' }, { error: failure }, { outcome: 'updated' }, { error: new Error('later') }]);
     expect(error).toBe(failure);
-    expect(next).toEqual({ cursor: { index: 1, offset: 10 }, counts: { updated: 1, unchanged: 0, missing: 0, failed: 0 }, ahead: { r3: 'updated' } });
+    expect(next).toEqual({ cursor: { index: 1, offset: 10 }, counts: { updated: 1, unchanged: 0, missing: 0, failed: 0, conflicting: 0 }, ahead: { r3: 'updated' } });
     // The retry settles r2 to r4 (r3 from `ahead`, without writing): r3 leaves `ahead` as it is counted.
     const retried = advanceProgress(next, rows.slice(1), [{ outcome: 'unchanged' }, { outcome: 'updated' }, { outcome: 'missing' }]);
-    expect(retried.next).toEqual({ cursor: { index: 4, offset: 40 }, counts: { updated: 2, unchanged: 1, missing: 1, failed: 0 }, ahead: {} });
+    expect(retried.next).toEqual({ cursor: { index: 4, offset: 40 }, counts: { updated: 2, unchanged: 1, missing: 1, failed: 0, conflicting: 0 }, ahead: {} });
   });
 
   it('keeps a failed record\'s reason once: when it settles, in the counted rows or aside, never again when counted from aside', () => {
@@ -30,7 +30,7 @@ describe('advanceProgress', () => {
     ]);
     expect(next.failures).toEqual([{ recordId: 'r1', reason: 'refused r1' }, { recordId: 'r3', reason: 'refused r3' }]);
     const retried = advanceProgress(next, rows.slice(1), [{ outcome: 'updated' }, { outcome: 'failed' }, { outcome: 'updated' }]);
-    expect(retried.next.counts).toEqual({ updated: 2, unchanged: 0, missing: 0, failed: 2 });
+    expect(retried.next.counts).toEqual({ updated: 2, unchanged: 0, missing: 0, failed: 2, conflicting: 0 });
     expect(retried.next.failures).toEqual(next.failures);
   });
 
@@ -45,9 +45,9 @@ describe('advanceProgress', () => {
 describe('sumProgress', () => {
   it('adds segment counts and the records a failed batch settled past its cursor, once each', () => {
     const counts = sumProgress([
-      { cursor: { index: 10, offset: 900 }, counts: { updated: 3, unchanged: 6, missing: 1, failed: 0 }, ahead: { r12: 'updated', r14: 'unchanged' } },
-      { cursor: { index: 5, offset: 400 }, counts: { updated: 5, unchanged: 0, missing: 0, failed: 0 }, ahead: {} },
+      { cursor: { index: 10, offset: 900 }, counts: { updated: 3, unchanged: 6, missing: 1, failed: 0, conflicting: 0 }, ahead: { r12: 'updated', r14: 'unchanged' } },
+      { cursor: { index: 5, offset: 400 }, counts: { updated: 5, unchanged: 0, missing: 0, failed: 0, conflicting: 0 }, ahead: {} },
     ]);
-    expect(counts).toEqual({ updated: 9, unchanged: 7, missing: 1, failed: 0 });
+    expect(counts).toEqual({ updated: 9, unchanged: 7, missing: 1, failed: 0, conflicting: 0 });
   });
 });

@@ -224,7 +224,7 @@ export async function renderRestoreWizard(context: ViewContext): Promise<void> {
         h('legend', { tabindex: -1 }, 'Step 5 of 5: confirm'),
         h('p', {}, `${count(plan.recordsToChange)} ${(plan.recordsToChange === 1 ? state.objectType!.label : state.objectType!.pluralLabel).toLowerCase()} will be changed.`),
         h('p', {}, h('label', {}, changes, ' I understand that this restore changes CRM data, and may trigger workflows that re-enrol records.')),
-        h('p', {}, h('label', {}, undo, ' I understand that a restore cannot be undone.')),
+        h('p', {}, h('label', {}, undo, ' I understand that a restore can be undone only for as long as its backup is kept.')),
         code ? code.field : h('p', { class: 'muted' }, 'You signed in through single sign-on: no code is needed.'),
       ),
       h('div', { class: 'row' }, h('button', { type: 'button', class: 'secondary', onclick: () => go(3) }, 'Back'), start),
@@ -268,7 +268,9 @@ export async function renderRestore(context: ViewContext): Promise<void> {
 function restoreDetails(restore: Restore): HTMLElement {
   const { progress, counts } = restore;
   return h('div', {},
-    h('p', {}, `Restoring ${restore.objectType} from backup `, h('a', { href: `/backups/${encodeURIComponent(restore.backupId)}` }, restore.backupId), ` · started by ${restore.requestedBy} at ${dateTime(restore.startedAt)}`),
+    restore.backupId
+      ? h('p', {}, `Restoring ${restore.objectType} from backup `, h('a', { href: `/backups/${encodeURIComponent(restore.backupId)}` }, restore.backupId), ` · started by ${restore.requestedBy} at ${dateTime(restore.startedAt)}`)
+      : h('p', {}, `Reverting ${restore.objectType}: ${revertSelection(restore.revert)} · started by ${restore.requestedBy} at ${dateTime(restore.startedAt)}`),
     h('div', { class: 'card', role: 'status', 'aria-live': 'polite' },
       h('p', {}, h('span', { class: `status status-${restore.status}`, id: 'restore-status' }, { RUNNING: 'Running', SUCCEEDED: 'Finished', FAILED: 'Failed' }[restore.status] ?? restore.status),
         ` · ${count(progress?.done)} of ${count(progress?.total)} records processed`),
@@ -290,4 +292,11 @@ function restoreDetails(restore: Restore): HTMLElement {
       ? h('p', { class: 'row' }, h('a', { href: '/imports' }, 'See it in the imports'), h('a', { href: '/audit-log' }, 'Open the audit log'))
       : null,
   );
+}
+
+/** "changes by ada@example.com from … to …": whose changes a revert takes back. */
+export function revertSelection(selection: Restore['revert']): string {
+  if (!selection) return 'changes';
+  const who = selection.actor ? `${selection.actor}${selection.source ? ` (${selection.source})` : ''}` : `source ${selection.source}`;
+  return `changes by ${who} from ${dateTime(selection.from)} to ${dateTime(selection.to)}`;
 }
