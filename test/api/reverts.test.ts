@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RestoreTuning } from '#core/restores/restore-policy.ts';
 import type { AppDeps } from '#runtime/deps.ts';
+import { bucketKeys } from '../support/stand-ins.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
 import { movableClock } from '../support/movable-clock.ts';
 
@@ -12,14 +14,17 @@ const OTHER = 'admin@acme.example';
 
 const clock = movableClock();
 
-// Small segments and runs: the deals' edits make several history runs and plan segments.
-const tuned = (deps: AppDeps): AppDeps => ({ ...deps, config: { ...deps.config, restoreTuning: { segmentRecords: 2, batchRecords: 3, historyRunBytes: 300 } } });
+/** Small segments and runs: the deals' edits make several history runs and plan segments. Tests turn more knobs. */
+const tuning: RestoreTuning = { segmentRecords: 2, batchRecords: 3, historyRunBytes: 300, historyMergeFanIn: 2 };
+const tuned = (deps: AppDeps): AppDeps => ({ ...deps, config: { ...deps.config, restoreTuning: tuning } });
 
 describe('revert plans API', () => {
   let runtime: TestRuntime;
   let ids: string[];
   const original = new Map<string, Record<string, string>>();
   let from = '';
+  /** The first plan's figures, which a plan made in the background must repeat. */
+  let figures: Record<string, unknown> = {};
   let to = '';
   /** What each record holds at the end of the edits, before the revert. */
   const edited = new Map<string, Record<string, string>>();
@@ -102,8 +107,29 @@ describe('revert plans API', () => {
         { property: 'amount', from: '111', to: original.get(role.get(twice)!)!.amount },
       ]),
     );
+    figures = { recordsChanged: body.recordsChanged, recordsToChange: body.recordsToChange, recordsMissing: body.recordsMissing, recordsConflicting: body.recordsConflicting, perProperty: body.perProperty, conflictSample: body.conflictSample };
     const audit = await runtime.api('GET', '/v1/audit-log?limit=5', { as: ADMIN });
     expect(audit.body.items.map((entry: { action: string }) => entry.action)).toContain('REVERT_PLANNED');
+  });
+
+  it('goes on in the background (202) when the API call runs out of time, to the same plan', async () => {
+    // No time in the API call, and one checkpoint per invocation: the restore-plan machine resumes many times.
+    Object.assign(tuning, { planBudgetMs: 0, planSegmentsPerInvocation: 1 });
+    try {
+      const { status, body } = await runtime.api('POST', '/v1/revert-plans', { as: ADMIN, body: { objectType: 'deals', actor: CULPRIT, from, to } });
+      expect(status, JSON.stringify(body)).toBe(202);
+      expect(body).toMatchObject({ kind: 'REVERT', status: 'PLANNING' });
+      await runtime.idle();
+      const ready = (await runtime.api('GET', `/v1/restore-plans/${body.id}`, { as: ADMIN })).body;
+      expect(ready).toMatchObject({ status: 'READY', ...figures });
+      expect(ready.work).toBeUndefined();
+      // The history's runs are gone once planned; the segments stay for the run.
+      const keys = await bucketKeys(runtime, `plans/acme/${body.id}/`);
+      expect(keys.filter((key) => key.includes('/history/'))).toEqual([]);
+      expect(keys.filter((key) => key.includes('/segment-')).length).toBeGreaterThan(1);
+    } finally {
+      Object.assign(tuning, { planBudgetMs: undefined, planSegmentsPerInvocation: undefined });
+    }
   });
 
   it('runs like a restore and sets back those values and nothing else', async () => {

@@ -25,6 +25,8 @@ export interface RestoreTuning {
   planSegmentsPerInvocation?: number;
   /** About how much text one sorted run of a revert's change history holds (its reading's memory is a small multiple). */
   historyRunBytes?: number;
+  /** Most runs of a revert's history one merge reads at once; more are merged into bigger runs first. */
+  historyMergeFanIn?: number;
 }
 
 export const DEFAULT_TUNING: Required<RestoreTuning> = {
@@ -41,6 +43,8 @@ export const DEFAULT_TUNING: Required<RestoreTuning> = {
   // one or two, and 16 runs merged at once cover a window of ~1.5 million changes
   // before a merge of merges is needed.
   historyRunBytes: 16 * 1024 * 1024,
+  // As for comparisons: 16 streams at once stay well below the SDK's 50 sockets.
+  historyMergeFanIn: 16,
 };
 
 /** The tuning in force: the configured knobs, the defaults for the rest (a knob set to undefined included). */

@@ -141,7 +141,8 @@ async function mergeIntoSegments(plan: StoredPlan, source: DataSource, deps: Rev
     };
     for (;;) {
       const batch: RecordHistory[] = [];
-      while (batch.length < LOOKUP_BATCH) {
+      // A lookup never spans more than a segment's worth, so segments stay near their size.
+      while (batch.length < Math.min(LOOKUP_BATCH, segmentRecords)) {
         const record = await takeRecord(merge);
         if (!record) break;
         batch.push(record);

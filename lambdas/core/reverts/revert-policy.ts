@@ -18,11 +18,10 @@ import { planPrefix, tuningOf, type RestoreTuning } from '../restores/restore-po
  */
 export const MAX_WINDOW_DAYS = 31;
 
-/** Runs of a merge read at once (as for comparisons: 16 streams stay well below the SDK's sockets). */
-const MERGE_FAN_IN = 16;
-
+/** The sizes of a revert's sorted runs, from the restore tuning. */
 export function revertTuningOf(config: { restoreTuning?: RestoreTuning }): { runBytes: number; mergeFanIn: number } {
-  return { runBytes: tuningOf(config).historyRunBytes, mergeFanIn: MERGE_FAN_IN };
+  const tuning = tuningOf(config);
+  return { runBytes: tuning.historyRunBytes, mergeFanIn: tuning.historyMergeFanIn };
 }
 
 /** A sorted run of the history a revert plan read; deleted with the plan's folder. */
