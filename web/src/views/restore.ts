@@ -240,7 +240,7 @@ function radio(name: string, value: string, checked: boolean, onPick: () => void
   return h('label', { class: disabled ? 'disabled' : '' }, input, h('span', {}, label, h('br'), h('span', { class: 'muted' }, hint)));
 }
 
-function stat(label: string, value: number, id: string): HTMLElement {
+export function stat(label: string, value: number, id: string): HTMLElement {
   return h('div', {}, h('dt', {}, label), h('dd', { id }, count(value)));
 }
 
