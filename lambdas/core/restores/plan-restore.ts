@@ -8,11 +8,9 @@ import {
   advancePlan,
   auditPlanned,
   damagedSentence,
-  failPlan,
-  PLANNING_STOPPED,
   planSource,
   readyPlan,
-  type PlanJob,
+  storeFirstStep,
   type PlanningRun,
   type PlanSource,
   type PlanStep,
@@ -60,21 +58,9 @@ export async function planRestore(caller: Caller, backupId: string, request: Pla
   const source = planSource(backup, objectType);
   const started = newPlan(caller, backup, { objectType: objectType.name, properties: request.properties }, source, deps);
   const step = await firstStep(started, source, objectType, deps, run);
-  if (step.done) {
-    const ready = readyPlan(step.plan);
-    await deps.restores.putPlan(ready);
-    await auditPlanned(ready, objectType, deps);
-    return { ready: true, plan: toPlanView(ready) };
-  }
-  await deps.restores.putPlan(step.plan);
-  const job: PlanJob = { accountId: started.accountId, planId: started.id };
-  try {
-    await deps.workflows.start('restore-plan', started.id, { ...job });
-  } catch (error) {
-    await failPlan(job, PLANNING_STOPPED, deps);
-    throw error;
-  }
-  return { ready: false, plan: toPlanView(step.plan) };
+  const stored = await storeFirstStep(step, async (plan) => readyPlan(plan), deps);
+  if (stored.ready) await auditPlanned(stored.plan, objectType, deps);
+  return { ready: stored.ready, plan: toPlanView(stored.plan) };
 }
 
 /** A plan with nothing compared yet; it expires after a day, or with its backup if that is sooner. */

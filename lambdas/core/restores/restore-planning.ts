@@ -175,6 +175,32 @@ class PlanBuilder {
   }
 }
 
+/**
+ * Stores what an API call planned (a restore's or a revert's): READY once `finish`ed
+ * (201), or PLANNING with its `restore-plan` execution started to go on (202). A plan
+ * whose execution cannot be started ends FAILED before the error goes on.
+ */
+export async function storeFirstStep(
+  step: PlanStep,
+  finish: (plan: StoredPlan) => Promise<StoredPlan>,
+  deps: Pick<RestoreDeps, 'restores' | 'blobs' | 'workflows'>,
+): Promise<{ ready: boolean; plan: StoredPlan }> {
+  if (step.done) {
+    const ready = await finish(step.plan);
+    await deps.restores.putPlan(ready);
+    return { ready: true, plan: ready };
+  }
+  await deps.restores.putPlan(step.plan);
+  const job: PlanJob = { accountId: step.plan.accountId, planId: step.plan.id };
+  try {
+    await deps.workflows.start('restore-plan', job.planId, { ...job });
+  } catch (error) {
+    await failPlan(job, PLANNING_STOPPED, deps);
+    throw error;
+  }
+  return { ready: false, plan: step.plan };
+}
+
 /** A plan whose every backed-up record is compared: READY, without planning progress. */
 export function readyPlan(plan: StoredPlan): StoredPlan {
   const { progress: _progress, ...rest } = plan;

@@ -3,7 +3,7 @@ import { requireSuperAdmin } from '../caller.ts';
 import { ValidationError } from '../errors.ts';
 import type { ChangeSourceName } from '../model.ts';
 import type { StoredPlan } from '../restore-model.ts';
-import { failPlan, PLANNING_STOPPED, type PlanJob, type PlanningRun } from '../restores/restore-planning.ts';
+import { storeFirstStep, type PlanningRun } from '../restores/restore-planning.ts';
 import type { RestoreDeps } from '../restores/restore-deps.ts';
 import { PLAN_LIFETIME_HOURS, planPrefix } from '../restores/restore-policy.ts';
 import { advanceRevertPlan, auditRevertPlanned, readyRevertPlan, startingWork } from './revert-planning.ts';
@@ -52,21 +52,9 @@ export async function planRevert(caller: Caller, request: RevertRequest, deps: P
     await deps.blobs.deletePrefix(planPrefix(started.accountId, started.id)).catch(() => undefined);
     throw error;
   }
-  if (step.done) {
-    const ready = await readyRevertPlan(step.plan, deps);
-    await deps.restores.putPlan(ready);
-    await auditRevertPlanned(ready, objectType, deps);
-    return { ready: true, plan: toRevertPlanView(ready) };
-  }
-  await deps.restores.putPlan(step.plan);
-  const job: PlanJob = { accountId: started.accountId, planId: started.id };
-  try {
-    await deps.workflows.start('restore-plan', started.id, { ...job });
-  } catch (error) {
-    await failPlan(job, PLANNING_STOPPED, deps);
-    throw error;
-  }
-  return { ready: false, plan: toRevertPlanView(step.plan) };
+  const stored = await storeFirstStep(step, (plan) => readyRevertPlan(plan, deps), deps);
+  if (stored.ready) await auditRevertPlanned(stored.plan, objectType, deps);
+  return { ready: stored.ready, plan: toRevertPlanView(stored.plan) };
 }
 
 function newRevertPlan(caller: Caller, request: RevertRequest, work: StoredPlan['work'], deps: Pick<RestoreDeps, 'clock' | 'ids'>): StoredPlan {
