@@ -16,7 +16,7 @@ import packageJson from '../package.json' with { type: 'json' };
 import { ApiError, readJsonBody } from '../web/src/api-error.ts';
 import { IDEMPOTENCY_KEY_HEADER, postOnce } from '../web/src/idempotent-post.ts';
 import { bytes, count } from '../web/src/format.ts';
-import type { Backup, BackupQuota, Comparison, ComparisonFigures, DataSource, Page, PendingTotpEnrolment, Restore, RestorePlan, TotpEnrolmentStatus } from '../web/src/types.ts';
+import type { Backup, BackupQuota, Comparison, ComparisonFigures, DataSource, Page, PendingTotpEnrolment, Restore, RestorePlan, RevertPlan, TotpEnrolmentStatus } from '../web/src/types.ts';
 import { ArchiveIntegrityError } from '#core/errors.ts';
 import { diffBackupZips, DiffRefusedError } from './diff-backups.ts';
 import { CorruptZipError, verifyBackupZip, type VerifyReport } from './verify-zip.ts';
@@ -314,49 +314,60 @@ async function verify(file: string, options: { json: boolean; maxEntryBytes?: nu
 
 async function restorePlan(backupId: string, options: ServiceOptions & { object: string; properties: string[]; wait: boolean }): Promise<void> {
   const plan = await call<RestorePlan>(options, 'POST', `/v1/backups/${encodeURIComponent(backupId)}/restore-plans`, { objectType: options.object, properties: options.properties });
-  await awaitPlan(options, plan);
+  await showPlanWhenReady(options, plan);
 }
 
 /** Plans the undo of a restore: what setting back its changes would do (changes nothing). */
 async function restoreUndo(restoreId: string, options: ServiceOptions & { wait: boolean }): Promise<void> {
   const plan = await call<RestorePlan>(options, 'POST', `/v1/restores/${encodeURIComponent(restoreId)}/undo-plan`);
-  await awaitPlan(options, plan);
+  await showPlanWhenReady(options, plan);
 }
 
-/** A plan just asked for: printed when READY; while PLANNING, followed to its end (or named, with --no-wait). */
-async function awaitPlan(options: ServiceOptions & { wait: boolean }, first: RestorePlan): Promise<void> {
-  let plan = first;
+async function revertPlan(options: ServiceOptions & { object: string; actor?: string; source?: string; from: string; to: string; wait: boolean }): Promise<void> {
+  if (!options.actor && !options.source) throw new UsageError('name whose changes to revert: --actor, --source, or both');
+  const body = { objectType: options.object, ...(options.actor ? { actor: options.actor } : {}), ...(options.source ? { source: options.source } : {}), from: options.from, to: options.to };
+  await showPlanWhenReady(options, await call<RevertPlan>(options, 'POST', '/v1/revert-plans', body));
+}
+
+/** A plan as answered: READY or FAILED at once; PLANNING polled with a progress bar, or (--no-wait) shown as it is. */
+async function showPlanWhenReady(options: ServiceOptions & { wait: boolean }, answered: RestorePlan | RevertPlan): Promise<void> {
+  let plan = answered;
   if (plan.status === 'PLANNING' && !options.wait) {
-    print(options, plan, () => `Restore plan ${plan.id} is being computed (${plan.progress?.done ?? 0}/${plan.progress?.total ?? '?'} records compared). Show it with: crm-backup restore plan-show ${plan.id}`);
+    print(options, plan, () => `${planTitle(plan)} ${plan.id} is being computed (${plan.progress?.done ?? 0} ${planUnit(plan)} so far). Show it with: crm-backup restore plan-show ${plan.id}`);
     return;
   }
   if (plan.status === 'PLANNING') {
     const progress = new Progress();
     while (plan.status === 'PLANNING') {
-      progress.update('Planning', plan.progress?.done ?? 0, plan.progress?.total ?? 0, 'records compared');
+      progress.update('Planning', plan.progress?.done ?? 0, plan.progress?.total ?? 0, planUnit(plan));
       await sleep(POLL_MS);
-      plan = await call<RestorePlan>(options, 'GET', `/v1/restore-plans/${encodeURIComponent(plan.id)}`);
+      plan = await call<RestorePlan | RevertPlan>(options, 'GET', `/v1/restore-plans/${encodeURIComponent(plan.id)}`);
     }
     progress.end();
   }
   printPlan(options, plan);
 }
 
+const isRevertPlan = (plan: RestorePlan | RevertPlan): plan is RevertPlan => plan.kind === 'REVERT';
+const planTitle = (plan: RestorePlan | RevertPlan) => (isRevertPlan(plan) ? 'Revert plan' : 'Restore plan');
+const planUnit = (plan: RestorePlan | RevertPlan) => (isRevertPlan(plan) ? 'changes read' : 'records compared');
+
 async function restorePlanShow(planId: string, options: ServiceOptions): Promise<void> {
-  const plan = await call<RestorePlan>(options, 'GET', `/v1/restore-plans/${encodeURIComponent(planId)}`);
+  const plan = await call<RestorePlan | RevertPlan>(options, 'GET', `/v1/restore-plans/${encodeURIComponent(planId)}`);
   if (plan.status === 'PLANNING') {
-    print(options, plan, () => `Restore plan ${plan.id} is being computed (${plan.progress?.done ?? 0}/${plan.progress?.total ?? '?'} records compared).`);
+    print(options, plan, () => `${planTitle(plan)} ${plan.id} is being computed (${plan.progress?.done ?? 0} ${planUnit(plan)} so far).`);
     return;
   }
   printPlan(options, plan);
 }
 
 /** A READY plan as tables; a FAILED one as its reason (exit 1). */
-function printPlan(options: ServiceOptions, plan: RestorePlan): void {
+function printPlan(options: ServiceOptions, plan: RestorePlan | RevertPlan): void {
   if (plan.status === 'FAILED') {
     if (options.json) print(options, plan, () => '');
-    throw new CommandFailedError('PLAN_FAILED', `restore plan ${plan.id} failed: ${plan.error ?? 'no reason given'}`, { reported: options.json });
+    throw new CommandFailedError('PLAN_FAILED', `${planTitle(plan).toLowerCase()} ${plan.id} failed: ${plan.error ?? 'no reason given'}`, { reported: options.json });
   }
+  if (isRevertPlan(plan)) return printRevertPlan(options, plan);
   const quote = (value: string) => (value === '' ? '(blank)' : JSON.stringify(value));
   const undo = plan.kind === 'UNDO';
   const conflicts = plan.conflictSample ?? [];
@@ -381,6 +392,34 @@ function printPlan(options: ServiceOptions, plan: RestorePlan): void {
         ? [textTable(['EDITED SINCE: RECORD', 'PROPERTY', 'THE RESTORE WROTE', 'NOW (KEPT)'], conflicts.map((conflict) => [conflict.recordId, conflict.property, quote(conflict.wrote), quote(conflict.now)])), '']
         : []),
       plan.sample.length ? textTable(['RECORD', 'PROPERTY', 'NOW', 'AFTER'], plan.sample.flatMap((record) => record.changes.map((change) => [record.recordId, change.property, quote(change.from), quote(change.to)]))) : 'No record would change.',
+      '',
+      `Apply it (before ${plan.expiresAt}) with: crm-backup restore apply ${plan.id} --yes --totp <code>`,
+    ].join('\n'),
+  );
+}
+
+/** A READY revert plan: what is set back, what is left alone because it changed since. */
+function printRevertPlan(options: ServiceOptions, plan: RevertPlan): void {
+  const quote = (value: string) => (value === '' ? '(blank)' : JSON.stringify(value));
+  const who = [plan.actor, plan.source && `source ${plan.source}`].filter(Boolean).join(' through ');
+  print(options, plan, () =>
+    [
+      `Revert plan ${plan.id}: changes to ${plan.objectType} by ${who} from ${plan.from} to ${plan.to}. Nothing has changed yet.`,
+      '',
+      textTable(['RECORDS', 'COUNT'], [
+        ['changed in the window', plan.recordsChanged],
+        ['will be set back', plan.recordsToChange],
+        ['changed since by someone else (left alone)', plan.recordsConflicting],
+        ['already back', plan.recordsUnchanged],
+        ['no longer exist (not re-created)', plan.recordsMissing],
+      ]),
+      '',
+      plan.perProperty.length ? textTable(['PROPERTY', 'TO CHANGE', 'TO CLEAR', 'CONFLICTS'], plan.perProperty.map((row) => [row.name, row.toChange, row.toClear, row.conflicting ?? 0])) : 'No property to set back.',
+      '',
+      plan.sample.length ? textTable(['RECORD', 'PROPERTY', 'NOW', 'AFTER'], plan.sample.flatMap((record) => record.changes.map((change) => [record.recordId, change.property, quote(change.from), quote(change.to)]))) : 'No record would change.',
+      ...(plan.conflictSample.length
+        ? ['', 'Left alone (changed since):', textTable(['RECORD', 'PROPERTY', 'THEY LEFT', 'NOW'], plan.conflictSample.map((conflict) => [conflict.recordId, conflict.property, quote(conflict.wrote), quote(conflict.now)]))]
+        : []),
       '',
       `Apply it (before ${plan.expiresAt}) with: crm-backup restore apply ${plan.id} --yes --totp <code>`,
     ].join('\n'),
@@ -746,6 +785,16 @@ Exit codes: 0 success, 1 failure (refused, unreachable, failed, not verified), 2
   serviceCommand(restore, 'undo <restoreId>', 'plan setting back what a restore changed, where records still hold what it wrote (changes nothing; apply the plan to run it)', '$ crm-backup restore undo rs_01J...')
     .option('--no-wait', WAIT_HELP)
     .action((restoreId: string, options) => restoreUndo(restoreId, options));
+
+  const revert = program.command('revert').description('revert plan: set back what one person, integration or source changed (run it with `restore apply`)');
+  serviceCommand(revert, 'plan', "plan to set back one actor's (or source's) changes to one object type in a time window, from the change history (changes nothing)", '$ crm-backup revert plan --object deals --actor ops@acme.example --from 2026-12-06T22:00:00Z --to 2026-12-07T06:00:00Z')
+    .requiredOption('--object <type>', 'the object type, by internal name (deals, p_vehicles)')
+    .option('--actor <who>', 'whose changes: an email or user id, as the change events name them')
+    .addOption(new Option('--source <source>', 'changes made through this source').choices(['USER', 'IMPORT', 'INTEGRATION', 'RESTORE']))
+    .requiredOption('--from <time>', 'start of the window (ISO 8601, e.g. 2026-12-06T22:00:00Z)')
+    .requiredOption('--to <time>', 'end of the window (ISO 8601; at most 31 days after --from)')
+    .option('--no-wait', WAIT_HELP)
+    .action((options) => revertPlan(options));
 
   const source = program.command('source').description('source show | connect | disconnect: the CRM your backups read and restores write');
   serviceCommand(source, 'show', 'the data source: the built-in CRM, or the HubSpot portal connected and the scopes its token lacks', '$ crm-backup source show')

@@ -36,7 +36,8 @@ const SAME_KIND_TABLE_OPERATIONS: Array<{ action: string; table: 'DataTable' | '
     action: 'dynamodb:Query',
     table: 'DataTable',
     index: true,
-    functions: ['backups-api', 'list-backup-objects', 'export-object', 'finalize-backup', 'fail-backup', 'run-scheduled-backups', 'restores-api', 'apply-restore-batch', 'build-restore-plan', 'finalize-restore', 'fail-restore'],
+    // restores-api and build-restore-plan read the change-event feed index for revert plans.
+    functions: ['backups-api', 'list-backup-objects', 'export-object', 'finalize-backup', 'fail-backup', 'run-scheduled-backups', 'apply-restore-batch', 'finalize-restore', 'fail-restore'],
   },
   { action: 'dynamodb:Query', table: 'AppTable', functions: ['list-backup-objects', 'export-object', 'zip-backup', 'finalize-backup', 'fail-backup', 'apply-restore-batch', 'build-restore-plan'] },
   {

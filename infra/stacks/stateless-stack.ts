@@ -55,6 +55,8 @@ const API_THROTTLE = { rateLimit: 50, burstLimit: 100 };
 export const EXPENSIVE_ROUTE_THROTTLES: Record<string, { rateLimit: number; burstLimit: number }> = {
   // Reads a whole backup's CSV and compares it with DynamoDB: up to ~20 s of a 1,769 MB Lambda.
   'POST /v1/backups/{id}/restore-plans': { rateLimit: 1, burstLimit: 5 },
+  // Reads a window of the change history and today's records, like a restore plan.
+  'POST /v1/revert-plans': { rateLimit: 1, burstLimit: 5 },
   // Checks a TOTP code (KMS) and takes the account's lock; a person starts a few a day.
   'POST /v1/restores': { rateLimit: 1, burstLimit: 5 },
   // Each accepted request exports a whole account (the quota refuses the rest, after a read and a conditional write).

@@ -8,8 +8,9 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import type { Account, ChangeEvent, ChangeStamp, CrmRecord, ObjectType, Page } from '#core/model.ts';
+import type { Account, ChangeEvent, ChangeStamp, ChangeWindow, CrmRecord, ObjectType, Page } from '#core/model.ts';
 import type {
+  ChangeWindowPage,
   ObjectTypeWithCount,
   RecordChange,
   RecordStore,
@@ -45,6 +46,8 @@ interface RecordItem {
 /** The CRM data plane in one DynamoDB table (keys: see ARCHITECTURE.md). */
 export class DynamoDbRecordStore implements RecordStore {
   readonly segmentCount = RECORD_SEGMENTS;
+  /** The feed index's partitions, one per record segment, and the single one events went to before. */
+  readonly changePartitions = RECORD_SEGMENTS + 1;
   private readonly client: DynamoDBDocumentClient;
   private readonly tableName: string;
 
@@ -297,6 +300,49 @@ export class DynamoDbRecordStore implements RecordStore {
     return { items: events.map((entry) => entry.event), nextCursor: more && events.length ? encodeCursor(scope, { k: events.at(-1)!.sk }) : undefined };
   }
 
+  /**
+   * A window of the history is a key range of each feed partition (`gsi1sk` is
+   * `<time>#<id>`), so what is read grows with the account's events in the window,
+   * never with the table: the object type, actor and source are filters over that
+   * range. A dedicated index per actor or source was the alternative; it would cost a
+   * second index write on every edit of every record, for a read that runs rarely.
+   */
+  async readChangeWindow(accountId: string, window: ChangeWindow, partition: number, options: { limit: number; resumeAfter?: string }): Promise<ChangeWindowPage> {
+    const gsi1pk = partition < this.segmentCount ? feedPartition(accountId, partition) : `CE#${accountId}`;
+    const names: Record<string, string> = { '#pk': 'gsi1pk', '#sk': 'gsi1sk', '#e': 'event', '#type': 'objectType', '#kind': 'kind' };
+    const values: Record<string, unknown> = { ':pk': gsi1pk, ':from': window.from, ':to': `${window.to}#~`, ':type': window.objectType, ':updated': 'UPDATED' };
+    const filters = ['#e.#type = :type', '#e.#kind = :updated'];
+    if (window.actor !== undefined) {
+      names['#actor'] = 'actor';
+      values[':actor'] = window.actor;
+      filters.push('#e.#actor = :actor');
+    }
+    if (window.source !== undefined) {
+      names['#source'] = 'source';
+      values[':source'] = window.source;
+      filters.push('#e.#source = :source');
+    }
+    const { Items = [], LastEvaluatedKey } = await this.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: 'gsi1',
+        // ISO times order as text; `~` sorts after every event id, so events at `to` are in.
+        KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
+        FilterExpression: filters.join(' AND '),
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ExclusiveStartKey: options.resumeAfter ? windowPosition.parse(JSON.parse(options.resumeAfter)) : undefined,
+        Limit: options.limit,
+      }),
+      'The change event store',
+    );
+    return {
+      events: (Items as Array<{ event: ChangeEvent }>).map((item) => item.event),
+      // An index's position names the table's key too; the service keeps it, never a request.
+      resumeAfter: LastEvaluatedKey ? JSON.stringify(LastEvaluatedKey) : undefined,
+    };
+  }
+
   /** One page of one change-event partition (the table's, or the feed index's), newest first. */
   private async queryEventsNewestFirst(
     partition: { pk: string } | { gsi1pk: string },
@@ -404,6 +450,9 @@ export function segmentOf(recordId: string, segmentCount: number): number {
 function recordPartition(accountId: string, objectType: string, segment: number): string {
   return `R#${accountId}#${objectType}#${String(segment).padStart(2, '0')}`;
 }
+
+/** Where a window's page of the feed index ends: the index's key and the table's. */
+const windowPosition = z.strictObject({ pk: z.string(), sk: z.string(), gsi1pk: z.string(), gsi1sk: z.string() });
 
 /** The index partition of an account's change-event feed that holds the events of one record segment. */
 function feedPartition(accountId: string, shard: number): string {

@@ -231,6 +231,14 @@ export class SourceInUseError extends ClientError<{ backupId?: string; restoreId
   override readonly name = 'SourceInUseError';
 }
 
+/**
+ * The account's data source keeps no change history this service can read by actor,
+ * source and time (a HubSpot portal's is per record), so its changes cannot be reverted.
+ */
+export class ChangeHistoryUnavailableError extends ClientError<{ source: string }> {
+  override readonly name = 'ChangeHistoryUnavailableError';
+}
+
 /** Errors of a data source whose messages are written for people: a failed step says them as they are. */
 export const SOURCE_ERROR_NAMES: readonly string[] = ['SourceReconnectRequiredError', 'SourceScopesMissingError', 'SourceLimitReachedError'];
 

@@ -61,6 +61,27 @@ export interface CrmRecord {
 /** Who made a change to a record. */
 export type ChangeSource = 'USER' | 'RESTORE';
 
+/**
+ * Who a revert looks for in the change history: people and integrations sign their
+ * changes with a source. IMPORT and INTEGRATION are named by sources that write them
+ * (a connected CRM's history, an import); the built-in CRM writes USER and RESTORE.
+ */
+export const CHANGE_SOURCES = ['USER', 'IMPORT', 'INTEGRATION', 'RESTORE'] as const;
+export type ChangeSourceName = (typeof CHANGE_SOURCES)[number];
+
+/**
+ * A slice of an account's change history: one object type's property changes made in
+ * [from, to] (ISO times, both included) by one actor, one source, or one actor through
+ * one source. At least one of `actor` and `source` is set.
+ */
+export interface ChangeWindow {
+  objectType: string;
+  actor?: string;
+  source?: ChangeSourceName;
+  from: string;
+  to: string;
+}
+
 /** One record change, kept so that workflows can react (and re-enrol on restores). */
 export interface ChangeEvent {
   id: string;

@@ -1,3 +1,5 @@
+import type { RevertPlanFields, RevertSelection } from './revert-model.ts';
+
 /**
  * The shapes of restores: plans (what would change), restores (a run of a plan),
  * their per-segment progress, and the import entries they leave. Plain data, as the
@@ -103,9 +105,11 @@ export interface PlanSegment {
  * new invocation resumes from (it skips `recordsInBackup` rows of the CSV). Plans
  * stored before statuses existed have none and are READY.
  */
-export interface StoredPlan extends Omit<RestorePlanView, 'status' | 'kind'> {
+export interface StoredPlan extends Omit<RestorePlanView, 'status' | 'kind' | 'backupId'>, RevertPlanFields {
   status?: PlanStatus;
   kind?: PlanKind;
+  /** The backup a restore plan reads; a REVERT plan reads the change history instead. */
+  backupId?: string;
   accountId: string;
   requestedBy: string;
   segments: PlanSegment[];
@@ -150,7 +154,10 @@ export interface RestoreView {
   undoOf?: string;
   /** REVERT: what it takes back (as its plan says). */
   revertOf?: string;
-  backupId: string;
+  /** REVERT: whose changes, made when (its plan's selection). */
+  revert?: RevertSelection;
+  /** The backup a restore reads; absent for a REVERT, which reads the change history. */
+  backupId?: string;
   objectType: string;
   properties: string[];
   status: RestoreStatus;

@@ -1,9 +1,13 @@
+import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { confirmTotpEnrolment } from '#core/totp/confirm-totp-enrolment.ts';
 import { enrolTotp } from '#core/totp/enrol-totp.ts';
 import { totpEnrolmentStatus } from '#core/totp/totp-enrolment-status.ts';
 import { planRestore } from '#core/restores/plan-restore.ts';
+import type { PlanningRun } from '#core/restores/restore-planning.ts';
 import { planUndo } from '#core/restores/plan-undo.ts';
+import { planRevert } from '#core/reverts/plan-revert.ts';
+import { CHANGE_SOURCES } from '#core/model.ts';
 import { tuningOf } from '#core/restores/restore-policy.ts';
 import { readRestorePlan } from '#core/restores/read-restore-plan.ts';
 import { getRestore, listRestores } from '#core/restores/restore-queries.ts';
@@ -19,6 +23,15 @@ const planBody = z.strictObject({
     .min(1, 'choose at least one property')
     .max(500)
     .refine((names) => new Set(names).size === names.length, 'must not name a property twice'),
+});
+
+const revertBody = z.strictObject({
+  objectType: safeName.min(1).max(128),
+  // An email or a user id, as change events name people.
+  actor: z.string().trim().min(1).max(256).optional(),
+  source: z.enum(CHANGE_SOURCES, { error: `must be one of ${CHANGE_SOURCES.join(', ')}` }).optional(),
+  from: z.iso.datetime({ offset: true, error: 'must be a date and time such as 2026-12-06T22:00:00Z' }),
+  to: z.iso.datetime({ offset: true, error: 'must be a date and time such as 2026-12-07T06:00:00Z' }),
 });
 
 /**
@@ -50,24 +63,20 @@ const confirmationBody = z.strictObject({
  * emailed confirmation) for the re-authentication a restore asks for. Super admins only (checked in core).
  */
 export function createHandler(deps: AppDeps) {
+  /**
+   * Plans within the API call while there is time (201, as for most object types); a big
+   * plan answers 202 PLANNING and the restore-plan state machine goes on.
+   */
+  const planned = async (context: Context, plan: (run: PlanningRun) => Promise<{ ready: boolean; plan: unknown }>) => {
+    const stopBelowMs = Math.max(API_RESERVE_MS, context.getRemainingTimeInMillis() - tuningOf(deps.config).planBudgetMs);
+    const outcome = await plan({ keepGoing: () => context.getRemainingTimeInMillis() > stopBelowMs });
+    return json(outcome.ready ? 201 : 202, outcome.plan);
+  };
   return httpApi({
-    'POST /v1/backups/{id}/restore-plans': async ({ caller, params, body, context }) => {
-      // Plan within the API call while there is time (201, as for most object types);
-      // a big one answers 202 PLANNING and the restore-plan state machine goes on.
-      const budgetMs = tuningOf(deps.config).planBudgetMs;
-      const stopBelowMs = Math.max(API_RESERVE_MS, context.getRemainingTimeInMillis() - budgetMs);
-      const outcome = await planRestore(caller, parseInput(idParam, params.id, 'path'), parseInput(planBody, body), deps, {
-        keepGoing: () => context.getRemainingTimeInMillis() > stopBelowMs,
-      });
-      return outcome.ready ? json(201, outcome.plan) : json(202, outcome.plan);
-    },
-    'POST /v1/restores/{id}/undo-plan': async ({ caller, params, context }) => {
-      // As a restore plan: 201 when planned within the call, 202 PLANNING otherwise.
-      const budgetMs = tuningOf(deps.config).planBudgetMs;
-      const stopBelowMs = Math.max(API_RESERVE_MS, context.getRemainingTimeInMillis() - budgetMs);
-      const outcome = await planUndo(caller, parseInput(idParam, params.id, 'path'), deps, { keepGoing: () => context.getRemainingTimeInMillis() > stopBelowMs });
-      return outcome.ready ? json(201, outcome.plan) : json(202, outcome.plan);
-    },
+    'POST /v1/backups/{id}/restore-plans': async ({ caller, params, body, context }) =>
+      planned(context, (run) => planRestore(caller, parseInput(idParam, params.id, 'path'), parseInput(planBody, body), deps, run)),
+    'POST /v1/restores/{id}/undo-plan': async ({ caller, params, context }) => planned(context, (run) => planUndo(caller, parseInput(idParam, params.id, 'path'), deps, run)),
+    'POST /v1/revert-plans': async ({ caller, body, context }) => planned(context, (run) => planRevert(caller, parseInput(revertBody, body), deps, run)),
     'GET /v1/restore-plans/{planId}': async ({ caller, params }) => json(200, await readRestorePlan(caller, parseInput(idParam, params.planId, 'path'), deps)),
     'POST /v1/restores': async ({ caller, body }) => {
       const request = parseInput(restoreBody, body);

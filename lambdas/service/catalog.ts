@@ -165,6 +165,7 @@ export const API_ROUTES: Record<string, FunctionName> = {
   'PUT /v1/backup-schedule': 'backups-api',
   'POST /v1/backups/{id}/restore-plans': 'restores-api',
   'GET /v1/restore-plans/{planId}': 'restores-api',
+  'POST /v1/revert-plans': 'restores-api',
   'POST /v1/restores': 'restores-api',
   'POST /v1/restores/{id}/undo-plan': 'restores-api',
   'GET /v1/restores': 'restores-api',
@@ -196,6 +197,7 @@ export const IDEMPOTENT_ROUTES: ReadonlySet<string> = new Set([
   'POST /v1/backups',
   'POST /v1/backups/{id}/restore-plans',
   'POST /v1/restores/{id}/undo-plan',
+  'POST /v1/revert-plans',
   'POST /v1/restores',
   'POST /v1/me/totp-enrolment/confirmation',
   // An export is a new comparison each time: a retried request must not start a second.

@@ -11,7 +11,7 @@ import { localImports, sources } from '../support/import-graph.ts';
 
 const CORE = sources('lambdas/core');
 /** The use cases' folders: their modules that a handler imports are the steps. */
-const USE_CASES = ['lambdas/core/backups/', 'lambdas/core/restores/', 'lambdas/core/totp/'];
+const USE_CASES = ['lambdas/core/backups/', 'lambdas/core/restores/', 'lambdas/core/totp/', 'lambdas/core/reverts/'];
 /**
  * Shared modules a handler may read too: a folder's policy (restores-api reads the
  * planning budget) and the ports its steps pick from (`<area>-deps.ts`).

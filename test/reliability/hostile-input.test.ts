@@ -60,6 +60,7 @@ describe('hostile and broken input', () => {
       'PATCH /v1/objects/{type}/records/{id}': { properties: { dealname: 'changed by a refused request' } },
       'PUT /v1/backup-schedule': { enabled: true },
       'POST /v1/backups/{id}/restore-plans': { objectType: 'deals', properties: ['dealname'] },
+      'POST /v1/revert-plans': { objectType: 'deals', actor: 'user@acme.example', from: '2026-01-01T00:00:00Z', to: '2026-01-02T00:00:00Z' },
       'POST /v1/restores': { planId: ids.acmePlan, acknowledge: ACKNOWLEDGE },
       'POST /v1/me/totp-enrolment/confirmation': { token: 'a-token-from-an-email', totp: '123456' },
       'POST /v1/backups/{id}/compare-exports': { objectType: 'deals' },

@@ -1,11 +1,11 @@
 import { Readable } from 'node:stream';
 import { LockLostError } from '#core/errors.ts';
-import type { Account, Backup, BackupObject, BackupStatus, ChangeEvent, ChangeStamp, CrmRecord, ObjectType, Page } from '#core/model.ts';
+import type { Account, Backup, BackupObject, BackupStatus, ChangeEvent, ChangeStamp, ChangeWindow, CrmRecord, ObjectType, Page } from '#core/model.ts';
 import type { AuditEntry } from '#core/ports/audit-log.ts';
 import type { BackupPatch, BackupRepository, BackupSchedule, QuotaClaim, StoredBackup } from '#core/ports/backup-repository.ts';
 import type { BlobStore } from '#core/ports/blob-store.ts';
 import type { Email } from '#core/ports/mailer.ts';
-import type { ObjectTypeWithCount, RecordChange, RecordStore, SegmentPage, StampedRecord, UpdateOptions, UpdateOutcome } from '#core/ports/record-store.ts';
+import type { ChangeWindowPage, ObjectTypeWithCount, RecordChange, RecordStore, SegmentPage, StampedRecord, UpdateOptions, UpdateOutcome } from '#core/ports/record-store.ts';
 import type { LockAcquisition, RestoreLock, RestoreLockState } from '#core/ports/restore-lock.ts';
 import type { ImportLog, RestorePatch, RestoreRepository } from '#core/ports/restore-repository.ts';
 import type { ImportEntry, RestoreStatus, SegmentProgress, StoredPlan, StoredRestore } from '#core/restore-model.ts';
@@ -252,6 +252,24 @@ export class MemoryRecords implements RecordStore {
   async listChangeEvents(accountId: string, options: { recordId?: string; limit: number }): Promise<Page<ChangeEvent>> {
     const events = this.changeEvents.filter((event) => event.accountId === accountId && (options.recordId === undefined || event.recordId === options.recordId));
     return { items: events.reverse().slice(0, options.limit) };
+  }
+
+  readonly changePartitions = 1;
+  async readChangeWindow(accountId: string, window: ChangeWindow, _partition: number, options: { limit: number; resumeAfter?: string }): Promise<ChangeWindowPage> {
+    const key = (event: ChangeEvent) => `${event.occurredAt}#${event.id}`;
+    const inWindow = this.changeEvents
+      .filter((event) => event.accountId === accountId && event.occurredAt >= window.from && event.occurredAt <= window.to)
+      .sort((a, b) => (key(a) < key(b) ? -1 : 1));
+    const start = options.resumeAfter ? inWindow.findIndex((event) => key(event) === options.resumeAfter) + 1 : 0;
+    const page = inWindow.slice(start, start + options.limit);
+    const events = page.filter(
+      (event) =>
+        event.kind === 'UPDATED' &&
+        event.objectType === window.objectType &&
+        (window.actor === undefined || event.actor === window.actor) &&
+        (window.source === undefined || event.source === window.source),
+    );
+    return { events: structuredClone(events), ...(start + page.length < inWindow.length ? { resumeAfter: key(page.at(-1)!) } : {}) };
   }
 
   private find(objectType: string, recordId: string): CrmRecord | undefined {

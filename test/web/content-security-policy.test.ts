@@ -47,6 +47,7 @@ describe('the web page under its Content-Security-Policy', () => {
     await page.locator('#compare-unchanged').waitFor();
     for (const [link, heading] of [
       ['Restore', /Restore/],
+      ['Revert changes', /Revert changes/],
       ['Imports', /Imports/],
       ['Audit log', /Audit log/],
       ['Authenticator', /Authenticator app/],

@@ -9,6 +9,7 @@ import { renderDataSource } from './views/data-source.ts';
 import { renderAlertSettings, renderCompare } from './views/compare.ts';
 import { renderAuditLog, renderImports } from './views/lists.ts';
 import { renderRestore, renderRestoreWizard } from './views/restore.ts';
+import { renderRevert } from './views/revert.ts';
 import { renderForbidden, renderSignIn } from './views/sign-in.ts';
 import { renderTotpConfirmation } from './views/totp.ts';
 
@@ -28,6 +29,7 @@ const ROUTES: Array<{ pattern: RegExp; view: View; title: string; nav?: string }
   { pattern: /^\/alert-settings\/?$/, view: renderAlertSettings, title: 'Alerts', nav: '/alert-settings' },
   { pattern: /^\/restore\/?$/, view: renderRestoreWizard, title: 'Restore', nav: '/restore' },
   { pattern: /^\/restores\/(?<id>[^/]+)$/, view: renderRestore, title: 'Restore', nav: '/restore' },
+  { pattern: /^\/revert\/?$/, view: renderRevert, title: 'Revert changes', nav: '/revert' },
   { pattern: /^\/imports\/?$/, view: renderImports, title: 'Imports', nav: '/imports' },
   { pattern: /^\/audit-log\/?$/, view: renderAuditLog, title: 'Audit log', nav: '/audit-log' },
   { pattern: /^\/authenticator\/?$/, view: renderAuthenticator, title: 'Authenticator', nav: '/authenticator' },

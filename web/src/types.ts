@@ -3,6 +3,7 @@
 export type { Backup, BackupObject } from '../../lambdas/core/model.ts';
 export type { BackupQuotaView as BackupQuota } from '../../lambdas/core/backups/backup-quota.ts';
 export type { Conflict, RestorePlanView as RestorePlan, RestoreView as Restore } from '../../lambdas/core/restore-model.ts';
+export type { RevertPlanView as RevertPlan } from '../../lambdas/core/reverts/revert-policy.ts';
 export type { PendingTotpEnrolment } from '../../lambdas/core/totp/totp-enrolment.ts';
 export type { TotpEnrolmentStatus } from '../../lambdas/core/totp/totp-enrolment-status.ts';
 export type { ComparisonView as Comparison, ComparisonFigures } from '../../lambdas/core/compare-model.ts';

@@ -20,7 +20,8 @@ export type AuditAction =
   | 'COMPARISON_EXPORTED'
   | 'COMPARISON_EXPORT_DOWNLOADED'
   | 'ALERT_SETTINGS_CHANGED'
-  | 'ANOMALY_DETECTED';
+  | 'ANOMALY_DETECTED'
+  | 'REVERT_PLANNED';
 
 export interface AuditEntry {
   id: string;

@@ -1,4 +1,4 @@
-import type { CrmRecord, ObjectType } from '../model.ts';
+import type { ChangeEvent, ChangeWindow, CrmRecord, ObjectType } from '../model.ts';
 import type { Conflict, PlannedChange, RestoreCounts } from '../restore-model.ts';
 
 /**
@@ -34,6 +34,12 @@ export interface DataSource {
    * applies this many segments at once.
    */
   readonly applyConcurrency: number;
+  /**
+   * The source's own record of who changed which property from what to what, when
+   * it keeps one that can be read back by time, actor and source (what a revert reads);
+   * absent when it does not (a HubSpot portal's property history is per record only).
+   */
+  readonly changeHistory?: ChangeHistory;
 
   /** Object types with their property definitions, standard ones first, then custom ones. */
   listObjectTypes(): Promise<SourceObjectType[]>;
@@ -60,6 +66,26 @@ export interface DataSource {
    * stopped the batch part-way: it carries the records settled before it stopped.
    */
   applyChanges(request: ApplyRequest, writeAllowed?: Promise<void>): Promise<AppliedChange[]>;
+}
+
+/**
+ * A source's change history, read as independent time-ordered streams (0 to
+ * streams - 1, each resumable on its own) so that a window of millions of changes is
+ * read a page at a time.
+ */
+export interface ChangeHistory {
+  readonly streams: number;
+  /**
+   * One page of one stream: the changes to properties of `window.objectType` made in
+   * the window by its actor and/or source, oldest first. `resumeAfter` is opaque; the
+   * last page has none. A page may be empty and still have more after it.
+   */
+  readChanges(window: ChangeWindow, position: StreamPosition): Promise<ChangePage>;
+}
+
+export interface ChangePage {
+  events: ChangeEvent[];
+  resumeAfter?: string;
 }
 
 /** An object type as a source describes it. Which properties a restore may write: `isRestorableProperty`. */

@@ -1,4 +1,4 @@
-import type { Account, ChangeEvent, ChangeStamp, CrmRecord, ObjectType, Page } from '../model.ts';
+import type { Account, ChangeEvent, ChangeStamp, ChangeWindow, CrmRecord, ObjectType, Page } from '../model.ts';
 
 export interface ObjectTypeWithCount extends ObjectType {
   records: number;
@@ -93,4 +93,22 @@ export interface RecordStore {
   appendChangeEvents(events: ChangeEvent[]): Promise<void>;
   /** Change events of an account, newest first; of one record when `recordId` is given. */
   listChangeEvents(accountId: string, options: { recordId?: string; limit: number; cursor?: string }): Promise<Page<ChangeEvent>>;
+
+  /**
+   * Partitions of an account's change history that `readChangeWindow` reads, each on its
+   * own (0 to changePartitions - 1): every event is in exactly one.
+   */
+  readonly changePartitions: number;
+  /**
+   * One page of the UPDATED events of one history partition that fall in `window`
+   * (time, object type, actor and/or source), oldest first. `resumeAfter` is opaque:
+   * pass the previous page's to go on; the last page has none. A page may be empty
+   * and still have more after it.
+   */
+  readChangeWindow(accountId: string, window: ChangeWindow, partition: number, options: { limit: number; resumeAfter?: string }): Promise<ChangeWindowPage>;
+}
+
+export interface ChangeWindowPage {
+  events: ChangeEvent[];
+  resumeAfter?: string;
 }

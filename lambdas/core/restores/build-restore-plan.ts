@@ -5,11 +5,13 @@ import type { RestoreDeps } from './restore-deps.ts';
 import { advancePlan, auditPlanned, damagedSentence, failPlan, PLANNING_STOPPED, planSource, readyPlan, type PlanJob, type PlanningRun, type PlanStep } from './restore-planning.ts';
 import { planPrefix, requireRestorableBackup } from './restore-policy.ts';
 import { nextUndoStep } from './undo-planning.ts';
+import { advanceRevertPlan, auditRevertPlanned, readyRevertPlan } from '../reverts/revert-planning.ts';
+import { requireChangeHistory, requireRevertibleType } from '../reverts/revert-policy.ts';
 
 export type BuildRestorePlanDeps = Pick<RestoreDeps, 'backups' | 'blobs' | 'sources' | 'restores' | 'audit' | 'clock' | 'ids' | 'config'>;
 
 /**
- * Goes on with a PLANNING plan from its checkpoint, for as long as `run` allows
+ * Goes on with a PLANNING plan (a restore's or a revert's) from its checkpoint, for as long as `run` allows
  * (the `restore-plan` state machine loops until `done`).
  *
  * Primary course:
@@ -34,9 +36,9 @@ export async function buildRestorePlan(job: PlanJob, deps: BuildRestorePlanDeps,
     else throw error;
     return { done: true };
   }
-  const saved = step.done ? readyPlan(step.plan) : step.plan;
+  const saved = !step.done ? step.plan : plan.revert ? await readyRevertPlan(step.plan, deps) : readyPlan(step.plan);
   if (await deps.restores.savePlan(saved, plan.recordsInBackup)) {
-    if (step.done) await auditPlanned(saved, step.objectType, deps);
+    if (step.done) await (plan.revert ? auditRevertPlanned(saved, step.objectType, deps) : auditPlanned(saved, step.objectType, deps));
     return { done: step.done };
   }
   // Another invocation moved the plan on, or it failed (stopped) meanwhile: then the
@@ -57,6 +59,12 @@ export async function failRestorePlan(job: PlanJob, deps: Pick<RestoreDeps, 'res
 
 /** The plan's backup and object type checked again (either may have gone meanwhile), then the next stretch of planning. */
 async function nextStep(plan: StoredPlan, deps: BuildRestorePlanDeps, run: PlanningRun): Promise<PlanStep & { objectType: ObjectType }> {
+  if (!plan.backupId) {
+    // A revert plan: the account's source (and its history) checked again, it may have been switched meanwhile.
+    const source = requireChangeHistory(await deps.sources.forAccount(plan.accountId));
+    const objectType = await requireRevertibleType(source, plan.objectType);
+    return { ...(await advanceRevertPlan(plan, source, deps, run)), objectType };
+  }
   const backup = await requireRestorableBackup(plan.accountId, plan.backupId, deps);
   const objectType = await (await deps.sources.forAccount(plan.accountId)).getObjectType(plan.objectType);
   if (!objectType) throw new ValidationError(`"${plan.objectType}" is no longer an object type of this account.`, { field: 'objectType' });

@@ -3,7 +3,7 @@ import { requireSuperAdmin } from '../caller.ts';
 import type { Backup } from '../model.ts';
 import type { StoredPlan } from '../restore-model.ts';
 import type { RestoreDeps } from './restore-deps.ts';
-import { advancePlan, firstStep, planSource, storeFirstStep, type PlanningRun, type PlanOutcome, type PlanSource } from './restore-planning.ts';
+import { advancePlan, firstStep, planSource, storeRestorePlan, type PlanningRun, type PlanOutcome, type PlanSource } from './restore-planning.ts';
 import { PLAN_LIFETIME_HOURS, requireRestorableBackup, requireRestorableSelection } from './restore-policy.ts';
 
 export type PlanRestoreDeps = Pick<RestoreDeps, 'backups' | 'blobs' | 'sources' | 'restores' | 'audit' | 'clock' | 'ids' | 'workflows' | 'config'>;
@@ -42,7 +42,7 @@ export async function planRestore(caller: Caller, backupId: string, request: Pla
   const source = planSource(backup, objectType);
   const started = newPlan(caller, backup, { objectType: objectType.name, properties: request.properties }, source, deps);
   const step = await firstStep(started, () => advancePlan(started, source, objectType, deps, run), deps);
-  return storeFirstStep(step, objectType, deps);
+  return storeRestorePlan(step, objectType, deps);
 }
 
 /** A plan with nothing compared yet; it expires after a day, or with its backup if that is sooner. */

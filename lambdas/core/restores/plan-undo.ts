@@ -4,7 +4,7 @@ import { NothingToUndoError } from '../errors.ts';
 import type { StoredPlan, StoredRestore } from '../restore-model.ts';
 import type { RestoreDeps } from './restore-deps.ts';
 import { hasLedger } from './restore-ledger.ts';
-import { firstStep, storeFirstStep, type PlanningRun, type PlanOutcome } from './restore-planning.ts';
+import { firstStep, storeRestorePlan, type PlanningRun, type PlanOutcome } from './restore-planning.ts';
 import { PLAN_LIFETIME_HOURS, requireRestorableBackup } from './restore-policy.ts';
 import { advanceUndoPlan, requireUndoableRestore, undoneObjectType } from './undo-planning.ts';
 
@@ -38,11 +38,11 @@ export async function planUndo(caller: Caller, restoreId: string, deps: PlanUndo
   }
   const started = await newUndoPlan(caller, undone, deps);
   const step = await firstStep(started, () => advanceUndoPlan(started, undone, deps, run), deps);
-  return storeFirstStep(step, objectType, deps);
+  return storeRestorePlan(step, objectType, deps);
 }
 
 /** An undo plan with nothing compared yet; it expires after a day, or with the backup if that is sooner. */
-async function newUndoPlan(caller: Caller, undone: StoredRestore, deps: PlanUndoDeps): Promise<StoredPlan> {
+async function newUndoPlan(caller: Caller, undone: StoredRestore & { backupId: string }, deps: PlanUndoDeps): Promise<StoredPlan> {
   const backup = await requireRestorableBackup(caller.accountId, undone.backupId, deps);
   const now = deps.clock.now();
   return {

@@ -4,7 +4,13 @@ import { TransientError } from '../errors.ts';
 import type { RestorePlanView, StoredPlan } from '../restore-model.ts';
 import type { RestoreDeps } from './restore-deps.ts';
 import { failPlan, PLANNING_STOPPED, type PlanJob } from './restore-planning.ts';
-import { requireLivePlan, toPlanView } from './restore-policy.ts';
+import { requireLivePlan, toPlanView as toRestorePlanView } from './restore-policy.ts';
+import { toRevertPlanView, type RevertPlanView } from '../reverts/revert-policy.ts';
+
+/** A restore plan or a revert plan, each as the API shows it. */
+function toPlanView(plan: StoredPlan): RestorePlanView | RevertPlanView {
+  return plan.revert ? toRevertPlanView(plan) : toRestorePlanView(plan);
+}
 
 /**
  * How long after its creation a PLANNING plan must have its `restore-plan` execution.
@@ -34,7 +40,7 @@ export type PlanRecovery = 'started' | 'failed' | 'running' | 'not-due';
  *  2. If it is PLANNING, check that its execution runs (restarting or ending it if not).
  *  3. Answer the plan as it is after the check.
  */
-export async function readRestorePlan(caller: Caller, planId: string, deps: PlanRecoveryDeps): Promise<RestorePlanView> {
+export async function readRestorePlan(caller: Caller, planId: string, deps: PlanRecoveryDeps): Promise<RestorePlanView | RevertPlanView> {
   requireSuperAdmin(caller);
   const plan = await requireLivePlan(caller.accountId, planId, deps);
   if (plan.status !== 'PLANNING') return toPlanView(plan);

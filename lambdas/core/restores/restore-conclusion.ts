@@ -138,6 +138,13 @@ function endAuditEntry(restore: StoredRestore, names: ObjectTypeNames): AuditEnt
     summary: done
       ? `${describeRun(restore, names.plural)} is complete (${totalOf(restore.counts)} records): ${describeCounts(restore.counts)}.`
       : `${describeRun(restore, names.plural)} failed (${restore.error ?? 'unknown error'}); applied before it stopped: ${describeCounts(restore.counts)}.`,
-    details: { ...kindOf(restore), backupId: restore.backupId, objectType: restore.objectType, properties: restore.properties, counts: restore.counts },
+    details: {
+      ...kindOf(restore),
+      ...(restore.backupId ? { backupId: restore.backupId } : {}),
+      ...(restore.revert ? { revert: restore.revert } : {}),
+      objectType: restore.objectType,
+      properties: restore.properties,
+      counts: restore.counts,
+    },
   };
 }

@@ -27,7 +27,7 @@ export function restoreEndedEmail(restore: StoredRestore, names: ObjectTypeNames
       ...conflictLines(restore),
       done ? `It is listed in your imports as "${importName(restore.kind ?? 'RESTORE', names.label)}".` : 'Changes applied before it stopped stay in place; you can run the same plan again.',
       // Every run keeps a ledger of what it changed, kept as long as the backup it came from.
-      ...(restore.counts.updated + (restore.counts.conflicting ?? 0) > 0 ? [`You can undo it from its page for as long as backup ${restore.backupId} is kept.`] : []),
+      ...(restore.backupId && restore.counts.updated + (restore.counts.conflicting ?? 0) > 0 ? [`You can undo it from its page for as long as backup ${restore.backupId} is kept.`] : []),
       '',
       `Details: ${appUrl}/restores/${restore.id}`,
     ].join('\n'),

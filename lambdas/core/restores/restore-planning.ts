@@ -188,6 +188,32 @@ export async function writePlanSegment(blobs: RestoreDeps['blobs'], plan: Pick<S
   return { records: lines.length, bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') };
 }
 
+/**
+ * Stores what an API call planned (a restore's or a revert's): READY once `finish`ed
+ * (201), or PLANNING with its `restore-plan` execution started to go on (202). A plan
+ * whose execution cannot be started ends FAILED before the error goes on.
+ */
+export async function storeFirstStep(
+  step: PlanStep,
+  finish: (plan: StoredPlan) => Promise<StoredPlan>,
+  deps: Pick<RestoreDeps, 'restores' | 'blobs' | 'workflows'>,
+): Promise<{ ready: boolean; plan: StoredPlan }> {
+  if (step.done) {
+    const ready = await finish(step.plan);
+    await deps.restores.putPlan(ready);
+    return { ready: true, plan: ready };
+  }
+  await deps.restores.putPlan(step.plan);
+  const job: PlanJob = { accountId: step.plan.accountId, planId: step.plan.id };
+  try {
+    await deps.workflows.start('restore-plan', job.planId, { ...job });
+  } catch (error) {
+    await failPlan(job, PLANNING_STOPPED, deps);
+    throw error;
+  }
+  return { ready: false, plan: step.plan };
+}
+
 /** A plan whose every backed-up record is compared: READY, without planning progress. */
 export function readyPlan(plan: StoredPlan): StoredPlan {
   const { progress: _progress, ...rest } = plan;
@@ -239,24 +265,9 @@ export async function firstStep(plan: StoredPlan, advance: () => Promise<PlanSte
   }
 }
 
-/**
- * Stores a plan after its first stretch: READY (audited) when it is done, otherwise
- * PLANNING at its checkpoint with the `restore-plan` state machine started to go on.
- */
-export async function storeFirstStep(step: PlanStep, objectType: ObjectType, deps: Pick<RestoreDeps, 'blobs' | 'restores' | 'audit' | 'ids' | 'workflows'>): Promise<PlanOutcome> {
-  if (step.done) {
-    const ready = readyPlan(step.plan);
-    await deps.restores.putPlan(ready);
-    await auditPlanned(ready, objectType, deps);
-    return { ready: true, plan: toPlanView(ready) };
-  }
-  await deps.restores.putPlan(step.plan);
-  const job: PlanJob = { accountId: step.plan.accountId, planId: step.plan.id };
-  try {
-    await deps.workflows.start('restore-plan', step.plan.id, { ...job });
-  } catch (error) {
-    await failPlan(job, PLANNING_STOPPED, deps);
-    throw error;
-  }
-  return { ready: false, plan: toPlanView(step.plan) };
+/** Stores a restore or undo plan after its first stretch (storeFirstStep), audited once READY, as the API answers it. */
+export async function storeRestorePlan(step: PlanStep, objectType: ObjectType, deps: Pick<RestoreDeps, 'blobs' | 'restores' | 'audit' | 'ids' | 'workflows'>): Promise<PlanOutcome> {
+  const stored = await storeFirstStep(step, async (plan) => readyPlan(plan), deps);
+  if (stored.ready) await auditPlanned(stored.plan, objectType, deps);
+  return { ready: stored.ready, plan: toPlanView(stored.plan) };
 }

@@ -2,6 +2,7 @@ import { requireReadableBackup } from '../backups/backup-policy.ts';
 import { NotFoundError, PlanExpiredError, ValidationError } from '../errors.ts';
 import { isRestorable, isRestorableProperty, type Backup, type CrmRecord, type ObjectType } from '../model.ts';
 import { addCounts, ZERO_COUNTS, type PlanKind, type PlannedChange, type RestoreCounts, type RestorePlanView, type RestoreView, type StoredPlan, type StoredRestore } from '../restore-model.ts';
+import type { RevertSelection } from '../revert-model.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { DataSource, DataSources } from '../ports/data-source.ts';
 import type { RestoreRepository } from '../ports/restore-repository.ts';
@@ -30,6 +31,10 @@ export interface RestoreTuning {
    * (the local stand-in) sets fewer. Absent: as many as the source takes.
    */
   segmentsAtOnce?: number;
+  /** About how much text one sorted run of a revert's change history holds (its reading's memory is a small multiple). */
+  historyRunBytes?: number;
+  /** Most runs of a revert's history one merge reads at once; more are merged into bigger runs first. */
+  historyMergeFanIn?: number;
 }
 
 export const DEFAULT_TUNING: Required<Omit<RestoreTuning, 'segmentsAtOnce'>> & Pick<RestoreTuning, 'segmentsAtOnce'> = {
@@ -45,6 +50,12 @@ export const DEFAULT_TUNING: Required<Omit<RestoreTuning, 'segmentsAtOnce'>> & P
   planBudgetMs: 20_000,
   // As many as the invocation's time allows.
   planSegmentsPerInvocation: Number.POSITIVE_INFINITY,
+  // ~100,000 property changes a run: 40,000 contacts with a few properties each fit in
+  // one or two, and 16 runs merged at once cover a window of ~1.5 million changes
+  // before a merge of merges is needed.
+  historyRunBytes: 16 * 1024 * 1024,
+  // As for comparisons: 16 streams at once stay well below the SDK's 50 sockets.
+  historyMergeFanIn: 16,
 };
 
 /** The tuning in force: the configured knobs, the defaults for the rest (a knob set to undefined included). */
@@ -141,15 +152,21 @@ export function kindOf(run: Pick<StoredPlan, 'kind' | 'undoOf' | 'revertOf'>): {
   return { kind: run.kind ?? 'RESTORE', ...(run.undoOf ? { undoOf: run.undoOf } : {}), ...(run.revertOf ? { revertOf: run.revertOf } : {}) };
 }
 
+/** "changes by ada@example.com between … and …": how audit entries and emails name a revert's selection. */
+export function describeRevert(selection: RevertSelection): string {
+  const who = selection.actor ? `${selection.actor}${selection.source ? ` through ${selection.source}` : ''}` : `source ${selection.source}`;
+  return `changes by ${who} between ${selection.from} and ${selection.to}`;
+}
+
 /**
  * What a restore did, as a sentence's subject: "The restore of property amount of deals
  * from backup bk_1", "The undo of restore rs_1 (property amount of deals)", "The revert
  * of … (…)". Audit entries and emails use it.
  */
-export function describeRun(restore: Pick<StoredRestore, 'kind' | 'undoOf' | 'revertOf' | 'properties' | 'backupId'>, plural: string): string {
+export function describeRun(restore: Pick<StoredRestore, 'kind' | 'undoOf' | 'revert' | 'properties' | 'backupId'>, plural: string): string {
   const selection = `${describeProperties(restore.properties)} of ${plural}`;
   if (restore.kind === 'UNDO') return `The undo of restore ${restore.undoOf} (${selection})`;
-  if (restore.kind === 'REVERT') return `The revert of ${restore.revertOf ?? 'changes'} (${selection})`;
+  if (restore.kind === 'REVERT') return `The revert of ${restore.revert ? describeRevert(restore.revert) : 'changes'} (${selection})`;
   return `The restore of ${selection} from backup ${restore.backupId}`;
 }
 
@@ -164,8 +181,9 @@ export function describeCounts(counts: RestoreCounts): string {
  * `status`; PLANNING ones with `progress`; FAILED ones with `error`.
  */
 export function toPlanView(plan: StoredPlan): RestorePlanView {
-  const { accountId: _account, requestedBy: _by, segments: _segments, ledgerSegmentsRead: _read, status, kind, ...view } = plan;
-  return { ...view, kind: kind ?? 'RESTORE', status: status ?? 'READY' };
+  const { accountId: _account, requestedBy: _by, segments: _segments, ledgerSegmentsRead: _read, status, kind, backupId, ...view } = plan;
+  // Only RESTORE and UNDO plans are shown this way (a REVERT plan: toRevertPlanView), and they always name a backup.
+  return { ...view, backupId: backupId!, kind: kind ?? 'RESTORE', status: status ?? 'READY' };
 }
 
 /** A restore as the API shows it: no storage details; restores stored before kinds and conflicts existed read as RESTORE with 0 conflicting. */

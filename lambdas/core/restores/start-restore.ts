@@ -57,7 +57,8 @@ export async function startRestore(caller: Caller, request: StartRestoreRequest,
       { status: plan.status },
     );
   }
-  await requireRestorableBackup(caller.accountId, plan.backupId, deps);
+  // A revert plan reads the change history; a restore plan's backup must still be there.
+  if (plan.backupId) await requireRestorableBackup(caller.accountId, plan.backupId, deps);
   await reauthenticate(caller, request.totp, deps);
   const atOnce = segmentsAtOnce(deps.config, await deps.sources.forAccount(caller.accountId), plan.segments.length);
 
@@ -75,13 +76,15 @@ export async function startRestore(caller: Caller, request: StartRestoreRequest,
     accountId: caller.accountId,
     planId: plan.id,
     ...kindOf(plan),
-    backupId: plan.backupId,
+    ...(plan.backupId ? { backupId: plan.backupId } : {}),
+    ...(plan.revert ? { revert: plan.revert } : {}),
     objectType: plan.objectType,
     properties: plan.properties,
     status: 'RUNNING',
     requestedBy: caller.email || caller.userId,
     startedAt: now.toISOString(),
-    progress: { done: 0, total: plan.recordsInBackup },
+    // Every line of the plan's segments is applied and counted once (a revert plan lists only records to set back).
+    progress: { done: 0, total: plan.segments.reduce((records, segment) => records + segment.records, 0) },
     counts: { ...ZERO_COUNTS },
     segmentCount: plan.segments.length,
     ...(plan.segments.every((segment) => segment.sha256) ? { segmentSha256: plan.segments.map((segment) => segment.sha256!) } : {}),
@@ -95,8 +98,8 @@ export async function startRestore(caller: Caller, request: StartRestoreRequest,
       actor: restore.requestedBy,
       resourceId: restore.id,
       occurredAt: restore.startedAt,
-      summary: `${describeRun(restore, plan.objectType)} started (${plan.recordsInBackup} records)${caller.sso ? ' (signed in through SSO)' : ' (re-authenticated with TOTP)'}.`,
-      details: { planId: plan.id, ...kindOf(plan), backupId: plan.backupId, objectType: plan.objectType, properties: plan.properties },
+      summary: `${describeRun(restore, plan.objectType)} started (${restore.progress.total} records)${caller.sso ? ' (signed in through SSO)' : ' (re-authenticated with TOTP)'}.`,
+      details: { planId: plan.id, ...kindOf(plan), ...(plan.backupId ? { backupId: plan.backupId } : { revert: plan.revert }), objectType: plan.objectType, properties: plan.properties },
     });
     const input: RestoreExecutionInput = {
       accountId: caller.accountId,

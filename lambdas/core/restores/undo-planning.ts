@@ -22,9 +22,20 @@ const LOOKUP_BATCH = 100;
  * something (SUCCEEDED, or FAILED part-way), and its backup is still kept (410 after:
  * the ledger is kept as long as the backup).
  */
-export async function requireUndoableRestore(accountId: string, restoreId: string, deps: Pick<RestoreDeps, 'restores' | 'backups' | 'clock'>): Promise<StoredRestore> {
+export async function requireUndoableRestore(
+  accountId: string,
+  restoreId: string,
+  deps: Pick<RestoreDeps, 'restores' | 'backups' | 'clock'>,
+): Promise<StoredRestore & { backupId: string }> {
   const restore = await deps.restores.getRestore(accountId, restoreId);
   if (!restore) throw new NotFoundError(`Restore "${restoreId}"`);
+  if (!restore.backupId) {
+    // A revert comes from the change history, not a backup: its own changes are history too.
+    throw new NothingToUndoError(
+      `This is a revert, which no backup keeps: take it back by reverting its changes (source RESTORE, by ${restore.requestedBy}, from ${restore.startedAt} to ${restore.completedAt ?? 'now'}).`,
+      { restoreId },
+    );
+  }
   if (restore.status === 'RUNNING') {
     throw new NothingToUndoError('This restore is still running; it can be undone once it has ended.', { restoreId });
   }
@@ -35,7 +46,7 @@ export async function requireUndoableRestore(accountId: string, restoreId: strin
     );
   }
   await requireReadableBackup(accountId, restore.backupId, deps, { subject: `Backup ${restore.backupId}, which this restore came from,`, verb: 'used to undo it' });
-  return restore;
+  return { ...restore, backupId: restore.backupId };
 }
 
 /** The undone restore's object type as today's source has it (ValidationError when it is gone). */

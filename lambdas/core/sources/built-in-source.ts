@@ -1,10 +1,12 @@
 import { restoreEventId, stampedEvent } from '../change-events.ts';
-import type { ChangeEvent, ChangeStamp, CrmRecord } from '../model.ts';
+import type { ChangeEvent, ChangeStamp, ChangeWindow, CrmRecord } from '../model.ts';
 import type { Clock } from '../ports/clock.ts';
 import {
   ApplyInterruptedError,
   type AppliedChange,
   type ApplyRequest,
+  type ChangeHistory,
+  type ChangePage,
   type DataSource,
   type DataSources,
   type RecordTarget,
@@ -50,6 +52,8 @@ export class BuiltInSource implements DataSource {
   readonly streams: number;
   /** One apply invocation per storage segment: each segment is its own partition key (~1,000 writes/s on DynamoDB). */
   readonly applyConcurrency: number;
+  /** Every change made through the API or a restore left its change event: that is the history. */
+  readonly changeHistory: ChangeHistory;
   private readonly accountId: string;
   private readonly deps: BuiltInSourceDeps;
 
@@ -58,6 +62,11 @@ export class BuiltInSource implements DataSource {
     this.deps = deps;
     this.streams = deps.records.segmentCount;
     this.applyConcurrency = deps.records.segmentCount;
+    this.changeHistory = {
+      streams: deps.records.changePartitions,
+      readChanges: (window: ChangeWindow, position: StreamPosition): Promise<ChangePage> =>
+        deps.records.readChangeWindow(accountId, window, position.stream, { limit: PAGE_SIZE, resumeAfter: position.resumeAfter }),
+    };
   }
 
   listObjectTypes(): Promise<SourceObjectType[]> {

@@ -240,7 +240,7 @@ function radio(name: string, value: string, checked: boolean, onPick: () => void
   return h('label', { class: disabled ? 'disabled' : '' }, input, h('span', {}, label, h('br'), h('span', { class: 'muted' }, hint)));
 }
 
-function stat(label: string, value: number, id: string): HTMLElement {
+export function stat(label: string, value: number, id: string): HTMLElement {
   return h('div', {}, h('dt', {}, label), h('dd', { id }, count(value)));
 }
 
@@ -271,7 +271,9 @@ function restoreDetails(restore: Restore): HTMLElement {
   return h('div', {},
     restore.kind === 'UNDO'
       ? h('p', {}, `Undoing restore `, h('a', { href: `/restores/${encodeURIComponent(restore.undoOf ?? '')}` }, restore.undoOf ?? ''), ` of ${restore.objectType} · started by ${restore.requestedBy} at ${dateTime(restore.startedAt)}`)
-      : h('p', {}, `Restoring ${restore.objectType} from backup `, h('a', { href: `/backups/${encodeURIComponent(restore.backupId)}` }, restore.backupId), ` · started by ${restore.requestedBy} at ${dateTime(restore.startedAt)}`),
+      : restore.backupId
+        ? h('p', {}, `Restoring ${restore.objectType} from backup `, h('a', { href: `/backups/${encodeURIComponent(restore.backupId)}` }, restore.backupId), ` · started by ${restore.requestedBy} at ${dateTime(restore.startedAt)}`)
+        : h('p', {}, `Reverting ${restore.objectType}: ${revertSelection(restore.revert)} · started by ${restore.requestedBy} at ${dateTime(restore.startedAt)}`),
     h('div', { class: 'card', role: 'status', 'aria-live': 'polite' },
       h('p', {}, h('span', { class: `status status-${restore.status}`, id: 'restore-status' }, { RUNNING: 'Running', SUCCEEDED: 'Finished', FAILED: 'Failed' }[restore.status] ?? restore.status),
         ` · ${count(progress?.done)} of ${count(progress?.total)} records processed`),
@@ -391,4 +393,11 @@ function undoPanel(context: ViewContext, restore: Restore): HTMLElement {
     status,
   );
   return panel;
+}
+
+/** "changes by ada@example.com from … to …": whose changes a revert takes back. */
+export function revertSelection(selection: Restore['revert']): string {
+  if (!selection) return 'changes';
+  const who = selection.actor ? `${selection.actor}${selection.source ? ` (${selection.source})` : ''}` : `source ${selection.source}`;
+  return `changes by ${who} from ${dateTime(selection.from)} to ${dateTime(selection.to)}`;
 }
