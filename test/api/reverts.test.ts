@@ -169,6 +169,12 @@ describe('revert plans API', () => {
     expect(events.body.items[0]).toMatchObject({ source: 'RESTORE', restoreId: restore.id, revertOf: planned.body.id, actor: SSO_ADMIN });
     const outbox = await runtime.outbox();
     expect(outbox.at(-1)).toMatchObject({ subject: 'Your revert of deals is complete' });
+
+    // No backup keeps a revert: its undo is a revert of its own changes, and the refusal says which.
+    const undo = await runtime.api('POST', `/v1/restores/${restore.id}/undo-plan`, { as: SSO_ADMIN });
+    expect(undo.status, JSON.stringify(undo.body)).toBe(409);
+    expect(undo.body.error).toMatchObject({ code: 'NOTHING_TO_UNDO' });
+    expect(undo.body.error.message).toContain(`source RESTORE, by ${SSO_ADMIN}`);
   });
 
   it('answers 409 with a sentence on an account whose source keeps no change history (HubSpot)', async () => {
