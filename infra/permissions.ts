@@ -64,8 +64,9 @@ export type BucketPrefix = 'backups/' | 'plans/' | 'comparisons/';
 export const PERMISSIONS: Record<string, FunctionPermissions> = {
   // Serves any user of an account: records and change events in the data table only.
   // Lists the object types of the account's data source: its connection (app table) and, for a
-  // connected CRM, the token's decryption.
-  'data-plane-api': { dataTable: 'readWrite', appTable: 'read', sourceTokens: 'decrypt' },
+  // connected CRM, the token's decryption and the portal's shared request budget
+  // (`HUBSPOT#<portal>`, written by every call to HubSpot): hence app table writes.
+  'data-plane-api': { dataTable: 'readWrite', appTable: 'readWrite', sourceTokens: 'decrypt' },
 
   // Backups. requestBackup reads the account (tier) and, if the start fails, runs
   // failBackup inline (cleanup of backups/, refund, email): hence delete and SES. A

@@ -23,9 +23,16 @@ const SAME_KIND_TABLE_OPERATIONS: Array<{ action: string; table: 'DataTable' | '
   {
     action: 'dynamodb:BatchGetItem',
     table: 'DataTable',
-    functions: ['data-plane-api', 'backups-api', 'list-backup-objects', 'export-object', 'finalize-backup', 'fail-backup', 'run-scheduled-backups', 'finalize-restore', 'fail-restore'],
+    functions: ['data-plane-api', 'backups-api', 'list-backup-objects', 'export-object', 'finalize-backup', 'fail-backup', 'run-scheduled-backups', 'finalize-restore', 'fail-restore', 'comparisons-api', 'run-comparison', 'check-anomalies'],
   },
+  { action: 'dynamodb:GetItem', table: 'DataTable', functions: ['run-comparison'] },
   { action: 'dynamodb:GetItem', table: 'DataTable', functions: ['list-backup-objects'] },
+  { action: 'dynamodb:Query', table: 'DataTable', functions: ['run-comparison', 'check-anomalies'] },
+  { action: 'dynamodb:Query', table: 'DataTable', index: true, functions: ['comparisons-api', 'run-comparison', 'check-anomalies'] },
+  { action: 'dynamodb:Query', table: 'AppTable', functions: ['data-plane-api', 'comparisons-api', 'run-comparison'] },
+  { action: 'dynamodb:Query', table: 'AppTable', index: true, functions: ['data-plane-api', 'sources-api', 'comparisons-api', 'run-comparison', 'check-anomalies'] },
+  { action: 'dynamodb:UpdateItem', table: 'AppTable', functions: ['data-plane-api', 'run-comparison'] },
+  { action: 'dynamodb:DeleteItem', table: 'AppTable', functions: ['data-plane-api', 'comparisons-api', 'run-comparison', 'check-anomalies'] },
   { action: 'dynamodb:GetItem', table: 'AppTable', functions: ['list-backup-objects', 'activity-api'] },
   {
     action: 'dynamodb:Query',
@@ -53,7 +60,7 @@ const SAME_KIND_TABLE_OPERATIONS: Array<{ action: string; table: 'DataTable' | '
 ];
 
 /** The functions EventBridge invokes asynchronously (stateless stack: configureAsyncInvoke with the FailedInvocations queue). */
-const ASYNC_TARGETS = ['fail-backup', 'run-scheduled-backups', 'build-restore-plan', 'fail-restore'];
+const ASYNC_TARGETS = ['fail-backup', 'run-scheduled-backups', 'build-restore-plan', 'fail-restore', 'run-comparison', 'start-anomaly-check', 'check-anomalies'];
 
 export const UNEXERCISED_GRANTS: UnexercisedGrant[] = [
   {
@@ -85,7 +92,7 @@ export const UNEXERCISED_GRANTS: UnexercisedGrant[] = [
     reason: SAME_KIND,
   })),
   {
-    functions: ['export-object', 'zip-backup', 'restores-api', 'build-restore-plan'],
+    functions: ['export-object', 'zip-backup', 'restores-api', 'build-restore-plan', 'apply-restore-batch', 'comparisons-api', 'run-comparison'],
     action: 's3:AbortMultipartUpload',
     reason:
       'A part file or plan segment over 5 MiB goes up as a multipart upload (lib-storage Upload) and the zip is always one; a failed one is aborted, so no half-written object is left behind. The test data stays under 5 MiB and assemblies that fail are in the reliability suite.',
@@ -97,10 +104,21 @@ export const UNEXERCISED_GRANTS: UnexercisedGrant[] = [
     reason: "Taking over a stuck backup's claim fails it through failBackup, which deletes whatever it wrote; the stuck backups of the tests crashed before writing any file.",
   },
   {
-    functions: ['restores-api'],
-    action: 's3:DeleteObject',
-    resource: /\/plans\/\*$/,
-    reason: "A plan that fails inside the API call has its segment files deleted; the tests' plans fail before the first segment is written.",
+    functions: ['build-restore-plan', 'fail-restore', 'run-comparison', 'check-anomalies'],
+    action: 'kms:Decrypt',
+    resource: /:key\/.*secretskey/i,
+    reason:
+      "Reads the account's data source, which for a connected CRM decrypts its token (sourceTokens: 'decrypt'); the suites run these steps on HubSpot accounts only through paths that finish in the API call or never reach them.",
+  },
+  {
+    functions: ['comparisons-api'],
+    action: 'states:DescribeExecution',
+    reason: "Before taking over a comparison (or anomaly check) that seems stuck, reads its execution to tell a dead one from a running one (comparison-recovery.ts); the suites' comparisons and checks finish.",
+  },
+  {
+    functions: ['check-anomalies'],
+    action: 'cognito-idp:ListUsersInGroup',
+    reason: "Who the account's super admins are, for the alert email: Cognito's group in AWS; the local runtime lists the demo users instead (no user pool).",
   },
   {
     functions: ['apply-restore-batch'],

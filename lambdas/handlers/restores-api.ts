@@ -4,7 +4,6 @@ import { confirmTotpEnrolment } from '#core/totp/confirm-totp-enrolment.ts';
 import { enrolTotp } from '#core/totp/enrol-totp.ts';
 import { totpEnrolmentStatus } from '#core/totp/totp-enrolment-status.ts';
 import { planRestore } from '#core/restores/plan-restore.ts';
-import type { PlanningRun } from '#core/restores/restore-planning.ts';
 import { planUndo } from '#core/restores/plan-undo.ts';
 import { planRevert } from '#core/reverts/plan-revert.ts';
 import { CHANGE_SOURCES } from '#core/model.ts';
@@ -67,7 +66,7 @@ export function createHandler(deps: AppDeps) {
    * Plans within the API call while there is time (201, as for most object types); a big
    * plan answers 202 PLANNING and the restore-plan state machine goes on.
    */
-  const planned = async (context: Context, plan: (run: PlanningRun) => Promise<{ ready: boolean; plan: unknown }>) => {
+  const planned = async (context: Context, plan: (run: Parameters<typeof planRestore>[4]) => Promise<{ ready: boolean; plan: unknown }>) => {
     const stopBelowMs = Math.max(API_RESERVE_MS, context.getRemainingTimeInMillis() - tuningOf(deps.config).planBudgetMs);
     const outcome = await plan({ keepGoing: () => context.getRemainingTimeInMillis() > stopBelowMs });
     return json(outcome.ready ? 201 : 202, outcome.plan);

@@ -193,6 +193,8 @@ export function iamRequestsFor(call: AwsCall, app: DeployedApp): Array<Omit<IamR
         [local.stateMachineArn('backup'), config.backupStateMachineArn],
         [local.stateMachineArn('restore'), config.restoreStateMachineArn],
         [local.stateMachineArn('restore-plan'), config.restorePlanStateMachineArn ?? ''],
+        [local.stateMachineArn('comparison'), config.comparisonStateMachineArn ?? ''],
+        [local.stateMachineArn('anomaly-check'), config.anomalyCheckStateMachineArn ?? ''],
       ]);
       if (call.operation === 'StartExecution') return [{ action: 'states:StartExecution', resource: machines.get(call.stateMachineArn!) ?? fail(), context: {} }];
       if (call.operation === 'DescribeExecution' || call.operation === 'StopExecution') {

@@ -85,7 +85,7 @@ describe('the web page: initech backs up and restores its HubSpot portal', () =>
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByText('You signed in through single sign-on: no code is needed.').waitFor();
     await page.getByRole('checkbox', { name: /changes CRM data/ }).check();
-    await page.getByRole('checkbox', { name: /cannot be undone/ }).check();
+    await page.getByRole('checkbox', { name: /can be undone only for as long as its backup is kept/ }).check();
     await page.getByRole('button', { name: 'Restore 1 record' }).click();
     await expect.poll(() => page.locator('#restore-status').textContent(), { timeout: 60_000 }).toBe('Finished');
     expect(await page.locator('#restore-updated').textContent()).toBe('1');
