@@ -217,6 +217,25 @@ describe('reading and updating records in batches (batchApi)', () => {
     }
   });
 
+  it('answers the same through apiRequest, as the adapter sends them (plain JSON, no models): a 207 with errors in its body, a 404 when none exists', async () => {
+    const [id, other] = await firstIds(2);
+    const post = async (operation: 'read' | 'update', body: unknown) => {
+      const response = await hub.client().apiRequest({ method: 'POST', path: `/crm/v3/objects/contacts/batch/${operation}`, qs: { archived: 'false' }, body });
+      return { status: response.status, body: (await response.json()) as any };
+    };
+    const read = await post('read', { inputs: [{ id }, { id: '999999996' }], properties: ['email'], propertiesWithHistory: [] });
+    expect(read.status).toBe(207);
+    expect(read.body.results.map((record: { id: string }) => record.id)).toEqual([id]);
+    expect(typeof read.body.results[0].properties.email).toBe('string');
+    expect(read.body.errors[0]).toMatchObject({ category: 'OBJECT_NOT_FOUND', context: { ids: ['999999996'] } });
+    expect((await post('read', { inputs: [{ id: '999999995' }], properties: [], propertiesWithHistory: [] })).status).toBe(404);
+    const update = await post('update', { inputs: [{ id: other, properties: { city: 'Coimbra' } }, { id: '999999994', properties: { city: 'Braga' } }] });
+    expect(update.status).toBe(207);
+    expect(update.body.results.map((record: { id: string }) => record.id)).toEqual([other]);
+    expect(update.body.errors[0]).toMatchObject({ category: 'OBJECT_NOT_FOUND', context: { ids: ['999999994'] } });
+    expect(hub.standIn.record(hub.portalId, CONTACTS, other!)!.values.city).toBe('Coimbra');
+  });
+
   it('treats an archived record as missing for updates', async () => {
     const archived = await hub.client().crm.objects.basicApi.getPage('contacts', 1, undefined, [], undefined, undefined, true);
     const id = archived.results[0]!.id;
