@@ -3,13 +3,14 @@
  * and restoring contacts through the HubSpot adapter against the stand-in, at a
  * Professional budget (190 requests per 10 s), in one process per measurement (its
  * peak RSS is the adapter's alone: the stand-in runs in a child process, `--serve`).
+ * `npm run bench` runs it with a Lambda step's V8 flags (AS_IN_LAMBDA, bench/peak-rss.ts).
  *
  * backup: every contact with every property, page by page as export-object reads them
  * (HubSpotSource.readPage, the next page asked for while this one is encoded), turned
  * into CSV (encodeCsvRows) and hashed: the S3 upload is left out (other rows measure
  * it). restore: applyChanges over every contact, 100 a batch as apply-restore-batch
- * hands them, four plan segments (files of ids) at once as the restore state machine
- * runs them, each record set to a value it does not hold (so every batch reads and
+ * hands them, as many plan segments (files of ids) at once as the restore state machine
+ * runs for this source (its `applyConcurrency`: 3 at this budget), each record set to a value it does not hold (so every batch reads and
  * writes: two requests per 100 records).
  *
  * Reported beside the rate: requests/s achieved against those allowed, the CPU seconds
@@ -41,8 +42,6 @@ import { peakRssMb } from './peak-rss.ts';
 const { values } = parseArgs({ options: { contacts: { type: 'string' }, mode: { type: 'string' }, serve: { type: 'boolean' } } });
 const contacts = Number(values.contacts ?? 100_000);
 const PROFESSIONAL = { perWindow: 190, windowMs: 10_000 };
-/** Plan segments applied at once: the restore state machine's Map MaxConcurrency. */
-const RESTORE_SEGMENTS = 4;
 
 if (values.serve) {
   // The child: a stand-in with `contacts` contacts at Professional limits, until killed.
@@ -94,18 +93,20 @@ if (values.serve) {
       }
     } else {
       // The plan's segments, as files of ids (not timed): a plan is streamed from S3, never held.
-      const segmentFiles = Array.from({ length: RESTORE_SEGMENTS }, (_, segment) => join(workDir, `segment-${segment}`));
+      // Plan segments applied at once: the restore state machine's MaxConcurrency for this source (3 at this budget).
+      const segmentsAtOnce = source.applyConcurrency;
+      const segmentFiles = Array.from({ length: segmentsAtOnce }, (_, segment) => join(workDir, `segment-${segment}`));
       const writers = segmentFiles.map((file) => createWriteStream(file));
       let resumeAfter: string | undefined;
       let pageIndex = 0;
       do {
         const page = await source.readPage('contacts', ['hs_object_id'], { stream: 0, resumeAfter });
-        writers[pageIndex++ % RESTORE_SEGMENTS]!.write(page.records.map((record) => `${record.id}\n`).join(''));
+        writers[pageIndex++ % segmentsAtOnce]!.write(page.records.map((record) => `${record.id}\n`).join(''));
         resumeAfter = page.resumeAfter;
       } while (resumeAfter);
       await Promise.all(writers.map((writer) => new Promise((resolve) => writer.end(resolve))));
       startTiming();
-      // The restore state machine applies up to four segments at once, each 100 records a round.
+      // The restore state machine applies `segmentsAtOnce` segments at once, each 100 records a round.
       await Promise.all(
         segmentFiles.map(async (file, segment) => {
           let batch: string[] = [];

@@ -1,4 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { YOUNG_GENERATION_SEMI_SPACE_MB } from '#service/catalog.ts';
+
+/**
+ * The V8 flags every Lambda function of the service runs with (infra/lambda/node-flags.sh):
+ * a bench process that stands in for a step runs with them too, so its memory is the step's.
+ */
+export const AS_IN_LAMBDA = [`--max-semi-space-size=${YOUNG_GENERATION_SEMI_SPACE_MB}`];
 
 /**
  * This process's peak resident memory in MB: `VmHWM` from /proc/self/status.

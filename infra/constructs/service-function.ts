@@ -5,7 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { FunctionSpec } from '#service/catalog.ts';
+import { YOUNG_GENERATION_SEMI_SPACE_MB, type FunctionSpec } from '#service/catalog.ts';
 import { PROJECT_ROOT } from '../paths.ts';
 
 export interface ServiceFunctionProps {
@@ -21,6 +21,9 @@ export interface ServiceFunctionProps {
   /** Concurrency reserved for (and capping) the function; undefined: the account's shared pool. */
   reservedConcurrency?: number;
 }
+
+/** infra/lambda/<this>, copied beside each bundle: the runtime's start command goes through it (AWS_LAMBDA_EXEC_WRAPPER). */
+export const NODE_FLAGS_WRAPPER = 'node-flags.sh';
 
 /** The Lambda runtime: the newest Node.js the installed CDK knows, never below 22. */
 export const FUNCTION_RUNTIME = lambda.Runtime.NODEJS_24_X;
@@ -66,7 +69,14 @@ export class ServiceFunction extends Construct {
       applicationLogLevelV2: lambda.ApplicationLogLevel[props.logLevel],
       systemLogLevelV2: lambda.SystemLogLevel.WARN,
       role,
-      environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
+      environment: {
+        ...props.environment,
+        NODE_OPTIONS: '--enable-source-maps',
+        // V8's young generation at its own default size, not a tenth of the memory: see
+        // YOUNG_GENERATION_SEMI_SPACE_MB. Only a command-line flag can set it, hence the wrapper.
+        AWS_LAMBDA_EXEC_WRAPPER: `/var/task/${NODE_FLAGS_WRAPPER}`,
+        NODE_SEMI_SPACE_MB: String(YOUNG_GENERATION_SEMI_SPACE_MB),
+      },
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
       bundling: {
@@ -82,6 +92,11 @@ export class ServiceFunction extends Construct {
         sourcesContent: false,
         // Some CommonJS dependencies (yauzl, for one) call require() inside an ESM bundle.
         banner: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (inputDir, outputDir) => [`install -m 755 "${join(inputDir, 'infra', 'lambda', NODE_FLAGS_WRAPPER)}" "${join(outputDir, NODE_FLAGS_WRAPPER)}"`],
+        },
       },
     });
   }

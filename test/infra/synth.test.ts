@@ -2,10 +2,11 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FUNCTIONS, type FunctionName } from '#service/catalog.ts';
+import { FUNCTIONS, YOUNG_GENERATION_SEMI_SPACE_MB, type FunctionName } from '#service/catalog.ts';
+import { NODE_FLAGS_WRAPPER } from '../../infra/constructs/service-function.ts';
 import { PROJECT_ROOT } from '../../infra/paths.ts';
 import { allRecords, restoreOneEditedDeal } from '../support/data-plane.ts';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime.ts';
@@ -112,6 +113,26 @@ describe('npx cdk synth', () => {
     for (const [name, bundle] of Object.entries(bundlesOf(first))) {
       expect(statSync(bundle).size, name).toBeLessThan(3 * 1024 * 1024);
     }
+  });
+
+  it('starts every function through its node-flags wrapper, which keeps V8\'s young generation at its own default size', async () => {
+    const template = readFileSync(join(first, 'CrmBackup-synthtest-Stateless.template.json'), 'utf8');
+    const heapLimitMb = async (command: string, args: string[]) => {
+      const script = 'console.log(require("node:v8").getHeapStatistics().heap_size_limit / 1048576)';
+      const { stdout } = await run(command, [...args, '-e', script], { env: { ...process.env, NODE_SEMI_SPACE_MB: String(YOUNG_GENERATION_SEMI_SPACE_MB) } });
+      return Number(stdout.trim());
+    };
+    // Lambda's bootstrap for a 1,769 MB function: a twentieth of the memory per semi-space, the script last.
+    const bootstrapFlags = ['--expose-gc', '--max-http-header-size', '81920', '--max-semi-space-size=88', '--max-old-space-size=1592'];
+    const asConfigured = await heapLimitMb(process.execPath, ['--max-old-space-size=1592', `--max-semi-space-size=${YOUNG_GENERATION_SEMI_SPACE_MB}`]);
+    expect(await heapLimitMb(process.execPath, bootstrapFlags)).toBeGreaterThan(asConfigured); // the flag changes something
+    for (const [name, bundle] of Object.entries(bundlesOf(first))) {
+      const wrapper = join(dirname(bundle), NODE_FLAGS_WRAPPER);
+      expect(statSync(wrapper).mode & 0o111, `${name}: ${NODE_FLAGS_WRAPPER} is executable`).toBe(0o111);
+      expect(await heapLimitMb(wrapper, [process.execPath, ...bootstrapFlags]), name).toBe(asConfigured);
+    }
+    const wrapped = template.match(new RegExp(`"AWS_LAMBDA_EXEC_WRAPPER":"/var/task/${NODE_FLAGS_WRAPPER}"`, 'g')) ?? [];
+    expect(wrapped).toHaveLength(Object.keys(FUNCTIONS).length);
   });
 
   it('writes a byte-identical assembly the second time: templates, asset manifests and every bundle', () => {
