@@ -45,7 +45,8 @@ const SAFETY_MARGIN_MS = 30_000;
  *     undo is planned from), save the cursor, counts and failure reasons conditionally,
  *     then continue until the segment ends, the batch size is reached or the Lambda's time runs short.
  *     Rounds overlap: the source reads the next round while this one writes, and
- *     writes it while this round's progress is saved; saves stay in file order.
+ *     writes it while this round's ledger entries and progress are saved; saves stay
+ *     in file order.
  * Alternate course: when the source fails part-way, the records it settled are saved
  *  as progress (so a FAILED restore reports what it applied), then the error propagates
  *  to the state machine's Retry/Catch.
@@ -144,9 +145,9 @@ interface ApplyTarget {
 
 /** One round handed to the source: what became of each row, and whether all of it was written. */
 interface Round {
-  /** Each row's outcome, or the error that stopped it (rows after a failure of the source); rejects when nothing could be settled (a lost lock). */
+  /** Each row's outcome (or the error that stopped it: rows after a failure of the source), once the round's ledger entries are written; rejects when nothing could be settled (a lost lock). */
   results: Promise<RowResult[]>;
-  /** Resolves once every row is settled, the changes, their events and their ledger entries written; rejects otherwise. */
+  /** Resolves once every row is settled, the changes and their events written (the ledger may still be on its way); rejects otherwise. */
   written: Promise<void>;
 }
 
@@ -154,20 +155,28 @@ interface Round {
  * Hands one round of rows (the first of them at `index` in the segment file) to the
  * source. Renewing the lease is the fence: the source reads meanwhile, but writes
  * nothing before it answers and before the round before (`previous`) is written, so a
- * lost lock or a failed round stops this one before any write.
+ * lost lock or a failed round stops this one before any write. The round before's
+ * ledger entries need not be written yet: its progress is saved only after them, and a
+ * retry from that progress finds both rounds' records written by this restore, counts
+ * them, and writes their entries again.
  */
 function startRound(target: ApplyTarget, rows: PlannedRow[], index: number, previous: Promise<void>, deps: ApplyBatchDeps): Round {
-  const { restore } = target;
+  const { restore, segment } = target;
   const renewed = deps.lock.renew(restore.accountId, restore.id, { now: deps.clock.now().getTime(), durationMs: LOCK_LEASE_MS });
   const writeAllowed = Promise.all([renewed, previous]).then(() => undefined);
   writeAllowed.catch(() => undefined); // awaited below, or by the source
-  const results = applyRound(target, rows, index, writeAllowed, deps);
-  results.catch(() => undefined); // awaited by the loop, unless it stopped first
-  const written = results.then((settled) => {
-    const failure = settled.find((result) => 'error' in result);
+  const settled = applyRound(target, rows, index, writeAllowed);
+  const written = settled.then(({ results: settledRows }) => {
+    const failure = settledRows.find((result) => 'error' in result);
     if (failure) throw failure.error;
   });
   written.catch(() => undefined); // the next round's fence, or unused
+  // The ledger before the progress: a saved cursor always has its changes recorded.
+  const results = settled.then(async ({ applied, results: settledRows }) => {
+    await recordChanges(deps.blobs, restore, segment, index, applied);
+    return settledRows;
+  });
+  results.catch(() => undefined); // awaited by the loop, unless it stopped first
   return { results, written };
 }
 
@@ -181,14 +190,13 @@ function targetOf({ id, values, differs, expect, ifUnchanged }: PlannedRow): Rec
   return { id, values, ...(differs && expect ? { expect } : {}) };
 }
 
-/** Applies one round of rows through the source; answers what became of each (an error for those a failure of the source left unsettled). */
+/** Applies one round of rows through the source: what it changed, and what became of each row (an error for those a failure of the source left unsettled). */
 async function applyRound(
   { restore, segment, source, ahead }: ApplyTarget,
   rows: PlannedRow[],
   index: number,
   writeAllowed: Promise<void>,
-  deps: ApplyBatchDeps,
-): Promise<RowResult[]> {
+): Promise<{ applied: AppliedChange[]; results: RowResult[] }> {
   const targets = rows.filter((row) => !ahead[row.id]).map(targetOf);
   let applied: AppliedChange[];
   let interruption: unknown;
@@ -210,10 +218,8 @@ async function applyRound(
     applied = error.settled;
     interruption = error.cause;
   }
-  // The ledger before the progress: a saved cursor always has its changes recorded.
-  await recordChanges(deps.blobs, restore, segment, index, applied);
   const byId = new Map(applied.map((change) => [change.id, change]));
-  return rows.map((row): RowResult => {
+  const results = rows.map((row): RowResult => {
     const settled = ahead[row.id];
     if (settled) return { outcome: settled };
     const change = byId.get(row.id);
@@ -221,4 +227,5 @@ async function applyRound(
     if (change.outcome === 'failed') return { outcome: 'failed', reason: change.reason };
     return change.outcome === 'conflicting' ? { outcome: 'conflicting', conflicts: change.conflicts } : { outcome: change.outcome };
   });
+  return { applied, results };
 }
