@@ -1,6 +1,6 @@
 import { StepFailedError, ValidationError } from '#core/errors.ts';
 import type { CrmRecord } from '#core/model.ts';
-import { takeBackChanges, takenBack, type AppliedChange, type ApplyRequest, type DataSource, type SourceObjectType, type SourcePage, type StreamPosition } from '#core/ports/data-source.ts';
+import { takeBackChanges, takenBack, type AppliedChange, type ApplyRequest, type DataSource, type RecordTarget, type SourceObjectType, type SourcePage, type StreamPosition } from '#core/ports/data-source.ts';
 import type { Conflict, PlannedChange } from '#core/restore-model.ts';
 import { diff } from '#core/restores/restore-policy.ts';
 import { asStepFailure, HubSpotRequestError, type HubSpotApi } from './hubspot-api.ts';
@@ -118,12 +118,23 @@ export class HubSpotSource implements DataSource {
   async applyChanges(request: ApplyRequest, writeAllowed: Promise<void> = Promise.resolve()): Promise<AppliedChange[]> {
     const ref = await this.requireRef(request.objectType);
     if (ref === CONVERSATIONS) throw new ValidationError('Conversations cannot be restored.', { field: 'objectType' });
-    const properties = [...new Set(request.records.flatMap((target) => Object.keys(target.values)))];
-    const today = await this.readRecords(request.objectType, request.records.map((target) => target.id), properties);
+    // 100 records at a time, a round being bigger: each batch update comes right after
+    // the batch read its records are compared with.
+    const applied: AppliedChange[] = [];
+    for (let start = 0; start < request.records.length; start += HUBSPOT_BATCH) {
+      applied.push(...(await this.applyBatch(ref, request.objectType, request.records.slice(start, start + HUBSPOT_BATCH), writeAllowed)));
+    }
+    return applied;
+  }
+
+  /** Up to 100 records: one batch read, then one batch update of those that differ. */
+  private async applyBatch(ref: HubSpotTypeRef, objectType: string, targets: RecordTarget[], writeAllowed: Promise<void>): Promise<AppliedChange[]> {
+    const properties = [...new Set(targets.flatMap((target) => Object.keys(target.values)))];
+    const today = await this.readRecords(objectType, targets.map((target) => target.id), properties);
     await writeAllowed;
     const applied = new Map<string, AppliedChange>();
     const writes: Array<{ id: string; changes: PlannedChange[]; conflicts: Conflict[] }> = [];
-    for (const target of request.records) {
+    for (const target of targets) {
       const current = today.get(target.id);
       // No conditional writes: a change taken back is compared with the read just made, so
       // an edit in the second between this read and the batch update would be overwritten.
@@ -132,11 +143,10 @@ export class HubSpotSource implements DataSource {
       else if (changes.length === 0) applied.set(target.id, takenBack(target.id, [], conflicts));
       else writes.push({ id: target.id, changes, conflicts });
     }
-    for (let start = 0; start < writes.length; start += HUBSPOT_BATCH) {
-      const batch = writes.slice(start, start + HUBSPOT_BATCH);
-      const inputs = batch.map((write) => ({ id: write.id, properties: Object.fromEntries(write.changes.map((change) => [change.property, change.to])) }));
+    if (writes.length) {
+      const inputs = writes.map((write) => ({ id: write.id, properties: Object.fromEntries(write.changes.map((change) => [change.property, change.to])) }));
       const answer = await this.batchUpdate(ref, inputs);
-      const changesOf = new Map(batch.map((write) => [write.id, write]));
+      const changesOf = new Map(writes.map((write) => [write.id, write]));
       for (const result of answer.results) {
         const write = changesOf.get(result.id);
         if (write) applied.set(result.id, takenBack(result.id, write.changes, write.conflicts));
@@ -149,7 +159,7 @@ export class HubSpotSource implements DataSource {
         }
       }
     }
-    return request.records.map((target) => applied.get(target.id) ?? { id: target.id, outcome: 'failed', reason: 'HubSpot did not say whether it updated this record.' });
+    return targets.map((target) => applied.get(target.id) ?? { id: target.id, outcome: 'failed', reason: 'HubSpot did not say whether it updated this record.' });
   }
 
   // Object types ---------------------------------------------------------------------

@@ -35,7 +35,7 @@ const SAFETY_MARGIN_MS = 30_000;
  * Primary course:
  *  1. Load the restore (stop if it is no longer running) and the segment's progress;
  *     check the segment file against the plan's SHA-256 (StepFailedError if it differs).
- *  2. Stream the segment file from the saved byte offset, 100 records a round:
+ *  2. Stream the segment file from the saved byte offset, 500 records a round (roundRecords):
  *     renew the lock (stop with LockLostError if it was lost) while the account's data
  *     source reads what it needs, then hand it the round (`applyChanges`: it writes
  *     only where a record still differs, and reports each record: updated, unchanged,

@@ -43,9 +43,12 @@ export const DEFAULT_TUNING: Required<Omit<RestoreTuning, 'segmentsAtOnce'>> & P
   // (a few KB of state, far from the 256 KB payload limit).
   segmentRecords: 10_000,
   batchRecords: 50_000,
-  // A round is one batch for the source (BatchGetItem and HubSpot's batch calls take 100);
-  // the lock is renewed and progress saved once a round.
-  roundRecords: 100,
+  // A round is one applyChanges of the source, one lock renewal, one progress save. Its
+  // end is a join (its last writes drain and its events are stored before the next round
+  // writes): at 100 records those joins cost a third of apply's time on the local store
+  // (docs/performance.md); at 500 a fifth of that, for at most 500 records redone by a
+  // retry. Sources cut it into their own batches (BatchGetItem and HubSpot take 100).
+  roundRecords: 500,
   // Of API Gateway's 29 s: a plan that takes longer answers 202 and goes on in the background.
   planBudgetMs: 20_000,
   // As many as the invocation's time allows.
