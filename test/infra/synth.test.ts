@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { FUNCTIONS, YOUNG_GENERATION_SEMI_SPACE_MB, type FunctionName } from '#service/catalog.ts';
 import { NODE_FLAGS_WRAPPER } from '../../infra/constructs/service-function.ts';
 import { PROJECT_ROOT } from '../../infra/paths.ts';
@@ -116,10 +116,16 @@ describe('npx cdk synth', () => {
   });
 
   it('starts every function through its node-flags wrapper, which keeps V8\'s young generation at its own default size', async () => {
-    const template = readFileSync(join(first, 'CrmBackup-synthtest-Stateless.template.json'), 'utf8');
+    const template = JSON.parse(readFileSync(join(first, 'CrmBackup-synthtest-Stateless.template.json'), 'utf8')) as {
+      Resources: Record<string, { Type: string; Properties: { Environment?: { Variables?: Record<string, string> } } }>;
+    };
+    // The runtime's script comes last on Lambda's command line (/var/runtime/index.mjs): here, one that prints the heap's limit.
+    const scriptDir = mkdtempSync(join(tmpdir(), 'crm-backup-heap-limit-'));
+    const script = join(scriptDir, 'heap-limit.cjs');
+    writeFileSync(script, 'console.log(require("node:v8").getHeapStatistics().heap_size_limit / 1048576)');
+    onTestFinished(() => rmSync(scriptDir, { recursive: true, force: true }));
     const heapLimitMb = async (command: string, args: string[]) => {
-      const script = 'console.log(require("node:v8").getHeapStatistics().heap_size_limit / 1048576)';
-      const { stdout } = await run(command, [...args, '-e', script], { env: { ...process.env, NODE_SEMI_SPACE_MB: String(YOUNG_GENERATION_SEMI_SPACE_MB) } });
+      const { stdout } = await run(command, [...args, script], { env: { ...process.env, NODE_SEMI_SPACE_MB: String(YOUNG_GENERATION_SEMI_SPACE_MB) } });
       return Number(stdout.trim());
     };
     // Lambda's bootstrap for a 1,769 MB function: a twentieth of the memory per semi-space, the script last.
@@ -131,7 +137,11 @@ describe('npx cdk synth', () => {
       expect(statSync(wrapper).mode & 0o111, `${name}: ${NODE_FLAGS_WRAPPER} is executable`).toBe(0o111);
       expect(await heapLimitMb(wrapper, [process.execPath, ...bootstrapFlags]), name).toBe(asConfigured);
     }
-    const wrapped = template.match(new RegExp(`"AWS_LAMBDA_EXEC_WRAPPER":"/var/task/${NODE_FLAGS_WRAPPER}"`, 'g')) ?? [];
+    const functions = Object.values(template.Resources).filter((resource) => resource.Type === 'AWS::Lambda::Function');
+    const wrapped = functions.filter((resource) => {
+      const variables = resource.Properties.Environment?.Variables ?? {};
+      return variables.AWS_LAMBDA_EXEC_WRAPPER === `/var/task/${NODE_FLAGS_WRAPPER}` && variables.NODE_SEMI_SPACE_MB === String(YOUNG_GENERATION_SEMI_SPACE_MB);
+    });
     expect(wrapped).toHaveLength(Object.keys(FUNCTIONS).length);
   });
 
