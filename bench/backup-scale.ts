@@ -31,7 +31,7 @@ import { createTables, startDynamoDb } from '../local/dynamodb.ts';
 import { startS3 } from '../local/s3.ts';
 import { LOCAL_TABLE_NAMES } from '../local/runtime.ts';
 import { seedDemoData, seedRecords } from '../local/seed.ts';
-import { AS_IN_LAMBDA, peakRssMb } from './peak-rss.ts';
+import { asInLambda, peakRssMb } from './peak-rss.ts';
 
 const ACCOUNT = 'acme';
 /** `contacts` (13 properties), or with `--properties N` a custom object `p_bench<N>` with N properties. */
@@ -190,7 +190,7 @@ async function compareWithInfoZip(
 function child(step: string, config: AppConfig, input: unknown): Promise<StepReport> {
   return new Promise((resolve, reject) => {
     const worker = fork(fileURLToPath(import.meta.url), ['--worker', step, '--config', JSON.stringify(config), '--input', JSON.stringify(input)], {
-      execArgv: ['--openssl-legacy-provider', ...AS_IN_LAMBDA, ...(values['heap-mb'] ? [`--max-old-space-size=${values['heap-mb']}`] : [])],
+      execArgv: ['--openssl-legacy-provider', ...asInLambda(step === 'export' ? 'export-object' : 'zip-backup', { heapMb: values['heap-mb'] ? Number(values['heap-mb']) : undefined })],
       stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     });
     worker.once('message', (report) => resolve(report as StepReport));

@@ -3,7 +3,8 @@
  * and restoring contacts through the HubSpot adapter against the stand-in, at a
  * Professional budget (190 requests per 10 s), in one process per measurement (its
  * peak RSS is the adapter's alone: the stand-in runs in a child process, `--serve`).
- * `npm run bench` runs it with a Lambda step's V8 flags (AS_IN_LAMBDA, bench/peak-rss.ts).
+ * `npm run bench` runs it with the V8 flags of the Lambda step it stands in for (export-object
+ * for a backup, apply-restore-batch for a restore: asInLambda, bench/peak-rss.ts).
  *
  * backup: every contact with every property, page by page as export-object reads them
  * (HubSpotSource.readPage, the next page asked for while this one is encoded), turned

@@ -1,11 +1,15 @@
 import { readFileSync } from 'node:fs';
-import { YOUNG_GENERATION_SEMI_SPACE_MB } from '#service/catalog.ts';
+import { FUNCTIONS, lambdaOldSpaceMb, YOUNG_GENERATION_SEMI_SPACE_MB, type FunctionName } from '#service/catalog.ts';
 
 /**
- * The V8 flags every Lambda function of the service runs with (infra/lambda/node-flags.sh):
- * a bench process that stands in for a step runs with them too, so its memory is the step's.
+ * The V8 flags the Lambda function `name` runs with: the young generation of
+ * infra/lambda/node-flags.sh and the old space Lambda's bootstrap gives its memory
+ * (or `heapMb`, to cap it lower). A bench process that stands in for a step runs with
+ * them, so its memory is the step's: V8's garbage collection paces itself by both.
  */
-export const AS_IN_LAMBDA = [`--max-semi-space-size=${YOUNG_GENERATION_SEMI_SPACE_MB}`];
+export function asInLambda(name: FunctionName, { heapMb }: { heapMb?: number } = {}): string[] {
+  return [`--max-semi-space-size=${YOUNG_GENERATION_SEMI_SPACE_MB}`, `--max-old-space-size=${heapMb ?? lambdaOldSpaceMb(FUNCTIONS[name].memoryMb)}`];
+}
 
 /**
  * This process's peak resident memory in MB: `VmHWM` from /proc/self/status.

@@ -40,7 +40,7 @@ import type { AppDeps } from '#runtime/deps.ts';
 import { DEMO_USERS } from '../local/identity.ts';
 import { startLocalRuntime } from '../local/runtime.ts';
 import { seedRecords } from '../local/seed.ts';
-import { AS_IN_LAMBDA, peakRssMb } from './peak-rss.ts';
+import { asInLambda, peakRssMb } from './peak-rss.ts';
 
 const { values } = parseArgs({
   options: {
@@ -284,7 +284,7 @@ function backupStages(totalMs: number): Record<string, unknown> {
 function step(worker: string, input: Record<string, unknown>): Promise<any> {
   return new Promise((resolve, reject) => {
     const child = fork(fileURLToPath(import.meta.url), ['--worker', worker, '--config', JSON.stringify(runtime.config), '--input', JSON.stringify(input)], {
-      execArgv: ['--openssl-legacy-provider', ...AS_IN_LAMBDA, `--max-old-space-size=${values['heap-mb']}`, ...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`, `--cpu-prof-name=${worker}-${Date.now()}.cpuprofile`] : [])],
+      execArgv: ['--openssl-legacy-provider', ...asInLambda(worker === 'plan' ? 'build-restore-plan' : 'apply-restore-batch', { heapMb: Number(values['heap-mb']) }), ...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`, `--cpu-prof-name=${worker}-${Date.now()}.cpuprofile`] : [])],
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
       // The runtime in this process set AWS_LAMBDA_MAX_CONCURRENCY for its own InvokeStore;
       // a worker has none, and Powertools would look for one.

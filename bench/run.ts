@@ -9,7 +9,7 @@
  * assembly; --restore-sizes 100000[,1000000] adds restores at full size (also in --full).
  * Every measured step runs in a child process of its own (bench/tasks.ts),
  * so the peak RSS reported is that step's alone; processes that stand in for a Lambda
- * step run with its V8 flags (AS_IN_LAMBDA, bench/peak-rss.ts).
+ * step run with its V8 flags (asInLambda, bench/peak-rss.ts).
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -23,7 +23,7 @@ import type { SegmentedEntry } from '#core/zip/assembly-plan.ts';
 import { deflateSegmentSync } from '#core/zip/segment-deflate.ts';
 import { startS3 } from '../local/s3.ts';
 import { writeCsvFile } from './fixtures.ts';
-import { AS_IN_LAMBDA } from './peak-rss.ts';
+import { asInLambda } from './peak-rss.ts';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -498,10 +498,11 @@ async function hubspotRows(): Promise<void> {
   };
   for (const mode of ['backup', 'restore'] as const) {
     log(`HubSpot ${mode} of 10,000, 50,000 and 100,000 contacts at 190 requests per 10 s …`);
-    // The adapter runs in the measured process itself, with a Lambda step's V8 flags.
-    const small = await scaleReport<HubSpotReport>('hubspot-scale.ts', ['--contacts', '10000', '--mode', mode], AS_IN_LAMBDA);
-    const half = await scaleReport<HubSpotReport>('hubspot-scale.ts', ['--contacts', '50000', '--mode', mode], AS_IN_LAMBDA);
-    const big = await scaleReport<HubSpotReport>('hubspot-scale.ts', ['--contacts', '100000', '--mode', mode], AS_IN_LAMBDA);
+    // The adapter runs in the measured process itself, with the V8 flags of the step it stands in for.
+    const asStep = asInLambda(mode === 'backup' ? 'export-object' : 'apply-restore-batch');
+    const small = await scaleReport<HubSpotReport>('hubspot-scale.ts', ['--contacts', '10000', '--mode', mode], asStep);
+    const half = await scaleReport<HubSpotReport>('hubspot-scale.ts', ['--contacts', '50000', '--mode', mode], asStep);
+    const big = await scaleReport<HubSpotReport>('hubspot-scale.ts', ['--contacts', '100000', '--mode', mode], asStep);
     rows.push({
       name: `HubSpot ${mode}, 100,000 contacts from the stand-in at a Professional budget: records/s vs the budget's ceiling`,
       value: big.recordsPerSecond,

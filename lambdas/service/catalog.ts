@@ -18,6 +18,18 @@ export const METRICS_NAMESPACE = 'CrmBackup';
  */
 export const YOUNG_GENERATION_SEMI_SPACE_MB = 8;
 
+/**
+ * The old space, in MB, that Lambda's Node bootstrap gives a function of this memory: all
+ * of it but the tenth it sets aside for the young generation. V8 lets the old space fill
+ * with garbage up to a multiple of what is live before it collects, and the multiple
+ * grows with this limit (about 1.6× at 922 MB, 4× at the 4 GB a 24 GB machine gives a
+ * plain `node`): a bench process standing in for a step needs the step's limit to have
+ * the step's peak (bench/peak-rss.ts).
+ */
+export function lambdaOldSpaceMb(memoryMb: number): number {
+  return memoryMb - Math.floor(memoryMb / 10);
+}
+
 export interface FunctionSpec {
   /** Module under lambdas/handlers/, exporting `handler` and `createHandler(deps)`. */
   entry: string;

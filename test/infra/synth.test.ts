@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { FUNCTIONS, YOUNG_GENERATION_SEMI_SPACE_MB, type FunctionName } from '#service/catalog.ts';
+import { FUNCTIONS, lambdaOldSpaceMb, YOUNG_GENERATION_SEMI_SPACE_MB, type FunctionName } from '#service/catalog.ts';
 import { NODE_FLAGS_WRAPPER } from '../../infra/constructs/service-function.ts';
 import { PROJECT_ROOT } from '../../infra/paths.ts';
 import { allRecords, restoreOneEditedDeal } from '../support/data-plane.ts';
@@ -128,9 +128,10 @@ describe('npx cdk synth', () => {
       const { stdout } = await run(command, [...args, script], { env: { ...process.env, NODE_SEMI_SPACE_MB: String(YOUNG_GENERATION_SEMI_SPACE_MB) } });
       return Number(stdout.trim());
     };
-    // Lambda's bootstrap for a 1,769 MB function: a twentieth of the memory per semi-space, the script last.
-    const bootstrapFlags = ['--expose-gc', '--max-http-header-size', '81920', '--max-semi-space-size=88', '--max-old-space-size=1592'];
-    const asConfigured = await heapLimitMb(process.execPath, ['--max-old-space-size=1592', `--max-semi-space-size=${YOUNG_GENERATION_SEMI_SPACE_MB}`]);
+    // Lambda's bootstrap for a 1,769 MB function: a twentieth of the memory per semi-space, the rest to the old space, the script last.
+    const oldSpace = `--max-old-space-size=${lambdaOldSpaceMb(1769)}`;
+    const bootstrapFlags = ['--expose-gc', '--max-http-header-size', '81920', '--max-semi-space-size=88', oldSpace];
+    const asConfigured = await heapLimitMb(process.execPath, [oldSpace, `--max-semi-space-size=${YOUNG_GENERATION_SEMI_SPACE_MB}`]);
     expect(await heapLimitMb(process.execPath, bootstrapFlags)).toBeGreaterThan(asConfigured); // the flag changes something
     for (const [name, bundle] of Object.entries(bundlesOf(first))) {
       const wrapper = join(dirname(bundle), NODE_FLAGS_WRAPPER);
