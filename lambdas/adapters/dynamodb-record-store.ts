@@ -158,8 +158,8 @@ export class DynamoDbRecordStore implements RecordStore {
     return new Map(items.map((item) => [item.sk, toRecord(item)]));
   }
 
-  async getStampedRecords(accountId: string, objectType: string, recordIds: string[]): Promise<Map<string, StampedRecord>> {
-    const items = await this.batchGetRecordItems(accountId, objectType, recordIds);
+  async getStampedRecords(accountId: string, objectType: string, recordIds: string[], { properties }: { properties?: string[] } = {}): Promise<Map<string, StampedRecord>> {
+    const items = await this.batchGetRecordItems(accountId, objectType, recordIds, properties && projectionOf(properties));
     return new Map(items.map((item) => [item.sk, item.st ? { record: toRecord(item), stamp: item.st } : { record: toRecord(item) }]));
   }
 
@@ -382,7 +382,7 @@ export class DynamoDbRecordStore implements RecordStore {
   }
 
   /** BatchGetItem in chunks of 100, retrying unprocessed keys with backoff. */
-  private async batchGetRecordItems(accountId: string, objectType: string, recordIds: string[]): Promise<RecordItem[]> {
+  private async batchGetRecordItems(accountId: string, objectType: string, recordIds: string[], projection?: Projection): Promise<RecordItem[]> {
     const items: RecordItem[] = [];
     const unique = [...new Set(recordIds)];
     for (let start = 0; start < unique.length; start += BATCH_GET_LIMIT) {
@@ -391,7 +391,7 @@ export class DynamoDbRecordStore implements RecordStore {
         .map((id) => recordKey(accountId, objectType, id, this.segmentCount));
       for (let attempt = 0; keys && keys.length > 0; attempt += 1) {
         if (attempt > 0) await backoff(attempt);
-        const result = await this.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys } } }), 'The record store');
+        const result = await this.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ...projection } } }), 'The record store');
         items.push(...((result.Responses?.[this.tableName] ?? []) as RecordItem[]));
         keys = result.UnprocessedKeys?.[this.tableName]?.Keys;
       }
@@ -467,6 +467,19 @@ function toItem(accountId: string, objectType: string, record: CrmRecord, segmen
   const p: Record<string, string> = {};
   for (const [name, value] of Object.entries(record.properties)) if (value !== '') p[name] = value;
   return { ...recordKey(accountId, objectType, record.id, segmentCount), p };
+}
+
+type Projection = { ProjectionExpression: string; ExpressionAttributeNames: Record<string, string> };
+
+/**
+ * A record's key, stamp and the given properties only. DynamoDB bills the whole item
+ * either way; what it saves is the answer's size and the client's work unmarshalling
+ * it, which is most of what reading a record costs the caller.
+ */
+function projectionOf(properties: string[]): Projection {
+  const names: Record<string, string> = { '#sk': 'sk', '#st': 'st', '#p': 'p' };
+  properties.forEach((property, index) => (names[`#p${index}`] = property));
+  return { ProjectionExpression: ['#sk', '#st', ...properties.map((_, index) => `#p.#p${index}`)].join(', '), ExpressionAttributeNames: names };
 }
 
 function toRecord(item: RecordItem): CrmRecord {

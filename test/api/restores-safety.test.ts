@@ -124,6 +124,17 @@ describe('restore safety', () => {
     expect((await restoreEvents(editedLater))[0].changes).toEqual([{ property: 'name', from: 'a later name', to: backedUp.get(editedLater) }]);
   });
 
+  it('reads only the properties being restored, and the stamp, of the records it must check (a projection in the store)', async () => {
+    const [record] = (await runtime.deps.records.listRecords('acme', 'tickets', { limit: 1 })).items;
+    const id = record!.id;
+    expect((await runtime.api('PATCH', `/v1/objects/tickets/records/${id}`, { as: SSO_ADMIN, body: { properties: { subject: `stamped ${id}` } } })).status).toBe(200);
+    const whole = (await runtime.deps.records.getStampedRecords('acme', 'tickets', [id])).get(id)!;
+    expect(Object.keys(whole.record.properties).length).toBeGreaterThan(2);
+    expect(whole.stamp).toMatchObject({ source: 'USER', before: { subject: expect.any(String) } });
+    const read = (await runtime.deps.records.getStampedRecords('acme', 'tickets', [id, 'no-such-ticket'], { properties: ['subject', 'not_a_property'] }));
+    expect([...read.entries()]).toEqual([[id, { record: { id, properties: { subject: `stamped ${id}` } }, stamp: whole.stamp }]]);
+  });
+
   it('refuses plan files altered in storage after planning: FAILED with a sentence, nothing written from them', async () => {
     const records = (await runtime.deps.records.listRecords('acme', 'companies', { limit: 40 })).items;
     for (const record of records.slice(0, 6)) {

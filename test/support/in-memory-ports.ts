@@ -205,9 +205,10 @@ export class MemoryRecords implements RecordStore {
     }
     return found;
   }
-  async getStampedRecords(accountId: string, objectType: string, recordIds: string[]) {
+  async getStampedRecords(accountId: string, objectType: string, recordIds: string[], { properties }: { properties?: string[] } = {}) {
     const found = new Map<string, StampedRecord>();
-    for (const [id, record] of await this.getRecords(accountId, objectType, recordIds)) {
+    for (const [id, whole] of await this.getRecords(accountId, objectType, recordIds)) {
+      const record = properties ? { id, properties: Object.fromEntries(Object.entries(whole.properties).filter(([name]) => properties.includes(name))) } : whole;
       const stamp = this.stamps.get(`${objectType}/${id}`);
       found.set(id, stamp ? { record, stamp: structuredClone(stamp) } : { record });
     }

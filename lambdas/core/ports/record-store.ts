@@ -77,8 +77,12 @@ export interface RecordStore {
   getRecord(accountId: string, objectType: string, recordId: string): Promise<CrmRecord | undefined>;
   /** Reads many records at once; ids that do not exist are absent from the result. */
   getRecords(accountId: string, objectType: string, recordIds: string[]): Promise<Map<string, CrmRecord>>;
-  /** Like getRecords, with the stamp of each record's last change (`UpdateOptions.stamp`), when it has one. */
-  getStampedRecords(accountId: string, objectType: string, recordIds: string[]): Promise<Map<string, StampedRecord>>;
+  /**
+   * Like getRecords, with the stamp of each record's last change (`UpdateOptions.stamp`),
+   * when it has one. With `properties`, each record holds only those (the stamp whole):
+   * a caller that compares a few properties reads no more than them.
+   */
+  getStampedRecords(accountId: string, objectType: string, recordIds: string[], options?: { properties?: string[] }): Promise<Map<string, StampedRecord>>;
   /** Writes new records (seeding, imports); overwrites records with the same id. */
   putRecords(accountId: string, objectType: string, records: CrmRecord[]): Promise<void>;
   /** Changes properties of an existing record; never creates one. */

@@ -99,8 +99,12 @@ export class BuiltInSource implements DataSource {
    * loses one.
    */
   async applyChanges(request: ApplyRequest, writeAllowed: Promise<void> = Promise.resolve()): Promise<AppliedChange[]> {
-    const toRead = request.records.filter((target) => !target.expect).map((target) => target.id);
-    const today = toRead.length ? await this.deps.records.getStampedRecords(this.accountId, request.objectType, toRead) : new Map<string, StampedRecord>();
+    const toRead = request.records.filter((target) => !target.expect);
+    // Only the properties being restored (and the stamp): the rest of each record is not compared.
+    const properties = [...new Set(toRead.flatMap((target) => Object.keys(target.values)))];
+    const today = toRead.length
+      ? await this.deps.records.getStampedRecords(this.accountId, request.objectType, toRead.map((target) => target.id), { properties })
+      : new Map<string, StampedRecord>();
     await writeAllowed;
     const events = new ChangeEventWriter(this.deps);
     const results = await settleEach(request.records, UPDATE_CONCURRENCY, async (target) => {
