@@ -233,7 +233,10 @@ function differences(current: CrmRecord, values: Record<string, string>): Planne
 
 /**
  * Stores change events EVENT_BATCH at a time as they come, each batch then published:
- * whoever adds the event that fills a batch stores it, while other writers go on.
+ * whoever adds the event that fills a batch stores it, while other writers go on, and
+ * goes on writing while the batch is published. Every batch is stored and published
+ * before `flush` answers, so before the round's answer (exactly-once storage, and a
+ * retry publishes again what a dead attempt may not have).
  */
 class ChangeEventWriter {
   private pending: ChangeEvent[] = [];
@@ -244,7 +247,7 @@ class ChangeEventWriter {
     this.deps = deps;
   }
 
-  /** Adds an event; resolves once a batch it filled is stored (a failure there surfaces in `flush`). */
+  /** Adds an event; resolves once a batch it filled is stored (a failure there, or in publishing it, surfaces in `flush`). */
   async add(event: ChangeEvent): Promise<void> {
     this.pending.push(event);
     if (this.pending.length >= EVENT_BATCH) await this.store(this.pending.splice(0, EVENT_BATCH)).catch(() => undefined);
@@ -257,9 +260,11 @@ class ChangeEventWriter {
   }
 
   private store(batch: ChangeEvent[]): Promise<void> {
-    const written = this.deps.records.appendChangeEvents(batch).then(() => this.deps.events.publish(batch));
-    this.writes.push(written);
-    return written;
+    const stored = this.deps.records.appendChangeEvents(batch);
+    const published = stored.then(() => this.deps.events.publish(batch));
+    published.catch(() => undefined); // surfaces in flush
+    this.writes.push(published);
+    return stored;
   }
 }
 

@@ -218,6 +218,18 @@ describe('applyRestoreBatch', () => {
     expect(deps.records.changeEvents.map((event) => event.recordId).sort()).toEqual(['d02', 'd03', 'd05']);
   });
 
+  it('saves no progress over changes whose events the bus did not take; the retry publishes them', async () => {
+    const { deps, restoreId } = await started();
+    killedAtNext(deps.events, 'publish');
+    await expect(applySegment(deps, restoreId, 0)).rejects.toThrow('killed');
+    expect(await deps.restores.listSegmentProgress('acme', restoreId)).toEqual([]);
+    expect(deps.published).toEqual([]);
+    await runRestore(deps, restoreId);
+    expect(await countsOf(deps, restoreId)).toEqual({ updated: 3, unchanged: 6, missing: 1, failed: 0, conflicting: 0 });
+    expect(deps.records.changeEvents.map((event) => event.recordId).sort()).toEqual(['d02', 'd03', 'd05']);
+    expect(deps.published.map((event) => event.recordId).sort()).toEqual(['d02', 'd03', 'd05']);
+  });
+
   it('writes nothing of the next round once a round failed, and counts what the failed round settled', async () => {
     const { deps, plan, restoreId } = await started({ roundRecords: 2 });
     const written: string[] = [];
