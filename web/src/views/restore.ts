@@ -178,13 +178,7 @@ export async function renderRestoreWizard(context: ViewContext): Promise<void> {
       ),
       h('p', { class: 'muted' }, 'Changed: set to a different value from the backup. Cleared: the backup holds a blank, so the current value is removed.'),
       h('h3', {}, 'Sample of the changes'),
-      plan.sample.length
-        ? table(
-            ['Record', 'Property', 'Now', 'After the restore'],
-            plan.sample.flatMap((record) => record.changes.map((change) => [record.recordId, label(change.property), change.from === '' ? h('em', {}, '(blank)') : h('del', {}, change.from), change.to === '' ? h('em', {}, '(cleared)') : h('ins', {}, change.to)])),
-            { caption: 'Sample of the changes, before and after' },
-          )
-        : h('p', { class: 'muted' }, 'No record would change.'),
+      changeSample(plan.sample, 'After the restore', label),
       h('h3', {}, 'Records that no longer exist'),
       h('p', {}, plan.recordsMissing
         ? `${count(plan.recordsMissing)} records in the backup no longer exist. A restore does not re-create them: bring deleted records back from the recycle bin or by importing the backup's CSV.`
@@ -242,6 +236,16 @@ function radio(name: string, value: string, checked: boolean, onPick: () => void
 
 export function stat(label: string, value: number, id: string): HTMLElement {
   return h('div', {}, h('dt', {}, label), h('dd', { id }, count(value)));
+}
+
+/** A plan's sample of changes: each property's value now (struck out) and after (`after`: the column's heading). */
+export function changeSample(sample: RestorePlan['sample'], after: string, label: (property: string) => string, caption = 'Sample of the changes, before and after'): HTMLElement {
+  if (!sample.length) return h('p', { class: 'muted' }, 'No record would change.');
+  return table(
+    ['Record', 'Property', 'Now', after],
+    sample.flatMap((record) => record.changes.map((change) => [record.recordId, label(change.property), change.from === '' ? h('em', {}, '(blank)') : h('del', {}, change.from), change.to === '' ? h('em', {}, '(cleared)') : h('ins', {}, change.to)])),
+    { caption },
+  );
 }
 
 /**
@@ -368,13 +372,7 @@ function undoPanel(context: ViewContext, restore: Restore): HTMLElement {
         stat('No longer exist', undo.recordsMissing, 'undo-missing'),
       ),
       undo.conflictSample?.length ? conflictTable(undo.conflictSample, undo.recordsConflicting ?? 0, 'undo-conflicts') : null,
-      undo.sample.length
-        ? table(
-            ['Record', 'Property', 'Now', 'After the undo'],
-            undo.sample.flatMap((record) => record.changes.map((change) => [record.recordId, change.property, change.from === '' ? h('em', {}, '(blank)') : h('del', {}, change.from), change.to === '' ? h('em', {}, '(cleared)') : h('ins', {}, change.to)])),
-            { caption: 'Sample of what the undo sets back' },
-          )
-        : null,
+      undo.sample.length ? changeSample(undo.sample, 'After the undo', (name) => name, 'Sample of what the undo sets back') : null,
       h('form', { onsubmit: submit },
         h('fieldset', {},
           h('legend', {}, 'Confirm the undo'),

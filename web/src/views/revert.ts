@@ -4,7 +4,7 @@ import { errorBox, h, replace, table } from '../dom.ts';
 import { count, dateTime } from '../format.ts';
 import { isReauthRefusal, reauthRefusal, totpField } from '../totp-field.ts';
 import type { ObjectTypeInfo, Restore, RevertPlan } from '../types.ts';
-import { stat } from './restore.ts';
+import { changeSample, stat } from './restore.ts';
 
 const SOURCES = ['USER', 'IMPORT', 'INTEGRATION', 'RESTORE'];
 
@@ -112,13 +112,7 @@ function reviewPlan(plan: RevertPlan, type: ObjectTypeInfo, context: ViewContext
         )
       : h('p', { class: 'muted' }, 'No property to set back.'),
     h('h3', {}, 'Sample of the changes'),
-    plan.sample.length
-      ? table(
-          ['Record', 'Property', 'Now', 'After the revert'],
-          plan.sample.flatMap((record) => record.changes.map((change) => [record.recordId, label(change.property), change.from === '' ? h('em', {}, '(blank)') : h('del', {}, change.from), change.to === '' ? h('em', {}, '(cleared)') : h('ins', {}, change.to)])),
-          { caption: 'Sample of the changes, before and after' },
-        )
-      : h('p', { class: 'muted' }, 'No record would change.'),
+    changeSample(plan.sample, 'After the revert', label),
     h('h3', {}, 'Changed since, left alone'),
     plan.conflictSample.length
       ? table(
