@@ -31,6 +31,7 @@ import { UPDATE_CONCURRENCY } from '#core/sources/built-in-source.ts';
 import { LOCK_LEASE_MS, planSegmentKey } from '#core/restores/restore-policy.ts';
 import { sumProgress } from '#core/restores/segment-progress.ts';
 import { ZERO_COUNTS, type PlannedRecord } from '#core/restore-model.ts';
+import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { text } from 'node:stream/consumers';
 import { parseArgs } from 'node:util';
@@ -116,7 +117,7 @@ const time = async <T>(label: string, work: () => Promise<T>): Promise<T> => {
 
 /** Every backup Lambda invocation, for the stage breakdown (`--bench`). */
 const stageTimes: Array<{ name: string; objectType?: string; startedAt: number; endedAt: number }> = [];
-const benchReport: { backup?: Record<string, unknown>; undo?: Record<string, number>; apply: Array<Record<string, number>>; write: Array<Record<string, number>> } = { apply: [], write: [] };
+const benchReport: { backup?: Record<string, unknown>; undo?: Record<string, number>; apply: Array<Record<string, number>>; write: Array<Record<string, unknown>> } = { apply: [], write: [] };
 const runtime = await startLocalRuntime({
   dataDir, port: 0, recordsPerType: 10, wrapDeps: instrument,
   onInvoke: (name, payload, startedAt, endedAt) => {
@@ -259,7 +260,10 @@ async function isolatedSteps(backupId: string, tag: string): Promise<void> {
     console.log(`raw updateRecord writes, after each segment  ${seconds(applied.rawMs)}, ${applied.rawWritten} records`);
     console.log(`  the same, each with its change event         ${seconds(applied.rawWithEventsMs)}`);
     console.log(`  the same, stamped and conditional (a PATCH)  ${seconds(applied.stampedWithEventsMs)}`);
-    benchReport.write.push({ wallMs: applied.rawMs, withEventsMs: applied.rawWithEventsMs, stampedMs: applied.stampedWithEventsMs, written: applied.rawWritten });
+    console.log(`  and each event published to the bus         ${seconds(applied.publishedMs)} (a restore's change)`);
+    const cpu = (one: Cpu) => `step ${seconds(one.step)} + store ${seconds(one.store)}`;
+    console.log(`  CPU: apply ${cpu(applied.applyCpu)}; published baseline ${cpu(applied.publishedCpu)}`);
+    benchReport.write.push({ wallMs: applied.rawMs, withEventsMs: applied.rawWithEventsMs, stampedMs: applied.stampedWithEventsMs, publishedMs: applied.publishedMs, written: applied.rawWritten, applyCpu: applied.applyCpu, publishedCpu: applied.publishedCpu });
   }
 }
 
@@ -338,14 +342,16 @@ async function runWorker(worker: string, config: AppConfig, input: Record<string
       counts: { ...ZERO_COUNTS }, segmentCount: plan.segments.length,
     });
     let invocations = 0;
-    const timing = { applyMs: 0, rawMs: 0, rawWithEventsMs: 0, stampedWithEventsMs: 0, rawWritten: 0 };
+    const timing = { applyMs: 0, rawMs: 0, rawWithEventsMs: 0, stampedWithEventsMs: 0, publishedMs: 0, rawWritten: 0, applyCpu: { step: 0, store: 0 }, publishedCpu: { step: 0, store: 0 } };
     for (let segment = 0; segment < plan.segments.length; segment += 1) {
       const applyStarted = Date.now();
+      const applyCpu = cpuSince();
       for (let done = false; !done; invocations += 1) {
         const deadline = Date.now() + 300_000;
         done = (await applyRestoreBatch({ accountId: 'acme', restoreId, segment }, deps, { remainingMs: () => deadline - Date.now() })).done;
       }
       timing.applyMs += Date.now() - applyStarted;
+      addCpu(timing.applyCpu, applyCpu());
       if (input.interleaveRawWrites) await rawWrites(deps, { planId: plan.id, restoreId }, segment, timing);
     }
     await deps.lock.release('acme', restoreId);
@@ -368,7 +374,7 @@ async function rawWrites(
   deps: AppDeps,
   restore: { planId: string; restoreId: string },
   segment: number,
-  timing: { rawMs: number; rawWithEventsMs: number; stampedWithEventsMs: number; rawWritten: number },
+  timing: { rawMs: number; rawWithEventsMs: number; stampedWithEventsMs: number; publishedMs: number; rawWritten: number; publishedCpu: Cpu },
 ): Promise<void> {
   const written = (await deps.restores.getSegmentProgress('acme', restore.restoreId, segment))!.counts.updated;
   const lines = (await text(await deps.blobs.read(planSegmentKey('acme', restore.planId, segment)))).split('\n').filter(Boolean);
@@ -377,17 +383,25 @@ async function rawWrites(
    * `events`: each write's change event, 25 per BatchWriteItem. `stamped`: and the write
    * as every record change makes it since changes carry their event (the data plane's
    * PATCH, a restore's): on condition that the record still holds what was read, with
-   * the event's stamp kept on the record.
+   * the event's stamp kept on the record. `published`: and each batch of events
+   * published to the event bus once stored, as a restore's are (workflows re-enrol on
+   * them): everything a restore does for one changed record.
    */
-  const writeAll = async (tag: string, mode: 'raw' | 'events' | 'stamped', previousTag?: string) => {
+  const writeAll = async (tag: string, mode: 'raw' | 'events' | 'stamped' | 'published', previousTag?: string) => {
     const started = Date.now();
     const events: ChangeEvent[] = [];
+    const publishing: Array<Promise<void>> = [];
+    // Each batch of 25 stored in line, then published while the writes go on (as a restore's are).
+    const store = async (batch: ChangeEvent[]) => {
+      await deps.records.appendChangeEvents(batch);
+      if (mode === 'published') publishing.push(deps.events.publish(batch));
+    };
     let next = 0;
     const writer = async () => {
       while (next < ids.length) {
         const id = ids[next++]!;
         const to = `${tag}-${id}`;
-        if (mode === 'stamped') {
+        if (mode === 'stamped' || mode === 'published') {
           const before = { dealstage: `${previousTag}-${id}` };
           const stamp: ChangeStamp = { eventId: deps.ids.next('ce'), at: deps.clock.now().toISOString(), source: 'USER', actor: 'bench', before };
           const outcome = await deps.records.updateRecord('acme', 'deals', id, { set: { dealstage: to } }, { expect: before, stamp });
@@ -401,17 +415,44 @@ async function rawWrites(
             changes: [{ property: 'dealstage', from: outcome.before.properties.dealstage ?? '', to }], occurredAt: deps.clock.now().toISOString(),
           });
         }
-        if (events.length >= 25) await deps.records.appendChangeEvents(events.splice(0, 25));
+        if (events.length >= 25) await store(events.splice(0, 25));
       }
     };
     await Promise.all(Array.from({ length: UPDATE_CONCURRENCY }, writer));
-    if (events.length) await deps.records.appendChangeEvents(events);
+    if (events.length) await store(events);
+    await Promise.all(publishing);
     return Date.now() - started;
   };
   timing.rawMs += await writeAll('raw', 'raw');
   timing.rawWithEventsMs += await writeAll('raw-ev', 'events');
   timing.stampedWithEventsMs += await writeAll('stamped', 'stamped', 'raw-ev');
+  const publishedCpu = cpuSince();
+  timing.publishedMs += await writeAll('published', 'published', 'stamped');
+  addCpu(timing.publishedCpu, publishedCpu());
   timing.rawWritten += ids.length;
+}
+
+/** CPU milliseconds of this process (the step) and of its parent (the stand-ins: dynalite, S3, the bus). */
+type Cpu = { step: number; store: number };
+
+/** Starts counting CPU; the function answers what was used since. */
+function cpuSince(): () => Cpu {
+  const started = { step: process.cpuUsage(), store: storeCpuMs() };
+  return () => {
+    const step = process.cpuUsage(started.step);
+    return { step: (step.user + step.system) / 1000, store: storeCpuMs() - started.store };
+  };
+}
+
+function addCpu(total: Cpu, more: Cpu): void {
+  total.step += more.step;
+  total.store += more.store;
+}
+
+/** The parent's user + system time from /proc (clock ticks of 10 ms). */
+function storeCpuMs(): number {
+  const fields = readFileSync(`/proc/${process.ppid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** Changes `dealstage` on every second deal and blanks `amount` on every tenth; answers how many records changed. */
