@@ -477,7 +477,8 @@ type Projection = { ProjectionExpression: string; ExpressionAttributeNames: Reco
  * it, which is most of what reading a record costs the caller.
  */
 function projectionOf(properties: string[]): Projection {
-  const names: Record<string, string> = { '#sk': 'sk', '#st': 'st', '#p': 'p' };
+  // DynamoDB refuses a name the expression does not use, so `#p` only with a property.
+  const names: Record<string, string> = { '#sk': 'sk', '#st': 'st', ...(properties.length ? { '#p': 'p' } : {}) };
   properties.forEach((property, index) => (names[`#p${index}`] = property));
   return { ProjectionExpression: ['#sk', '#st', ...properties.map((_, index) => `#p.#p${index}`)].join(', '), ExpressionAttributeNames: names };
 }

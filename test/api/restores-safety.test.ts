@@ -133,6 +133,8 @@ describe('restore safety', () => {
     expect(whole.stamp).toMatchObject({ source: 'USER', before: { subject: expect.any(String) } });
     const read = (await runtime.deps.records.getStampedRecords('acme', 'tickets', [id, 'no-such-ticket'], { properties: ['subject', 'not_a_property'] }));
     expect([...read.entries()]).toEqual([[id, { record: { id, properties: { subject: `stamped ${id}` } }, stamp: whole.stamp }]]);
+    const stampOnly = await runtime.deps.records.getStampedRecords('acme', 'tickets', [id], { properties: [] });
+    expect(stampOnly.get(id)).toEqual({ record: { id, properties: {} }, stamp: whole.stamp });
   });
 
   it('refuses plan files altered in storage after planning: FAILED with a sentence, nothing written from them', async () => {
