@@ -28,3 +28,26 @@ export function peakRssMb(): number {
   }
   return Math.round(process.resourceUsage().maxRSS / 1024);
 }
+
+/** CPU milliseconds of this process (the step) and of its parent (the stand-ins: dynalite, S3, the bus). */
+export type Cpu = { step: number; store: number };
+
+/** Starts counting CPU; the function answers what was used since. */
+export function cpuSince(): () => Cpu {
+  const started = { step: process.cpuUsage(), store: storeCpuMs() };
+  return () => {
+    const step = process.cpuUsage(started.step);
+    return { step: (step.user + step.system) / 1000, store: storeCpuMs() - started.store };
+  };
+}
+
+export function addCpu(total: Cpu, more: Cpu): void {
+  total.step += more.step;
+  total.store += more.store;
+}
+
+/** The parent's user + system time from /proc (clock ticks of 10 ms). */
+function storeCpuMs(): number {
+  const fields = readFileSync(`/proc/${process.ppid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}

@@ -31,7 +31,6 @@ import { UPDATE_CONCURRENCY } from '#core/sources/built-in-source.ts';
 import { LOCK_LEASE_MS, planSegmentKey } from '#core/restores/restore-policy.ts';
 import { sumProgress } from '#core/restores/segment-progress.ts';
 import { ZERO_COUNTS, type PlannedRecord } from '#core/restore-model.ts';
-import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { text } from 'node:stream/consumers';
 import { parseArgs } from 'node:util';
@@ -41,7 +40,7 @@ import type { AppDeps } from '#runtime/deps.ts';
 import { DEMO_USERS } from '../local/identity.ts';
 import { startLocalRuntime } from '../local/runtime.ts';
 import { seedRecords } from '../local/seed.ts';
-import { asInLambda, peakRssMb } from './peak-rss.ts';
+import { addCpu, asInLambda, cpuSince, peakRssMb, type Cpu } from './peak-rss.ts';
 
 const { values } = parseArgs({
   options: {
@@ -430,29 +429,6 @@ async function rawWrites(
   timing.publishedMs += await writeAll('published', 'published', 'stamped');
   addCpu(timing.publishedCpu, publishedCpu());
   timing.rawWritten += ids.length;
-}
-
-/** CPU milliseconds of this process (the step) and of its parent (the stand-ins: dynalite, S3, the bus). */
-type Cpu = { step: number; store: number };
-
-/** Starts counting CPU; the function answers what was used since. */
-function cpuSince(): () => Cpu {
-  const started = { step: process.cpuUsage(), store: storeCpuMs() };
-  return () => {
-    const step = process.cpuUsage(started.step);
-    return { step: (step.user + step.system) / 1000, store: storeCpuMs() - started.store };
-  };
-}
-
-function addCpu(total: Cpu, more: Cpu): void {
-  total.step += more.step;
-  total.store += more.store;
-}
-
-/** The parent's user + system time from /proc (clock ticks of 10 ms). */
-function storeCpuMs(): number {
-  const fields = readFileSync(`/proc/${process.ppid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** Changes `dealstage` on every second deal and blanks `amount` on every tenth; answers how many records changed. */

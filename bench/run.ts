@@ -23,7 +23,7 @@ import type { SegmentedEntry } from '#core/zip/assembly-plan.ts';
 import { deflateSegmentSync } from '#core/zip/segment-deflate.ts';
 import { startS3 } from '../local/s3.ts';
 import { writeCsvFile } from './fixtures.ts';
-import { asInLambda } from './peak-rss.ts';
+import { asInLambda, type Cpu } from './peak-rss.ts';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -331,7 +331,7 @@ try {
         records: number;
         backup: { records: number; sizeBytes: number; totalMs: number; listMs: number; exportMs: number; exportPerTypeMs: Record<string, number>; zipMs: number; finalizeMs: number };
         apply: Array<{ wallMs: number; updated: number; handled: number }>;
-        write: Array<{ wallMs: number; withEventsMs: number; stampedMs: number; publishedMs: number; written: number; applyCpu: StepCpu; publishedCpu: StepCpu }>;
+        write: Array<{ wallMs: number; withEventsMs: number; stampedMs: number; publishedMs: number; written: number; applyCpu: Cpu; publishedCpu: Cpu }>;
         undo: { planMs: number; runMs: number; records: number; updated: number; conflicting: number; peakRssMb: number };
       }>('restore-scale.ts', ['--records', String(restoreRecords), '--bench', '--repeats', String(restoreRepeats), '--data-dir', join(workDir, 'restore')]);
       const applyRate = median(report.apply.map((one) => one.updated / (one.wallMs / 1000)));
@@ -395,7 +395,7 @@ try {
       log(`restore of ${size} deals, isolated plan and apply steps …`);
       const report = await scaleReport<{
         apply: Array<{ wallMs: number; updated: number; handled: number; maxRssMb: number }>;
-        write: Array<{ stampedMs: number; publishedMs: number; written: number; applyCpu: StepCpu; publishedCpu: StepCpu }>;
+        write: Array<{ stampedMs: number; publishedMs: number; written: number; applyCpu: Cpu; publishedCpu: Cpu }>;
       }>('restore-scale.ts', ['--records', String(records), '--isolated-only', '--bench', '--data-dir', join(workDir, `restore-${records}`)]);
       const apply = report.apply[0]!;
       const change = report.write[0]!;
@@ -476,17 +476,14 @@ function applyAgainstChangeRow(size: string, applyRate: number, changeRate: numb
   };
 }
 
-/** CPU milliseconds of the step's process and of the stand-ins' (bench/restore-scale.ts). */
-type StepCpu = { step: number; store: number };
-
 /**
  * Restore apply against everything a restore does for one changed record: the change
  * with its event, and the event published to the bus (workflows re-enrol on it). With
  * the CPU both processes spent, per record written, beside it: on 2 cores, what sets
  * the pace.
  */
-function applyAgainstPublishedRow(size: string, applyRate: number, publishedRate: number, runs: Array<{ written: number; applyCpu: StepCpu; publishedCpu: StepCpu }>): Row {
-  const perRecord = (pick: (one: (typeof runs)[number]) => StepCpu) => {
+function applyAgainstPublishedRow(size: string, applyRate: number, publishedRate: number, runs: Array<{ written: number; applyCpu: Cpu; publishedCpu: Cpu }>): Row {
+  const perRecord = (pick: (one: (typeof runs)[number]) => Cpu) => {
     const step = median(runs.map((one) => pick(one).step / one.written));
     const store = median(runs.map((one) => pick(one).store / one.written));
     return `${round(step, 2)} + ${round(store, 2)} ms`;
