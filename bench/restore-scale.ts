@@ -41,6 +41,15 @@ import { DEMO_USERS } from '../local/identity.ts';
 import { startLocalRuntime } from '../local/runtime.ts';
 import { seedRecords } from '../local/seed.ts';
 import { addCpu, asInLambda, cpuSince, peakRssMb, type Cpu } from './peak-rss.ts';
+import { addCpuByComponent, compareCpu, profilePhase, type CpuByComponent } from './cpu-profile.ts';
+
+/** The phases `--profile` compares: apply, and the baseline of the same writes with their events stored and published. */
+type Phase = 'apply' | 'published';
+/** From a step to this process: profile the stand-ins while it profiles itself. */
+interface PhaseMessage {
+  phase: Phase;
+  profiling: 'start' | 'stop';
+}
 
 const { values } = parseArgs({
   options: {
@@ -59,10 +68,14 @@ const { values } = parseArgs({
     undo: { type: 'boolean', default: false },
     /** For bench/run.ts: time the backup's stages and the raw write baseline, end with one JSON line. */
     bench: { type: 'boolean', default: false },
+    /** With `--bench`: run the baselines after the first N segments only (1,000,000 deals: 10 of 100), and compare apply on those. */
+    'compare-segments': { type: 'string' },
+    /** Change `dealstage` on every deal, not every second one: a plan with no unchanged line for apply to read. */
+    'edit-every-deal': { type: 'boolean', default: false },
     /** With `--bench`: how many times to run the isolated apply and the raw writes, interleaved. */
     repeats: { type: 'string', default: '1' },
-    /** Write a V8 CPU profile of each isolated step (and run this process with --cpu-prof for the stand-ins' side) into this folder. */
-    profile: { type: 'string' },
+    /** With `--bench`: profile the step and the stand-ins during apply and the published baseline, and print where their CPU goes. */
+    profile: { type: 'boolean', default: false },
     worker: { type: 'string' },
     config: { type: 'string' },
     input: { type: 'string' },
@@ -81,6 +94,29 @@ const dataDir = values['data-dir']!;
 if (!values['steps-only']) await rm(dataDir, { recursive: true, force: true });
 
 const invocations = { apply: 0, maxApplyMs: 0, planSteps: 0 };
+/** The stand-ins' CPU by component during the phases a step profiles (`--profile`). */
+const storeProfiles = {
+  totals: { apply: {} as CpuByComponent, published: {} as CpuByComponent },
+  running: undefined as Promise<{ stop(): Promise<CpuByComponent> }> | undefined,
+  stopping: [] as Array<Promise<void>>,
+  follow(message: PhaseMessage) {
+    if (message.profiling === 'start') {
+      this.running = profilePhase();
+      return;
+    }
+    const running = this.running;
+    this.running = undefined;
+    if (running) this.stopping.push(running.then(async (profiler) => addCpuByComponent(this.totals[message.phase], await profiler.stop())));
+  },
+  /** Every phase's totals, once the last profile has stopped; then starts again from zero. */
+  async take() {
+    await Promise.all(this.stopping);
+    const totals = this.totals;
+    this.totals = { apply: {}, published: {} };
+    this.stopping = [];
+    return totals;
+  },
+};
 const applyStarts = new Map<string, number>();
 /** Times each apply-batch invocation: it reads its segment progress first and saves it last. */
 function instrument(deps: AppDeps): AppDeps {
@@ -251,18 +287,28 @@ async function isolatedSteps(backupId: string, tag: string): Promise<void> {
   const planned = await step('plan', { backupId });
   console.log(`isolated plan step                           ${seconds(planned.wallMs)}, peak RSS ${planned.maxRssMb} MB (heap ${planned.heapUsedMb} MB, external ${planned.externalMb} MB), ${planned.recordsToChange} to change`);
   if (values['plan-only']) return;
-  const applied = await step('apply', { planId: planned.planId, interleaveRawWrites: values.bench });
+  const compareSegments = values['compare-segments'] === undefined ? Infinity : Number(values['compare-segments']);
+  const applied = await step('apply', { planId: planned.planId, interleaveRawWrites: values.bench, compareSegments, profile: values.profile });
   console.log(`isolated apply (all segments, one by one)    ${seconds(applied.applyMs)}, peak RSS ${applied.maxRssMb} MB (heap ${applied.heapUsedMb} MB, external ${applied.externalMb} MB), ${applied.invocations} invocations, counts ${JSON.stringify(applied.counts)}`);
   const handled = applied.counts.updated + applied.counts.unchanged + applied.counts.missing + applied.counts.failed;
   benchReport.apply.push({ wallMs: applied.applyMs, updated: applied.counts.updated, handled, rows: planned.recordsToChange, maxRssMb: applied.maxRssMb });
   if (values.bench) {
+    if (applied.comparedApplyMs !== applied.applyMs) console.log(`  compared on the first ${compareSegments} segments: apply ${seconds(applied.comparedApplyMs)}, ${applied.rawWritten} records written`);
     console.log(`raw updateRecord writes, after each segment  ${seconds(applied.rawMs)}, ${applied.rawWritten} records`);
     console.log(`  the same, each with its change event         ${seconds(applied.rawWithEventsMs)}`);
     console.log(`  the same, stamped and conditional (a PATCH)  ${seconds(applied.stampedWithEventsMs)}`);
     console.log(`  and each event published to the bus         ${seconds(applied.publishedMs)} (a restore's change)`);
     const cpu = (one: Cpu) => `step ${seconds(one.step)} + store ${seconds(one.store)}`;
     console.log(`  CPU: apply ${cpu(applied.applyCpu)}; published baseline ${cpu(applied.publishedCpu)}`);
-    benchReport.write.push({ wallMs: applied.rawMs, withEventsMs: applied.rawWithEventsMs, stampedMs: applied.stampedWithEventsMs, publishedMs: applied.publishedMs, written: applied.rawWritten, applyCpu: applied.applyCpu, publishedCpu: applied.publishedCpu });
+    if (values.profile) {
+      const labels: [string, string] = ['apply', 'baseline'];
+      console.log('  the step, profiled (apply against the published baseline):');
+      for (const line of compareCpu(labels, applied.profiles.apply, applied.profiles.published, applied.rawWritten)) console.log(`    ${line}`);
+      const stand = await storeProfiles.take();
+      console.log('  the stand-ins, profiled (dynalite, S3 and the event bus, in this process):');
+      for (const line of compareCpu(labels, stand.apply, stand.published, applied.rawWritten)) console.log(`    ${line}`);
+    }
+    benchReport.write.push({ comparedApplyMs: applied.comparedApplyMs, wallMs: applied.rawMs, withEventsMs: applied.rawWithEventsMs, stampedMs: applied.stampedWithEventsMs, publishedMs: applied.publishedMs, written: applied.rawWritten, applyCpu: applied.applyCpu, publishedCpu: applied.publishedCpu });
   }
 }
 
@@ -287,7 +333,7 @@ function backupStages(totalMs: number): Record<string, unknown> {
 function step(worker: string, input: Record<string, unknown>): Promise<any> {
   return new Promise((resolve, reject) => {
     const child = fork(fileURLToPath(import.meta.url), ['--worker', worker, '--config', JSON.stringify(runtime.config), '--input', JSON.stringify(input)], {
-      execArgv: ['--openssl-legacy-provider', ...asInLambda(worker === 'plan' ? 'build-restore-plan' : 'apply-restore-batch', { heapMb: Number(values['heap-mb']) }), ...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`, `--cpu-prof-name=${worker}-${Date.now()}.cpuprofile`] : [])],
+      execArgv: ['--openssl-legacy-provider', ...asInLambda(worker === 'plan' ? 'build-restore-plan' : 'apply-restore-batch', { heapMb: Number(values['heap-mb']) })],
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
       // The runtime in this process set AWS_LAMBDA_MAX_CONCURRENCY for its own InvokeStore;
       // a worker has none, and Powertools would look for one.
@@ -295,6 +341,7 @@ function step(worker: string, input: Record<string, unknown>): Promise<any> {
     });
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('message', (message: PhaseMessage) => storeProfiles.follow(message));
     child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(output.trim().split('\n').pop()!)) : reject(new Error(`${worker} exited ${code}`))));
   });
 }
@@ -341,20 +388,37 @@ async function runWorker(worker: string, config: AppConfig, input: Record<string
       counts: { ...ZERO_COUNTS }, segmentCount: plan.segments.length,
     });
     let invocations = 0;
-    const timing = { applyMs: 0, rawMs: 0, rawWithEventsMs: 0, stampedWithEventsMs: 0, publishedMs: 0, rawWritten: 0, applyCpu: { step: 0, store: 0 }, publishedCpu: { step: 0, store: 0 } };
+    const profiles = { apply: {} as CpuByComponent, published: {} as CpuByComponent };
+    /** With `profile`: the step's CPU during `work`, by component, and the stand-ins' (the parent profiles itself meanwhile). */
+    const profiled = async (phase: Phase, work: () => Promise<unknown>): Promise<void> => {
+      if (!input.profile) return void (await work());
+      process.send!({ phase, profiling: 'start' } satisfies PhaseMessage);
+      const profiler = await profilePhase();
+      await work();
+      addCpuByComponent(profiles[phase], await profiler.stop());
+      process.send!({ phase, profiling: 'stop' } satisfies PhaseMessage);
+    };
+    const timing = { applyMs: 0, comparedApplyMs: 0, rawMs: 0, rawWithEventsMs: 0, stampedWithEventsMs: 0, publishedMs: 0, rawWritten: 0, applyCpu: { step: 0, store: 0 }, publishedCpu: { step: 0, store: 0 } };
     for (let segment = 0; segment < plan.segments.length; segment += 1) {
+      // JSON has no Infinity: every segment is compared unless told otherwise.
+      const compared = Boolean(input.interleaveRawWrites) && segment < (input.compareSegments ?? Infinity);
+      const applySegment = async () => {
+        for (let done = false; !done; invocations += 1) {
+          const deadline = Date.now() + 300_000;
+          done = (await applyRestoreBatch({ accountId: 'acme', restoreId, segment }, deps, { remainingMs: () => deadline - Date.now() })).done;
+        }
+      };
       const applyStarted = Date.now();
       const applyCpu = cpuSince();
-      for (let done = false; !done; invocations += 1) {
-        const deadline = Date.now() + 300_000;
-        done = (await applyRestoreBatch({ accountId: 'acme', restoreId, segment }, deps, { remainingMs: () => deadline - Date.now() })).done;
-      }
+      await (compared ? profiled('apply', applySegment) : applySegment());
       timing.applyMs += Date.now() - applyStarted;
+      if (!compared) continue;
+      timing.comparedApplyMs += Date.now() - applyStarted;
       addCpu(timing.applyCpu, applyCpu());
-      if (input.interleaveRawWrites) await rawWrites(deps, { planId: plan.id, restoreId }, segment, timing);
+      await rawWrites(deps, { planId: plan.id, restoreId }, segment, timing, profiled);
     }
     await deps.lock.release('acme', restoreId);
-    report({ invocations, ...timing, counts: sumProgress(await deps.restores.listSegmentProgress('acme', restoreId)) });
+    report({ invocations, ...timing, profiles, counts: sumProgress(await deps.restores.listSegmentProgress('acme', restoreId)) });
   }
 
   function report(extra: Record<string, unknown>) {
@@ -374,6 +438,7 @@ async function rawWrites(
   restore: { planId: string; restoreId: string },
   segment: number,
   timing: { rawMs: number; rawWithEventsMs: number; stampedWithEventsMs: number; publishedMs: number; rawWritten: number; publishedCpu: Cpu },
+  profiled: (phase: Phase, work: () => Promise<unknown>) => Promise<void>,
 ): Promise<void> {
   const written = (await deps.restores.getSegmentProgress('acme', restore.restoreId, segment))!.counts.updated;
   const lines = (await text(await deps.blobs.read(planSegmentKey('acme', restore.planId, segment)))).split('\n').filter(Boolean);
@@ -426,7 +491,7 @@ async function rawWrites(
   timing.rawWithEventsMs += await writeAll('raw-ev', 'events');
   timing.stampedWithEventsMs += await writeAll('stamped', 'stamped', 'raw-ev');
   const publishedCpu = cpuSince();
-  timing.publishedMs += await writeAll('published', 'published', 'stamped');
+  await profiled('published', async () => (timing.publishedMs += await writeAll('published', 'published', 'stamped')));
   addCpu(timing.publishedCpu, publishedCpu());
   timing.rawWritten += ids.length;
 }
@@ -442,9 +507,9 @@ async function editAll(tag: string): Promise<number> {
         const edited: CrmRecord[] = [];
         for (const record of page.records) {
           const n = Number(record.id.slice(-6));
-          if (n % 2 === 0 || n % 10 === 1) {
+          if (values['edit-every-deal'] || n % 2 === 0 || n % 10 === 1) {
             const properties = { ...record.properties };
-            if (n % 2 === 0) properties.dealstage = `edited-${tag}${n}`;
+            if (values['edit-every-deal'] || n % 2 === 0) properties.dealstage = `edited-${tag}${n}`;
             if (n % 10 === 1) delete properties.amount;
             edited.push({ id: record.id, properties });
           }
