@@ -287,7 +287,7 @@ async function isolatedSteps(backupId: string, tag: string): Promise<void> {
   const planned = await step('plan', { backupId });
   console.log(`isolated plan step                           ${seconds(planned.wallMs)}, peak RSS ${planned.maxRssMb} MB (heap ${planned.heapUsedMb} MB, external ${planned.externalMb} MB), ${planned.recordsToChange} to change`);
   if (values['plan-only']) return;
-  const compareSegments = values['compare-segments'] === undefined ? Infinity : Number(values['compare-segments']);
+  const compareSegments = values['compare-segments'] === undefined ? undefined : Number(values['compare-segments']);
   const applied = await step('apply', { planId: planned.planId, interleaveRawWrites: values.bench, compareSegments, profile: values.profile });
   console.log(`isolated apply (all segments, one by one)    ${seconds(applied.applyMs)}, peak RSS ${applied.maxRssMb} MB (heap ${applied.heapUsedMb} MB, external ${applied.externalMb} MB), ${applied.invocations} invocations, counts ${JSON.stringify(applied.counts)}`);
   const handled = applied.counts.updated + applied.counts.unchanged + applied.counts.missing + applied.counts.failed;
@@ -400,7 +400,6 @@ async function runWorker(worker: string, config: AppConfig, input: Record<string
     };
     const timing = { applyMs: 0, comparedApplyMs: 0, rawMs: 0, rawWithEventsMs: 0, stampedWithEventsMs: 0, publishedMs: 0, rawWritten: 0, applyCpu: { step: 0, store: 0 }, publishedCpu: { step: 0, store: 0 } };
     for (let segment = 0; segment < plan.segments.length; segment += 1) {
-      // JSON has no Infinity: every segment is compared unless told otherwise.
       const compared = Boolean(input.interleaveRawWrites) && segment < (input.compareSegments ?? Infinity);
       const applySegment = async () => {
         for (let done = false; !done; invocations += 1) {
