@@ -47,11 +47,20 @@ function mortal<T extends object>(port: T, overrides: Partial<Record<keyof T, (.
       const value = Reflect.get(target, property, receiver);
       if (typeof value !== 'function') return value;
       const call = (overrides as Record<string | symbol, (...args: unknown[]) => Promise<unknown>>)[property] ?? ((...args: unknown[]) => value.apply(target, args));
-      return async (...args: unknown[]) => {
-        if (kill.dead) throw killed();
-        const result = await call(...args);
-        if (kill.dead) throw killed();
-        return result;
+      return (...args: unknown[]) => {
+        if (kill.dead) return Promise.reject(killed());
+        let result: unknown;
+        try {
+          result = call(...args);
+        } catch (error) {
+          return Promise.reject(error);
+        }
+        // An async iterable (blobs.listKeys, read by an undo's planning) is the caller's to read.
+        if (!(result instanceof Promise)) return result;
+        return result.then((value) => {
+          if (kill.dead) throw killed();
+          return value;
+        });
       };
     },
   });
@@ -130,12 +139,16 @@ describe('exactly one change event per changed record when the apply step is kil
     const planned = await runtime.api('POST', `/v1/backups/${backupId}/restore-plans`, { as: ACME_SSO_ADMIN, body: { objectType: 'tasks', properties: ['hs_task_status'] } });
     expect(planned.status, JSON.stringify(planned.body)).toBe(201);
     expect(planned.body.recordsToChange).toBe(count);
+    return { restore: await runKilled(planned.body.id, point, atWrite), changed, edited };
+  }
 
+  /** Runs the restore of `planId` (a restore, or an undo) with `point` armed at its `atWrite`-th write, or unharmed. */
+  async function runKilled(planId: string, point: KillPoint | undefined, atWrite: number) {
     Object.assign(kill, { point, of: 'restore', atWrite, writes: 0, target: undefined, dead: false });
     const firedBefore = kill.fired;
     let restore;
     try {
-      const started = await runtime.api('POST', '/v1/restores', { as: ACME_SSO_ADMIN, body: { planId: planned.body.id, acknowledge: ACKNOWLEDGE } });
+      const started = await runtime.api('POST', '/v1/restores', { as: ACME_SSO_ADMIN, body: { planId, acknowledge: ACKNOWLEDGE } });
       expect(started.status, JSON.stringify(started.body)).toBe(202);
       await runtime.idle();
       restore = (await runtime.api('GET', `/v1/restores/${started.body.id}`, { as: ACME_SSO_ADMIN })).body;
@@ -143,8 +156,8 @@ describe('exactly one change event per changed record when the apply step is kil
       kill.point = undefined;
       kill.dead = false;
     }
-    expect(kill.fired - firedBefore, 'the kill fired once').toBe(1);
-    return { restore, changed, edited };
+    expect(kill.fired - firedBefore, point ? 'the kill fired once' : 'no kill').toBe(point ? 1 : 0);
+    return restore;
   }
 
   /** This restore's change events, from the account's feed (all 16 index partitions) and from each record's own list. */
@@ -185,6 +198,32 @@ describe('exactly one change event per changed record when the apply step is kil
       expect(new Set(feed.map((event) => event.id)).size).toBe(12);
     });
   });
+  // An undo is a restore too: its writes carry its own stamp, and a retry rebuilds their events from it.
+  it.each(points)('an undo killed %s at its write number 7: resumed, every record set back has exactly one event of the undo, counts exact', async (point) => {
+    const { restore, changed, edited } = await restoreKilled(point, 1);
+    const planned = await runtime.api('POST', `/v1/restores/${restore.id}/undo-plan`, { as: ACME_SSO_ADMIN });
+    expect(planned.status, JSON.stringify(planned.body)).toBe(201);
+    const undo = await runKilled(planned.body.id, point, 7);
+    expect(undo, JSON.stringify(undo)).toMatchObject({ status: 'SUCCEEDED', counts: { updated: 12, missing: 0, failed: 0, conflicting: 0 } });
+
+    const today = await allRecords(runtime, 'acme', 'tasks');
+    for (const id of changed) expect(today.get(id)!.properties.hs_task_status, id).toBe(edited.get(id));
+    const { feed, perRecord } = await eventsOf(undo.id);
+    expect([...perRecord.keys()].sort()).toEqual(changed);
+    for (const id of changed) {
+      const events = perRecord.get(id)!;
+      expect(events, id).toHaveLength(1);
+      expect(events[0], id).toMatchObject({ source: 'RESTORE', kind: 'UPDATED', undoOf: restore.id, changes: [{ property: 'hs_task_status', from: backedUp.get(id), to: edited.get(id) }] });
+    }
+    expect(new Set(feed.map((event) => event.id)).size).toBe(12);
+
+    // Set the tasks back as backed up, through the API, for the scenarios after this one.
+    for (const id of changed) {
+      const response = await runtime.api('PATCH', `/v1/objects/tasks/records/${id}`, { as: ACME_SSO_ADMIN, body: { properties: { hs_task_status: backedUp.get(id) } } });
+      expect(response.status).toBe(200);
+    }
+  });
+
   describe.each(points.filter((point) => point !== 'before the record write'))('a person\'s edit (PATCH) killed %s', (point) => {
     it('is retried by its client: the edit has exactly one USER event, with what it changed', async () => {
       const id = ids.at(-1)!;
